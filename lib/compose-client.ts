@@ -1,0 +1,92 @@
+/**
+ * Runs the compose builders of lib/compose.ts, filling the gaps of Compose v1
+ * (no `--wait`, no JSON `ps`, no `cp`) with docker-level fallbacks.
+ */
+import * as b from "./compose.ts";
+import type { ComposeFlavor, ComposeProject, ContainerState, ExecOptions, UpOptions } from "./compose.ts";
+import { PreconditionError } from "./errors.ts";
+import { canRun, run, type RunOptions, type RunResult } from "./exec.ts";
+
+export async function detectComposeFlavor(): Promise<ComposeFlavor> {
+  if (await canRun({ argv: ["docker", "compose", "version"] })) return "v2";
+  if (await canRun({ argv: ["docker-compose", "version"] })) return "v1";
+  throw new PreconditionError(
+    "Docker Compose was not found (neither `docker compose` nor `docker-compose`)",
+    "install the Compose v2 plugin (package docker-compose-plugin or docker-compose ≥ 2)",
+  );
+}
+
+export class ComposeClient {
+  constructor(readonly project: ComposeProject) {}
+
+  async ps(o: { all?: boolean; services?: readonly string[] } = {}): Promise<ContainerState[]> {
+    const out = await run({ argv: b.ps(this.project, o) });
+    if (this.project.flavor === "v2") return b.parsePsJson(out.stdout);
+    const ids = out.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+    if (ids.length === 0) return [];
+    return b.parseInspect((await run({ argv: b.dockerInspect(ids) })).stdout);
+  }
+
+  async up(o: UpOptions = {}, timeoutMs = 300_000): Promise<void> {
+    await run({ argv: b.up(this.project, o) }, { timeoutMs, hint: "see `docker compose logs <service>` for the cause" });
+    if (o.wait && this.project.flavor === "v1") await this.waitHealthy(o.services, timeoutMs);
+  }
+
+  /** Poll until every (selected) container runs and is healthy where it has a healthcheck. */
+  async waitHealthy(services?: readonly string[], timeoutMs = 300_000): Promise<ContainerState[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = await this.ps({ all: true, ...(services?.length ? { services } : {}) });
+      const pending = states.filter((s) => s.state !== "running" || (s.health !== "healthy" && s.health !== "none"));
+      const dead = states.filter((s) => s.state === "exited" || s.state === "dead" || s.health === "unhealthy");
+      if (states.length > 0 && pending.length === 0) return states;
+      if (dead.length > 0 || Date.now() > deadline) {
+        const names = (dead.length ? dead : pending).map((s) => `${s.service} (${s.health !== "none" ? s.health : s.state})`);
+        throw new PreconditionError(
+          `services not healthy: ${names.join(", ")}`,
+          `inspect with \`docker compose logs ${(dead[0] ?? pending[0])?.service ?? ""}\``,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  exec(service: string, command: readonly string[], eo: ExecOptions = {}, ro: RunOptions = {}, env?: Record<string, string>): Promise<RunResult> {
+    return run({ argv: b.exec(this.project, service, command, eo), ...(env ? { env } : {}) }, ro);
+  }
+
+  async containerId(service: string): Promise<string> {
+    const id = (await run({ argv: b.psQuiet(this.project, service) })).stdout.trim().split("\n")[0] ?? "";
+    if (!id) throw new PreconditionError(`service ${service} has no container`, `start it: docker compose up -d ${service}`);
+    return id;
+  }
+
+  /** Copy between a service and the host; `from`/`to` use the `service:path` form. */
+  async cp(from: string, to: string): Promise<void> {
+    if (this.project.flavor === "v2") {
+      await run({ argv: b.cp(this.project, from, to) });
+      return;
+    }
+    const resolve = async (spec: string) => {
+      const m = /^([A-Za-z0-9_.-]+):(\/.*)$/.exec(spec);
+      return m ? `${await this.containerId(m[1]!)}:${m[2]}` : spec;
+    };
+    await run({ argv: b.dockerCp(await resolve(from), await resolve(to)) });
+  }
+
+  async stop(services: readonly string[], timeoutSec?: number): Promise<void> {
+    await run({ argv: b.stop(this.project, services, timeoutSec === undefined ? {} : { timeoutSec }) });
+  }
+  async start(services: readonly string[]): Promise<void> {
+    await run({ argv: b.start(this.project, services) });
+  }
+  async restart(services: readonly string[]): Promise<void> {
+    await run({ argv: b.restart(this.project, services) });
+  }
+  async down(o: { volumes?: boolean; removeOrphans?: boolean; timeoutSec?: number } = {}): Promise<void> {
+    await run({ argv: b.down(this.project, o) }, { timeoutMs: 300_000 });
+  }
+  async logs(services: readonly string[], tail = 100): Promise<string> {
+    return (await run({ argv: b.logs(this.project, services, { tail }) }, { allowFailure: true })).stdout;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * `.env.prod`: loaded with dotenv (parse only: nothing leaks into process.env), checked
+ * against a typed schema. Problems name the key, never the value.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { parse } from "dotenv";
+import { PreconditionError } from "./errors.ts";
+import { registerSecretValue, Secret } from "./secret.ts";
+
+export interface KeySpec {
+  name: string;
+  description: string;
+  required: boolean;
+  secret: boolean;
+  minLength?: number;
+  /** Values that are placeholders for this key in particular (besides the generic ones). */
+  placeholders?: readonly string[];
+  pattern?: RegExp;
+}
+
+const password = (name: string, description: string, extra: Partial<KeySpec> = {}): KeySpec => ({
+  name, description, required: true, secret: true, minLength: 12, ...extra,
+});
+
+/** Every key the scripts read. The compose file's own ${VARS} are checked against the template by a test. */
+export const ENV_SCHEMA: readonly KeySpec[] = [
+  { name: "CLAW_AI_IMAGE", description: "backend image repository", required: true, secret: false },
+  { name: "CLAW_AI_TAG", description: "backend release (image tag)", required: true, secret: false, pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/ },
+  { name: "POSTGRES_USER", description: "PostgreSQL user", required: true, secret: false, pattern: /^[a-z_][a-z0-9_]*$/ },
+  password("POSTGRES_PASSWORD", "PostgreSQL password"),
+  { name: "POSTGRES_DB", description: "PostgreSQL database", required: true, secret: false, pattern: /^[a-z_][a-z0-9_]*$/ },
+  password("REDIS_PASSWORD", "Redis password"),
+  password("SECRET_KEY", "JWT signing key (openssl rand -hex 32)", { minLength: 32 }),
+  { name: "ZHIPUAI_API_KEY", description: "Zhipu AI API key", required: true, secret: true },
+  { name: "PINECONE_API_KEY", description: "Pinecone API key", required: true, secret: true },
+  { name: "MINIO_ROOT_USER", description: "MinIO root user", required: true, secret: false, minLength: 3, placeholders: ["minioadmin"] },
+  password("MINIO_ROOT_PASSWORD", "MinIO root password", { placeholders: ["minioadmin"] }),
+  { name: "GRAFANA_ADMIN_USER", description: "Grafana admin user", required: true, secret: false },
+  password("GRAFANA_ADMIN_PASSWORD", "Grafana admin password", { placeholders: ["admin"] }),
+  { name: "FLOWER_USER", description: "user for /flower/ basic auth", required: true, secret: false },
+  password("FLOWER_PASSWORD", "password for /flower/ basic auth"),
+  { name: "DOMAIN", description: "public host name", required: true, secret: false },
+  { name: "HTTP_PORT", description: "host port for HTTP", required: false, secret: false, pattern: /^\d{1,5}$/ },
+  { name: "HTTPS_PORT", description: "host port for HTTPS", required: false, secret: false, pattern: /^\d{1,5}$/ },
+  { name: "BACKUP_RETENTION_DAILY_DAYS", description: "days to keep daily backups (7)", required: false, secret: false, pattern: /^\d+$/ },
+  { name: "BACKUP_RETENTION_WEEKLY_DAYS", description: "days to keep weekly backups (30)", required: false, secret: false, pattern: /^\d+$/ },
+  { name: "BACKUP_RETENTION_MONTHLY_DAYS", description: "days to keep monthly backups (365)", required: false, secret: false, pattern: /^\d+$/ },
+  { name: "WEBHOOK_URL", description: "notification webhook (optional)", required: false, secret: true, pattern: /^https?:\/\// },
+];
+
+/** Template values that must never reach production. */
+export function isPlaceholder(spec: KeySpec, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  return (
+    v.includes("change_this") || v.includes("changeme") || v.startsWith("your_") || v.startsWith("your-") ||
+    (spec.secret && (v === "password" || v === "secret")) ||
+    (spec.placeholders ?? []).includes(v)
+  );
+}
+
+export interface EnvProblem {
+  key: string;
+  problem: string;
+}
+
+/** Pure: every problem in a parsed env, by key. */
+export function validateEnv(values: Readonly<Record<string, string>>, schema: readonly KeySpec[] = ENV_SCHEMA): EnvProblem[] {
+  const problems: EnvProblem[] = [];
+  for (const spec of schema) {
+    const value = values[spec.name];
+    if (value === undefined || value.trim() === "") {
+      if (spec.required) problems.push({ key: spec.name, problem: "is missing or empty" });
+      continue;
+    }
+    if (isPlaceholder(spec, value)) problems.push({ key: spec.name, problem: "still holds the template's placeholder" });
+    else if (spec.minLength && value.length < spec.minLength) problems.push({ key: spec.name, problem: `is shorter than ${spec.minLength} characters` });
+    else if (spec.pattern && !spec.pattern.test(value)) problems.push({ key: spec.name, problem: "has an invalid format" });
+  }
+  return problems;
+}
+
+export class ClawEnv {
+  constructor(readonly file: string, private readonly values: Readonly<Record<string, string>>) {
+    for (const spec of ENV_SCHEMA) if (spec.secret && values[spec.name]) registerSecretValue(values[spec.name]!);
+  }
+  get(name: string): string | undefined {
+    return this.values[name];
+  }
+  require(name: string): string {
+    const v = this.values[name];
+    if (v === undefined) throw new PreconditionError(`${this.file}: ${name} is missing`);
+    return v;
+  }
+  secret(name: string): Secret {
+    return new Secret(this.require(name));
+  }
+  int(name: string, fallback: number): number {
+    const v = this.values[name];
+    return v === undefined || v === "" ? fallback : Number.parseInt(v, 10);
+  }
+  keys(): string[] {
+    return Object.keys(this.values);
+  }
+}
+
+/** Load and validate `.env.prod`. Throws a PreconditionError that names keys, never values. */
+export function loadEnv(file: string, o: { validate?: boolean } = {}): ClawEnv {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    throw new PreconditionError(`${file} not found`, "create it: cp templates/.env.prod.example .env.prod && chmod 600 .env.prod, then fill in every value");
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new PreconditionError(
+      `${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); it holds secrets`,
+      `chmod 600 ${file}`,
+    );
+  }
+  const values = parse(readFileSync(file));
+  const env = new ClawEnv(file, values);
+  if (o.validate !== false) {
+    const problems = validateEnv(values);
+    if (problems.length > 0) {
+      const first = problems[0]!;
+      const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).map((p) => p.key).join(", ")})` : "";
+      throw new PreconditionError(
+        `${file}: ${first.key} ${first.problem}${more}`,
+        "set real values (secrets: openssl rand -hex 32) and run again",
+      );
+    }
+  }
+  return env;
+}

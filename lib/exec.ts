@@ -1,0 +1,100 @@
+/**
+ * The one executor: the only module that starts processes (through zx's `$`). Everything
+ * else builds argv arrays (pure, unit-tested) and hands them here.
+ *
+ * Data is streamed by giving the child a file descriptor as stdin or stdout: a dump goes
+ * from the container straight into its file and never passes through Node's memory.
+ * Secrets travel in the child's environment, never in argv, and every printed command and
+ * error is redacted.
+ */
+import { closeSync, openSync } from "node:fs";
+import { $, type ProcessOutput } from "zx";
+import { CommandError } from "./errors.ts";
+import { redact, Secret } from "./secret.ts";
+
+export interface Cmd {
+  readonly argv: readonly string[];
+  /** Extra environment for the child; Secret values are revealed only to the child. */
+  readonly env?: Readonly<Record<string, string | Secret>>;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** Small stdin content. */
+  input?: string;
+  /** Stream this file into the child's stdin. */
+  stdinFile?: string;
+  /** Stream the child's stdout into this file (created or truncated, mode 0600). */
+  stdoutFile?: string;
+  /** Return the result of a non-zero exit instead of throwing. */
+  allowFailure?: boolean;
+  timeoutMs?: number;
+  /** Next step for the operator, attached to the error if the command fails. */
+  hint?: string;
+}
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+type CommandListener = (printable: string) => void;
+let listener: CommandListener | undefined;
+/** The output module subscribes here to log each command (already redacted). */
+export function onCommand(fn: CommandListener | undefined): void {
+  listener = fn;
+}
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** A shell-like, redacted rendering of a command, for logs and --dry-run. */
+export function formatCommand(cmd: Cmd | readonly string[]): string {
+  const argv = Array.isArray(cmd) ? cmd : (cmd as Cmd).argv;
+  return redact(argv.map((a) => (a === "" ? "''" : SAFE.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" "));
+}
+
+export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
+  const printable = formatCommand(cmd);
+  listener?.(printable);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(cmd.env ?? {})) env[k] = v instanceof Secret ? v.reveal() : v;
+
+  const fds: number[] = [];
+  try {
+    const stdin = opts.stdinFile !== undefined ? fds[fds.push(openSync(opts.stdinFile, "r")) - 1]! : "pipe";
+    const stdout = opts.stdoutFile !== undefined ? fds[fds.push(openSync(opts.stdoutFile, "w", 0o600)) - 1]! : "pipe";
+    const [bin, ...args] = cmd.argv;
+    if (!bin) throw new Error("empty command");
+    const out: ProcessOutput = await $({
+      cwd: opts.cwd,
+      env,
+      input: opts.input,
+      stdio: [stdin, stdout, "pipe"],
+      nothrow: true,
+      quiet: true,
+      verbose: false,
+      ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+    })`${bin} ${args}`;
+    const status = out.exitCode ?? -1;
+    const result = { status, stdout: out.stdout, stderr: redact(out.stderr) };
+    if (status !== 0 && !opts.allowFailure) {
+      throw new CommandError(printable, out.exitCode, tail(result.stderr || result.stdout), opts.hint);
+    }
+    return result;
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/** Whether a program can be started at all (for tool detection). */
+export async function canRun(cmd: Cmd): Promise<boolean> {
+  try {
+    return (await run(cmd, { allowFailure: true, timeoutMs: 20_000 })).status === 0;
+  } catch {
+    return false;
+  }
+}
+
+function tail(text: string, lines = 5): string {
+  return text.trim().split("\n").slice(-lines).join("\n");
+}

@@ -1,0 +1,44 @@
+/**
+ * Secrets print as [REDACTED] wherever they end up (template strings, JSON, inspect), and
+ * every registered secret value is masked in anything the output module writes.
+ */
+import { inspect } from "node:util";
+
+export const REDACTED = "[REDACTED]";
+const known = new Set<string>();
+
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+    // Very short values would mask ordinary words; they are refused by env validation anyway.
+    if (value.length >= 4) known.add(value);
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return REDACTED;
+  }
+  toJSON(): string {
+    return REDACTED;
+  }
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
+
+/** Mask every known secret value in a piece of text. Longest first, so overlaps stay masked. */
+export function redact(text: string): string {
+  if (known.size === 0) return text;
+  let out = text;
+  for (const value of [...known].sort((a, b) => b.length - a.length)) {
+    if (out.includes(value)) out = out.split(value).join(REDACTED);
+  }
+  return out;
+}
+
+/** Register a value that is not wrapped in a Secret (e.g. read from a file) for masking. */
+export function registerSecretValue(value: string): void {
+  if (value.length >= 4) known.add(value);
+}

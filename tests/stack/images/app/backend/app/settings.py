@@ -1,0 +1,8 @@
+"""Configuration from the environment, as the real CLAW.AI backend takes it."""
+import os
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://claw_ai@postgres:5432/claw_ai")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://redis:6379/0")
+MILVUS_URL = os.environ.get("MILVUS_URL", "http://milvus-standalone:19530")
+UPLOAD_DIR = os.environ.get("UPLOAD_DIR", "/app/uploads")
+VERSION = os.environ.get("APP_VERSION", "unknown")
