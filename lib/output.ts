@@ -1,0 +1,105 @@
+/**
+ * What an operator sees and what the run leaves behind.
+ * - On a TTY: @clack/prompts spinners and symbols.
+ * - Without one (cron, CI, pipes): plain timestamped lines.
+ * - Always: a log file per run under logs/ (0600 in a 0700 dir), every line redacted.
+ * - `--json`: human lines go to stderr, the one JSON result to stdout.
+ */
+import { appendFileSync, chmodSync, mkdirSync, openSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import * as clack from "@clack/prompts";
+import { onCommand } from "./exec.ts";
+import { redact } from "./secret.ts";
+
+export type Level = "info" | "warn" | "error" | "success" | "debug";
+
+export interface OutputOptions {
+  script: string;
+  json?: boolean;
+  verbose?: boolean;
+  /** Directory for the run's log file; none when undefined (e.g. --help, usage errors). */
+  logDir?: string;
+  tty?: boolean;
+  now?: () => Date;
+}
+
+export function timestamp(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** logs/<script>-YYYYMMDD-HHMMSS.log */
+export function logFileName(script: string, d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${script}-${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}.log`;
+}
+
+export class Output {
+  readonly tty: boolean;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly logFile: string | undefined;
+  private readonly now: () => Date;
+
+  constructor(readonly opts: OutputOptions) {
+    this.json = opts.json ?? false;
+    this.verbose = opts.verbose ?? false;
+    this.tty = (opts.tty ?? Boolean(process.stdout.isTTY && process.stderr.isTTY)) && !this.json;
+    this.now = opts.now ?? (() => new Date());
+    if (opts.logDir) {
+      mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });
+      this.logFile = join(opts.logDir, logFileName(opts.script, this.now()));
+      closeSync(openSync(this.logFile, "a", 0o600));
+      chmodSync(this.logFile, 0o600);
+    }
+    onCommand((cmd) => this.debug(`$ ${cmd}`));
+  }
+
+  private write(level: Level, message: string): void {
+    const text = redact(message);
+    const line = `${timestamp(this.now())} ${level.toUpperCase().padEnd(7)} ${text}`;
+    if (this.logFile) appendFileSync(this.logFile, line + "\n");
+    if (level === "debug" && !this.verbose) return;
+    if (this.tty) {
+      const fn = level === "success" ? clack.log.success : level === "warn" ? clack.log.warn
+        : level === "error" ? clack.log.error : level === "debug" ? clack.log.message : clack.log.info;
+      fn(text, { output: process.stderr });
+      return;
+    }
+    (this.json || level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
+  }
+
+  info(m: string): void { this.write("info", m); }
+  success(m: string): void { this.write("success", m); }
+  warn(m: string): void { this.write("warn", m); }
+  error(m: string): void { this.write("error", m); }
+  debug(m: string): void { this.write("debug", m); }
+
+  /** A named step: a spinner on a TTY, start/finish lines otherwise. */
+  async step<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const spin = this.tty ? clack.spinner({ output: process.stderr }) : undefined;
+    spin?.start(title);
+    if (!spin) this.write("info", `${title} …`);
+    else if (this.logFile) appendFileSync(this.logFile, `${timestamp(this.now())} INFO    ${redact(title)} …\n`);
+    try {
+      const result = await fn();
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      if (spin) spin.stop(`${title} (${secs}s)`);
+      if (!spin || this.logFile) this.write(spin ? "debug" : "success", `${title}: done in ${secs}s`);
+      return result;
+    } catch (e) {
+      spin?.error(`${title}: failed`);
+      if (!spin) this.write("error", `${title}: failed`);
+      throw e;
+    }
+  }
+
+  /** The machine-readable result of a `--json` run. */
+  result(value: unknown): void {
+    if (this.json) process.stdout.write(redact(JSON.stringify(value, null, 2)) + "\n");
+  }
+
+  close(): void {
+    onCommand(undefined);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The project a script works on: its root (where docker-compose.prod.yml and .env.prod
+ * live), the validated env, the stack model and a compose client.
+ *
+ * Compose's own variables are honoured: COMPOSE_FILE (":"-separated) picks the compose
+ * files and COMPOSE_PROJECT_NAME the project, exactly as `docker compose` would.
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import { ComposeClient, detectComposeFlavor } from "./compose-client.ts";
+import type { ComposeFlavor } from "./compose.ts";
+import { loadEnv, type ClawEnv } from "./env.ts";
+import { PreconditionError } from "./errors.ts";
+import { canRun } from "./exec.ts";
+import { loadStack, type StackModel } from "./stack.ts";
+
+export const DEFAULT_COMPOSE_FILE = "docker-compose.prod.yml";
+export const ENV_FILE = ".env.prod";
+
+export interface Project {
+  root: string;
+  envFile: string;
+  composeFiles: string[];
+  projectName: string | undefined;
+  env: ClawEnv;
+  stack: StackModel;
+  compose: ComposeClient;
+}
+
+/** The directory holding scripts/ and lib/, unless CLAW_OPS_PROJECT_DIR says otherwise. */
+export function projectRoot(environ: NodeJS.ProcessEnv = process.env): string {
+  return resolve(environ.CLAW_OPS_PROJECT_DIR ?? join(import.meta.dirname, ".."));
+}
+
+/** Pure: compose files for a root, from COMPOSE_FILE or the default. */
+export function composeFiles(root: string, composeFileVar: string | undefined): string[] {
+  const names = composeFileVar ? composeFileVar.split(":").filter(Boolean) : [DEFAULT_COMPOSE_FILE];
+  return names.map((n) => (isAbsolute(n) ? n : join(root, n)));
+}
+
+export async function requireDocker(): Promise<void> {
+  if (!(await canRun({ argv: ["docker", "info", "--format", "{{.ServerVersion}}"] }))) {
+    throw new PreconditionError("the Docker engine is not reachable", "start it (systemctl start docker) and check `docker info`");
+  }
+}
+
+export async function openProject(o: { root?: string; flavor?: ComposeFlavor; environ?: NodeJS.ProcessEnv } = {}): Promise<Project> {
+  const environ = o.environ ?? process.env;
+  const root = o.root ?? projectRoot(environ);
+  const envFile = join(root, ENV_FILE);
+  const env = loadEnv(envFile);
+  const files = composeFiles(root, environ.COMPOSE_FILE);
+  const stack = loadStack(files);
+  await requireDocker();
+  const flavor = o.flavor ?? (await detectComposeFlavor());
+  const projectName = environ.COMPOSE_PROJECT_NAME || undefined;
+  const compose = new ComposeClient({ flavor, files, envFile, projectDir: root, ...(projectName ? { projectName } : {}) });
+  return { root, envFile, composeFiles: files, projectName, env, stack, compose };
+}

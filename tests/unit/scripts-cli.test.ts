@@ -1,0 +1,63 @@
+/** The real scripts, run as operators run them: `npx zx scripts/<name>.mts`. */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { testEnv, writeEnvFile } from "../stack/harness.ts";
+
+const ROOT = join(import.meta.dirname, "../..");
+const SCRIPTS = ["deploy", "backup", "rollback", "migrate"];
+
+function zx(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync("npx", ["zx", `scripts/${script}.mts`, ...args], {
+    cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+for (const s of SCRIPTS) {
+  test(`${s}.mts --help prints usage and exits 0`, () => {
+    const r = zx(s, ["--help"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${s}\\.mts — `));
+    assert.match(r.stdout, /Usage:/);
+  });
+
+  test(`${s}.mts with an unknown flag exits 2 with a one-line error`, () => {
+    const r = zx(s, ["--no-such-flag"]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /unknown flag --no-such-flag/);
+  });
+}
+
+function projectWith(env: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "claw-proj-"));
+  writeEnvFile(join(dir, ".env.prod"), env);
+  return dir;
+}
+
+test("a .env.prod with a placeholder password is refused with exit 3, naming the key only", () => {
+  const dir = projectWith({ ...testEnv(), REDIS_PASSWORD: "change_this_redis_password" });
+  const r = zx("backup", [], { CLAW_OPS_PROJECT_DIR: dir });
+  assert.equal(r.status, 3);
+  assert.match(r.stderr, /REDIS_PASSWORD still holds the template's placeholder/);
+  assert.doesNotMatch(r.stdout + r.stderr, /change_this_redis_password/);
+});
+
+test("a .env.prod without SECRET_KEY is refused with exit 3, naming the key", () => {
+  const env: Record<string, string> = testEnv();
+  delete env.SECRET_KEY;
+  const r = zx("rollback", ["1", "-y"], { CLAW_OPS_PROJECT_DIR: projectWith(env) });
+  assert.equal(r.status, 3);
+  assert.match(r.stderr, /SECRET_KEY is missing/);
+});
+
+test("a missing .env.prod is refused with exit 3 and the command that creates it", () => {
+  const r = zx("deploy", [], { CLAW_OPS_PROJECT_DIR: mkdtempSync(join(tmpdir(), "claw-empty-")) });
+  assert.equal(r.status, 3);
+  assert.match(r.stderr, /\.env\.prod not found/);
+  assert.match(r.stdout + r.stderr, /cp templates\/.env.prod.example .env.prod/);
+});

@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { inspect } from "node:util";
+import { test } from "node:test";
+import { formatCommand } from "../../lib/exec.ts";
+import { redact, REDACTED, Secret } from "../../lib/secret.ts";
+
+test("a Secret prints as [REDACTED] in strings, JSON and inspect", () => {
+  const s = new Secret("s3cr3t-value-123");
+  assert.equal(`${s}`, REDACTED);
+  assert.equal(JSON.stringify({ s }), `{"s":"${REDACTED}"}`);
+  assert.equal(inspect(s), REDACTED);
+  assert.equal(s.reveal(), "s3cr3t-value-123");
+});
+
+test("known secret values are masked anywhere in a text", () => {
+  new Secret("abcdef-secret");
+  assert.equal(redact("url=redis://:abcdef-secret@redis:6379/0"), `url=redis://:${REDACTED}@redis:6379/0`);
+});
+
+test("printed commands are shell-quoted and redacted", () => {
+  new Secret("pw-9876543210");
+  assert.equal(formatCommand(["psql", "-c", "select 'x'", "pw-9876543210", ""]), `psql -c 'select '\\''x'\\''' ${REDACTED} ''`);
+});
