@@ -55,6 +55,16 @@ export class ComposeClient {
     return run({ argv: b.exec(this.project, service, command, eo), ...(env ? { env } : {}) }, ro);
   }
 
+  /** A one-off container of a service (`run --rm -T`), e.g. to work on its volumes while it is stopped. */
+  runOnce(
+    service: string,
+    command: readonly string[],
+    o: ExecOptions & { entrypoint?: string; noDeps?: boolean; volumes?: readonly string[] } = {},
+    ro: RunOptions = {},
+  ): Promise<RunResult> {
+    return run({ argv: b.runOnce(this.project, service, command, o) }, ro);
+  }
+
   async containerId(service: string): Promise<string> {
     const id = (await run({ argv: b.psQuiet(this.project, service) })).stdout.trim().split("\n")[0] ?? "";
     if (!id) throw new PreconditionError(`service ${service} has no container`, `start it: docker compose up -d ${service}`);

@@ -5,6 +5,7 @@ Usage: health_stub.py PORT PATH=BODY [PATH=BODY ...]
 Answers 200 with BODY on each PATH, 404 elsewhere. Only the contract the stack relies on
 (ports and health paths) is honoured; see shared/reference/image-contracts.md.
 """
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,5 +28,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+
+# PID 1 in a container ignores SIGTERM unless it is handled: stop at once, as the real server does.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()

@@ -10,6 +10,8 @@ Started as `milvus run standalone`, like the official image.
 """
 import base64
 import json
+import signal
+import sys
 import os
 import threading
 import time
@@ -170,6 +172,9 @@ def serve(port):
     srv.daemon_threads = True
     srv.serve_forever()
 
+
+# PID 1 in a container ignores SIGTERM unless it is handled: stop at once, as the real server does.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 if __name__ == "__main__":
     os.makedirs(WAL, exist_ok=True)

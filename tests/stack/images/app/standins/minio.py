@@ -10,6 +10,7 @@ Objects are plain files under <data>/<bucket>/<key>; metadata lives in <data>/.m
 import hashlib
 import hmac
 import json
+import signal
 import os
 import shutil
 import sys
@@ -419,6 +420,9 @@ class Console(BaseHTTPRequestHandler):
 def port_of(addr):
     return int(addr.rsplit(":", 1)[1])
 
+
+# PID 1 in a container ignores SIGTERM unless it is handled: stop at once, as the real server does.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 if __name__ == "__main__":
     for d in (DATA, META, UPLOADS, os.path.join(SYS, "tmp")):

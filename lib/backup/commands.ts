@@ -1,0 +1,127 @@
+/** What backup.mts does for each of its modes; the script only parses flags and calls these. */
+import { hostname } from "node:os";
+import { relative } from "node:path";
+import type { ScriptContext } from "../cli.ts";
+import type { Output } from "../output.ts";
+import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../cron.ts";
+import { ClawError, UsageError } from "../errors.ts";
+import { withLock } from "../lock.ts";
+import { writeMetrics } from "../metrics.ts";
+import { notify } from "../notify.ts";
+import { openProject, projectRoot, type Project } from "../project.ts";
+import { confirmOrRefuse } from "../prompts.ts";
+import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, selectComponents } from "./engine.ts";
+import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "./manifest.ts";
+import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "./store.ts";
+
+const SCRIPT = "backup.mts";
+
+export function listCommand({ out }: ScriptContext, root = projectRoot()): number {
+  const rows = backupEntries(listBackups(root, { onInvalid: (dir, why) => out.warn(`ignored ${relative(root, dir)}: ${why}`) }));
+  if (out.json) out.result(rows.map((r) => ({ ...r, dir: relative(root, r.dir), time: r.time.toISOString() })));
+  else process.stdout.write(formatEntries(rows) + "\n");
+  return 0;
+}
+
+export async function installCronCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const expr = args.positionals[0] ?? DEFAULT_BACKUP_CRON;
+  validateCron(expr);
+  const line = backupCronLine(expr, root);
+  const { text, changed } = mergeCrontab(await readCrontab(), line, root);
+  if (changed) await writeCrontab(text);
+  out.success(changed ? `installed: ${line}` : `already installed: ${line}`);
+  out.info(`next runs: ${nextRuns(expr, new Date()).map((d) => d.toString()).join("; ")}`);
+  out.result({ ok: true, line, changed });
+  return 0;
+}
+
+export async function pruneCommand({ out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const project = await openProject({ root });
+  const removed = await withLock(root, { script: SCRIPT, purpose: "prune" }, async () => prune(project, new Date()));
+  out.success(removed.length ? `removed ${removed.join(", ")}` : "nothing to prune");
+  out.result({ ok: true, removed });
+  return 0;
+}
+
+export async function verifyCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const project = await openProject({ root });
+  return withLock(root, { script: SCRIPT, purpose: "verify" }, async () => {
+    const dir = args.positionals[0] ? resolveBackupDir(root, args.positionals[0]) : listBackups(root)[0]?.dir;
+    if (!dir) throw new UsageError("there is no backup to verify yet");
+    const m = readManifest(dir);
+    const comps = Object.keys(m.components) as ComponentName[];
+    await out.step(`checksums of ${comps.length} component(s)`, () => verifyArtifacts(dir, m, comps));
+    for (const c of comps) await out.step(`check ${c} with its own tools`, () => REGISTRY[c].verify({ project, dir, out }, m.components[c]!));
+    out.success(`backup ${m.id} verified`);
+    out.result({ ok: true, id: m.id, components: comps });
+    return 0;
+  });
+}
+
+export async function restoreCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const project = await openProject({ root });
+  const dir = resolveBackupDir(root, String(args.flags.restore));
+  return withLock(root, { script: SCRIPT, purpose: "restore" }, async (lock) => {
+    if (lock.recoveredFrom) out.warn(`a previous ${lock.recoveredFrom.script} run (pid ${lock.recoveredFrom.pid}, started ${lock.recoveredFrom.startedAt}) died; its lock was recovered`);
+    const m = readManifest(dir);
+    const plan = await out.step("checking the backup", () => planRestore(project, dir, Object.keys(m.components) as ComponentName[], "pre-restore"));
+    for (const l of describePlan(plan)) out.info(l);
+    if (args.flags["dry-run"]) return 0;
+    await confirmOrRefuse(`Restore ${plan.components.join(", ")} from ${m.id}? Current data will be replaced.`, { yes: Boolean(args.flags.yes), what: "restore" });
+    const outcome = await applyRestore(project, out, plan);
+    return report(project, out, "restore", m.id, outcome);
+  });
+}
+
+export async function report(project: Project, out: Output, event: "restore" | "rollback", id: string, outcome: Awaited<ReturnType<typeof applyRestore>>): Promise<number> {
+  for (const [c, r] of Object.entries(outcome.results)) out.info(`${c.padEnd(8)} ${r}`);
+  const failed = Object.entries(outcome.results).find(([, r]) => r === "failed")?.[0];
+  await notify(project.env.get("WEBHOOK_URL"), {
+    event, status: outcome.error ? "failure" : "success", host: hostname(), backup: id,
+    ...(failed ? { failedComponent: failed } : {}), ...(outcome.error ? { reason: outcome.error.message } : {}), components: outcome.results,
+  }, (m) => out.warn(m));
+  out.result({ ok: !outcome.error, backup: id, results: outcome.results, snapshot: outcome.snapshot, ...(outcome.error ? { error: outcome.error.message } : {}) });
+  if (outcome.error) {
+    if (outcome.snapshot) out.info(`the state before this ${event} is in ${relative(project.root, outcome.snapshot)}; undo with rollback.mts --backup ${relative(project.root, outcome.snapshot)} -y`);
+    throw outcome.error instanceof ClawError ? outcome.error : new ClawError(outcome.error.message);
+  }
+  out.success(`${event} from ${id} done`);
+  return 0;
+}
+
+export async function backupCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const components = selectComponents({
+    dbOnly: Boolean(args.flags["db-only"]), noUpload: Boolean(args.flags["no-upload"]),
+    ...(args.flags.only !== undefined ? { only: String(args.flags.only) } : {}),
+  });
+  const project = await openProject({ root });
+  if (args.flags["dry-run"]) {
+    out.info(`would back up: ${components.join(", ")} into backups/daily/<now>/ (then promote, prune)`);
+    out.info(`needs running: ${[...new Set(components.flatMap((c) => NEEDS[c]))].join(", ") || "nothing"}`);
+    if (components.includes("milvus")) out.info("milvus-standalone and minio are stopped briefly for a consistent copy");
+    return 0;
+  }
+  const started = Date.now();
+  try {
+    const r = await withLock(root, { script: SCRIPT, purpose: "backup" }, async (lock) => {
+      if (lock.recoveredFrom) out.warn(`a previous ${lock.recoveredFrom.script} run (pid ${lock.recoveredFrom.pid}) died; its lock was recovered`);
+      return runBackup(project, out, { components, tier: "daily" });
+    });
+    const comps = Object.values(r.manifest.components);
+    writeMetrics(root, { success: true, finishedAt: new Date(), durationMs: r.durationMs,
+      components: Object.fromEntries(comps.map((c) => [c.name, { durationMs: c.durationMs, bytes: c.artifacts.reduce((s, a) => s + a.bytes, 0) }])) });
+    const bytes = comps.reduce((s, c) => s + c.artifacts.reduce((t, a) => t + a.bytes, 0), 0);
+    out.success(`backup ${r.id}: ${comps.map((c) => c.name).join(", ")}, ${formatBytes(bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`);
+    if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
+    if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
+    await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "success", host: hostname(), backup: r.id, durationMs: r.durationMs }, (m) => out.warn(m));
+    out.result({ ok: true, id: r.id, dir: relative(root, r.dir), bytes, promoted: r.promoted, pruned: r.pruned, components: r.manifest.components });
+    return 0;
+  } catch (e) {
+    const failed = COMPONENTS.find((c) => (e as Error).message.startsWith(`${c}:`));
+    writeMetrics(root, { success: false, finishedAt: new Date(), durationMs: Date.now() - started, components: {} });
+    await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "failure", host: hostname(), reason: (e as Error).message, ...(failed ? { failedComponent: failed } : {}) }, (m) => out.warn(m));
+    throw e;
+  }
+}
+

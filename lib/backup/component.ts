@@ -1,0 +1,23 @@
+/** What every backup component provides, and the context it runs in. */
+import type { Output } from "../output.ts";
+import type { Project } from "../project.ts";
+import type { ComponentName, ComponentRecord } from "./manifest.ts";
+
+export interface ComponentContext {
+  project: Project;
+  /** The backup directory (a staging directory while a backup is being written). */
+  dir: string;
+  out: Output;
+}
+
+export type BackupResult = Pick<ComponentRecord, "artifacts" | "tools" | "counts" | "notes">;
+
+export interface Component {
+  name: ComponentName;
+  /** Write the component's artifacts into ctx.dir; return what the manifest records. */
+  backup(ctx: ComponentContext): Promise<BackupResult>;
+  /** Check the artifacts with the component's own tool (pg_restore --list, redis-check-rdb, …). */
+  verify(ctx: ComponentContext, rec: ComponentRecord): Promise<void>;
+  /** Make the live data equal the backup, and prove it against rec.counts. */
+  restore(ctx: ComponentContext, rec: ComponentRecord): Promise<void>;
+}

@@ -1,0 +1,141 @@
+/**
+ * PostgreSQL: `pg_dump -Fc` streamed out of `docker compose exec -T` straight into the
+ * backup file, roles from `pg_dumpall --globals-only`, row counts per table read back out
+ * of the dump itself (which also proves its data section decodes).
+ * Restore: into a fresh database, verified, then swapped in for the live one.
+ */
+import { join } from "node:path";
+import { ClawError, InvalidBackupError } from "../errors.ts";
+import { serviceByRole } from "../stack.ts";
+import type { Component, ComponentContext } from "./component.ts";
+import { artifact } from "./manifest.ts";
+
+export const DUMP_FILE = (db: string) => `postgres-${db}.dump`;
+export const GLOBALS_FILE = "postgres-globals.sql";
+
+// ---- pure builders ----------------------------------------------------------------------
+export const pgDump = (user: string, db: string) => ["pg_dump", "-U", user, "-d", db, "--format=custom"];
+export const pgDumpGlobals = (user: string) => ["pg_dumpall", "-U", user, "--globals-only"];
+export const pgVersion = () => ["pg_dump", "--version"];
+
+/** Counts the rows of every table in a custom-format dump read from stdin: "schema.table\tN" lines. */
+export const DUMP_ROW_COUNT_SCRIPT = [
+  "set -e",
+  "pg_restore --data-only --file=- | awk '",
+  '  /^COPY / { t = $0; sub(/^COPY /, "", t); sub(/ (\\(.*\\) )?FROM stdin;$/, "", t); n = 0; c = 1; next }',
+  '  c && /^\\\\\\.$/ { print t "\\t" n; c = 0; next }',
+  "  c { n++ }'",
+].join("\n");
+
+/** Exact row counts of every user table, as "schema.table\tN" lines (names quoted like pg_dump does). */
+export const ROW_COUNT_SQL = `SELECT format('%I.%I', table_schema, table_name) || chr(9) ||
+  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
+FROM information_schema.tables
+WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1`;
+
+export const psql = (user: string, db: string, sql: string) => ["psql", "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql];
+
+export function parseCounts(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const [table, n] = line.split("\t");
+    if (table && n !== undefined && /^\d+$/.test(n.trim())) out[`table:${table}`] = Number(n);
+  }
+  return out;
+}
+
+const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+const quoteLit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** SQL that swaps the restored database in for the live one (run in the `postgres` db). */
+export function swapSql(db: string, restored: string, old: string): string[] {
+  return [
+    `ALTER DATABASE ${quoteIdent(db)} ALLOW_CONNECTIONS false`,
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLit(db)} AND pid <> pg_backend_pid()`,
+    `ALTER DATABASE ${quoteIdent(db)} RENAME TO ${quoteIdent(old)}`,
+    `ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(db)}`,
+    `ALTER DATABASE ${quoteIdent(db)} ALLOW_CONNECTIONS true`,
+  ];
+}
+
+// ---- the component ------------------------------------------------------------------------
+function names(ctx: ComponentContext) {
+  const service = serviceByRole(ctx.project.stack, "postgres").name;
+  const user = ctx.project.env.require("POSTGRES_USER");
+  const db = ctx.project.env.require("POSTGRES_DB");
+  return { service, user, db };
+}
+
+async function dumpCounts(ctx: ComponentContext, service: string, file: string): Promise<Record<string, number>> {
+  const r = await ctx.project.compose.exec(service, ["sh", "-c", DUMP_ROW_COUNT_SCRIPT], {}, { stdinFile: file, timeoutMs: 6 * 3600_000 });
+  return parseCounts(r.stdout);
+}
+
+async function liveCounts(ctx: ComponentContext, service: string, user: string, db: string): Promise<Record<string, number>> {
+  return parseCounts((await ctx.project.compose.exec(service, psql(user, db, ROW_COUNT_SQL))).stdout);
+}
+
+export function compareCounts(expected: Record<string, number>, actual: Record<string, number>): string[] {
+  const diffs: string[] = [];
+  for (const k of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
+    if (expected[k] !== actual[k]) diffs.push(`${k.replace(/^table:/, "")}: expected ${expected[k] ?? "none"}, got ${actual[k] ?? "none"}`);
+  }
+  return diffs;
+}
+
+export const postgres: Component = {
+  name: "postgres",
+
+  async backup(ctx) {
+    const { service, user, db } = names(ctx);
+    const dump = DUMP_FILE(db);
+    await ctx.project.compose.exec(service, pgDump(user, db), {}, { stdoutFile: join(ctx.dir, dump), timeoutMs: 6 * 3600_000, hint: "is the postgres service running? docker compose ps postgres" });
+    await ctx.project.compose.exec(service, pgDumpGlobals(user), {}, { stdoutFile: join(ctx.dir, GLOBALS_FILE) });
+    const version = (await ctx.project.compose.exec(service, pgVersion())).stdout.trim();
+    const counts = await dumpCounts(ctx, service, join(ctx.dir, dump));
+    return {
+      artifacts: [await artifact(ctx.dir, dump), await artifact(ctx.dir, GLOBALS_FILE)],
+      tools: { pg_dump: version },
+      counts,
+      notes: [`database ${db}, custom format; roles in ${GLOBALS_FILE} (not applied on restore: .env.prod owns the password)`],
+    };
+  },
+
+  async verify(ctx, rec) {
+    const { service } = names(ctx);
+    const dump = rec.artifacts.find((a) => a.file.endsWith(".dump"));
+    if (!dump) throw new InvalidBackupError("postgres: no dump file in the manifest");
+    const list = await ctx.project.compose.exec(service, ["pg_restore", "--list"], {}, { stdinFile: join(ctx.dir, dump.file), allowFailure: true });
+    if (list.status !== 0 || !/Archive created at/.test(list.stdout)) {
+      throw new InvalidBackupError(`postgres: pg_restore cannot read ${dump.file}`, "the dump is damaged; use another backup");
+    }
+  },
+
+  async restore(ctx, rec) {
+    const { service, user, db } = names(ctx);
+    const dump = rec.artifacts.find((a) => a.file.endsWith(".dump"));
+    if (!dump) throw new InvalidBackupError("postgres: no dump file in the manifest");
+    const stamp = Date.now().toString(36);
+    const restored = `${db}__claw_restore`;
+    const old = `${db}__claw_old_${stamp}`;
+    const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
+    await exec(`DROP DATABASE IF EXISTS ${quoteIdent(restored)}`);
+    await exec(`CREATE DATABASE ${quoteIdent(restored)} OWNER ${quoteIdent(user)} TEMPLATE template0`);
+    try {
+      // --exit-on-error: the first error stops the restore; the live database is untouched.
+      await ctx.project.compose.exec(service, ["pg_restore", "-U", user, "-d", restored, "--exit-on-error", "--no-password"], {},
+        { stdinFile: join(ctx.dir, dump.file), timeoutMs: 6 * 3600_000 });
+      const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, restored));
+      if (diffs.length) throw new ClawError(`postgres: restored row counts differ from the backup: ${diffs.slice(0, 3).join("; ")}`);
+    } catch (e) {
+      await exec(`DROP DATABASE IF EXISTS ${quoteIdent(restored)}`).catch(() => undefined);
+      throw e;
+    }
+    for (const sql of swapSql(db, restored, old)) await exec(sql);
+    await exec(`DROP DATABASE ${quoteIdent(old)}`);
+    const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, db));
+    if (diffs.length) throw new ClawError(`postgres: row counts after the swap differ: ${diffs.slice(0, 3).join("; ")}`);
+  },
+};
+

@@ -1,0 +1,196 @@
+/**
+ * Backup ids, promotion and retention: pure, no I/O, no clock (`now` is always a parameter).
+ *
+ * Backups live in `backups/{daily,weekly,monthly}/<id>/`, id = `YYYYMMDD-HHMMSS` in the
+ * server's local time. A new backup is written to `daily/` and hard-linked into `weekly/`
+ * (first backup of its ISO week) and `monthly/` (first of its calendar month), both in local
+ * time. Ages are measured between true instants (`BackupRef.time`, from the manifest), never
+ * between ids: an id is wall-clock time, which skips an hour in spring and repeats one in autumn.
+ */
+import { ClawError, ExitCode, PreconditionError } from "../errors.ts";
+
+export type Tier = "daily" | "weekly" | "monthly";
+export const TIERS: readonly Tier[] = Object.freeze(["daily", "weekly", "monthly"] as const);
+
+export interface BackupRef {
+  tier: Tier;
+  id: string;
+  /** The true instant the backup was taken, from its manifest. */
+  time: Date;
+}
+
+export interface RetentionPolicy {
+  dailyDays: number;
+  weeklyDays: number;
+  monthlyDays: number;
+}
+
+export const DEFAULT_POLICY: RetentionPolicy = Object.freeze({ dailyDays: 7, weeklyDays: 30, monthlyDays: 365 });
+
+/** Retention refused to act (it would leave no backup, or was given nonsense). */
+export class RetentionError extends ClawError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.failed, ...(hint ? { hint } : {}) });
+  }
+}
+
+const DAY_MS = 86_400_000;
+const ID_RE = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})$/;
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, "0");
+
+function validTime(d: Date): number {
+  const t = d.getTime();
+  if (Number.isNaN(t)) throw new RangeError("invalid Date");
+  return t;
+}
+
+/** `YYYYMMDD-HHMMSS` in local time. Throws a RangeError for an invalid Date or a year outside 0000–9999. */
+export function formatBackupId(d: Date): string {
+  validTime(d);
+  const y = d.getFullYear();
+  if (y < 0 || y > 9999) throw new RangeError(`year ${y} does not fit a backup id`);
+  return `${pad(y, 4)}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
+}
+
+/**
+ * The local instant an id names, or undefined when the id is not exactly `YYYYMMDD-HHMMSS` or
+ * names a wall-clock time that does not exist (Feb 29 of a common year, month 13, 25:00, or a
+ * time skipped by a DST spring-forward). A time repeated by a fall-back maps to its first
+ * occurrence: ids are names, use the manifest's instant for arithmetic.
+ */
+export function parseBackupId(id: string): Date | undefined {
+  const m = ID_RE.exec(id);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(2000, 0, 1, 0, 0, 0, 0);
+  date.setFullYear(y, mo - 1, d); // setFullYear: years 0–99 are not shifted into the 1900s
+  date.setHours(h, mi, s, 0);
+  const same =
+    date.getFullYear() === y && date.getMonth() === mo - 1 && date.getDate() === d &&
+    date.getHours() === h && date.getMinutes() === mi && date.getSeconds() === s;
+  return same ? date : undefined;
+}
+
+/** ISO 8601 week of the local date, with its ISO week-year: 2027-01-01 → "2026-W53". */
+export function isoWeekKey(d: Date): string {
+  validTime(d);
+  // Work on the local calendar date as a UTC midnight, so DST cannot shift the day arithmetic.
+  const day = Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
+  const weekday = (new Date(day).getUTCDay() + 6) % 7; // Monday 0 … Sunday 6
+  const thursday = new Date(day + (3 - weekday) * DAY_MS); // the week's Thursday decides its year
+  const year = thursday.getUTCFullYear();
+  const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * DAY_MS)) + 1;
+  return `${pad(year, 4)}-W${pad(week)}`;
+}
+
+/** Calendar month of the local date: "2026-11". */
+export function monthKey(d: Date): string {
+  validTime(d);
+  return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}`;
+}
+
+const PERIOD_KEY: Record<Exclude<Tier, "daily">, (d: Date) => string> = { weekly: isoWeekKey, monthly: monthKey };
+
+/**
+ * Tiers (besides daily) the new backup must be hard-linked into, given what exists: weekly
+ * when no weekly backup falls in its ISO week, monthly when none falls in its month (local
+ * time). So when Monday's run failed, Tuesday's backup covers the week. Only `time` of the new
+ * backup is read.
+ */
+export function promotionsFor(newBackup: BackupRef, existing: readonly BackupRef[]): Tier[] {
+  const out: Tier[] = [];
+  for (const tier of ["weekly", "monthly"] as const) {
+    const key = PERIOD_KEY[tier];
+    const want = key(newBackup.time);
+    const covered = existing.some((b) => b.tier === tier && !Number.isNaN(b.time.getTime()) && key(b.time) === want);
+    if (!covered) out.push(tier);
+  }
+  return out;
+}
+
+export interface PrunePlan {
+  remove: BackupRef[];
+  keep: BackupRef[];
+}
+
+const POLICY_DAYS: Record<Tier, keyof RetentionPolicy> = { daily: "dailyDays", weekly: "weeklyDays", monthly: "monthlyDays" };
+
+function checkPolicy(policy: RetentionPolicy): void {
+  for (const key of Object.values(POLICY_DAYS)) {
+    const v = policy[key];
+    if (!Number.isSafeInteger(v) || v <= 0) throw new RetentionError(`retention policy ${key} must be a positive whole number of days (got ${v})`);
+  }
+}
+
+/**
+ * Refuse a plan that would leave no backup at all. planPrune cannot produce one (it keeps the
+ * newest backup of each tier), so this is the last line of defence, exported for callers that
+ * build or filter plans themselves.
+ */
+export function assertPlanKeepsSomething(backups: readonly BackupRef[], plan: PrunePlan): void {
+  if (backups.length > 0 && (plan.keep.length === 0 || plan.remove.length >= backups.length)) {
+    throw new RetentionError(
+      `refusing to prune: the plan would remove all ${backups.length} backup(s)`,
+      "check the system clock and the BACKUP_RETENTION_*_DAYS settings",
+    );
+  }
+}
+
+/**
+ * Pure retention. A backup of tier T is removed when now - time >= policy days of T (whole
+ * 24-hour days between true instants; exactly N days old is expired). Overrides:
+ *  - the newest backup of each tier is always kept, even when expired;
+ *  - a backup whose time is after `now` (the clock moved back) is kept;
+ *  - a backup with an invalid time is kept (its age cannot be judged);
+ *  - a plan removing every backup throws RetentionError.
+ * Input order is preserved in both lists.
+ */
+export function planPrune(backups: readonly BackupRef[], policy: RetentionPolicy, now: Date): PrunePlan {
+  checkPolicy(policy);
+  const nowMs = now.getTime();
+  if (Number.isNaN(nowMs)) throw new RetentionError("refusing to prune: `now` is an invalid date");
+
+  const newest = new Map<Tier, number>();
+  for (const b of backups) {
+    const t = b.time.getTime();
+    if (!Number.isNaN(t) && t > (newest.get(b.tier) ?? -Infinity)) newest.set(b.tier, t);
+  }
+
+  const plan: PrunePlan = { remove: [], keep: [] };
+  for (const b of backups) {
+    const days = POLICY_DAYS[b.tier];
+    if (days === undefined) throw new RetentionError(`unknown backup tier ${JSON.stringify(b.tier)} for ${b.id}`);
+    const t = b.time.getTime();
+    const age = nowMs - t;
+    const expired = !Number.isNaN(t) && age >= 0 && age >= policy[days] * DAY_MS && t !== newest.get(b.tier);
+    (expired ? plan.remove : plan.keep).push(b);
+  }
+  assertPlanKeepsSomething(backups, plan);
+  return plan;
+}
+
+const ENV_KEYS: Record<Tier, string> = {
+  daily: "BACKUP_RETENTION_DAILY_DAYS",
+  weekly: "BACKUP_RETENTION_WEEKLY_DAYS",
+  monthly: "BACKUP_RETENTION_MONTHLY_DAYS",
+};
+
+/**
+ * The policy from BACKUP_RETENTION_{DAILY,WEEKLY,MONTHLY}_DAYS; unset or empty means the
+ * default. Anything but a positive whole number of days is refused, naming the key.
+ */
+export function policyFromEnv(get: (k: string) => string | undefined): RetentionPolicy {
+  const policy: RetentionPolicy = { ...DEFAULT_POLICY };
+  for (const tier of TIERS) {
+    const key = ENV_KEYS[tier];
+    const raw = get(key)?.trim();
+    if (raw === undefined || raw === "") continue;
+    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n <= 0) {
+      throw new PreconditionError(`${key} must be a positive whole number of days`, `set ${key}=${DEFAULT_POLICY[POLICY_DAYS[tier]]} in .env.prod, or remove it for the default`);
+    }
+    policy[POLICY_DAYS[tier]] = n;
+  }
+  return policy;
+}

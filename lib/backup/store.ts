@@ -1,0 +1,189 @@
+/**
+ * The backups/ tree: backups/{daily,weekly,monthly,pre-rollback,pre-restore}/<id>/.
+ * A backup is written in backups/.tmp-<id>-<pid>/ and renamed into place only once every
+ * artifact is verified, so a killed run never leaves anything that looks like a backup.
+ * Weekly and monthly copies are hard links (zero extra bytes; a copy only across filesystems).
+ */
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import { ClawError, InvalidBackupError } from "../errors.ts";
+import { readManifest, type ComponentName, type Manifest } from "./manifest.ts";
+import { TIERS, type BackupRef, type PrunePlan, type Tier } from "./retention.ts";
+
+export const BACKUPS_DIR = "backups";
+export const SNAPSHOT_TIERS = ["pre-rollback", "pre-restore"] as const;
+export type SnapshotTier = (typeof SNAPSHOT_TIERS)[number];
+export type StoreTier = Tier | SnapshotTier;
+export const STORE_TIERS: readonly StoreTier[] = [...TIERS, ...SNAPSHOT_TIERS];
+const TMP_PREFIX = ".tmp-";
+
+export interface StoredBackup {
+  tier: StoreTier;
+  id: string;
+  dir: string;
+  manifest: Manifest;
+  time: Date;
+  bytes: number;
+}
+
+export const backupsRoot = (root: string) => join(root, BACKUPS_DIR);
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const f of readdirSync(dir)) {
+    const s = statSync(join(dir, f));
+    if (s.isFile()) n += s.size;
+  }
+  return n;
+}
+
+/** Every valid backup, newest first. Directories without a valid manifest are reported, not listed. */
+export function listBackups(root: string, o: { tiers?: readonly StoreTier[]; onInvalid?: (dir: string, why: string) => void } = {}): StoredBackup[] {
+  const out: StoredBackup[] = [];
+  for (const tier of o.tiers ?? STORE_TIERS) {
+    const tdir = join(backupsRoot(root), tier);
+    if (!existsSync(tdir)) continue;
+    for (const id of readdirSync(tdir).sort()) {
+      const dir = join(tdir, id);
+      if (id.startsWith(".") || !statSync(dir).isDirectory()) continue;
+      try {
+        const manifest = readManifest(dir);
+        out.push({ tier, id, dir, manifest, time: new Date(manifest.createdAt), bytes: dirBytes(dir) });
+      } catch (e) {
+        o.onInvalid?.(dir, (e as Error).message);
+      }
+    }
+  }
+  return out.sort((a, b) => b.time.getTime() - a.time.getTime() || a.tier.localeCompare(b.tier));
+}
+
+/** One row per backup id (its tiers merged), newest first: what --list shows and indexes. */
+export interface BackupEntry {
+  index: number;
+  id: string;
+  tiers: StoreTier[];
+  dir: string;
+  time: Date;
+  bytes: number;
+  release: string;
+  components: ComponentName[];
+}
+
+export function backupEntries(backups: readonly StoredBackup[]): BackupEntry[] {
+  const byId = new Map<string, StoredBackup[]>();
+  for (const b of backups) byId.set(`${b.manifest.id}`, [...(byId.get(b.manifest.id) ?? []), b]);
+  const rows = [...byId.values()].map((group) => {
+    const first = group.find((g) => g.tier === "daily") ?? group[0]!;
+    return {
+      index: 0,
+      id: first.id,
+      tiers: group.map((g) => g.tier),
+      dir: first.dir,
+      time: first.time,
+      bytes: first.bytes,
+      release: `${first.manifest.release.image}:${first.manifest.release.tag}`,
+      components: Object.keys(first.manifest.components) as ComponentName[],
+    };
+  });
+  rows.sort((a, b) => b.time.getTime() - a.time.getTime());
+  rows.forEach((r, i) => (r.index = i + 1));
+  return rows;
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+export function formatEntries(rows: readonly BackupEntry[]): string {
+  if (rows.length === 0) return "no backups yet (backups/ is empty)";
+  const head = ["#", "id", "tier", "size", "release", "components"];
+  const body = rows.map((r) => [String(r.index), r.id, r.tiers.join("+"), formatBytes(r.bytes), r.release, r.components.join(",")]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** Resolve a user-given backup directory; it must lie inside backups/ and hold a manifest. */
+export function resolveBackupDir(root: string, given: string): string {
+  const abs = resolve(root, given);
+  const rel = relative(backupsRoot(root), abs);
+  if (rel === "" || rel.startsWith("..") || rel.split(sep).some((p) => p.startsWith("."))) {
+    throw new InvalidBackupError(`${given} is not a backup directory under ${BACKUPS_DIR}/`, "list the backups with --list");
+  }
+  readManifest(abs);
+  return abs;
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+export function newStagingDir(root: string, id: string): string {
+  mkdirSync(backupsRoot(root), { recursive: true, mode: 0o700 });
+  const dir = join(backupsRoot(root), `${TMP_PREFIX}${id}-${process.pid}`);
+  mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
+/** Remove partial backups of runs that died. Only call while holding the lock. */
+export function cleanLeftovers(root: string): string[] {
+  const base = backupsRoot(root);
+  if (!existsSync(base)) return [];
+  const gone: string[] = [];
+  for (const n of readdirSync(base)) {
+    if (n.startsWith(TMP_PREFIX)) {
+      rmSync(join(base, n), { recursive: true, force: true });
+      gone.push(n);
+    }
+  }
+  return gone;
+}
+
+export function commitStaging(root: string, staging: string, tier: StoreTier, id: string): string {
+  const tdir = join(backupsRoot(root), tier);
+  mkdirSync(tdir, { recursive: true, mode: 0o700 });
+  const final = join(tdir, id);
+  if (existsSync(final)) throw new ClawError(`backup ${tier}/${id} already exists`);
+  renameSync(staging, final);
+  return final;
+}
+
+/** Hard-link a committed backup into other tiers (copy only where a link cannot be made). */
+export function promote(root: string, from: string, id: string, tiers: readonly Tier[]): string[] {
+  const made: string[] = [];
+  for (const tier of tiers) {
+    const tdir = join(backupsRoot(root), tier);
+    mkdirSync(tdir, { recursive: true, mode: 0o700 });
+    const stage = join(tdir, `${TMP_PREFIX}${id}`);
+    rmSync(stage, { recursive: true, force: true });
+    mkdirSync(stage, { mode: 0o700 });
+    for (const f of readdirSync(from)) {
+      try {
+        linkSync(join(from, f), join(stage, f));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+        copyFileSync(join(from, f), join(stage, f));
+      }
+    }
+    renameSync(stage, join(tdir, id));
+    made.push(tier);
+  }
+  return made;
+}
+
+/** Delete what a prune plan says, and nothing outside backups/<tier>/<id>. */
+export function applyPrune(root: string, plan: PrunePlan): string[] {
+  const base = backupsRoot(root);
+  const removed: string[] = [];
+  for (const b of plan.remove) {
+    if (!/^\d{8}-\d{6}$/.test(b.id) || !TIERS.includes(b.tier)) continue;
+    const dir = join(base, b.tier, b.id);
+    if (relative(base, dir).startsWith("..")) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(`${b.tier}/${b.id}`);
+  }
+  return removed;
+}
+
+export const refsOf = (backups: readonly StoredBackup[]): BackupRef[] =>
+  backups.filter((b): b is StoredBackup & { tier: Tier } => (TIERS as readonly string[]).includes(b.tier)).map((b) => ({ tier: b.tier, id: b.id, time: b.time }));

@@ -1,0 +1,128 @@
+/**
+ * Uploads: ./uploads as a tar archive made with the `tar` package: modes and mtimes kept,
+ * any file name (spaces, unicode, newlines) survives, symlinks are stored as links and
+ * never followed. Restore checks every entry before extracting (no absolute paths, no
+ * `..`, no link pointing out of the tree), extracts beside the live directory and swaps.
+ */
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, utimesSync } from "node:fs";
+import { dirname, isAbsolute, join, posix, resolve } from "node:path";
+import * as tar from "tar";
+import { ClawError, InvalidBackupError } from "../errors.ts";
+import { serviceByRole, type StackModel } from "../stack.ts";
+import type { Component } from "./component.ts";
+import { artifact } from "./manifest.ts";
+
+export const UPLOADS_FILE = "uploads.tar";
+
+/** The host directory bind-mounted as the backend's uploads (./uploads in the compose file). */
+export function uploadsDir(root: string, stack: StackModel): string {
+  const backend = serviceByRole(stack, "backend");
+  const bind = backend.volumes.find((v) => v.type === "bind" && /uploads/.test(v.target));
+  return resolve(root, bind?.source ?? "./uploads");
+}
+
+export interface TarSummary {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  /** Entries that would escape the extraction directory. */
+  unsafe: string[];
+}
+
+/** Pure: is this archive entry safe to extract under a root? */
+export function unsafeReason(path: string, type: string, linkpath: string | undefined): string | undefined {
+  if (isAbsolute(path) || path.startsWith("/")) return "absolute path";
+  const norm = posix.normalize(path);
+  if (norm === ".." || norm.startsWith("../")) return "path escapes the directory";
+  if (type === "Link" || type === "SymbolicLink") {
+    if (!linkpath) return "link without target";
+    if (type === "Link" && (isAbsolute(linkpath) || posix.normalize(linkpath).startsWith("../"))) return "hard link escapes the directory";
+    if (type === "SymbolicLink") {
+      if (isAbsolute(linkpath)) return "symlink to an absolute path";
+      const target = posix.normalize(posix.join(posix.dirname(norm), linkpath));
+      if (target === ".." || target.startsWith("../")) return "symlink points out of the directory";
+    }
+  }
+  if (!["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink", "Link"].includes(type)) return `unsupported entry type ${type}`;
+  return undefined;
+}
+
+export async function summarise(file: string): Promise<TarSummary> {
+  const s: TarSummary = { files: 0, dirs: 0, symlinks: 0, bytes: 0, unsafe: [] };
+  await tar.t({
+    file,
+    strict: true,
+    onReadEntry: (e) => {
+      const why = unsafeReason(e.path, e.type, e.linkpath);
+      if (why) s.unsafe.push(`${JSON.stringify(e.path)}: ${why}`);
+      if (e.type === "Directory") s.dirs++;
+      else if (e.type === "SymbolicLink") s.symlinks++;
+      else {
+        s.files++;
+        s.bytes += e.size ?? 0;
+      }
+    },
+  });
+  return s;
+}
+
+const countsOf = (s: TarSummary) => ({ files: s.files, dirs: s.dirs, symlinks: s.symlinks, bytes: s.bytes });
+
+export const uploads: Component = {
+  name: "uploads",
+
+  async backup(ctx) {
+    const dir = uploadsDir(ctx.project.root, ctx.project.stack);
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    await tar.c({ cwd: dir, file: join(ctx.dir, UPLOADS_FILE), portable: false, follow: false, mode: 0o600 } as tar.TarOptionsWithAliasesFile, ["."]);
+    const s = await summarise(join(ctx.dir, UPLOADS_FILE));
+    return {
+      artifacts: [await artifact(ctx.dir, UPLOADS_FILE)],
+      tools: { tar: "node-tar 7" },
+      counts: countsOf(s),
+      notes: [`${dir} as tar (modes, mtimes and symlinks kept; links never followed)`],
+    };
+  },
+
+  async verify(ctx, rec) {
+    let s: TarSummary;
+    try {
+      s = await summarise(join(ctx.dir, UPLOADS_FILE));
+    } catch (e) {
+      throw new InvalidBackupError(`uploads: ${UPLOADS_FILE} is not a readable tar archive (${(e as Error).message})`);
+    }
+    if (s.unsafe.length) throw new InvalidBackupError(`uploads: unsafe archive entry ${s.unsafe[0]}`);
+    const c = countsOf(s);
+    for (const k of Object.keys(c) as Array<keyof typeof c>) {
+      if (c[k] !== rec.counts[k]) throw new InvalidBackupError(`uploads: archive holds ${c[k]} ${k}, the manifest ${rec.counts[k]}`);
+    }
+  },
+
+  async restore(ctx, rec) {
+    await this.verify(ctx, rec);
+    const live = uploadsDir(ctx.project.root, ctx.project.stack);
+    const stamp = Date.now().toString(36);
+    const fresh = join(dirname(live), `.uploads.claw-restore-${stamp}`);
+    const old = join(dirname(live), `.uploads.claw-old-${stamp}`);
+    mkdirSync(fresh, { mode: 0o700 });
+    // The archive's "./" entry carries the directory's own mode, owner and mtime: node-tar
+    // leaves an existing cwd alone, so they are applied by hand after extraction.
+    let top: { mode?: number; uid?: number; gid?: number; mtime?: Date } | undefined;
+    try {
+      await tar.x({
+        file: join(ctx.dir, UPLOADS_FILE), cwd: fresh, strict: true, preservePaths: false, preserveOwner: process.getuid?.() === 0,
+        onReadEntry: (e) => { if (e.path === "./" || e.path === ".") top = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime }; },
+      });
+      if (top?.mode !== undefined) chmodSync(fresh, top.mode & 0o7777);
+      if (process.getuid?.() === 0 && top?.uid !== undefined && top.gid !== undefined) chownSync(fresh, top.uid, top.gid);
+      if (top?.mtime) utimesSync(fresh, top.mtime, top.mtime);
+    } catch (e) {
+      rmSync(fresh, { recursive: true, force: true });
+      throw new ClawError(`uploads: extraction failed (${(e as Error).message}); the live uploads are untouched`);
+    }
+    if (existsSync(live)) renameSync(live, old);
+    renameSync(fresh, live);
+    rmSync(old, { recursive: true, force: true });
+  },
+};

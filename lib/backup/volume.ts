@@ -1,0 +1,57 @@
+/**
+ * Raw copies of a named volume through one-off containers of the service that owns it
+ * (`docker compose run --rm --no-deps --entrypoint …`): the image's own tar, the service
+ * stopped, so the copy is consistent. Restore extracts beside the live data on the same
+ * volume and only then replaces it, so a failed extraction changes nothing.
+ */
+import type { ComposeClient } from "../compose-client.ts";
+import { PreconditionError } from "../errors.ts";
+import type { ServiceModel } from "../stack.ts";
+
+/** The named volume a service keeps its data in (first named volume in the model). */
+export function dataMount(service: ServiceModel): string {
+  const v = service.volumes.find((m) => m.type === "volume");
+  if (!v) throw new PreconditionError(`service ${service.name} has no named data volume in the compose file`);
+  return v.target;
+}
+
+/** Prints "FILES <n>" and "BYTES <n>" for the regular files under a mount (busybox-compatible). */
+export const statsScript = (mount: string) => [
+  "set -eu",
+  `cd '${mount}'`,
+  'echo "FILES $(find . -type f | wc -l)"',
+  "echo \"BYTES $(find . -type f -exec stat -c %s {} + | awk '{s+=$1} END {print s+0}')\"",
+].join("\n");
+
+export const replaceScript = (mount: string) => [
+  "set -eu",
+  `cd '${mount}'`,
+  "rm -rf .claw-restore-new",
+  "mkdir .claw-restore-new",
+  "tar -C .claw-restore-new -xf -",
+  "find . -mindepth 1 -maxdepth 1 ! -name .claw-restore-new -exec rm -rf {} +",
+  "find .claw-restore-new -mindepth 1 -maxdepth 1 -exec mv {} . \\;",
+  "rmdir .claw-restore-new",
+].join("\n");
+
+export function parseStats(text: string): { files: number; bytes: number } {
+  const files = /FILES\s+(\d+)/.exec(text);
+  const bytes = /BYTES\s+(\d+)/.exec(text);
+  if (!files || !bytes) throw new PreconditionError(`could not read volume statistics: ${text.trim().slice(0, 200)}`);
+  return { files: Number(files[1]), bytes: Number(bytes[1]) };
+}
+
+export async function volumeStats(compose: ComposeClient, service: ServiceModel): Promise<{ files: number; bytes: number }> {
+  const r = await compose.runOnce(service.name, ["-c", statsScript(dataMount(service))], { entrypoint: "sh", noDeps: true });
+  return parseStats(r.stdout);
+}
+
+export async function archiveVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<void> {
+  await compose.runOnce(service.name, ["-C", dataMount(service), "-cf", "-", "."], { entrypoint: "tar", noDeps: true },
+    { stdoutFile: file, timeoutMs: 6 * 3600_000 });
+}
+
+export async function replaceVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<void> {
+  await compose.runOnce(service.name, ["-c", replaceScript(dataMount(service))], { entrypoint: "sh", noDeps: true },
+    { stdinFile: file, timeoutMs: 6 * 3600_000 });
+}

@@ -1,0 +1,29 @@
+/** Webhook notifications: a JSON body built as data (never by string interpolation). */
+import { redact } from "./secret.ts";
+
+export interface Notification {
+  event: "backup" | "restore" | "rollback";
+  status: "success" | "failure";
+  host: string;
+  backup?: string;
+  failedComponent?: string;
+  reason?: string;
+  durationMs?: number;
+  components?: Record<string, string>;
+}
+
+/** Pure: the request the webhook receives. Secrets are masked in every string. */
+export function webhookBody(n: Notification): string {
+  return redact(JSON.stringify({ source: "claw-ops", at: new Date().toISOString(), ...n }));
+}
+
+/** Best effort: a failing webhook is reported, never turns a good backup into a failed run. */
+export async function notify(url: string | undefined, n: Notification, warn: (m: string) => void): Promise<void> {
+  if (!url) return;
+  try {
+    const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: webhookBody(n), signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) warn(`webhook answered HTTP ${r.status}`);
+  } catch (e) {
+    warn(`webhook could not be reached: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Every interactive question lives here. Prompts appear only on a TTY; without one a
+ * destructive command refuses unless -y was given. Cancelling is an error with its own
+ * exit code (130), thrown so that cleanups still run.
+ */
+import * as clack from "@clack/prompts";
+import { CancelledError, UsageError } from "./errors.ts";
+
+export const isInteractive = () => Boolean(process.stdin.isTTY && process.stdout.isTTY);
+
+export async function confirmOrRefuse(question: string, o: { yes: boolean; what: string }): Promise<void> {
+  if (o.yes) return;
+  if (!isInteractive()) {
+    throw new UsageError(`refusing to ${o.what} without confirmation: no TTY to ask on`, "run it again with -y (--yes) to confirm");
+  }
+  const answer = await clack.confirm({ message: question, initialValue: false });
+  if (clack.isCancel(answer) || answer !== true) throw new CancelledError(`${o.what}: cancelled, nothing was changed`);
+}
+
+export async function choose<T extends string>(message: string, options: Array<{ value: T; label: string; hint?: string }>): Promise<T> {
+  if (!isInteractive()) throw new UsageError("no TTY to choose on", "give a backup index (see --list) or --backup <dir>");
+  const picked = await clack.select({ message, options: options as Parameters<typeof clack.select<T>>[0]["options"] });
+  if (clack.isCancel(picked)) throw new CancelledError("cancelled, nothing was changed");
+  return picked as T;
+}
