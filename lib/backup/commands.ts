@@ -104,7 +104,13 @@ export async function backupCommand({ args, out }: ScriptContext, root = project
   const started = Date.now();
   try {
     const r = await withLock(root, { script: SCRIPT, purpose: "backup" }, async (lock) => {
-      if (lock.recoveredFrom) out.warn(`a previous ${lock.recoveredFrom.script} run (pid ${lock.recoveredFrom.pid}) died; its lock was recovered`);
+      if (lock.recoveredFrom) {
+        out.warn(`a previous ${lock.recoveredFrom.script} run (${lock.recoveredFrom.purpose}, pid ${lock.recoveredFrom.pid}) died; its lock was recovered`);
+        // It may have died while it had services stopped for a consistent copy.
+        const roles = [...new Set(components.flatMap((c) => NEEDS[c]))];
+        const names = roles.map((r) => project.stack.services.find((s) => s.role === r)?.name).filter((n): n is string => !!n);
+        if (names.length) await out.step(`making sure ${names.join(", ")} run again`, () => project.compose.up({ services: names, wait: true, noDeps: true }));
+      }
       return runBackup(project, out, { components, tier: "daily" });
     });
     const comps = Object.values(r.manifest.components);

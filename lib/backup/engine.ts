@@ -192,7 +192,7 @@ export interface RestorePlan {
   manifest: Manifest;
   components: ComponentName[];
   skipped: ComponentName[];
-  /** Running services stopped during the restore and started again afterwards. */
+  /** Services that use the data: stopped during the restore, started again afterwards. */
   stop: string[];
   snapshotTier: SnapshotTier;
   releaseFrom: string;
@@ -204,8 +204,9 @@ export async function planRestore(project: Project, dir: string, wanted: readonl
   const manifest = readManifest(dir);
   const components = COMPONENTS.filter((c) => wanted.includes(c));
   await verifyArtifacts(dir, manifest, components);
-  const states = await project.compose.ps({ all: true });
-  const stop = DEPENDENT_ROLES.map((r) => findByRole(project.stack, r)?.name).filter((n): n is string => !!n && states.some((s) => s.service === n && s.state === "running"));
+  // All of them, running or not: a run that died may have left some stopped, and the
+  // restore ends with every one of them started and healthy.
+  const stop = DEPENDENT_ROLES.map((r) => findByRole(project.stack, r)?.name).filter((n): n is string => !!n);
   const rel = releaseOf(project);
   return {
     dir, manifest, components, skipped: COMPONENTS.filter((c) => !components.includes(c)), stop, snapshotTier,

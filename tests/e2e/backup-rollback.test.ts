@@ -1,0 +1,225 @@
+/**
+ * backup.mts and rollback.mts on the real stack: real pg_dump/pg_restore, Redis BGSAVE and
+ * AOF, etcd snapshots, MinIO and uploads. One stack for the whole file; the tests run in
+ * order and build on each other's backups.
+ */
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createStack, type TestStack } from "../stack/harness.ts";
+import { ensureImages } from "../stack/images.ts";
+import { runScript, startScript, tailOf } from "../stack/scripts.ts";
+import { configPrint, fingerprint, mutate, redisCli, seed, type Fingerprint } from "../stack/state.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface ListRow { index: number; id: string; tiers: string[]; dir: string; components: string[] }
+
+describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }, () => {
+  let stack: TestStack;
+  let A: Fingerprint; // the state in backup `first`
+  let B: Fingerprint; // the state after mutate()
+  let first: ListRow;
+  const list = async (): Promise<ListRow[]> => {
+    const r = await runScript(stack, "backup", ["--list", "--json"]);
+    assert.equal(r.status, 0, tailOf(r));
+    return JSON.parse(r.stdout) as ListRow[];
+  };
+  const backupsOf = (tier: string) => (existsSync(join(stack.dir, "backups", tier)) ? readdirSync(join(stack.dir, "backups", tier)).filter((n) => !n.startsWith(".")) : []);
+
+  before(async () => {
+    await ensureImages((m) => process.stderr.write(`[images] ${m}\n`));
+    stack = await createStack();
+    await stack.up();
+    await seed(stack);
+  });
+
+  after(async () => {
+    await stack?.down();
+  });
+
+  test("a full backup is verified, listed, and promoted to weekly and monthly by hard links", async () => {
+    A = await fingerprint(stack);
+    const r = await runScript(stack, "backup", []);
+    assert.equal(r.status, 0, tailOf(r));
+    const rows = await list();
+    assert.equal(rows.length, 1);
+    first = rows[0]!;
+    assert.deepEqual(first.tiers.sort(), ["daily", "monthly", "weekly"]);
+    assert.deepEqual(first.components, ["postgres", "redis", "milvus", "uploads", "config"]);
+    const daily = join(stack.dir, "backups/daily", first.id);
+    for (const f of readdirSync(daily)) {
+      const st = statSync(join(daily, f));
+      assert.equal(st.mode & 0o777, 0o600, `${f} mode`);
+      assert.equal(st.nlink, 3, `${f} is one inode in three tiers`);
+      assert.equal(statSync(join(stack.dir, "backups/weekly", first.id, f)).ino, st.ino);
+    }
+    const m = JSON.parse(readFileSync(join(daily, "manifest.json"), "utf8"));
+    assert.equal(m.components.postgres.counts["table:public.messages"], 2000);
+    assert.equal(m.components.postgres.counts["table:public.users"], 3);
+    assert.ok(m.components.redis.counts.keys >= 7);
+    assert.equal(m.components.uploads.counts.symlinks, 1);
+    assert.ok(m.components.milvus.counts["minio:bytes"] > 6 * 1024 * 1024);
+    const metrics = readFileSync(join(stack.dir, "metrics/claw_backup.prom"), "utf8");
+    assert.match(metrics, /^claw_backup_last_success_timestamp_seconds \d+$/m);
+  });
+
+  test("--restore brings back exactly what was backed up, and Redis keeps it across a restart (appendonly yes)", async () => {
+    await mutate(stack);
+    B = await fingerprint(stack);
+    for (const k of Object.keys(A) as Array<keyof Fingerprint>) assert.notEqual(B[k], A[k], `mutate() changed ${k}`);
+    const r = await runScript(stack, "backup", ["--restore", `backups/daily/${first.id}`, "-y"]);
+    assert.equal(r.status, 0, tailOf(r));
+    assert.deepEqual(await fingerprint(stack), A);
+    assert.equal(await redisCli(stack, "CONFIG", "GET", "appendonly"), "appendonly\nyes");
+    await stack.compose.restart(["redis"]);
+    await stack.compose.waitHealthy(["redis"], 60_000);
+    assert.equal((await fingerprint(stack)).redis, A.redis, "the keys survive a restart: they are in the AOF");
+    assert.equal(backupsOf("pre-restore").length, 1, "the overwritten state was snapshotted first");
+  });
+
+  test("the pre-restore snapshot undoes the restore exactly", async () => {
+    const snap = backupsOf("pre-restore")[0]!;
+    const r = await runScript(stack, "rollback", ["--backup", `backups/pre-restore/${snap}`, "-y"]);
+    assert.equal(r.status, 0, tailOf(r));
+    assert.deepEqual(await fingerprint(stack), B);
+  });
+
+  test("rollback N --skip-redis --skip-milvus --skip-uploads rolls back the database only, under load", async () => {
+    const rows = await list();
+    const idx = rows.find((x) => x.id === first.id)!.index;
+    const configBefore = configPrint(stack.dir);
+    let stop = false;
+    let requests = 0;
+    const load = (async () => {
+      while (!stop && requests < 5000) {
+        await stack.https("/api/test/counts").catch(() => undefined);
+        requests++;
+        await sleep(50);
+      }
+    })();
+    const r = await runScript(stack, "rollback", [String(idx), "--skip-redis", "--skip-milvus", "--skip-uploads", "-y"]);
+    stop = true;
+    await load;
+    assert.equal(r.status, 0, tailOf(r));
+    assert.match(r.stdout, /config: +restored/);
+    const now = await fingerprint(stack);
+    assert.equal(now.postgres, A.postgres);
+    assert.deepEqual([now.redis, now.etcd, now.minio, now.uploads], [B.redis, B.etcd, B.minio, B.uploads]);
+    assert.equal(configPrint(stack.dir), configBefore, "config of the backup equals the live one here");
+    const health = await stack.https("/health");
+    assert.equal(health.status, 200, health.body);
+    assert.ok(requests > 10);
+  });
+
+  test("rollback N --skip-db --skip-redis --skip-milvus --skip-uploads rolls back configuration only", async () => {
+    const before = await fingerprint(stack);
+    const confA = configPrint(stack.dir);
+    appendFileSync(join(stack.dir, "nginx/nginx.conf"), "\n# edited after the backup\n");
+    appendFileSync(join(stack.dir, "prometheus/prometheus.yml"), "\n# edited after the backup\n");
+    assert.notEqual(configPrint(stack.dir), confA);
+    const idx = (await list()).find((x) => x.id === first.id)!.index;
+    const r = await runScript(stack, "rollback", [String(idx), "--skip-db", "--skip-redis", "--skip-milvus", "--skip-uploads", "-y"]);
+    assert.equal(r.status, 0, tailOf(r));
+    assert.match(r.stdout, /restore: +config\b/);
+    assert.equal(configPrint(stack.dir), confA);
+    assert.equal(statSync(join(stack.dir, ".env.prod")).mode & 0o777, 0o600);
+    assert.deepEqual(await fingerprint(stack), before, "data untouched");
+  });
+
+  test("--dry-run prints the plan and changes nothing", async () => {
+    const before = backupsOf("pre-rollback").length;
+    const idx = (await list()).find((x) => x.id === first.id)!.index;
+    const r = await runScript(stack, "rollback", [String(idx), "--skip-config", "--dry-run"]);
+    assert.equal(r.status, 0, tailOf(r));
+    assert.match(r.stdout, /leave as is: config/);
+    assert.match(r.stdout, /config: +not restored/);
+    assert.equal(backupsOf("pre-rollback").length, before);
+  });
+
+  test("refusals change nothing: corrupt artifact, bad index, not a backup, missing component, no TTY", async () => {
+    const state = await fingerprint(stack);
+    const snapshots = backupsOf("pre-rollback").length + backupsOf("pre-restore").length;
+    // A corrupt copy of the first backup (a copy: the original's files are hard-linked across tiers).
+    const bad = join(stack.dir, "backups/daily/20200101-000000");
+    mkdirSync(bad);
+    const src = join(stack.dir, "backups/daily", first.id);
+    for (const f of readdirSync(src)) copyFileSync(join(src, f), join(bad, f));
+    const rdb = readFileSync(join(bad, "redis.rdb"));
+    const mid = Math.floor(rdb.length / 2);
+    rdb[mid] = rdb[mid]! ^ 0xff;
+    writeFileSync(join(bad, "redis.rdb"), rdb);
+    const cases: Array<[string, string[], number, RegExp]> = [
+      ["backup", ["--verify", "backups/daily/20200101-000000"], 5, /does not match its checksum/],
+      ["backup", ["--restore", "backups/daily/20200101-000000", "-y"], 5, /does not match its checksum/],
+      ["rollback", ["--backup", "backups/daily/20200101-000000", "-y"], 5, /does not match its checksum/],
+      ["rollback", ["99", "-y"], 2, /no backup with index 99/],
+      ["rollback", ["--backup", "/tmp", "-y"], 5, /is not a backup directory/],
+      ["rollback", [String((await list()).find((x) => x.id === first.id)!.index)], 2, /no TTY/],
+    ];
+    for (const [script, args, code, msg] of cases) {
+      const r = await runScript(stack, script, args);
+      assert.equal(r.status, code, `${script} ${args.join(" ")}: ${tailOf(r)}`);
+      assert.match(r.stderr, msg);
+    }
+    const dbOnly = await runScript(stack, "backup", ["--db-only"]);
+    assert.equal(dbOnly.status, 0, tailOf(dbOnly));
+    const id = (await list())[0]!.id;
+    const missing = await runScript(stack, "rollback", ["--backup", `backups/daily/${id}`, "-y"]);
+    assert.equal(missing.status, 5, tailOf(missing));
+    assert.match(missing.stderr, /has no redis, milvus, uploads, config component/);
+    assert.deepEqual(await fingerprint(stack), state);
+    assert.equal(backupsOf("pre-rollback").length + backupsOf("pre-restore").length, snapshots, "no snapshot was taken");
+  });
+
+  test("--verify runs each component's own checks on the newest backup", async () => {
+    const r = await runScript(stack, "backup", ["--verify", `backups/daily/${first.id}`]);
+    assert.equal(r.status, 0, tailOf(r));
+    assert.match(r.stdout, /verified/);
+  });
+
+  test("a second concurrent run refuses with exit 4 and names the holder", async () => {
+    const bg = startScript(stack, "backup", ["--only", "postgres,redis"]);
+    const lock = join(stack.dir, ".claw-ops.lock");
+    for (let i = 0; i < 200 && !existsSync(lock); i++) await sleep(50);
+    const second = await runScript(stack, "backup", ["--only", "postgres"]);
+    const firstRun = await bg.done;
+    assert.equal(firstRun.status, 0, tailOf(firstRun));
+    assert.equal(second.status, 4, tailOf(second));
+    assert.match(second.stderr, /holds the lock: backup\.mts \(backup\) pid \d+/);
+  });
+
+  test("a backup killed with SIGKILL leaves nothing listed, and the next run recovers and succeeds", async () => {
+    const before = (await list()).length;
+    const bg = startScript(stack, "backup", []);
+    // Kill it while Milvus is paused for the copy: the worst moment.
+    for (let i = 0; i < 600; i++) {
+      const st = (await stack.compose.ps({ all: true, services: ["milvus-standalone"] }))[0];
+      if (st && st.state !== "running") break;
+      await sleep(100);
+    }
+    process.kill(-bg.child.pid!, "SIGKILL");
+    await bg.done;
+    assert.equal((await list()).length, before, "the partial backup is not listed");
+    assert.ok(readdirSync(join(stack.dir, "backups")).some((n) => n.startsWith(".tmp-")), "a partial staging dir was left");
+    const next = await runScript(stack, "backup", []);
+    assert.equal(next.status, 0, tailOf(next));
+    assert.match(next.stderr + next.stdout, /died; its lock was recovered/);
+    assert.match(next.stderr + next.stdout, /removed 1 partial backup/);
+    assert.equal((await list()).length, before + 1);
+    assert.ok(!readdirSync(join(stack.dir, "backups")).some((n) => n.startsWith(".tmp-")));
+    assert.equal((await stack.https("/health")).status, 200);
+  });
+
+  test("a service that is down is a one-line error with exit 3", async () => {
+    await stack.compose.stop(["redis"]);
+    try {
+      const r = await runScript(stack, "backup", ["--only", "redis"]);
+      assert.equal(r.status, 3, tailOf(r));
+      assert.match(r.stderr, /service redis is not running/);
+    } finally {
+      await stack.compose.up({ services: ["redis"], wait: true, noDeps: true });
+    }
+  });
+});
