@@ -239,10 +239,17 @@ function isStale(seen: Seen, now: Date): boolean {
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     // EPERM: it exists but belongs to another user.
     return code(e) !== "ESRCH";
+  }
+  // A killed process whose parent has not reaped it yet is a zombie: signal 0 still
+  // succeeds, but it holds nothing any more.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): trust signal 0
   }
 }
 

@@ -80,7 +80,7 @@ export async function report(project: Project, out: Output, event: "restore" | "
     event, status: outcome.error ? "failure" : "success", host: hostname(), backup: id,
     ...(failed ? { failedComponent: failed } : {}), ...(outcome.error ? { reason: outcome.error.message } : {}), components: outcome.results,
   }, (m) => out.warn(m));
-  out.result({ ok: !outcome.error, backup: id, results: outcome.results, snapshot: outcome.snapshot, ...(outcome.error ? { error: outcome.error.message } : {}) });
+  out.result({ ok: !outcome.error, backup: id, results: outcome.results, snapshot: outcome.snapshot, peakRssKB: process.resourceUsage().maxRSS, ...(outcome.error ? { error: outcome.error.message } : {}) });
   if (outcome.error) {
     if (outcome.snapshot) out.info(`the state before this ${event} is in ${relative(project.root, outcome.snapshot)}; undo with rollback.mts --backup ${relative(project.root, outcome.snapshot)} -y`);
     throw outcome.error instanceof ClawError ? outcome.error : new ClawError(outcome.error.message);
@@ -121,7 +121,10 @@ export async function backupCommand({ args, out }: ScriptContext, root = project
     if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
     if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
     await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "success", host: hostname(), backup: r.id, durationMs: r.durationMs }, (m) => out.warn(m));
-    out.result({ ok: true, id: r.id, dir: relative(root, r.dir), bytes, promoted: r.promoted, pruned: r.pruned, components: r.manifest.components });
+    // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
+    const peakRssKB = process.resourceUsage().maxRSS;
+    out.debug(`peak RSS ${Math.round(peakRssKB / 1024)} MiB`);
+    out.result({ ok: true, id: r.id, dir: relative(root, r.dir), bytes, durationMs: r.durationMs, peakRssKB, promoted: r.promoted, pruned: r.pruned, components: r.manifest.components });
     return 0;
   } catch (e) {
     const failed = COMPONENTS.find((c) => (e as Error).message.startsWith(`${c}:`));

@@ -206,7 +206,9 @@ export async function planRestore(project: Project, dir: string, wanted: readonl
   await verifyArtifacts(dir, manifest, components);
   // All of them, running or not: a run that died may have left some stopped, and the
   // restore ends with every one of them started and healthy.
-  const stop = DEPENDENT_ROLES.map((r) => findByRole(project.stack, r)?.name).filter((n): n is string => !!n);
+  // A configuration-only restore touches no data: nothing needs to stop.
+  const touchesData = components.some((c) => c !== "config");
+  const stop = touchesData ? DEPENDENT_ROLES.map((r) => findByRole(project.stack, r)?.name).filter((n): n is string => !!n) : [];
   const rel = releaseOf(project);
   return {
     dir, manifest, components, skipped: COMPONENTS.filter((c) => !components.includes(c)), stop, snapshotTier,

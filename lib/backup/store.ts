@@ -48,6 +48,7 @@ export function listBackups(root: string, o: { tiers?: readonly StoreTier[]; onI
       if (id.startsWith(".") || !statSync(dir).isDirectory()) continue;
       try {
         const manifest = readManifest(dir);
+        if (manifest.id !== id) throw new InvalidBackupError(`its manifest belongs to backup ${manifest.id}, not ${id}`);
         out.push({ tier, id, dir, manifest, time: new Date(manifest.createdAt), bytes: dirBytes(dir) });
       } catch (e) {
         o.onInvalid?.(dir, (e as Error).message);
@@ -71,7 +72,7 @@ export interface BackupEntry {
 
 export function backupEntries(backups: readonly StoredBackup[]): BackupEntry[] {
   const byId = new Map<string, StoredBackup[]>();
-  for (const b of backups) byId.set(`${b.manifest.id}`, [...(byId.get(b.manifest.id) ?? []), b]);
+  for (const b of backups) byId.set(b.id, [...(byId.get(b.id) ?? []), b]);
   const rows = [...byId.values()].map((group) => {
     const first = group.find((g) => g.tier === "daily") ?? group[0]!;
     return {

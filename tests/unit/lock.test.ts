@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { ExitCode, LockHeldError } from "../../lib/errors.ts";
-import { acquireLock, LOCK_FILE, type LockInfo, readLock, withLock } from "../../lib/lock.ts";
+import { acquireLock, LOCK_FILE, pidAlive, type LockInfo, readLock, withLock } from "../../lib/lock.ts";
 
 const LOCK_MODULE = pathToFileURL(join(import.meta.dirname, "../../lib/lock.ts")).href;
 const BACKUP = { script: "backup.mts", purpose: "backup" };
@@ -246,4 +246,15 @@ test("separate processes racing to recover a stale lock: exactly one takes it ov
   for (const r of results.filter((x) => !x.won)) assert.equal(r.exitCode, ExitCode.lockHeld);
   assert.equal(readLock(dir), undefined);
   assert.deepEqual(debris(dir), []);
+});
+
+test("a killed holder that is still an unreaped zombie counts as dead", async () => {
+  // `sleep 0` becomes a child of the exec'd `sleep 3`, which never reaps it: a zombie for 3 s.
+  const child = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 3"], { stdio: ["ignore", "pipe", "ignore"] });
+  const pid = await new Promise<number>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match(readFileSync(`/proc/${pid}/stat`, "utf8"), /\) Z /, "the child is a zombie");
+  assert.equal(pidAlive(pid), false);
+  assert.equal(pidAlive(process.pid), true);
+  child.kill();
 });

@@ -61,3 +61,23 @@ test("a missing .env.prod is refused with exit 3 and the command that creates it
   assert.match(r.stderr, /\.env\.prod not found/);
   assert.match(r.stdout + r.stderr, /cp templates\/.env.prod.example .env.prod/);
 });
+
+test("backup.mts --install-cron twice leaves exactly one line; an invalid expression is refused with exit 2", { skip: spawnSync("sh", ["-c", "command -v crontab"]).status !== 0 && "crontab is not installed" }, () => {
+  const saved = spawnSync("crontab", ["-l"], { encoding: "utf8" });
+  const dir = projectWith(testEnv());
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = zx("backup", ["--install-cron", "15 3 * * *"], { CLAW_OPS_PROJECT_DIR: dir });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /next runs: /);
+    }
+    const lines = spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes(dir));
+    assert.deepEqual(lines, [`15 3 * * * cd ${dir} && npx zx scripts/backup.mts >> logs/backup.log 2>&1`]);
+    const bad = zx("backup", ["--install-cron", "61 * * * *"], { CLAW_OPS_PROJECT_DIR: dir });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /invalid cron expression/);
+  } finally {
+    if (saved.status === 0) spawnSync("crontab", ["-"], { input: saved.stdout });
+    else spawnSync("crontab", ["-r"]);
+  }
+});
