@@ -65,6 +65,18 @@ export class ComposeClient {
     return run({ argv: b.runOnce(this.project, service, command, o) }, ro);
   }
 
+  /**
+   * Remove claw-ops' own one-off (`compose run`) containers left by a run that was killed:
+   * they may still hold a volume that a restore is about to replace. An operator's own
+   * `compose run` containers lack our label and are never touched.
+   */
+  async removeOneOffs(projectName: string): Promise<number> {
+    const ids = (await run({ argv: ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${projectName}`, "--filter", `label=${b.ONE_OFF_LABEL}=true`] }))
+      .stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+    if (ids.length) await run({ argv: ["docker", "rm", "-f", ...ids] });
+    return ids.length;
+  }
+
   async containerId(service: string): Promise<string> {
     const id = (await run({ argv: b.psQuiet(this.project, service) })).stdout.trim().split("\n")[0] ?? "";
     if (!id) throw new PreconditionError(`service ${service} has no container`, `start it: docker compose up -d ${service}`);

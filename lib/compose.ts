@@ -95,13 +95,16 @@ export function exec(p: ComposeProject, service: string, command: readonly strin
   return [...a, service, ...command];
 }
 
+export const ONE_OFF_LABEL = "ai.claw.ops.oneoff";
+
 export function runOnce(
   p: ComposeProject,
   service: string,
   command: readonly string[],
   o: ExecOptions & { entrypoint?: string; noDeps?: boolean; volumes?: readonly string[] } = {},
 ): string[] {
-  const a = [...baseArgs(p), "run", "--rm", "-T"];
+  // Labelled, so a later run can tell its own leftovers from an operator's `compose run`.
+  const a = [...baseArgs(p), "run", "--rm", "-T", "--label", `${ONE_OFF_LABEL}=true`];
   if (o.noDeps) a.push("--no-deps");
   if (o.entrypoint !== undefined) a.push("--entrypoint", o.entrypoint);
   if (o.user) a.push("--user", o.user);

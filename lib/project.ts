@@ -5,7 +5,7 @@
  * Compose's own variables are honoured: COMPOSE_FILE (":"-separated) picks the compose
  * files and COMPOSE_PROJECT_NAME the project, exactly as `docker compose` would.
  */
-import { isAbsolute, join, resolve } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import { ComposeClient, detectComposeFlavor } from "./compose-client.ts";
 import type { ComposeFlavor } from "./compose.ts";
 import { loadEnv, type ClawEnv } from "./env.ts";
@@ -18,6 +18,8 @@ export const ENV_FILE = ".env.prod";
 
 export interface Project {
   root: string;
+  /** The compose project name in effect: COMPOSE_PROJECT_NAME, the file's `name:`, or the directory. */
+  effectiveName: string;
   envFile: string;
   composeFiles: string[];
   projectName: string | undefined;
@@ -54,5 +56,6 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
   const flavor = o.flavor ?? (await detectComposeFlavor());
   const projectName = environ.COMPOSE_PROJECT_NAME || undefined;
   const compose = new ComposeClient({ flavor, files, envFile, projectDir: root, ...(projectName ? { projectName } : {}) });
-  return { root, envFile, composeFiles: files, projectName, env, stack, compose };
+  const effectiveName = projectName ?? stack.name ?? basename(root).toLowerCase().replace(/[^a-z0-9_-]/g, "");
+  return { root, effectiveName, envFile, composeFiles: files, projectName, env, stack, compose };
 }

@@ -42,6 +42,8 @@ export interface ServiceModel {
 }
 
 export interface StackModel {
+  /** Top-level `name:` (the default compose project name), if any. */
+  name?: string;
   services: ServiceModel[];
   volumes: string[];
   networks: string[];
@@ -129,7 +131,9 @@ export function parseStack(texts: readonly string[]): StackModel {
     return d;
   });
   const merged = mergeComposeDocs(docs);
+  const name = [...docs].reverse().map((d) => d.name).find((n): n is string => typeof n === "string");
   return {
+    ...(name ? { name } : {}),
     services: Object.entries(merged.services as Raw).map(([n, s]) => parseService(n, isObj(s) ? s : {})),
     volumes: Object.keys(merged.volumes as Raw),
     networks: Object.keys(merged.networks as Raw),

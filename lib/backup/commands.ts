@@ -102,35 +102,37 @@ export async function backupCommand({ args, out }: ScriptContext, root = project
     return 0;
   }
   const started = Date.now();
-  try {
-    const r = await withLock(root, { script: SCRIPT, purpose: "backup" }, async (lock) => {
-      if (lock.recoveredFrom) {
-        out.warn(`a previous ${lock.recoveredFrom.script} run (${lock.recoveredFrom.purpose}, pid ${lock.recoveredFrom.pid}) died; its lock was recovered`);
-        // It may have died while it had services stopped for a consistent copy.
-        const roles = [...new Set(components.flatMap((c) => NEEDS[c]))];
-        const names = roles.map((r) => project.stack.services.find((s) => s.role === r)?.name).filter((n): n is string => !!n);
-        if (names.length) await out.step(`making sure ${names.join(", ")} run again`, () => project.compose.up({ services: names, wait: true, noDeps: true }));
-      }
-      return runBackup(project, out, { components, tier: "daily" });
-    });
-    const comps = Object.values(r.manifest.components);
-    writeMetrics(root, { success: true, finishedAt: new Date(), durationMs: r.durationMs,
-      components: Object.fromEntries(comps.map((c) => [c.name, { durationMs: c.durationMs, bytes: c.artifacts.reduce((s, a) => s + a.bytes, 0) }])) });
-    const bytes = comps.reduce((s, c) => s + c.artifacts.reduce((t, a) => t + a.bytes, 0), 0);
-    out.success(`backup ${r.id}: ${comps.map((c) => c.name).join(", ")}, ${formatBytes(bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`);
-    if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
-    if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
-    await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "success", host: hostname(), backup: r.id, durationMs: r.durationMs }, (m) => out.warn(m));
-    // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
-    const peakRssKB = process.resourceUsage().maxRSS;
-    out.debug(`peak RSS ${Math.round(peakRssKB / 1024)} MiB`);
-    out.result({ ok: true, id: r.id, dir: relative(root, r.dir), bytes, durationMs: r.durationMs, peakRssKB, promoted: r.promoted, pruned: r.pruned, components: r.manifest.components });
-    return 0;
-  } catch (e) {
-    const failed = COMPONENTS.find((c) => (e as Error).message.startsWith(`${c}:`));
-    writeMetrics(root, { success: false, finishedAt: new Date(), durationMs: Date.now() - started, components: {} });
-    await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "failure", host: hostname(), reason: (e as Error).message, ...(failed ? { failedComponent: failed } : {}) }, (m) => out.warn(m));
-    throw e;
-  }
+  const r = await withLock(root, { script: SCRIPT, purpose: "backup" }, async (lock) => {
+    if (lock.recoveredFrom) {
+      out.warn(`a previous ${lock.recoveredFrom.script} run (${lock.recoveredFrom.purpose}, pid ${lock.recoveredFrom.pid}) died; its lock was recovered`);
+      // It may have died while it had services stopped for a consistent copy.
+      await project.compose.removeOneOffs(project.effectiveName);
+      const roles = [...new Set(components.flatMap((c) => NEEDS[c]))];
+      const names = roles.map((r) => project.stack.services.find((s) => s.role === r)?.name).filter((n): n is string => !!n);
+      if (names.length) await out.step(`making sure ${names.join(", ")} run again`, () => project.compose.up({ services: names, wait: true, noDeps: true }));
+    }
+    try {
+      return await runBackup(project, out, { components, tier: "daily" });
+    } catch (e) {
+      // Only a run that really tried counts as a failed backup (not a refusal like a held lock).
+      const failed = COMPONENTS.find((c) => (e as Error).message.startsWith(`${c}:`));
+      writeMetrics(root, { success: false, finishedAt: new Date(), durationMs: Date.now() - started, components: {} });
+      await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "failure", host: hostname(), reason: (e as Error).message, ...(failed ? { failedComponent: failed } : {}) }, (m) => out.warn(m));
+      throw e;
+    }
+  });
+  const comps = Object.values(r.manifest.components);
+  writeMetrics(root, { success: true, finishedAt: new Date(), durationMs: r.durationMs,
+    components: Object.fromEntries(comps.map((c) => [c.name, { durationMs: c.durationMs, bytes: c.artifacts.reduce((s, a) => s + a.bytes, 0) }])) });
+  const bytes = comps.reduce((s, c) => s + c.artifacts.reduce((t, a) => t + a.bytes, 0), 0);
+  out.success(`backup ${r.id}: ${comps.map((c) => c.name).join(", ")}, ${formatBytes(bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`);
+  if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
+  if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
+  await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "success", host: hostname(), backup: r.id, durationMs: r.durationMs }, (m) => out.warn(m));
+  // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
+  const peakRssKB = process.resourceUsage().maxRSS;
+  out.debug(`peak RSS ${Math.round(peakRssKB / 1024)} MiB`);
+  out.result({ ok: true, id: r.id, dir: relative(root, r.dir), bytes, durationMs: r.durationMs, peakRssKB, promoted: r.promoted, pruned: r.pruned, components: r.manifest.components });
+  return 0;
 }
 

@@ -10,7 +10,7 @@
 import { statfsSync, writeFileSync, openSync, fsyncSync, closeSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ClawError, PreconditionError } from "../errors.ts";
+import { ClawError, PreconditionError, UsageError } from "../errors.ts";
 import type { Output } from "../output.ts";
 import type { Project } from "../project.ts";
 import { findByRole, interpolate, serviceByRole, type Role } from "../stack.ts";
@@ -44,7 +44,7 @@ export function selectComponents(o: { dbOnly?: boolean; noUpload?: boolean; only
     const names = o.only.split(",").map((s) => s.trim()).filter(Boolean);
     const bad = names.filter((n) => !COMPONENTS.includes(n as ComponentName));
     if (bad.length || names.length === 0) {
-      throw new ClawError(`--only takes ${COMPONENTS.join(",")}; got ${JSON.stringify(o.only)}`, { exitCode: 2 });
+      throw new UsageError(`--only takes ${COMPONENTS.join(",")}; got ${JSON.stringify(o.only)}`);
     }
     return COMPONENTS.filter((c) => names.includes(c));
   }
@@ -237,6 +237,8 @@ export interface RestoreOutcome {
 export async function applyRestore(project: Project, out: Output, plan: RestorePlan): Promise<RestoreOutcome> {
   const results = Object.fromEntries(COMPONENTS.map((c) => [c, plan.components.includes(c) ? "not reached" : "skipped"])) as RestoreOutcome["results"];
   if (plan.components.length === 0) return { snapshot: undefined, results };
+  const stale = await project.compose.removeOneOffs(project.effectiveName);
+  if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
   const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
     runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }));
   out.info(`undo with: npx zx scripts/rollback.mts --backup ${join("backups", plan.snapshotTier, snap.id)} -y`);

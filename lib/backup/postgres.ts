@@ -120,7 +120,8 @@ export const postgres: Component = {
     const restored = `${db}__claw_restore`;
     const old = `${db}__claw_old_${stamp}`;
     const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
-    await exec(`DROP DATABASE IF EXISTS ${quoteIdent(restored)}`);
+    // WITH (FORCE): a pg_restore left running by a killed run may still be connected to it.
+    await exec(`DROP DATABASE IF EXISTS ${quoteIdent(restored)} WITH (FORCE)`);
     await exec(`CREATE DATABASE ${quoteIdent(restored)} OWNER ${quoteIdent(user)} TEMPLATE template0`);
     try {
       // --exit-on-error: the first error stops the restore; the live database is untouched.
@@ -129,11 +130,11 @@ export const postgres: Component = {
       const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, restored));
       if (diffs.length) throw new ClawError(`postgres: restored row counts differ from the backup: ${diffs.slice(0, 3).join("; ")}`);
     } catch (e) {
-      await exec(`DROP DATABASE IF EXISTS ${quoteIdent(restored)}`).catch(() => undefined);
+      await exec(`DROP DATABASE IF EXISTS ${quoteIdent(restored)} WITH (FORCE)`).catch(() => undefined);
       throw e;
     }
     for (const sql of swapSql(db, restored, old)) await exec(sql);
-    await exec(`DROP DATABASE ${quoteIdent(old)}`);
+    await exec(`DROP DATABASE ${quoteIdent(old)} WITH (FORCE)`);
     const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, db));
     if (diffs.length) throw new ClawError(`postgres: row counts after the swap differ: ${diffs.slice(0, 3).join("; ")}`);
   },

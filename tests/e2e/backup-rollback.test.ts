@@ -11,6 +11,7 @@ import { createStack, type TestStack } from "../stack/harness.ts";
 import { ensureImages } from "../stack/images.ts";
 import { runScript, startScript, tailOf } from "../stack/scripts.ts";
 import { configPrint, fingerprint, mutate, redisCli, seed, type Fingerprint } from "../stack/state.ts";
+import { run } from "../../lib/exec.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -180,9 +181,9 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   test("a second concurrent run refuses with exit 4 and names the holder", async () => {
-    const bg = startScript(stack, "backup", ["--only", "postgres,redis"]);
-    const lock = join(stack.dir, ".claw-ops.lock");
-    for (let i = 0; i < 200 && !existsSync(lock); i++) await sleep(50);
+    // A full backup holds the lock for many seconds (Milvus is paused for its copy).
+    const bg = startScript(stack, "backup", []);
+    for (let i = 0; i < 600 && !/backup milvus/.test(bg.output()); i++) await sleep(50);
     const second = await runScript(stack, "backup", ["--only", "postgres"]);
     const firstRun = await bg.done;
     assert.equal(firstRun.status, 0, tailOf(firstRun));
@@ -221,5 +222,65 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     } finally {
       await stack.compose.up({ services: ["redis"], wait: true, noDeps: true });
     }
+  });
+
+  describe("rollback, component by component, release, and interruption", () => {
+    let S: Fingerprint;
+    let id: string;
+    const indexOf = async (backupId: string) => String((await list()).find((x) => x.id === backupId)!.index);
+    const ALL_SKIPS = { postgres: "--skip-db", redis: "--skip-redis", milvus: "--skip-milvus", uploads: "--skip-uploads", config: "--skip-config" } as const;
+
+    test("each data component rolls back alone; the others stay exactly as they were", async () => {
+      S = await fingerprint(stack);
+      const b = await runScript(stack, "backup", []);
+      assert.equal(b.status, 0, tailOf(b));
+      id = (await list()).find((x) => x.tiers.includes("daily"))!.id;
+      await mutate(stack, 2);
+      const S2 = await fingerprint(stack);
+      for (const k of Object.keys(S) as Array<keyof Fingerprint>) assert.notEqual(S2[k], S[k], `mutate(2) changed ${k}`);
+      const done: Array<keyof Fingerprint> = [];
+      for (const comp of ["redis", "milvus", "uploads"] as const) {
+        const skips = Object.entries(ALL_SKIPS).filter(([c]) => c !== comp).map(([, f]) => f);
+        const r = await runScript(stack, "rollback", [await indexOf(id), ...skips, "-y"]);
+        assert.equal(r.status, 0, `${comp}: ${tailOf(r)}`);
+        const now = await fingerprint(stack);
+        done.push(comp === "milvus" ? "etcd" : comp);
+        if (comp === "milvus") done.push("minio");
+        for (const k of Object.keys(S) as Array<keyof Fingerprint>) {
+          assert.equal(now[k], done.includes(k) ? S[k] : S2[k], `after rolling back ${comp}: ${k}`);
+        }
+      }
+    });
+
+    test("the release returns to the image tag recorded in the backup", async () => {
+      await run({ argv: ["docker", "tag", "claw-test/app:local", "claw-test/app:v2"] });
+      const envFile = join(stack.dir, ".env.prod");
+      writeFileSync(envFile, readFileSync(envFile, "utf8").replace(/^CLAW_AI_TAG=.*$/m, "CLAW_AI_TAG=v2"), { mode: 0o600 });
+      await stack.compose.up({ wait: true });
+      assert.equal(JSON.parse((await stack.https("/version")).body).version, "v2");
+      const r = await runScript(stack, "rollback", [await indexOf(id), "--skip-db", "--skip-redis", "--skip-milvus", "--skip-uploads", "-y"]);
+      assert.equal(r.status, 0, tailOf(r));
+      assert.match(r.stdout, /release: +claw-test\/app:v2 -> claw-test\/app:local/);
+      assert.equal(JSON.parse((await stack.https("/version")).body).version, "local");
+      assert.match(readFileSync(envFile, "utf8"), /^CLAW_AI_TAG=local$/m);
+    });
+
+    test("a rollback killed mid-restore leaves the lock and snapshot behind, and the next run says how to finish or undo", async () => {
+      const bg = startScript(stack, "rollback", [await indexOf(id), "-y"]);
+      for (let i = 0; i < 1200 && !/restore postgres/.test(bg.output()); i++) await sleep(100);
+      assert.match(bg.output(), /restore postgres/, "the rollback reached the restore");
+      process.kill(-bg.child.pid!, "SIGKILL");
+      await bg.done;
+      assert.ok(existsSync(join(stack.dir, ".claw-ops.lock")), "the dead run's lock is left for recovery");
+      const snap = backupsOf("pre-rollback").sort().at(-1)!;
+      const v = await runScript(stack, "backup", ["--verify", `backups/pre-rollback/${snap}`]);
+      assert.equal(v.status, 0, `the pre-rollback snapshot is intact: ${tailOf(v)}`);
+      const next = await runScript(stack, "rollback", [await indexOf(id), "-y"]);
+      assert.equal(next.status, 0, tailOf(next));
+      assert.match(next.stderr, /died before it finished/);
+      assert.match(next.stderr, new RegExp(`to undo it instead: npx zx scripts/rollback.mts --backup backups/pre-rollback/${snap} -y`));
+      assert.deepEqual(await fingerprint(stack), S);
+      assert.equal((await stack.https("/health")).status, 200);
+    });
   });
 });

@@ -8,7 +8,7 @@ export interface ScriptRun {
   stderr: string;
 }
 
-export function startScript(stack: TestStack, script: string, args: string[]): { child: ChildProcess; done: Promise<ScriptRun> } {
+export function startScript(stack: TestStack, script: string, args: string[]): { child: ChildProcess; done: Promise<ScriptRun>; output: () => string } {
   const child = spawn("npx", ["zx", `scripts/${script}.mts`, ...args], {
     cwd: REPO_ROOT, env: stack.scriptEnv, stdio: ["ignore", "pipe", "pipe"], detached: true,
   });
@@ -17,7 +17,7 @@ export function startScript(stack: TestStack, script: string, args: string[]): {
   child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   const done = new Promise<ScriptRun>((resolve) => child.on("close", (status) => resolve({ status, stdout, stderr })));
-  return { child, done };
+  return { child, done, output: () => stdout + stderr };
 }
 
 export function runScript(stack: TestStack, script: string, args: string[]): Promise<ScriptRun> {

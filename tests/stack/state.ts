@@ -56,17 +56,18 @@ export async function seed(stack: TestStack): Promise<void> {
   symlinkSync("report 2024.pdf", join(up, "latest.pdf"));
 }
 
-export async function mutate(stack: TestStack): Promise<void> {
-  await psql(stack, `DELETE FROM messages WHERE id % 3 = 0; UPDATE users SET name = 'changed' WHERE id = 1;
-    INSERT INTO users (email) VALUES ('after.backup@example.com');`);
+/** Change every component; `round` keeps repeated calls distinct. */
+export async function mutate(stack: TestStack, round = 1): Promise<void> {
+  await psql(stack, `DELETE FROM messages WHERE id % ${round + 2} = 0; UPDATE users SET name = 'changed ${round}' WHERE id = 1;
+    INSERT INTO users (email) VALUES ('after.backup.${round}@example.com');`);
   await redisCli(stack, "DEL", "t:hash");
-  await redisCli(stack, "SET", "t:new", "created after the backup");
-  await redisCli(stack, "RPUSH", "t:list", "appended");
-  await stack.https("/api/test/vectors/later", { method: "POST", body: JSON.stringify({ vectors: [[9, 9, 9]] }) });
-  await s3(stack, "s3.delete_object(Bucket='a-bucket', Key='files/insert_log/big/6mb.bin')");
+  await redisCli(stack, "SET", `t:new:${round}`, "created after the backup");
+  await redisCli(stack, "RPUSH", "t:list", `appended ${round}`);
+  await stack.https(`/api/test/vectors/later${round}`, { method: "POST", body: JSON.stringify({ vectors: [[9, 9, round]] }) });
+  await s3(stack, `s3.delete_object(Bucket='a-bucket', Key='files/insert_log/big/6mb.bin')\ns3.put_object(Bucket='a-bucket', Key='files/extra/${round}.bin', Body=os.urandom(1024))`);
   const up = join(stack.dir, "uploads");
-  writeFileSync(join(up, "added after backup.txt"), "new\n");
-  writeFileSync(join(up, "nested dir/深い/файл.txt"), "modified\n");
+  writeFileSync(join(up, `added after backup ${round}.txt`), "new\n");
+  writeFileSync(join(up, "nested dir/深い/файл.txt"), `modified ${round}\n`);
 }
 
 export interface Fingerprint {

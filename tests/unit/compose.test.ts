@@ -32,7 +32,7 @@ test("exec is non-interactive and passes secrets by variable name only", () => {
 
 test("run, stop, start, restart, logs, down, pull, build, cp build exact argv", () => {
   assert.deepEqual(c.runOnce(v2, "claw-ai-backend", ["alembic", "upgrade", "head"], { noDeps: true, entrypoint: "" }),
-    [...base, "run", "--rm", "-T", "--no-deps", "--entrypoint", "", "claw-ai-backend", "alembic", "upgrade", "head"]);
+    [...base, "run", "--rm", "-T", "--label", "ai.claw.ops.oneoff=true", "--no-deps", "--entrypoint", "", "claw-ai-backend", "alembic", "upgrade", "head"]);
   assert.deepEqual(c.stop(v2, ["milvus-standalone"], { timeoutSec: 30 }), [...base, "stop", "--timeout", "30", "milvus-standalone"]);
   assert.deepEqual(c.start(v2, ["milvus-standalone"]), [...base, "start", "milvus-standalone"]);
   assert.deepEqual(c.restart(v2, ["nginx"]), [...base, "restart", "nginx"]);

@@ -345,11 +345,11 @@ class Handler(BaseHTTPRequestHandler):
             os.replace(tmp, path)
             self.write_meta(bucket, key, {"etag": etag, "type": self.headers.get("Content-Type", "application/octet-stream")})
             return self.send(200, b"", headers={"ETag": f'"{etag}"'})
-        if not os.path.isfile(path):
-            return self.error(404, "NoSuchKey", "The specified key does not exist.")
-        if self.command == "DELETE":
+        if self.command == "DELETE":  # S3 answers 204 whether or not the key existed
             self.remove_object(bucket, key)
             return self.send(204)
+        if not os.path.isfile(path):
+            return self.error(404, "NoSuchKey", "The specified key does not exist.")
         st = os.stat(path)
         meta = self.read_meta(bucket, key)
         headers = {"ETag": f'"{meta.get("etag", "")}"',
