@@ -12,9 +12,9 @@ export interface Notification {
   components?: Record<string, string>;
 }
 
-/** Pure: the request the webhook receives. Secrets are masked in every string. */
+/** Pure: the request the webhook receives. Secrets are masked in every string value (before JSON escaping). */
 export function webhookBody(n: Notification): string {
-  return redact(JSON.stringify({ source: "claw-ops", at: new Date().toISOString(), ...n }));
+  return JSON.stringify({ source: "claw-ops", at: new Date().toISOString(), ...n }, (_k, v: unknown) => (typeof v === "string" ? redact(v) : v));
 }
 
 /** Best effort: a failing webhook is reported, never turns a good backup into a failed run. */

@@ -6,8 +6,8 @@
  * Restore writes back only files that differ, each atomically, and names them (never their
  * contents); services that mount a changed file or read a changed env are recreated.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import * as tar from "tar";
 import { InvalidBackupError } from "../errors.ts";
 import type { StackModel } from "../stack.ts";
@@ -36,9 +36,12 @@ export function configFiles(root: string, composeFiles: readonly string[]): stri
   return [...out].sort();
 }
 
-/** Pure: an env or compose change, which `compose up` itself detects per service. */
-export const composeInputChanged = (changed: readonly string[]) =>
-  changed.some((f) => f === ".env.prod" || /(^|\/)docker-compose[^/]*\.ya?ml$/.test(f));
+/**
+ * Pure: an env or compose change, which `compose up` itself detects per service. Compose files
+ * are the project's own (any name COMPOSE_FILE gave) and the usual names.
+ */
+export const composeInputChanged = (changed: readonly string[], composeFiles: readonly string[] = []) =>
+  changed.some((f) => f === ".env.prod" || composeFiles.includes(f) || /(^|\/)(docker-)?compose[^/]*\.ya?ml$/.test(f));
 
 /** Pure: services that bind-mount a changed file; compose cannot see those changes, so they are force-recreated. */
 export function servicesMounting(changed: readonly string[], stack: StackModel): string[] {
@@ -60,7 +63,7 @@ export interface ConfigRestoreResult {
 }
 
 /** Write back the archive's files that differ from the live ones. */
-export async function restoreConfigFiles(archive: string, root: string, stack: StackModel, dryRun = false): Promise<ConfigRestoreResult> {
+export async function restoreConfigFiles(archive: string, root: string, stack: StackModel, dryRun = false, composeFiles: readonly string[] = []): Promise<ConfigRestoreResult> {
   const tmp = mkdtempSync(join(root, ".claw-config-"));
   try {
     await tar.x({ file: archive, cwd: tmp, strict: true, preservePaths: false });
@@ -81,12 +84,14 @@ export async function restoreConfigFiles(archive: string, root: string, stack: S
         const dst = join(root, f);
         const mode = f === ".env.prod" ? 0o600 : statSync(src).mode & 0o777;
         const staged = `${dst}.claw-new`;
+        mkdirSync(dirname(dst), { recursive: true });
         writeFileSync(staged, readFileSync(src), { mode });
         chmodSync(staged, mode);
         renameSync(staged, dst);
       }
     }
-    return { changed, composeChanged: composeInputChanged(changed), mounting: servicesMounting(changed, stack) };
+    const composeRel = composeFiles.map((f) => relative(root, f));
+    return { changed, composeChanged: composeInputChanged(changed, composeRel), mounting: servicesMounting(changed, stack) };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -117,7 +122,7 @@ export const config: Component = {
   },
 
   async restore(ctx) {
-    const r = await restoreConfigFiles(join(ctx.dir, CONFIG_FILE), ctx.project.root, ctx.project.stack);
+    const r = await restoreConfigFiles(join(ctx.dir, CONFIG_FILE), ctx.project.root, ctx.project.stack, false, ctx.project.composeFiles);
     ctx.out.info(r.changed.length ? `config: restored ${r.changed.join(", ")}` : "config: no file differed");
     if (r.composeChanged) await ctx.project.compose.up({ wait: true });
     if (r.mounting.length) await ctx.project.compose.up({ services: r.mounting, wait: true, forceRecreate: true, noDeps: true });

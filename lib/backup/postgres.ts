@@ -18,13 +18,18 @@ export const pgDump = (user: string, db: string) => ["pg_dump", "-U", user, "-d"
 export const pgDumpGlobals = (user: string) => ["pg_dumpall", "-U", user, "--globals-only"];
 export const pgVersion = () => ["pg_dump", "--version"];
 
-/** Counts the rows of every table in a custom-format dump read from stdin: "schema.table\tN" lines. */
+/**
+ * Counts the rows of every table in a custom-format dump read from stdin: "schema.table\tN"
+ * lines. Exits non-zero when pg_restore cannot decode the dump (no pipefail in dash/ash: a
+ * marker line carries the failure through the pipe).
+ */
 export const DUMP_ROW_COUNT_SCRIPT = [
-  "set -e",
-  "pg_restore --data-only --file=- | awk '",
-  '  /^COPY / { t = $0; sub(/^COPY /, "", t); sub(/ (\\(.*\\) )?FROM stdin;$/, "", t); n = 0; c = 1; next }',
+  "{ pg_restore --data-only --file=- || echo __PG_RESTORE_FAILED__; } | awk '",
+  '  /^__PG_RESTORE_FAILED__$/ { failed = 1; next }',
+  '  !c && /^COPY / { t = $0; sub(/^COPY /, "", t); sub(/ (\\(.*\\) )?FROM stdin;$/, "", t); n = 0; c = 1; next }',
   '  c && /^\\\\\\.$/ { print t "\\t" n; c = 0; next }',
-  "  c { n++ }'",
+  "  c { n++ }",
+  "  END { exit failed }'",
 ].join("\n");
 
 /** Exact row counts of every user table, as "schema.table\tN" lines (names quoted like pg_dump does). */
@@ -68,7 +73,8 @@ function names(ctx: ComponentContext) {
 }
 
 async function dumpCounts(ctx: ComponentContext, service: string, file: string): Promise<Record<string, number>> {
-  const r = await ctx.project.compose.exec(service, ["sh", "-c", DUMP_ROW_COUNT_SCRIPT], {}, { stdinFile: file, timeoutMs: 6 * 3600_000 });
+  const r = await ctx.project.compose.exec(service, ["sh", "-c", DUMP_ROW_COUNT_SCRIPT], {}, { stdinFile: file, timeoutMs: 6 * 3600_000, allowFailure: true });
+  if (r.status !== 0) throw new InvalidBackupError("postgres: pg_restore cannot decode the data in the dump", "the dump is damaged");
   return parseCounts(r.stdout);
 }
 

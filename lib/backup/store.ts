@@ -126,15 +126,18 @@ export function newStagingDir(root: string, id: string): string {
   return dir;
 }
 
-/** Remove partial backups of runs that died. Only call while holding the lock. */
+/** Remove partial backups and half-done promotions of runs that died. Only call while holding the lock. */
 export function cleanLeftovers(root: string): string[] {
   const base = backupsRoot(root);
   if (!existsSync(base)) return [];
   const gone: string[] = [];
-  for (const n of readdirSync(base)) {
-    if (n.startsWith(TMP_PREFIX)) {
-      rmSync(join(base, n), { recursive: true, force: true });
-      gone.push(n);
+  for (const dir of [base, ...STORE_TIERS.map((t) => join(base, t))]) {
+    if (!existsSync(dir)) continue;
+    for (const n of readdirSync(dir)) {
+      if (n.startsWith(TMP_PREFIX)) {
+        rmSync(join(dir, n), { recursive: true, force: true });
+        gone.push(relative(base, join(dir, n)));
+      }
     }
   }
   return gone;

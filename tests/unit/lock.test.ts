@@ -249,10 +249,10 @@ test("separate processes racing to recover a stale lock: exactly one takes it ov
 });
 
 test("a killed holder that is still an unreaped zombie counts as dead", async () => {
-  // `sleep 0` becomes a child of the exec'd `sleep 3`, which never reaps it: a zombie for 3 s.
-  const child = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 3"], { stdio: ["ignore", "pipe", "ignore"] });
+  // `sleep 0.2` ends after its shell has exec'd `sleep 3`, which never reaps it: a zombie.
+  const child = spawn("sh", ["-c", "sleep 0.2 & echo $!; exec sleep 3"], { stdio: ["ignore", "pipe", "ignore"] });
   const pid = await new Promise<number>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 700));
   assert.match(readFileSync(`/proc/${pid}/stat`, "utf8"), /\) Z /, "the child is a zombie");
   assert.equal(pidAlive(pid), false);
   assert.equal(pidAlive(process.pid), true);
