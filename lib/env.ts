@@ -46,6 +46,13 @@ export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "BACKUP_RETENTION_WEEKLY_DAYS", description: "days to keep weekly backups (30)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "BACKUP_RETENTION_MONTHLY_DAYS", description: "days to keep monthly backups (365)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "WEBHOOK_URL", description: "notification webhook (optional)", required: false, secret: true, pattern: /^https?:\/\// },
+  { name: "OFFSITE_S3_ENDPOINT", description: "offsite copy: S3 endpoint URL", required: false, secret: false, pattern: /^https?:\/\// },
+  { name: "OFFSITE_S3_REGION", description: "offsite copy: region (us-east-1)", required: false, secret: false },
+  { name: "OFFSITE_S3_BUCKET", description: "offsite copy: bucket (empty: no offsite copy)", required: false, secret: false },
+  { name: "OFFSITE_S3_PREFIX", description: "offsite copy: key prefix (host name)", required: false, secret: false },
+  { name: "OFFSITE_S3_ACCESS_KEY", description: "offsite copy: access key id", required: false, secret: false },
+  { name: "OFFSITE_S3_SECRET_KEY", description: "offsite copy: secret key", required: false, secret: true },
+  { name: "OFFSITE_S3_PATH_STYLE", description: "offsite copy: path-style URLs (true; false for Aliyun OSS)", required: false, secret: false, pattern: /^(true|false)$/ },
 ];
 
 /** Template values that must never reach production. */

@@ -10,6 +10,7 @@ import { writeMetrics } from "../metrics.ts";
 import { notify } from "../notify.ts";
 import { openProject, projectRoot, type Project } from "../project.ts";
 import { confirmOrRefuse } from "../prompts.ts";
+import { copyOffsite, offsiteConfig } from "./offsite.ts";
 import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, selectComponents } from "./engine.ts";
 import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "./manifest.ts";
 import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "./store.ts";
@@ -95,6 +96,7 @@ export async function backupCommand({ args, out }: ScriptContext, root = project
     ...(args.flags.only !== undefined ? { only: String(args.flags.only) } : {}),
   });
   const project = await openProject({ root });
+  const offsite = offsiteConfig(project.env); // a misconfiguration is refused before any work
   if (args.flags["dry-run"]) {
     out.info(`would back up: ${components.join(", ")} into backups/daily/<now>/ (then promote, prune)`);
     out.info(`needs running: ${[...new Set(components.flatMap((c) => NEEDS[c]))].join(", ") || "nothing"}`);
@@ -128,6 +130,15 @@ export async function backupCommand({ args, out }: ScriptContext, root = project
   out.success(`backup ${r.id}: ${comps.map((c) => c.name).join(", ")}, ${formatBytes(bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`);
   if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
   if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
+  if (offsite) {
+    try {
+      const where = await out.step(`offsite copy to ${offsite.bucket}`, () => copyOffsite(offsite, r.dir, "daily", r.id, (m) => out.warn(m)));
+      out.info(`offsite: s3://${offsite.bucket}/${where}/`);
+    } catch (e) {
+      await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "failure", host: hostname(), backup: r.id, failedComponent: "offsite", reason: (e as Error).message }, (m) => out.warn(m));
+      throw e;
+    }
+  }
   await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "success", host: hostname(), backup: r.id, durationMs: r.durationMs }, (m) => out.warn(m));
   // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
   const peakRssKB = process.resourceUsage().maxRSS;

@@ -10,7 +10,8 @@ import { after, before, describe, test } from "node:test";
 import { createStack, type TestStack } from "../stack/harness.ts";
 import { ensureImages } from "../stack/images.ts";
 import { runScript, startScript, tailOf } from "../stack/scripts.ts";
-import { configPrint, fingerprint, mutate, redisCli, seed, type Fingerprint } from "../stack/state.ts";
+import { configPrint, fingerprint, mutate, redisCli, s3, seed, type Fingerprint } from "../stack/state.ts";
+import { createHash } from "node:crypto";
 import { run } from "../../lib/exec.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -221,6 +222,32 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       assert.match(r.stderr, /service redis is not running/);
     } finally {
       await stack.compose.up({ services: ["redis"], wait: true, noDeps: true });
+    }
+  });
+
+  test("each new backup is copied offsite to S3-compatible storage and checked; a wrong key fails the run but keeps the local backup", async () => {
+    const envFile = join(stack.dir, ".env.prod");
+    const original = readFileSync(envFile, "utf8");
+    await s3(stack, "s3.create_bucket(Bucket='offsite')");
+    const offsite = (secret: string) => `${original}OFFSITE_S3_ENDPOINT=http://127.0.0.1:9001\nOFFSITE_S3_BUCKET=offsite\n` +
+      `OFFSITE_S3_PREFIX=test-host\nOFFSITE_S3_ACCESS_KEY=${stack.env.MINIO_ROOT_USER}\nOFFSITE_S3_SECRET_KEY=${secret}\n`;
+    try {
+      writeFileSync(envFile, offsite(stack.env.MINIO_ROOT_PASSWORD!), { mode: 0o600 });
+      const r = await runScript(stack, "backup", ["--only", "postgres,config"]);
+      assert.equal(r.status, 0, tailOf(r));
+      const id = (await list())[0]!.id;
+      const local = readdirSync(join(stack.dir, "backups/daily", id)).sort();
+      const remote = JSON.parse(await s3(stack, `import json,hashlib\nout={}\nfor o in s3.list_objects_v2(Bucket='offsite', Prefix='test-host/daily/${id}/')['Contents']:\n  out[o['Key'].split('/')[-1]]=hashlib.sha256(s3.get_object(Bucket='offsite', Key=o['Key'])['Body'].read()).hexdigest()\nprint(json.dumps(out))`)) as Record<string, string>;
+      assert.deepEqual(Object.keys(remote).sort(), local);
+      for (const f of local) assert.equal(remote[f], createHash("sha256").update(readFileSync(join(stack.dir, "backups/daily", id, f))).digest("hex"), f);
+      writeFileSync(envFile, offsite("wrong-secret-key-123"), { mode: 0o600 });
+      const bad = await runScript(stack, "backup", ["--only", "postgres"]);
+      assert.equal(bad.status, 1, tailOf(bad));
+      assert.match(bad.stderr, /offsite copy failed: .*SignatureDoesNotMatch/);
+      assert.doesNotMatch(bad.stdout + bad.stderr, /wrong-secret-key-123/);
+      assert.equal((await list())[0]!.components.join(","), "postgres", "the local backup is kept");
+    } finally {
+      writeFileSync(envFile, original, { mode: 0o600 });
     }
   });
 

@@ -18,7 +18,7 @@ export async function redisCli(stack: TestStack, ...args: string[]): Promise<str
 }
 
 /** Runs Python with boto3 inside the Milvus stand-in (test tooling only) against MinIO. */
-async function s3(stack: TestStack, code: string): Promise<string> {
+export async function s3(stack: TestStack, code: string): Promise<string> {
   const prelude = "import boto3,os\nfrom botocore.client import Config\ns3=boto3.client('s3',endpoint_url='http://minio:9000',aws_access_key_id=os.environ['MINIO_ACCESS_KEY_ID'],aws_secret_access_key=os.environ['MINIO_SECRET_ACCESS_KEY'],region_name='us-east-1',config=Config(s3={'addressing_style':'path'}))\n";
   return (await stack.compose.exec("milvus-standalone", ["python3", "-c", prelude + code])).stdout;
 }
