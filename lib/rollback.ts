@@ -3,14 +3,13 @@
  * selected components through the shared restore engine, after a pre-rollback snapshot that
  * makes the rollback itself undoable.
  */
-import { relative } from "node:path";
 import { listCommand, report } from "./backup/commands.ts";
 import { applyRestore, describePlan, planRestore } from "./backup/engine.ts";
 import { COMPONENTS, readManifest, type ComponentName } from "./backup/manifest.ts";
 import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "./backup/store.ts";
 import type { ScriptContext } from "./cli.ts";
 import { InvalidBackupError, UsageError } from "./errors.ts";
-import { withLock, type Lock } from "./lock.ts";
+import { withRunLock } from "./run-lock.ts";
 import type { Output } from "./output.ts";
 import { openProject, projectRoot, type Project } from "./project.ts";
 import { choose, confirmOrRefuse } from "./prompts.ts";
@@ -47,17 +46,6 @@ async function chooseBackup(ctx: ScriptContext, root: string): Promise<string> {
   })));
 }
 
-function tellAboutDeadRun(out: Output, lock: Lock, root: string): void {
-  const dead = lock.recoveredFrom;
-  if (!dead) return;
-  out.warn(`a previous ${dead.script} run (${dead.purpose}, pid ${dead.pid}, started ${dead.startedAt}) died before it finished; its lock was recovered`);
-  const snap = listBackups(root, { tiers: ["pre-rollback", "pre-restore"] })[0];
-  if (dead.purpose.startsWith("rollback") || dead.purpose.startsWith("restore")) {
-    out.warn("to finish it, run the same rollback again (this run does that if it is the same target)");
-    if (snap) out.warn(`to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, snap.dir)} -y`);
-  }
-}
-
 /** After a rollback every service must be up and healthy and /health must answer through nginx. */
 async function verifyStack(project: Project, out: Output): Promise<void> {
   await out.step("every service up and healthy", () => project.compose.up({ wait: true }, 360_000));
@@ -80,8 +68,7 @@ export async function rollbackCommand(ctx: ScriptContext, root = projectRoot()):
     const flag = Object.entries(SKIPS).find(([, c]) => c === missing[0])?.[0];
     throw new InvalidBackupError(`backup ${m.id} has no ${missing.join(", ")} component`, `roll back the rest with --${flag}`);
   }
-  return withLock(root, { script: SCRIPT, purpose: `rollback to ${m.id}` }, async (lock) => {
-    tellAboutDeadRun(out, lock, root);
+  return withRunLock(root, { script: SCRIPT, purpose: `rollback to ${m.id}` }, out, async () => {
     const plan = await out.step("checking the backup (manifest and checksums)", () => planRestore(project, dir, wanted, "pre-rollback"));
     for (const line of describePlan(plan)) out.info(line);
     if (args.flags["dry-run"]) {

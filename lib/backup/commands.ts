@@ -1,11 +1,11 @@
 /** What backup.mts does for each of its modes; the script only parses flags and calls these. */
 import { hostname } from "node:os";
-import { relative } from "node:path";
+import { basename, relative } from "node:path";
 import type { ScriptContext } from "../cli.ts";
 import type { Output } from "../output.ts";
 import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../cron.ts";
 import { ClawError, UsageError } from "../errors.ts";
-import { withLock } from "../lock.ts";
+import { withRunLock } from "../run-lock.ts";
 import { writeMetrics } from "../metrics.ts";
 import { notify } from "../notify.ts";
 import { openProject, projectRoot, type Project } from "../project.ts";
@@ -38,7 +38,7 @@ export async function installCronCommand({ args, out }: ScriptContext, root = pr
 
 export async function pruneCommand({ out }: ScriptContext, root = projectRoot()): Promise<number> {
   const project = await openProject({ root });
-  const removed = await withLock(root, { script: SCRIPT, purpose: "prune" }, async () => prune(project, new Date()));
+  const removed = await withRunLock(root, { script: SCRIPT, purpose: "prune" }, out, async () => prune(project, new Date()));
   out.success(removed.length ? `removed ${removed.join(", ")}` : "nothing to prune");
   out.result({ ok: true, removed });
   return 0;
@@ -46,7 +46,7 @@ export async function pruneCommand({ out }: ScriptContext, root = projectRoot())
 
 export async function verifyCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
   const project = await openProject({ root });
-  return withLock(root, { script: SCRIPT, purpose: "verify" }, async () => {
+  return withRunLock(root, { script: SCRIPT, purpose: "verify" }, out, async () => {
     const dir = args.positionals[0] ? resolveBackupDir(root, args.positionals[0]) : listBackups(root)[0]?.dir;
     if (!dir) throw new UsageError("there is no backup to verify yet");
     const m = readManifest(dir);
@@ -62,8 +62,7 @@ export async function verifyCommand({ args, out }: ScriptContext, root = project
 export async function restoreCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
   const project = await openProject({ root });
   const dir = resolveBackupDir(root, String(args.flags.restore));
-  return withLock(root, { script: SCRIPT, purpose: "restore" }, async (lock) => {
-    if (lock.recoveredFrom) out.warn(`a previous ${lock.recoveredFrom.script} run (pid ${lock.recoveredFrom.pid}, started ${lock.recoveredFrom.startedAt}) died; its lock was recovered`);
+  return withRunLock(root, { script: SCRIPT, purpose: `restore from ${basename(dir)}` }, out, async () => {
     const m = readManifest(dir);
     const plan = await out.step("checking the backup", () => planRestore(project, dir, Object.keys(m.components) as ComponentName[], "pre-restore"));
     for (const l of describePlan(plan)) out.info(l);
@@ -104,9 +103,8 @@ export async function backupCommand({ args, out }: ScriptContext, root = project
     return 0;
   }
   const started = Date.now();
-  const r = await withLock(root, { script: SCRIPT, purpose: "backup" }, async (lock) => {
+  const r = await withRunLock(root, { script: SCRIPT, purpose: "backup" }, out, async (lock) => {
     if (lock.recoveredFrom) {
-      out.warn(`a previous ${lock.recoveredFrom.script} run (${lock.recoveredFrom.purpose}, pid ${lock.recoveredFrom.pid}) died; its lock was recovered`);
       // It may have died while it had services stopped for a consistent copy.
       await project.compose.removeOneOffs(project.effectiveName);
       const roles = [...new Set(components.flatMap((c) => NEEDS[c]))];

@@ -207,7 +207,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     assert.ok(readdirSync(join(stack.dir, "backups")).some((n) => n.startsWith(".tmp-")), "a partial staging dir was left");
     const next = await runScript(stack, "backup", []);
     assert.equal(next.status, 0, tailOf(next));
-    assert.match(next.stderr + next.stdout, /died; its lock was recovered/);
+    assert.match(next.stderr + next.stdout, /died before it finished; its lock was recovered/);
     assert.match(next.stderr + next.stdout, /removed 1 partial backup/);
     assert.equal((await list()).length, before + 1);
     assert.ok(!readdirSync(join(stack.dir, "backups")).some((n) => n.startsWith(".tmp-")));
@@ -300,12 +300,14 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       await bg.done;
       assert.ok(existsSync(join(stack.dir, ".claw-ops.lock")), "the dead run's lock is left for recovery");
       const snap = backupsOf("pre-rollback").sort().at(-1)!;
+      // The next run of anything (here a check of the snapshot) recovers the lock and says how to go on.
       const v = await runScript(stack, "backup", ["--verify", `backups/pre-rollback/${snap}`]);
       assert.equal(v.status, 0, `the pre-rollback snapshot is intact: ${tailOf(v)}`);
+      assert.match(v.stderr, /rollback\.mts run \(rollback to \d{8}-\d{6}, pid \d+, started .*\) died before it finished/);
+      assert.match(v.stderr, /to finish it, run the same rollback again/);
+      assert.match(v.stderr, new RegExp(`to undo it instead: npx zx scripts/rollback.mts --backup backups/pre-rollback/${snap} -y`));
       const next = await runScript(stack, "rollback", [await indexOf(id), "-y"]);
       assert.equal(next.status, 0, tailOf(next));
-      assert.match(next.stderr, /died before it finished/);
-      assert.match(next.stderr, new RegExp(`to undo it instead: npx zx scripts/rollback.mts --backup backups/pre-rollback/${snap} -y`));
       assert.deepEqual(await fingerprint(stack), S);
       assert.equal((await stack.https("/health")).status, 200);
     });
