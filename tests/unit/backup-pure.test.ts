@@ -19,6 +19,7 @@ import { summarise, unsafeReason, uploads, UPLOADS_FILE } from "../../lib/backup
 import { parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
 import { ExitCode, PreconditionError, UsageError } from "../../lib/errors.ts";
 import { loadStack } from "../../lib/stack.ts";
+import { expectError } from "./expect-error.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const stack = loadStack([join(ROOT, "docker-compose.prod.yml")]);
@@ -67,16 +68,7 @@ function tree(dir: string, rel = ""): string[] {
   return out;
 }
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UsageError, String(e));
-    assert.equal(e.exitCode, ExitCode.usage);
-    return e;
-  }
-  assert.fail("expected a UsageError");
-}
+const usageError = (fn: () => unknown): UsageError => expectError(UsageError, ExitCode.usage, fn);
 
 // ---- postgres -------------------------------------------------------------------------------
 

@@ -8,21 +8,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../../lib/cron.ts";
 import { ExitCode, PreconditionError, UsageError } from "../../lib/errors.ts";
+import { expectError } from "./expect-error.ts";
 
 const FROM = new Date("2026-01-01T00:00:00Z"); // a Thursday
 const DIR = "/srv/claw";
 const LINE = `0 2 * * * cd ${DIR} && npx zx scripts/backup.mts >> logs/backup.log 2>&1`;
 
-function usage(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UsageError, String(e));
-    assert.equal(e.exitCode, ExitCode.usage);
-    return e;
-  }
-  assert.fail("expected a usage error");
-}
+const usage = (fn: () => unknown): UsageError => expectError(UsageError, ExitCode.usage, fn);
 
 const iso = (ds: Date[]) => ds.map((d) => d.toISOString());
 

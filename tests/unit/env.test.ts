@@ -7,6 +7,7 @@ import { parse } from "dotenv";
 import { ENV_SCHEMA, loadEnv, validateEnv } from "../../lib/env.ts";
 import { ExitCode, PreconditionError } from "../../lib/errors.ts";
 import { testEnv } from "../stack/harness.ts";
+import { expectError } from "./expect-error.ts";
 
 const TEMPLATE = join(import.meta.dirname, "../../templates/.env.prod.example");
 
@@ -17,16 +18,7 @@ function envFile(values: Record<string, string>, mode = 0o600): string {
   return f;
 }
 
-function refusal(fn: () => unknown): PreconditionError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof PreconditionError, String(e));
-    assert.equal(e.exitCode, ExitCode.precondition);
-    return e;
-  }
-  assert.fail("expected a refusal");
-}
+const refusal = (fn: () => unknown): PreconditionError => expectError(PreconditionError, ExitCode.precondition, fn);
 
 test("a complete env with real values passes", () => {
   assert.deepEqual(validateEnv(testEnv()), []);

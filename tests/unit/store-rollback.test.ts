@@ -14,6 +14,7 @@ import { previousSuccess, renderMetrics, writeMetrics, type BackupMetrics } from
 import { webhookBody } from "../../lib/notify.ts";
 import { pickByIndex, rollbackComponents } from "../../lib/rollback.ts";
 import { REDACTED, Secret } from "../../lib/secret.ts";
+import { expectError } from "./expect-error.ts";
 
 const made: string[] = [];
 after(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
@@ -36,27 +37,9 @@ function makeBackup(root: string, tier: StoreTier, id: string, createdAt: string
   return dir;
 }
 
-function invalidBackup(fn: () => unknown): InvalidBackupError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof InvalidBackupError, String(e));
-    assert.equal(e.exitCode, ExitCode.invalidBackup);
-    return e;
-  }
-  assert.fail("expected an InvalidBackupError");
-}
+const invalidBackup = (fn: () => unknown): InvalidBackupError => expectError(InvalidBackupError, ExitCode.invalidBackup, fn);
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UsageError, String(e));
-    assert.equal(e.exitCode, ExitCode.usage);
-    return e;
-  }
-  assert.fail("expected a UsageError");
-}
+const usageError = (fn: () => unknown): UsageError => expectError(UsageError, ExitCode.usage, fn);
 
 // ---- store ------------------------------------------------------------------------------------------
 
