@@ -84,7 +84,7 @@ try {
   const restoreMs = Date.now() - r0;
   if (restore.status !== 0) throw new Error(`restore failed: ${tailOf(restore)}`);
   const stepLines = (restore.stdout + restore.stderr).split("\n").filter((l) => /(restore \w+|snapshot of the current state|start [\w-]+.*): done in/.test(l)).map((l) => l.replace(/^.*?(SUCCESS|DEBUG)\s+/, ""));
-  const rss = JSON.parse(restore.stdout.slice(restore.stdout.indexOf("{"))) as { peakRssKB: number };
+  const rss = JSON.parse(restore.stdout) as { peakRssKB: number }; // --json: stdout holds only the result
 
   const mb = res.bytes / 1e6;
   const lines = [

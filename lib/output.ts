@@ -54,10 +54,16 @@ export class Output {
     onCommand((cmd) => this.debug(`$ ${cmd}`));
   }
 
-  private write(level: Level, message: string): void {
-    const text = redact(message);
+  /** The log file's line for a message (redacted); returned for the plain-output path. */
+  private toLog(level: Level, text: string): string {
     const line = `${timestamp(this.now())} ${level.toUpperCase().padEnd(7)} ${text}`;
     if (this.logFile) appendFileSync(this.logFile, line + "\n");
+    return line;
+  }
+
+  private write(level: Level, message: string): void {
+    const text = redact(message);
+    const line = this.toLog(level, text);
     if (level === "debug" && !this.verbose) return;
     if (this.tty) {
       const fn = level === "success" ? clack.log.success : level === "warn" ? clack.log.warn
@@ -78,18 +84,19 @@ export class Output {
   async step<T>(title: string, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
     const spin = this.tty ? clack.spinner({ output: process.stderr }) : undefined;
+    // On a TTY the spinner shows the step and only the log file gets the lines.
+    const say = (level: Level, m: string) => (spin ? this.toLog(level, redact(m)) : this.write(level, m));
     spin?.start(title);
-    if (!spin) this.write("info", `${title} …`);
-    else if (this.logFile) appendFileSync(this.logFile, `${timestamp(this.now())} INFO    ${redact(title)} …\n`);
+    say("info", `${title} …`);
     try {
       const result = await fn();
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      if (spin) spin.stop(`${title} (${secs}s)`);
-      if (!spin || this.logFile) this.write(spin ? "debug" : "success", `${title}: done in ${secs}s`);
+      spin?.stop(`${title} (${secs}s)`);
+      say("success", `${title}: done in ${secs}s`);
       return result;
     } catch (e) {
       spin?.error(`${title}: failed`);
-      if (!spin) this.write("error", `${title}: failed`);
+      say("error", `${title}: failed`);
       throw e;
     }
   }

@@ -21,7 +21,7 @@ import { milvus } from "./milvus.ts";
 import { postgres } from "./postgres.ts";
 import { redis } from "./redis.ts";
 import { formatBackupId, planPrune, policyFromEnv, promotionsFor, type Tier } from "./retention.ts";
-import { applyPrune, backupsRoot, cleanLeftovers, commitStaging, listBackups, newStagingDir, promote, refsOf, type SnapshotTier, type StoreTier } from "./store.ts";
+import { applyPrune, backupsRoot, cleanLeftovers, commitStaging, listBackups, newStagingDir, promote, refsOf, type SnapshotTier, type StoredBackup, type StoreTier } from "./store.ts";
 import { uploads } from "./uploads.ts";
 
 export const REGISTRY: Record<ComponentName, Component> = { postgres, redis, milvus, uploads, config };
@@ -101,10 +101,11 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
   const left = cleanLeftovers(project.root);
   if (left.length) out.warn(`removed ${left.length} partial backup(s) left by a run that died: ${left.join(", ")}`);
   await requireRunning(project, [...new Set(o.components.flatMap((c) => NEEDS[c]))]);
-  checkFreeSpace(project.root);
+  const existing = listBackups(project.root);
+  checkFreeSpace(project.root, existing.find((b) => b.tier === "daily"));
 
   let id = formatBackupId(started);
-  if (listBackups(project.root).some((b) => b.id === id)) {
+  if (existing.some((b) => b.id === id)) {
     await new Promise((r) => setTimeout(r, 1100)); // ids have one-second resolution
     id = formatBackupId(now());
   }
@@ -145,8 +146,8 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
     let promoted: Tier[] = [];
     let pruned: string[] = [];
     if (o.tier === "daily") {
-      const existing = refsOf(listBackups(project.root, { tiers: ["daily", "weekly", "monthly"] }));
-      promoted = promotionsFor({ tier: "daily", id, time: started }, existing.filter((b) => b.id !== id));
+      // `existing` was read before this backup was committed: exactly the set to promote against.
+      promoted = promotionsFor({ tier: "daily", id, time: started }, refsOf(existing));
       promote(project.root, dir, id, promoted);
       if (o.prune !== false) pruned = prune(project, now());
     }
@@ -175,8 +176,7 @@ function writeDurable(file: string, text: string): void {
 }
 
 /** Refuse early when the last backup would not fit in what is free (with 10 % headroom). */
-function checkFreeSpace(root: string): void {
-  const last = listBackups(root, { tiers: ["daily"] })[0];
+function checkFreeSpace(root: string, last: StoredBackup | undefined): void {
   if (!last) return;
   const s = statfsSync(root);
   const free = s.bavail * s.bsize;

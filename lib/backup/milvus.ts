@@ -13,7 +13,7 @@ import { ClawError, InvalidBackupError } from "../errors.ts";
 import { serviceByRole, type ServiceModel } from "../stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
 import { artifact } from "./manifest.ts";
-import { archiveVolume, replaceVolume, volumeStats } from "./volume.ts";
+import { archiveVolume, dataMount, replaceVolume, volumeStats } from "./volume.ts";
 
 export const ETCD_FILE = "etcd.snapshot";
 export const MINIO_FILE = "minio-data.tar";
@@ -130,7 +130,7 @@ export const milvus: Component = {
     const compose = ctx.project.compose;
     await whileStopped(compose, mv, async () => {
       await whileStopped(compose, etcd, () =>
-        compose.runOnce(etcd.name, ["-c", ETCD_RESTORE_SCRIPT(etcdDataDir(etcd))], { entrypoint: "sh", noDeps: true }, { stdinFile: join(ctx.dir, ETCD_FILE) }));
+        compose.runOnce(etcd.name, ["-c", ETCD_RESTORE_SCRIPT(dataMount(etcd))], { entrypoint: "sh", noDeps: true }, { stdinFile: join(ctx.dir, ETCD_FILE) }));
       const keys = await keyCount(compose, etcd);
       if (keys !== rec.counts["etcd:keys"]) throw new ClawError(`milvus: etcd holds ${keys} keys after restore, the backup ${rec.counts["etcd:keys"]}`);
       await whileStopped(compose, minio, async () => {
@@ -148,10 +148,3 @@ export const milvus: Component = {
     });
   },
 };
-
-function etcdDataDir(etcd: ServiceModel): string {
-  // The volume mount is the data dir (--data-dir in the compose command).
-  const v = etcd.volumes.find((m) => m.type === "volume");
-  if (!v) throw new InvalidBackupError(`service ${etcd.name} has no data volume`);
-  return v.target;
-}
