@@ -32,7 +32,7 @@ export const backupSpec: ScriptSpec = {
     only: { type: "string", value: "components", description: "comma-separated: postgres,redis,milvus,uploads,config" },
     restore: { type: "string", value: "dir", description: "restore everything from this backup" },
     list: { type: "boolean", description: "list backups, newest first" },
-    verify: { type: "boolean", description: "check a backup (the newest by default): checksums, then pg_restore, redis-check-rdb, etcd snapshot status, tar listing" },
+    verify: { type: "boolean", description: "restore drill of a backup (the newest by default): checksums, then every component restored into throwaway containers or a scratch dir and compared with the manifest" },
     prune: { type: "boolean", description: "apply the retention policy only" },
     "install-cron": { type: "boolean", description: "install the daily cron line (expression as argument, default '0 2 * * *')" },
     "dry-run": { type: "boolean", description: "print the plan, change nothing" },

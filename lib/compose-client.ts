@@ -71,10 +71,22 @@ export class ComposeClient {
    * `compose run` containers lack our label and are never touched.
    */
   async removeOneOffs(projectName: string): Promise<number> {
-    const ids = (await run({ argv: ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${projectName}`, "--filter", `label=${b.ONE_OFF_LABEL}=true`] }))
-      .stdout.split("\n").map((s) => s.trim()).filter(Boolean);
-    if (ids.length) await run({ argv: ["docker", "rm", "-f", ...ids] });
-    return ids.length;
+    const ids = new Set<string>();
+    for (const projectLabel of ["com.docker.compose.project", b.THROWAWAY_PROJECT_LABEL]) {
+      const out = await run({ argv: ["docker", "ps", "-aq", "--filter", `label=${projectLabel}=${projectName}`, "--filter", `label=${b.ONE_OFF_LABEL}=true`] });
+      for (const id of out.stdout.split("\n").map((s) => s.trim()).filter(Boolean)) ids.add(id);
+    }
+    if (ids.size) await run({ argv: ["docker", "rm", "-f", ...ids] });
+    return ids.size;
+  }
+
+  /**
+   * Run a command in a throwaway container of the image `service` runs right now (same
+   * version as the live data), without its volumes or any network: restore drills.
+   */
+  async throwaway(projectName: string, service: string, command: readonly string[], o: { entrypoint?: string; user?: string } = {}, ro: RunOptions = {}): Promise<RunResult> {
+    const image = (await run({ argv: b.dockerImageOf(await this.containerId(service)) })).stdout.trim();
+    return run({ argv: b.dockerRunThrowaway(projectName, image, command, o) }, ro);
   }
 
   async containerId(service: string): Promise<string> {

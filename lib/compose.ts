@@ -144,6 +144,27 @@ export function dockerCp(from: string, to: string): string[] {
   return ["docker", "cp", from, to];
 }
 
+/** Label that ties a throwaway (plain `docker run`) container to its compose project. */
+export const THROWAWAY_PROJECT_LABEL = "ai.claw.ops.project";
+
+/**
+ * A throwaway container of an image, for restore drills: no network, no volumes (the live
+ * data is out of reach), stdin open for the artifact, removed on exit, labelled as ours so a
+ * later run removes it if this one is killed. Not a compose container: `compose ps` and
+ * `up --remove-orphans` never see it.
+ */
+export function dockerRunThrowaway(projectName: string, image: string, command: readonly string[], o: { entrypoint?: string; user?: string } = {}): string[] {
+  const a = ["docker", "run", "--rm", "-i", "--network", "none", "--label", `${ONE_OFF_LABEL}=true`, "--label", `${THROWAWAY_PROJECT_LABEL}=${projectName}`];
+  if (o.entrypoint !== undefined) a.push("--entrypoint", o.entrypoint);
+  if (o.user) a.push("--user", o.user);
+  return [...a, image, ...command];
+}
+
+/** The image id a container runs (not its tag, which may have moved since). */
+export function dockerImageOf(id: string): string[] {
+  return ["docker", "inspect", "--format", "{{.Image}}", id];
+}
+
 export function dockerInspect(ids: readonly string[]): string[] {
   return ["docker", "inspect", ...ids];
 }

@@ -52,9 +52,18 @@ export async function verifyCommand({ args, out }: ScriptContext, root = project
     const m = readManifest(dir);
     const comps = Object.keys(m.components) as ComponentName[];
     await out.step(`checksums of ${comps.length} component(s)`, () => verifyArtifacts(dir, m, comps));
-    for (const c of comps) await out.step(`check ${c} with its own tools`, () => REGISTRY[c].verify({ project, dir, out }, m.components[c]!));
-    out.success(`backup ${m.id} verified`);
-    out.result({ ok: true, id: m.id, components: comps });
+    const removed = await project.compose.removeOneOffs(project.effectiveName);
+    if (removed) out.warn(`removed ${removed} throwaway container(s) left by a run that was killed`);
+    // The drill: each component restored into throwaway containers or a scratch directory,
+    // never the live data, and compared with the manifest.
+    const proven = await Promise.all(comps.map((c) => out.step(`restore drill: ${c}`, async () => {
+      const ctx = { project, dir, out };
+      await REGISTRY[c].verify(ctx, m.components[c]!);
+      return [c, await REGISTRY[c].drill(ctx, m.components[c]!)] as const;
+    })));
+    for (const [c, line] of proven) out.info(`${c.padEnd(8)} ${line}`);
+    out.success(`backup ${m.id} verified: every component restored in a drill and matched its manifest`);
+    out.result({ ok: true, id: m.id, components: comps, drill: Object.fromEntries(proven) });
     return 0;
   });
 }

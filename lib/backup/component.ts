@@ -18,6 +18,12 @@ export interface Component {
   backup(ctx: ComponentContext): Promise<BackupResult>;
   /** Check the artifacts with the component's own tool (pg_restore --list, redis-check-rdb, …). */
   verify(ctx: ComponentContext, rec: ComponentRecord): Promise<void>;
+  /**
+   * Restore drill: restore the artifacts into a throwaway container or a private temporary
+   * directory (never the live data) and compare what comes back with rec.counts.
+   * Returns one line saying what was proven.
+   */
+  drill(ctx: ComponentContext, rec: ComponentRecord): Promise<string>;
   /** Make the live data equal the backup, and prove it against rec.counts. */
   restore(ctx: ComponentContext, rec: ComponentRecord): Promise<void>;
 }

@@ -121,6 +121,13 @@ export const config: Component = {
     if (n !== rec.counts.files) throw new InvalidBackupError(`config: archive holds ${n} files, the manifest ${rec.counts.files}`);
   },
 
+  async drill(ctx, rec) {
+    await this.verify(ctx, rec);
+    // A dry run of the real restore: extracts every file, compares, writes nothing.
+    const r = await restoreConfigFiles(join(ctx.dir, CONFIG_FILE), ctx.project.root, ctx.project.stack, true, ctx.project.composeFiles);
+    return `${rec.counts.files} files extract cleanly; ${r.changed.length ? `differ from the live ones: ${r.changed.join(", ")}` : "all equal the live ones"}`;
+  },
+
   async restore(ctx) {
     const r = await restoreConfigFiles(join(ctx.dir, CONFIG_FILE), ctx.project.root, ctx.project.stack, false, ctx.project.composeFiles);
     ctx.out.info(r.changed.length ? `config: restored ${r.changed.join(", ")}` : "config: no file differed");

@@ -13,7 +13,7 @@ import { ClawError, InvalidBackupError } from "../errors.ts";
 import { serviceByRole, type ServiceModel } from "../stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
 import { artifact } from "./manifest.ts";
-import { archiveVolume, dataMount, replaceVolume, volumeStats } from "./volume.ts";
+import { archiveVolume, dataMount, drillVolume, replaceVolume, volumeStats } from "./volume.ts";
 
 export const ETCD_FILE = "etcd.snapshot";
 export const MINIO_FILE = "minio-data.tar";
@@ -39,6 +39,34 @@ export const ETCD_RESTORE_SCRIPT = (dataDir: string) => [
   "mv .claw-restore-new/member member",
   "rm -rf .claw-restore-new .claw-snapshot member.claw-old",
 ].join("\n");
+
+/**
+ * etcd drill in a throwaway container of the live image: restore the snapshot from stdin
+ * into a temp dir, start a private etcd on loopback (no network anyway), count the keys.
+ */
+export const ETCD_DRILL_SCRIPT = [
+  "set -eu",
+  "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
+  'cat > "$D/snap"',
+  "P=http://127.0.0.1:23800; C=http://127.0.0.1:23790",
+  'set -- --name claw-drill --initial-cluster "claw-drill=$P" --initial-advertise-peer-urls "$P"',
+  'if command -v etcdutl >/dev/null 2>&1; then etcdutl snapshot restore "$D/snap" --data-dir "$D/data" "$@" >"$D/restore.log" 2>&1 || { cat "$D/restore.log" >&2; exit 1; };',
+  'else ETCDCTL_API=3 etcdctl snapshot restore "$D/snap" --data-dir "$D/data" "$@" >"$D/restore.log" 2>&1 || { cat "$D/restore.log" >&2; exit 1; }; fi',
+  'etcd --data-dir "$D/data" "$@" --listen-peer-urls "$P" --listen-client-urls "$C" --advertise-client-urls "$C" >"$D/etcd.log" 2>&1 &',
+  "pid=$!",
+  'i=0; until ETCDCTL_API=3 etcdctl --endpoints "$C" endpoint health >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 600 ] || { tail -5 "$D/etcd.log" >&2; exit 1; }; sleep 0.1; done',
+  'ETCDCTL_API=3 etcdctl --endpoints "$C" get "" --prefix --keys-only --limit 1 -w json',
+  'kill "$pid" 2>/dev/null || true',
+].join("\n");
+
+/** After a MinIO volume drill has extracted the data to $D: MinIO must start on it and report ready. */
+export const MINIO_READY_CHECK = [
+  'minio server "$D" --address 127.0.0.1:19000 >"$D.log" 2>&1 &',
+  "pid=$!",
+  'i=0; until curl -fsS http://127.0.0.1:19000/minio/health/ready >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 600 ] || { tail -5 "$D.log" >&2; exit 1; }; sleep 0.1; done',
+  'echo "MINIO READY"',
+  'kill "$pid" 2>/dev/null || true',
+];
 
 export function parseSnapshotStatus(text: string): { hash: number; revision: number; totalKey: number; totalSize: number } {
   const j = JSON.parse(text) as { hash: number; revision: number; totalKey: number; totalSize: number };
@@ -123,6 +151,26 @@ export const milvus: Component = {
     if (status.hash !== rec.counts["etcd:hash"] || status.revision !== rec.counts["etcd:revision"]) {
       throw new InvalidBackupError(`milvus: ${ETCD_FILE} hash or revision differs from the manifest`);
     }
+  },
+
+  async drill(ctx, rec) {
+    const { etcd, minio, milvus: mv } = services(ctx);
+    const compose = ctx.project.compose;
+    const name = ctx.project.effectiveName;
+    const e = await compose.throwaway(name, etcd.name, ["-c", ETCD_DRILL_SCRIPT], { entrypoint: "sh" },
+      { stdinFile: join(ctx.dir, ETCD_FILE), timeoutMs: 3600_000, allowFailure: true });
+    if (e.status !== 0) throw new InvalidBackupError(`milvus: ${ETCD_FILE} does not restore into a fresh etcd: ${e.stderr.trim().split("\n").pop() ?? ""}`);
+    const keys = Number((JSON.parse(e.stdout) as { count?: number }).count ?? 0);
+    if (keys !== rec.counts["etcd:keys"]) throw new InvalidBackupError(`milvus: a fresh etcd restored from ${ETCD_FILE} holds ${keys} keys, the manifest ${rec.counts["etcd:keys"]}`);
+    const m = await drillVolume(compose, name, minio, join(ctx.dir, MINIO_FILE), MINIO_READY_CHECK);
+    if (m.files !== rec.counts["minio:files"] || m.bytes !== rec.counts["minio:bytes"] || !/MINIO READY/.test(m.stdout)) {
+      throw new InvalidBackupError(`milvus: the MinIO archive gives ${m.files} files / ${m.bytes} bytes, the manifest ${rec.counts["minio:files"]} / ${rec.counts["minio:bytes"]}`);
+    }
+    const v = await drillVolume(compose, name, mv, join(ctx.dir, MILVUS_FILE));
+    if (v.files !== rec.counts["milvus:files"] || v.bytes !== rec.counts["milvus:bytes"]) {
+      throw new InvalidBackupError(`milvus: the Milvus archive gives ${v.files} files / ${v.bytes} bytes, the manifest ${rec.counts["milvus:files"]} / ${rec.counts["milvus:bytes"]}`);
+    }
+    return `etcd restored and started in a throwaway container with ${keys} keys; MinIO started ready on ${m.files} files / ${m.bytes} bytes; Milvus volume ${v.files} files / ${v.bytes} bytes: all as in the manifest`;
   },
 
   async restore(ctx, rec) {

@@ -50,6 +50,25 @@ export function parseCounts(text: string): Record<string, number> {
   return out;
 }
 
+/**
+ * Restore drill, run as the postgres user in a throwaway container of the live image: a
+ * private cluster in a temp dir (unix socket only, fsync off), the dump from stdin restored
+ * with --exit-on-error, then the row counts of every table. $1 = the owner role (the
+ * cluster's superuser, so the dump's OWNER TO statements apply), $2 = the count query.
+ */
+export const DRILL_SCRIPT = [
+  "set -eu",
+  'for d in /usr/lib/postgresql/*/bin; do if [ -d "$d" ]; then PATH="$d:$PATH"; fi; done',
+  "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
+  'initdb -D "$D/data" -U "$1" -A trust -E UTF8 --no-locale --no-sync >"$D/initdb.log" 2>&1 || { cat "$D/initdb.log" >&2; exit 1; }',
+  `pg_ctl -w -D "$D/data" -l "$D/server.log" -o "-c listen_addresses='' -k $D -c fsync=off -c full_page_writes=off" start >/dev/null || { cat "$D/server.log" >&2; exit 1; }`,
+  'export PGHOST="$D" PGUSER="$1"',
+  "createdb claw_drill",
+  "pg_restore --exit-on-error --no-password -d claw_drill",
+  'psql -d claw_drill -v ON_ERROR_STOP=1 -At -c "$2"',
+  'pg_ctl -D "$D/data" -m immediate stop >/dev/null 2>&1 || true',
+].join("\n");
+
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const quoteLit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -81,6 +100,8 @@ async function dumpCounts(ctx: ComponentContext, service: string, file: string):
 async function liveCounts(ctx: ComponentContext, service: string, user: string, db: string): Promise<Record<string, number>> {
   return parseCounts((await ctx.project.compose.exec(service, psql(user, db, ROW_COUNT_SQL))).stdout);
 }
+
+const lastLine = (text: string) => text.trim().split("\n").pop()?.slice(0, 300) ?? "";
 
 export function compareCounts(expected: Record<string, number>, actual: Record<string, number>): string[] {
   const diffs: string[] = [];
@@ -116,6 +137,20 @@ export const postgres: Component = {
     if (list.status !== 0 || !/Archive created at/.test(list.stdout)) {
       throw new InvalidBackupError(`postgres: pg_restore cannot read ${dump.file}`, "the dump is damaged; use another backup");
     }
+  },
+
+  async drill(ctx, rec) {
+    const { service, user } = names(ctx);
+    const dump = rec.artifacts.find((a) => a.file.endsWith(".dump"));
+    if (!dump) throw new InvalidBackupError("postgres: no dump file in the manifest");
+    const r = await ctx.project.compose.throwaway(ctx.project.effectiveName, service, ["-c", DRILL_SCRIPT, "claw-drill", user, ROW_COUNT_SQL],
+      { entrypoint: "sh", user: "postgres" }, { stdinFile: join(ctx.dir, dump.file), timeoutMs: 6 * 3600_000, allowFailure: true });
+    if (r.status !== 0) throw new InvalidBackupError(`postgres: the dump does not restore into a fresh database: ${lastLine(r.stderr)}`);
+    const counts = parseCounts(r.stdout);
+    const diffs = compareCounts(rec.counts, counts);
+    if (diffs.length) throw new InvalidBackupError(`postgres: restored row counts differ from the manifest: ${diffs.slice(0, 3).join("; ")}`);
+    const rows = Object.values(counts).reduce((s, n) => s + n, 0);
+    return `restored into a throwaway database: ${Object.keys(counts).length} tables, ${rows} rows, as in the manifest`;
   },
 
   async restore(ctx, rec) {

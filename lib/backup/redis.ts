@@ -77,6 +77,26 @@ export const RESTORE_SCRIPT = [
   'echo "KEYS $n"',
 ].join("\n");
 
+/**
+ * Restore drill in a throwaway container of the live image: the RDB from stdin loaded by a
+ * private redis-server (unix socket only, no AOF, no saves), then INFO keyspace.
+ */
+export const DRILL_SCRIPT = [
+  "set -eu",
+  "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
+  'cat > "$D/dump.rdb"',
+  'redis-server --port 0 --unixsocket "$D/s.sock" --dir "$D" --dbfilename dump.rdb --appendonly no --save "" --daemonize yes --pidfile "$D/pid" --logfile "$D/log"',
+  'i=0; until redis-cli -s "$D/s.sock" ping 2>/dev/null | grep -q PONG; do i=$((i+1)); [ $i -lt 18000 ] || { cat "$D/log" >&2; exit 1; }; sleep 0.2; done',
+  'redis-cli -s "$D/s.sock" info keyspace',
+  'redis-cli -s "$D/s.sock" shutdown nosave >/dev/null 2>&1 || true',
+].join("\n");
+
+/** Pure: is a loaded key count what the backup holds (keys with a TTL may have expired since)? */
+export function keysMatch(loaded: number, counts: Record<string, number>): boolean {
+  const expected = counts.keys ?? 0;
+  return loaded <= expected && loaded >= expected - (counts.expires ?? 0);
+}
+
 // ---- the component --------------------------------------------------------------------------------
 const service = (ctx: ComponentContext) => serviceByRole(ctx.project.stack, "redis").name;
 const cli = (ctx: ComponentContext, args: string[]) => ctx.project.compose.exec(service(ctx), ["redis-cli", ...args]);
@@ -149,6 +169,18 @@ export const redis: Component = {
     }
   },
 
+  async drill(ctx, rec) {
+    const a = rec.artifacts[0];
+    if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
+    const r = await ctx.project.compose.throwaway(ctx.project.effectiveName, service(ctx), ["-c", DRILL_SCRIPT], { entrypoint: "sh" },
+      { stdinFile: join(ctx.dir, a.file), timeoutMs: 6 * 3600_000, allowFailure: true });
+    if (r.status !== 0) throw new InvalidBackupError(`redis: a fresh redis-server cannot load ${a.file}: ${r.stderr.trim().split("\n").pop() ?? ""}`);
+    const perDb = keyspaceCounts(parseInfo(r.stdout));
+    const loaded = Object.values(perDb).reduce((s, n) => s + n, 0);
+    if (!keysMatch(loaded, rec.counts)) throw new InvalidBackupError(`redis: a fresh redis-server loaded ${loaded} keys, the manifest says ${rec.counts.keys}`);
+    return `loaded by a throwaway redis-server: ${loaded} keys in ${Object.keys(perDb).length} db(s) (manifest ${rec.counts.keys}, ${rec.counts.expires ?? 0} with a TTL)`;
+  },
+
   async restore(ctx, rec) {
     const a = rec.artifacts[0];
     if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
@@ -165,11 +197,9 @@ export const redis: Component = {
       await compose.up({ services: [svc], wait: true, noDeps: true });
     }
     // Keys with a TTL may have expired since the backup; nothing else may differ.
-    const expected = rec.counts.keys ?? 0;
     const live = Object.values(keyspaceCounts(await info(ctx, "keyspace"))).reduce((s, n) => s + n, 0);
-    const minimum = expected - (rec.counts.expires ?? 0);
-    if (loaded < minimum || loaded > expected || live !== loaded) {
-      throw new PreconditionError(`redis: restored ${live} keys (loaded ${loaded}); the backup holds ${expected}`);
+    if (!keysMatch(loaded, rec.counts) || live !== loaded) {
+      throw new PreconditionError(`redis: restored ${live} keys (loaded ${loaded}); the backup holds ${rec.counts.keys ?? 0}`);
     }
   },
 };

@@ -4,7 +4,7 @@
  * artifact is verified, so a killed run never leaves anything that looks like a backup.
  * Weekly and monthly copies are hard links (zero extra bytes; a copy only across filesystems).
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { ClawError, InvalidBackupError } from "../errors.ts";
 import { readManifest, type ComponentName, type Manifest } from "./manifest.ts";
@@ -124,6 +124,15 @@ export function newStagingDir(root: string, id: string): string {
   const dir = join(backupsRoot(root), `${TMP_PREFIX}${id}-${process.pid}`);
   mkdirSync(dir, { mode: 0o700 });
   return dir;
+}
+
+/**
+ * A private scratch directory under backups/ (0700) for a drill or a decryption; its name
+ * makes cleanLeftovers remove it if the run dies. The caller removes it when done.
+ */
+export function newWorkDir(root: string, purpose: string): string {
+  mkdirSync(backupsRoot(root), { recursive: true, mode: 0o700 });
+  return mkdtempSync(join(backupsRoot(root), `${TMP_PREFIX}${purpose}-${process.pid}-`));
 }
 
 /** Remove partial backups and half-done promotions of runs that died. Only call while holding the lock. */

@@ -4,13 +4,14 @@
  * never followed. Restore checks every entry before extracting (no absolute paths, no
  * `..`, no link pointing out of the tree), extracts beside the live directory and swaps.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, utimesSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
 import * as tar from "tar";
 import { ClawError, InvalidBackupError } from "../errors.ts";
 import { serviceByRole, type StackModel } from "../stack.ts";
 import type { Component } from "./component.ts";
 import { artifact } from "./manifest.ts";
+import { newWorkDir } from "./store.ts";
 
 export const UPLOADS_FILE = "uploads.tar";
 
@@ -68,6 +69,32 @@ export async function summarise(file: string): Promise<TarSummary> {
   return s;
 }
 
+/** What an extracted tree holds, counted like summarise() counts the archive. */
+export function treeCounts(dir: string): { files: number; dirs: number; symlinks: number; bytes: number } {
+  const c = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  const seen = new Set<string>();
+  const walk = (d: string) => {
+    c.dirs++;
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.isSymbolicLink()) c.symlinks++;
+      else {
+        c.files++;
+        // A hard link is stored once with its bytes; its other names carry none.
+        const inode = `${st.dev}:${st.ino}`;
+        if (!seen.has(inode)) c.bytes += st.size;
+        seen.add(inode);
+      }
+    }
+  };
+  walk(dir);
+  return c;
+}
+
+const extractOptions = (file: string, cwd: string) => ({ file, cwd, strict: true, preservePaths: false, preserveOwner: process.getuid?.() === 0 });
+
 const countsOf = (s: TarSummary) => ({ files: s.files, dirs: s.dirs, symlinks: s.symlinks, bytes: s.bytes });
 
 export const uploads: Component = {
@@ -100,6 +127,20 @@ export const uploads: Component = {
     }
   },
 
+  async drill(ctx, rec) {
+    await this.verify(ctx, rec);
+    const work = newWorkDir(ctx.project.root, "drill-uploads");
+    try {
+      await tar.x(extractOptions(join(ctx.dir, UPLOADS_FILE), work));
+      const got = treeCounts(work);
+      const bad = (Object.keys(got) as Array<keyof typeof got>).filter((k) => got[k] !== rec.counts[k]);
+      if (bad.length) throw new InvalidBackupError(`uploads: extracted ${bad.map((k) => `${got[k]} ${k} (manifest ${rec.counts[k]})`).join(", ")}`);
+      return `extracted into a scratch directory: ${got.files} files, ${got.dirs} directories, ${got.symlinks} symlinks, ${got.bytes} bytes, as in the manifest`;
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+
   async restore(ctx, rec) {
     await this.verify(ctx, rec);
     const live = uploadsDir(ctx.project.root, ctx.project.stack);
@@ -112,7 +153,7 @@ export const uploads: Component = {
     let top: { mode?: number; uid?: number; gid?: number; mtime?: Date } | undefined;
     try {
       await tar.x({
-        file: join(ctx.dir, UPLOADS_FILE), cwd: fresh, strict: true, preservePaths: false, preserveOwner: process.getuid?.() === 0,
+        ...extractOptions(join(ctx.dir, UPLOADS_FILE), fresh),
         onReadEntry: (e) => { if (e.path === "./" || e.path === ".") top = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime }; },
       });
       if (top?.mode !== undefined) chmodSync(fresh, top.mode & 0o7777);

@@ -5,7 +5,7 @@
  * volume and only then replaces it, so a failed extraction changes nothing.
  */
 import type { ComposeClient } from "../compose-client.ts";
-import { PreconditionError } from "../errors.ts";
+import { InvalidBackupError, PreconditionError } from "../errors.ts";
 import type { ServiceModel } from "../stack.ts";
 
 /** The named volume a service keeps its data in (first named volume in the model). */
@@ -33,6 +33,27 @@ export const replaceScript = (mount: string) => [
   "find .claw-restore-new -mindepth 1 -maxdepth 1 -exec mv {} . \\;",
   "rmdir .claw-restore-new",
 ].join("\n");
+
+/**
+ * Drill for a raw volume tar: extracted from stdin into a temp dir of a throwaway container,
+ * then the same FILES/BYTES figures as statsScript. `then` runs afterwards with $D set
+ * (e.g. start the server on the extracted data).
+ */
+export const drillScript = (then: readonly string[] = []) => [
+  "set -eu",
+  "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
+  'tar -C "$D" -xf -',
+  'echo "FILES $(find "$D" -type f | wc -l)"',
+  "echo \"BYTES $(find \"$D\" -type f -exec stat -c %s {} + | awk '{s+=$1} END {print s+0}')\"",
+  ...then,
+].join("\n");
+
+/** Throwaway-container drill of a volume tar; the figures it found. */
+export async function drillVolume(compose: ComposeClient, projectName: string, service: ServiceModel, file: string, then: readonly string[] = []): Promise<{ files: number; bytes: number; stdout: string }> {
+  const r = await compose.throwaway(projectName, service.name, ["-c", drillScript(then)], { entrypoint: "sh" }, { stdinFile: file, timeoutMs: 6 * 3600_000, allowFailure: true });
+  if (r.status !== 0) throw new InvalidBackupError(`${service.name}: the volume archive does not extract and start cleanly: ${r.stderr.trim().split("\n").pop() ?? ""}`);
+  return { ...parseStats(r.stdout), stdout: r.stdout };
+}
 
 export function parseStats(text: string): { files: number; bytes: number } {
   const files = /FILES\s+(\d+)/.exec(text);

@@ -4,7 +4,7 @@
  * order and build on each other's backups.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createStack, type TestStack } from "../stack/harness.ts";
@@ -175,10 +175,35 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     assert.equal(backupsOf("pre-rollback").length + backupsOf("pre-restore").length, snapshots, "no snapshot was taken");
   });
 
-  test("--verify runs each component's own checks on the newest backup", async () => {
-    const r = await runScript(stack, "backup", ["--verify", `backups/daily/${first.id}`]);
+  test("--verify is a restore drill in throwaway containers: counts match, live data untouched, nothing left behind", async () => {
+    const state = await fingerprint(stack);
+    const r = await runScript(stack, "backup", ["--verify", `backups/daily/${first.id}`, "--json"]);
     assert.equal(r.status, 0, tailOf(r));
-    assert.match(r.stdout, /verified/);
+    const drill = (JSON.parse(r.stdout) as { drill: Record<string, string> }).drill;
+    assert.match(drill.postgres!, /restored into a throwaway database: \d+ tables, \d+ rows, as in the manifest/);
+    assert.match(drill.redis!, /loaded by a throwaway redis-server: \d+ keys/);
+    assert.match(drill.milvus!, /etcd restored and started .* MinIO started ready on \d+ files/);
+    assert.match(drill.uploads!, /1 symlinks/);
+    assert.match(drill.config!, /files extract cleanly/);
+    assert.deepEqual(await fingerprint(stack), state, "the drill touched no live data");
+    const left = await run({ argv: ["docker", "ps", "-aq", "--filter", "label=ai.claw.ops.oneoff=true"] });
+    assert.equal(left.stdout.trim(), "", "no throwaway container is left");
+    assert.deepEqual(readdirSync(join(stack.dir, "backups")).filter((n) => n.startsWith(".")), [], "no scratch directory is left");
+
+    // A backup whose files match their checksums but whose data is not what the manifest
+    // promises (here: a manifest claiming one row more) fails the drill with exit 5.
+    const liar = join(stack.dir, "backups/daily/20200101-000002");
+    mkdirSync(liar);
+    const src = join(stack.dir, "backups/daily", first.id);
+    for (const f of readdirSync(src)) copyFileSync(join(src, f), join(liar, f));
+    const m = JSON.parse(readFileSync(join(liar, "manifest.json"), "utf8"));
+    m.id = "20200101-000002";
+    m.components.postgres.counts["table:public.messages"] += 1;
+    writeFileSync(join(liar, "manifest.json"), JSON.stringify(m));
+    const bad = await runScript(stack, "backup", ["--verify", "backups/daily/20200101-000002"]);
+    assert.equal(bad.status, 5, tailOf(bad));
+    assert.match(bad.stderr, /postgres: restored row counts differ from the manifest: public\.messages: expected 2001, got 2000/);
+    rmSync(liar, { recursive: true });
   });
 
   test("a second concurrent run refuses with exit 4 and names the holder", async () => {

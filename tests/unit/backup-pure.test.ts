@@ -12,11 +12,11 @@ import type { ComponentContext } from "../../lib/backup/component.ts";
 import { composeInputChanged, config, CONFIG_FILE, configFiles, restoreConfigFiles, servicesMounting } from "../../lib/backup/config.ts";
 import { DEPENDENT_ROLES, describePlan, selectComponents, type RestorePlan } from "../../lib/backup/engine.ts";
 import type { ComponentRecord, Manifest } from "../../lib/backup/manifest.ts";
-import { ETCD_RESTORE_SCRIPT, etcdKeyCount, etcdSnapshotSave, etcdSnapshotStatus, parseSnapshotStatus } from "../../lib/backup/milvus.ts";
-import { compareCounts, DUMP_ROW_COUNT_SCRIPT, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/backup/postgres.ts";
-import { CHECK_RDB_SCRIPT, keyspaceCounts, parseCheckRdb, parseInfo, RESTORE_SCRIPT } from "../../lib/backup/redis.ts";
+import { ETCD_DRILL_SCRIPT, ETCD_RESTORE_SCRIPT, etcdKeyCount, MINIO_READY_CHECK, etcdSnapshotSave, etcdSnapshotStatus, parseSnapshotStatus } from "../../lib/backup/milvus.ts";
+import { compareCounts, DRILL_SCRIPT as PG_DRILL_SCRIPT, DUMP_ROW_COUNT_SCRIPT, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/backup/postgres.ts";
+import { CHECK_RDB_SCRIPT, DRILL_SCRIPT as REDIS_DRILL_SCRIPT, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, RESTORE_SCRIPT } from "../../lib/backup/redis.ts";
 import { summarise, unsafeReason, uploads, UPLOADS_FILE } from "../../lib/backup/uploads.ts";
-import { parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
+import { drillScript, parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
 import { ExitCode, PreconditionError, UsageError } from "../../lib/errors.ts";
 import { loadStack } from "../../lib/stack.ts";
 import { expectError } from "./expect-error.ts";
@@ -197,6 +197,14 @@ test("keys per database come from the dbN lines of INFO keyspace only", () => {
   assert.deepEqual(keyspaceCounts(parseInfo("# Keyspace\r\n")), {});
 });
 
+test("a loaded key count matches when it lies between the keys without a TTL and all keys", () => {
+  assert.equal(keysMatch(10, { keys: 10, expires: 2 }), true);
+  assert.equal(keysMatch(8, { keys: 10, expires: 2 }), true, "two keys with a TTL expired since");
+  assert.equal(keysMatch(7, { keys: 10, expires: 2 }), false);
+  assert.equal(keysMatch(11, { keys: 10, expires: 2 }), false);
+  assert.equal(keysMatch(0, {}), true);
+});
+
 test("redis-check-rdb's report of a good RDB gives ok, keys read and expires", () => {
   const out = [
     "[offset 0] Checking RDB file dump.rdb",
@@ -282,6 +290,26 @@ test("volume statistics are read from FILES and BYTES lines; anything else is re
 test("the volume scripts parse as sh", () => {
   assertShellSyntax(statsScript("/data"));
   assertShellSyntax(replaceScript("/data"));
+  assertShellSyntax(drillScript(MINIO_READY_CHECK));
+});
+
+test("the drill scripts parse as sh and work in a temp dir of their own, never a data path", () => {
+  for (const script of [PG_DRILL_SCRIPT, REDIS_DRILL_SCRIPT, ETCD_DRILL_SCRIPT, drillScript(MINIO_READY_CHECK)]) {
+    assertShellSyntax(script);
+    assert.match(script, /D=\$\(mktemp -d \/tmp\/claw-drill\.XXXXXX\)/);
+    assert.doesNotMatch(script, /\/var\/lib|[^D]\/(data|etcd|minio_data)\b/);
+  }
+});
+
+test("the volume drill extracts a tar from stdin and reports the same figures as the stats script", () => {
+  const vol = tmp("vol");
+  write(vol, "a.bin", "12345");
+  write(vol, ".minio.sys/format.json", "{}");
+  const archive = spawnSync("tar", ["-C", vol, "-cf", "-", "."]);
+  const r = spawnSync("sh", ["-c", drillScript(['echo "THEN $(ls -A "$D" | sort | tr "\\n" " ")"'])], { input: archive.stdout, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(parseStats(r.stdout), parseStats(sh(statsScript(vol)).stdout));
+  assert.match(r.stdout, /THEN \.minio\.sys a\.bin/);
 });
 
 test("the stats script counts regular files and their bytes, dotfiles and nested ones included", () => {
@@ -399,6 +427,16 @@ test("the uploads component backs up, verifies and restores a tree exactly (name
   assert.equal(statSync(join(live, "sub/private.bin")).mode & 0o777, 0o640);
   assert.equal(statSync(join(live, "sub/private.bin")).mtime.toISOString(), "2020-01-02T03:04:05.000Z");
   assert.deepEqual(readdirSync(root).sort(), ["uploads"]);
+});
+
+test("the uploads drill extracts into a scratch dir under backups/, finds the manifest's counts and removes it", async () => {
+  const { root } = uploadsTree();
+  const dir = tmp("bk");
+  const ctx = ctxFor(root, dir);
+  const res = await uploads.backup(ctx);
+  const rec: ComponentRecord = { name: "uploads", status: "ok", startedAt: "", finishedAt: "", durationMs: 0, ...res };
+  assert.match(await uploads.drill(ctx, rec), /4 files, 2 directories, 1 symlinks, 10 bytes, as in the manifest/);
+  assert.deepEqual(readdirSync(join(root, "backups")), [], "the scratch directory is gone");
 });
 
 test("the uploads verify refuses an archive whose counts differ from the manifest", async () => {

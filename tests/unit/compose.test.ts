@@ -63,3 +63,11 @@ test("docker inspect output gives the v1 path the same container states", () => 
     Config: { Labels: { "com.docker.compose.service": "redis" } }, State: { Status: "running", ExitCode: 0, Health: { Status: "starting" } } }]));
   assert.deepEqual(rows, [{ service: "redis", name: "claw_ai_redis", id: "0123456789ab", state: "running", health: "starting", exitCode: 0 }]);
 });
+
+test("a throwaway drill container has no network and no volumes, keeps stdin open, and carries our labels", () => {
+  const argv = c.dockerRunThrowaway("claw", "sha256:abc", ["-c", "echo"], { entrypoint: "sh", user: "postgres" });
+  assert.deepEqual(argv, ["docker", "run", "--rm", "-i", "--network", "none", "--label", "ai.claw.ops.oneoff=true", "--label", "ai.claw.ops.project=claw",
+    "--entrypoint", "sh", "--user", "postgres", "sha256:abc", "-c", "echo"]);
+  assert.ok(!argv.includes("-v") && !argv.includes("--volumes-from"));
+  assert.deepEqual(c.dockerImageOf("f00"), ["docker", "inspect", "--format", "{{.Image}}", "f00"]);
+});
