@@ -3,7 +3,8 @@
  * selected components through the shared restore engine, after a pre-rollback snapshot that
  * makes the rollback itself undoable.
  */
-import { listCommand, report } from "./backup/commands.ts";
+import { identityFlag, listCommand, report } from "./backup/commands.ts";
+import { decryptionKey } from "./backup/encryption.ts";
 import { applyRestore, describePlan, planRestore } from "./backup/engine.ts";
 import { COMPONENTS, readManifest, type ComponentName } from "./backup/manifest.ts";
 import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "./backup/store.ts";
@@ -69,7 +70,8 @@ export async function rollbackCommand(ctx: ScriptContext, root = projectRoot()):
     throw new InvalidBackupError(`backup ${m.id} has no ${missing.join(", ")} component`, `roll back the rest with --${flag}`);
   }
   return withRunLock(root, { script: SCRIPT, purpose: `rollback to ${m.id}` }, out, async () => {
-    const plan = await out.step("checking the backup (manifest and checksums)", () => planRestore(project, dir, wanted, "pre-rollback"));
+    const key = decryptionKey(project.env, identityFlag(args.flags));
+    const plan = await out.step("checking the backup (manifest and checksums)", () => planRestore(project, dir, wanted, "pre-rollback", key));
     for (const line of describePlan(plan)) out.info(line);
     if (args.flags["dry-run"]) {
       out.result({ ok: true, dryRun: true, backup: m.id, restore: plan.components, skip: plan.skipped, stop: plan.stop });

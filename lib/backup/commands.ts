@@ -11,6 +11,7 @@ import { notify } from "../notify.ts";
 import { openProject, projectRoot, type Project } from "../project.ts";
 import { confirmOrRefuse } from "../prompts.ts";
 import { copyOffsite, offsiteConfig } from "./offsite.ts";
+import { decryptionKey, encryptionConfig, openBackup } from "./encryption.ts";
 import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, selectComponents } from "./engine.ts";
 import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "./manifest.ts";
 import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "./store.ts";
@@ -54,13 +55,17 @@ export async function verifyCommand({ args, out }: ScriptContext, root = project
     await out.step(`checksums of ${comps.length} component(s)`, () => verifyArtifacts(dir, m, comps));
     const removed = await project.compose.removeOneOffs(project.effectiveName);
     if (removed) out.warn(`removed ${removed} throwaway container(s) left by a run that was killed`);
+    const key = decryptionKey(project.env, identityFlag(args.flags));
+    const opened = m.encryption
+      ? await out.step("decrypt the backup (age)", () => openBackup(root, dir, m, comps, key))
+      : await openBackup(root, dir, m, comps, key);
     // The drill: each component restored into throwaway containers or a scratch directory,
     // never the live data, and compared with the manifest.
     const proven = await Promise.all(comps.map((c) => out.step(`restore drill: ${c}`, async () => {
-      const ctx = { project, dir, out };
-      await REGISTRY[c].verify(ctx, m.components[c]!);
-      return [c, await REGISTRY[c].drill(ctx, m.components[c]!)] as const;
-    })));
+      const ctx = { project, dir: opened.dir, out };
+      await REGISTRY[c].verify(ctx, opened.manifest.components[c]!);
+      return [c, await REGISTRY[c].drill(ctx, opened.manifest.components[c]!)] as const;
+    }))).finally(() => opened.close());
     for (const [c, line] of proven) out.info(`${c.padEnd(8)} ${line}`);
     out.success(`backup ${m.id} verified: every component restored in a drill and matched its manifest`);
     out.result({ ok: true, id: m.id, components: comps, drill: Object.fromEntries(proven) });
@@ -73,13 +78,19 @@ export async function restoreCommand({ args, out }: ScriptContext, root = projec
   const dir = resolveBackupDir(root, String(args.flags.restore));
   return withRunLock(root, { script: SCRIPT, purpose: `restore from ${basename(dir)}` }, out, async () => {
     const m = readManifest(dir);
-    const plan = await out.step("checking the backup", () => planRestore(project, dir, Object.keys(m.components) as ComponentName[], "pre-restore"));
+    const key = decryptionKey(project.env, identityFlag(args.flags));
+    const plan = await out.step("checking the backup", () => planRestore(project, dir, Object.keys(m.components) as ComponentName[], "pre-restore", key));
     for (const l of describePlan(plan)) out.info(l);
     if (args.flags["dry-run"]) return 0;
     await confirmOrRefuse(`Restore ${plan.components.join(", ")} from ${m.id}? Current data will be replaced.`, { yes: Boolean(args.flags.yes), what: "restore" });
     const outcome = await applyRestore(project, out, plan);
     return report(project, out, "restore", m.id, outcome);
   });
+}
+
+/** --identity <file>, when given. */
+export function identityFlag(flags: Record<string, unknown>): string | undefined {
+  return flags.identity === undefined ? undefined : String(flags.identity);
 }
 
 export async function report(project: Project, out: Output, event: "restore" | "rollback", id: string, outcome: Awaited<ReturnType<typeof applyRestore>>): Promise<number> {
@@ -109,6 +120,8 @@ export async function backupCommand({ args, out }: ScriptContext, root = project
     out.info(`would back up: ${components.join(", ")} into backups/daily/<now>/ (then promote, prune)`);
     out.info(`needs running: ${[...new Set(components.flatMap((c) => NEEDS[c]))].join(", ") || "nothing"}`);
     if (components.includes("milvus")) out.info("milvus-standalone and minio are stopped briefly for a consistent copy");
+    const enc = await encryptionConfig(project.env);
+    out.info(enc ? `encrypted with age to ${enc.recipients.length} recipient(s)${enc.key ? " (the key in .env.prod can decrypt)" : " (decrypting needs the key: --identity <file>)"}` : "not encrypted (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY unset)");
     return 0;
   }
   const started = Date.now();

@@ -23,6 +23,8 @@ import { redis } from "./redis.ts";
 import { formatBackupId, planPrune, policyFromEnv, promotionsFor, type Tier } from "./retention.ts";
 import { applyPrune, backupsRoot, cleanLeftovers, commitStaging, listBackups, newStagingDir, promote, refsOf, type SnapshotTier, type StoredBackup, type StoreTier } from "./store.ts";
 import { uploads } from "./uploads.ts";
+import { checkKeyFits, encryptArtifacts, encryptionConfig, openBackup } from "./encryption.ts";
+import type { Secret } from "../secret.ts";
 
 export const REGISTRY: Record<ComponentName, Component> = { postgres, redis, milvus, uploads, config };
 
@@ -101,6 +103,7 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
   const left = cleanLeftovers(project.root);
   if (left.length) out.warn(`removed ${left.length} partial backup(s) left by a run that died: ${left.join(", ")}`);
   await requireRunning(project, [...new Set(o.components.flatMap((c) => NEEDS[c]))]);
+  const encryption = await encryptionConfig(project.env); // refused before any work if misconfigured
   const existing = listBackups(project.root);
   checkFreeSpace(project.root, existing.find((b) => b.tier === "daily"));
 
@@ -112,7 +115,7 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
   const staging = newStagingDir(project.root, id);
   const ctx: ComponentContext = { project, dir: staging, out };
   try {
-    const records = await Promise.all(o.components.map((name) => out.step(`backup ${name}`, async () => {
+    let records = await Promise.all(o.components.map((name) => out.step(`backup ${name}`, async () => {
       const t0 = now();
       let res;
       try {
@@ -141,6 +144,12 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
       await verifyArtifacts(staging, manifest, o.components);
       await Promise.all(records.map((r) => REGISTRY[r.name].verify(ctx, r)));
     });
+    if (encryption) {
+      // Only what passed verification is encrypted; the plaintext is gone before the rename.
+      records = await out.step("encrypt artifacts (age)", () => Promise.all(records.map((r) => encryptArtifacts(project.root, staging, r, encryption))));
+      manifest.components = Object.fromEntries(records.map((r) => [r.name, r]));
+      manifest.encryption = { scheme: "age", recipients: encryption.recipients };
+    }
     writeDurable(join(staging, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
     const dir = commitStaging(project.root, staging, o.tier, id);
     let promoted: Tier[] = [];
@@ -197,13 +206,17 @@ export interface RestorePlan {
   snapshotTier: SnapshotTier;
   releaseFrom: string;
   releaseTo: string;
+  /** The key that decrypts an encrypted backup (checked while planning). */
+  key?: Secret;
 }
 
 /** Validate everything before anything is touched; returns the plan the apply step walks. */
-export async function planRestore(project: Project, dir: string, wanted: readonly ComponentName[], snapshotTier: SnapshotTier): Promise<RestorePlan> {
+export async function planRestore(project: Project, dir: string, wanted: readonly ComponentName[], snapshotTier: SnapshotTier, key?: Secret): Promise<RestorePlan> {
   const manifest = readManifest(dir);
   const components = COMPONENTS.filter((c) => wanted.includes(c));
   await verifyArtifacts(dir, manifest, components);
+  // A missing or wrong key is found now, with nothing touched (also by --dry-run).
+  await checkKeyFits(project.root, dir, manifest, components, key);
   // All of them, running or not: a run that died may have left some stopped, and the
   // restore ends with every one of them started and healthy.
   // A configuration-only restore touches no data: nothing needs to stop.
@@ -213,12 +226,13 @@ export async function planRestore(project: Project, dir: string, wanted: readonl
   return {
     dir, manifest, components, skipped: COMPONENTS.filter((c) => !components.includes(c)), stop, snapshotTier,
     releaseFrom: `${rel.image}:${rel.tag}`, releaseTo: `${manifest.release.image}:${manifest.release.tag}`,
+    ...(key ? { key } : {}),
   };
 }
 
 export function describePlan(p: RestorePlan): string[] {
   return [
-    `backup:      ${p.manifest.id} (${p.dir})`,
+    `backup:      ${p.manifest.id} (${p.dir})${p.manifest.encryption ? ", encrypted (age): the key fits" : ""}`,
     `restore:     ${p.components.join(", ") || "nothing"}`,
     `leave as is: ${p.skipped.join(", ") || "nothing"}`,
     `config:      ${p.components.includes("config") ? "restored (.env.prod, compose, nginx, prometheus, grafana, loki)" : "not restored"}`,
@@ -239,16 +253,29 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   if (plan.components.length === 0) return { snapshot: undefined, results };
   const stale = await project.compose.removeOneOffs(project.effectiveName);
   if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
+  // Decrypted (and each plaintext checked) before the snapshot: nothing is touched until
+  // every artifact is known good.
+  const opened = plan.manifest.encryption
+    ? await out.step("decrypt the backup (age)", () => openBackup(project.root, plan.dir, plan.manifest, plan.components, plan.key))
+    : await openBackup(project.root, plan.dir, plan.manifest, plan.components, plan.key);
+  try {
+    return await restoreOpened(project, out, plan, opened.dir, opened.manifest, results);
+  } finally {
+    opened.close();
+  }
+}
+
+async function restoreOpened(project: Project, out: Output, plan: RestorePlan, dir: string, manifest: Manifest, results: RestoreOutcome["results"]): Promise<RestoreOutcome> {
   const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
     runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }));
   out.info(`undo with: npx zx scripts/rollback.mts --backup ${join("backups", plan.snapshotTier, snap.id)} -y`);
-  const ctx: ComponentContext = { project, dir: plan.dir, out };
+  const ctx: ComponentContext = { project, dir, out };
   let error: Error | undefined;
   if (plan.stop.length) await project.compose.stop(plan.stop);
   try {
     for (const c of plan.components) {
       try {
-        await out.step(`restore ${c}`, () => REGISTRY[c].restore(ctx, plan.manifest.components[c]!));
+        await out.step(`restore ${c}`, () => REGISTRY[c].restore(ctx, manifest.components[c]!));
         results[c] = "restored";
       } catch (e) {
         results[c] = "failed";

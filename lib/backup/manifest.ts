@@ -18,6 +18,8 @@ export interface ArtifactRecord {
   file: string;
   bytes: number;
   sha256: string;
+  /** For an encrypted artifact (`<file>.age`): the plaintext it decrypts to. */
+  plain?: { file: string; bytes: number; sha256: string };
 }
 
 export interface ComponentRecord {
@@ -44,6 +46,8 @@ export interface Manifest {
   /** What was running: the backend image and tag (the release). */
   release: { image: string; tag: string };
   composeProject: string | null;
+  /** Present when the artifacts are encrypted with age (see encryption.ts). */
+  encryption?: { scheme: "age"; recipients: string[] };
   components: Partial<Record<ComponentName, ComponentRecord>>;
 }
 

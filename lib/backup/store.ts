@@ -132,8 +132,12 @@ export function newStagingDir(root: string, id: string): string {
  */
 export function newWorkDir(root: string, purpose: string): string {
   mkdirSync(backupsRoot(root), { recursive: true, mode: 0o700 });
-  return mkdtempSync(join(backupsRoot(root), `${TMP_PREFIX}${purpose}-${process.pid}-`));
+  return mkdtempSync(join(backupsRoot(root), `${TMP_PREFIX}${purpose}${ownWorkMark()}`));
 }
+
+/** Marks this process' own scratch dirs, which cleanLeftovers must not remove mid-run (a
+ * restore's decrypted artifacts while its pre-restore snapshot is taken). */
+const ownWorkMark = () => `-p${process.pid}-`;
 
 /** Remove partial backups and half-done promotions of runs that died. Only call while holding the lock. */
 export function cleanLeftovers(root: string): string[] {
@@ -143,7 +147,7 @@ export function cleanLeftovers(root: string): string[] {
   for (const dir of [base, ...STORE_TIERS.map((t) => join(base, t))]) {
     if (!existsSync(dir)) continue;
     for (const n of readdirSync(dir)) {
-      if (n.startsWith(TMP_PREFIX)) {
+      if (n.startsWith(TMP_PREFIX) && !n.includes(ownWorkMark())) {
         rmSync(join(dir, n), { recursive: true, force: true });
         gone.push(relative(base, join(dir, n)));
       }

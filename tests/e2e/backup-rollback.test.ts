@@ -4,8 +4,10 @@
  * order and build on each other's backups.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { after, before, describe, test } from "node:test";
 import { createStack, type TestStack } from "../stack/harness.ts";
 import { ensureImages } from "../stack/images.ts";
@@ -273,6 +275,55 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       assert.equal((await list())[0]!.components.join(","), "postgres", "the local backup is kept");
     } finally {
       writeFileSync(envFile, original, { mode: 0o600 });
+    }
+  });
+
+  test("encrypted backups (age, public key only on the server): no plaintext at rest; a restore without the right key changes nothing; with it, the exact state", async () => {
+    const envFile = join(stack.dir, ".env.prod");
+    const original = readFileSync(envFile, "utf8");
+    const keys = mkdtempSync(join(tmpdir(), "claw-keys-"));
+    const keygen = (name: string) => {
+      execFileSync("age-keygen", ["-o", join(keys, name)], { stdio: "ignore" });
+      chmodSync(join(keys, name), 0o600);
+      return execFileSync("age-keygen", ["-y", join(keys, name)], { encoding: "utf8" }).trim();
+    };
+    const recipient = keygen("right.txt");
+    keygen("wrong.txt");
+    try {
+      writeFileSync(envFile, `${original}BACKUP_AGE_RECIPIENTS=${recipient}\n`, { mode: 0o600 });
+      const state = await fingerprint(stack);
+      const b = await runScript(stack, "backup", []);
+      assert.equal(b.status, 0, tailOf(b));
+      const id = (await list())[0]!.id;
+      const dir = join(stack.dir, "backups/daily", id);
+      const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+      assert.deepEqual(m.encryption, { scheme: "age", recipients: [recipient] });
+      for (const f of readdirSync(dir).filter((n) => n !== "manifest.json")) {
+        assert.match(f, /\.age$/);
+        assert.equal(readFileSync(join(dir, f)).subarray(0, 21).toString(), "age-encryption.org/v1", `${f} is an age file`);
+      }
+      await mutate(stack, 7);
+      const changed = await fingerprint(stack);
+      const snapshots = backupsOf("pre-restore").length;
+      for (const [args, msg] of [[[], /is encrypted .* and no key was given/], [["--identity", join(keys, "wrong.txt")], /encrypted to a key that was not given/]] as const) {
+        const r = await runScript(stack, "backup", ["--restore", `backups/daily/${id}`, "-y", ...args]);
+        assert.equal(r.status, 3, tailOf(r));
+        assert.match(r.stderr, msg);
+      }
+      assert.deepEqual(await fingerprint(stack), changed, "a refused restore changes nothing");
+      assert.equal(backupsOf("pre-restore").length, snapshots, "and takes no snapshot");
+      const drill = await runScript(stack, "backup", ["--verify", `backups/daily/${id}`, "--identity", join(keys, "right.txt")]);
+      assert.equal(drill.status, 0, tailOf(drill));
+      const r = await runScript(stack, "backup", ["--restore", `backups/daily/${id}`, "-y", "--identity", join(keys, "right.txt")]);
+      assert.equal(r.status, 0, tailOf(r));
+      assert.deepEqual(await fingerprint(stack), state);
+      assert.deepEqual(readdirSync(join(stack.dir, "backups")).filter((n) => n.startsWith(".")), [], "no decrypted scratch dir is left");
+      const logs = readdirSync(join(stack.dir, "logs")).map((f) => readFileSync(join(stack.dir, "logs", f), "utf8")).join("\n");
+      const secretKey = readFileSync(join(keys, "right.txt"), "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET"))!;
+      assert.ok(!logs.includes(secretKey) && !(r.stdout + r.stderr).includes(secretKey), "the key never reaches a log");
+    } finally {
+      writeFileSync(envFile, original, { mode: 0o600 });
+      rmSync(keys, { recursive: true, force: true });
     }
   });
 

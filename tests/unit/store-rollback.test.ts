@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import type { Manifest } from "../../lib/backup/manifest.ts";
 import type { Tier } from "../../lib/backup/retention.ts";
 import {
-  applyPrune, backupEntries, cleanLeftovers, commitStaging, formatEntries, listBackups, newStagingDir, promote, refsOf,
+  applyPrune, backupEntries, cleanLeftovers, commitStaging, newWorkDir, formatEntries, listBackups, newStagingDir, promote, refsOf,
   resolveBackupDir, type StoreTier,
 } from "../../lib/backup/store.ts";
 import { ClawError, ExitCode, InvalidBackupError, UsageError } from "../../lib/errors.ts";
@@ -152,6 +152,15 @@ test("leftover cleaning removes the staging dirs of dead runs and nothing else",
   assert.deepEqual(cleanLeftovers(root).sort(), [".tmp-20240302-020000-" + process.pid, ".tmp-20240303-020000-1"].sort());
   assert.deepEqual(readdirSync(join(root, "backups")).sort(), ["daily", "notes"]);
   assert.ok(existsSync(join(root, "backups", "daily", "20240301-020000", "manifest.json")));
+});
+
+test("leftover cleaning keeps this run's own scratch dirs (decrypted artifacts in use) and removes a dead run's", () => {
+  const root = tmp();
+  const mine = newWorkDir(root, "decrypt");
+  mkdirSync(join(root, "backups", ".tmp-decrypt-p1-abc123"));
+  assert.deepEqual(cleanLeftovers(root), [".tmp-decrypt-p1-abc123"]);
+  assert.ok(existsSync(mine));
+  assert.equal(statSync(mine).mode & 0o777, 0o700);
 });
 
 test("leftover cleaning also removes a promotion that died halfway (backups/<tier>/.tmp-<id>)", () => {

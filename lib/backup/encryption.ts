@@ -1,0 +1,219 @@
+/**
+ * Optional encryption of backups at rest with age (https://age-encryption.org): X25519
+ * recipients, ChaCha20-Poly1305 in 64 KiB authenticated chunks, streamed. An operator can
+ * always decrypt by hand with the stock `age -d -i key.txt`, without claw-ops.
+ *
+ * .env.prod:
+ *   BACKUP_AGE_RECIPIENTS  age1… public keys (comma-separated): the server can encrypt but
+ *                          not decrypt; the key stays offline and is given to a restore with
+ *                          --identity <file>.
+ *   BACKUP_ENCRYPTION_KEY  an AGE-SECRET-KEY-1… key: encrypts to its own public key and
+ *                          decrypts; simplest, but the key lives on the server.
+ *
+ * Each artifact is verified in plaintext first (pg_restore, redis-check-rdb, …), then
+ * encrypted to `<file>.age`, checked to decrypt when the key is at hand, and the plaintext
+ * removed before the backup is renamed into place; the manifest keeps both checksums.
+ * Restore and drill decrypt into a private scratch dir (0700) under backups/, check the
+ * plaintext sha256, and work from there.
+ */
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ClawEnv } from "../env.ts";
+import { InvalidBackupError, PreconditionError } from "../errors.ts";
+import { canRun, run } from "../exec.ts";
+import { registerSecretValue, Secret } from "../secret.ts";
+import { artifact, sha256File, type ArtifactRecord, type ComponentName, type ComponentRecord, type Manifest } from "./manifest.ts";
+import { newWorkDir } from "./store.ts";
+
+export const AGE_SUFFIX = ".age";
+const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+const KEY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
+
+export interface EncryptionConfig {
+  recipients: string[];
+  /** A key that can decrypt (BACKUP_ENCRYPTION_KEY); absent in recipients-only mode. */
+  key?: Secret;
+}
+
+export interface ManifestEncryption {
+  scheme: "age";
+  recipients: string[];
+}
+
+// ---- pure ---------------------------------------------------------------------------------
+/** Recipients from .env.prod; the key's own recipient is added by encryptionConfig. */
+export function parseRecipients(text: string | undefined): string[] {
+  const list = (text ?? "").split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  const bad = list.find((r) => !RECIPIENT.test(r));
+  if (bad) throw new PreconditionError(`.env.prod: BACKUP_AGE_RECIPIENTS holds ${JSON.stringify(bad.slice(0, 12) + "…")}, which is not an age recipient (age1…)`, "generate a key pair with age-keygen; the recipient is its public key");
+  return list;
+}
+
+export function checkKey(text: string): void {
+  if (!KEY.test(text.trim())) throw new PreconditionError("the backup encryption key is not an age secret key (AGE-SECRET-KEY-1…)", "generate one with age-keygen");
+}
+
+export const ageEncrypt = (recipients: readonly string[]) => ["age", "--encrypt", ...recipients.flatMap((r) => ["-r", r])];
+export const ageDecrypt = (identityFile: string) => ["age", "--decrypt", "-i", identityFile];
+export const ageRecipientOf = () => ["age-keygen", "-y"];
+
+/** Pure: what age's stderr means, as an error an operator can act on. */
+export function decryptError(stderr: string, what: string): Error {
+  if (/no identity matched/i.test(stderr)) {
+    return new PreconditionError(`${what} is encrypted to a key that was not given (age: no identity matched any of the recipients)`,
+      "set BACKUP_ENCRYPTION_KEY in .env.prod to the key it was made with, or pass --identity <file with that AGE-SECRET-KEY-1…>");
+  }
+  if (/header|armor|unexpected EOF|failed to decrypt|authenticate/i.test(stderr)) {
+    return new InvalidBackupError(`${what} does not decrypt: it was altered or is incomplete (${stderr.trim().split("\n").pop()?.replace(/^age: error: /, "") ?? "age failed"})`);
+  }
+  return new InvalidBackupError(`${what} could not be decrypted: ${stderr.trim().split("\n").pop() ?? "age failed"}`);
+}
+
+// ---- configuration --------------------------------------------------------------------------
+/** The encryption set-up from .env.prod, undefined when backups are not encrypted. */
+export async function encryptionConfig(env: Pick<ClawEnv, "get">): Promise<EncryptionConfig | undefined> {
+  const recipients = parseRecipients(env.get("BACKUP_AGE_RECIPIENTS"));
+  const keyText = env.get("BACKUP_ENCRYPTION_KEY")?.trim();
+  if (!keyText && recipients.length === 0) return undefined;
+  await requireAge();
+  if (!keyText) return { recipients };
+  checkKey(keyText);
+  const key = new Secret(keyText);
+  const own = (await run({ argv: ageRecipientOf() }, { input: key.reveal() + "\n" })).stdout.trim();
+  return { recipients: [...new Set([own, ...recipients])], key };
+}
+
+/** A key for decrypting: --identity <file> first, else BACKUP_ENCRYPTION_KEY. */
+export function decryptionKey(env: Pick<ClawEnv, "get">, identityFile?: string): Secret | undefined {
+  if (identityFile) {
+    let text: string;
+    try {
+      const st = statSync(identityFile);
+      if (st.mode & 0o077) throw new PreconditionError(`${identityFile} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${identityFile}`);
+      text = readFileSync(identityFile, "utf8");
+    } catch (e) {
+      if (e instanceof PreconditionError) throw e;
+      throw new PreconditionError(`cannot read the identity file ${identityFile}`);
+    }
+    const line = text.split("\n").map((l) => l.trim()).find((l) => l.startsWith("AGE-SECRET-KEY-1"));
+    if (!line) throw new PreconditionError(`${identityFile} holds no AGE-SECRET-KEY-1… line`);
+    checkKey(line);
+    registerSecretValue(line);
+    return new Secret(line);
+  }
+  const k = env.get("BACKUP_ENCRYPTION_KEY")?.trim();
+  if (!k) return undefined;
+  checkKey(k);
+  return new Secret(k);
+}
+
+async function requireAge(): Promise<void> {
+  if (!(await canRun({ argv: ["age", "--version"] }))) {
+    throw new PreconditionError("backup encryption is configured but the age tool is not installed", "install it: apt-get install age");
+  }
+}
+
+// ---- doing ----------------------------------------------------------------------------------
+/** The key in a 0600 file inside a 0700 scratch dir, for `age -i`; the caller removes the dir. */
+function writeIdentity(dir: string, key: Secret): string {
+  const f = join(dir, ".identity");
+  writeFileSync(f, key.reveal() + "\n", { mode: 0o600 });
+  return f;
+}
+
+/**
+ * Encrypt a component's verified artifacts in place: `<file>` becomes `<file>.age`. With the
+ * key at hand, each ciphertext is decrypted once (authenticated chunk by chunk) to prove it.
+ */
+export async function encryptArtifacts(root: string, dir: string, rec: ComponentRecord, cfg: EncryptionConfig): Promise<ComponentRecord> {
+  const scratch = cfg.key ? newWorkDir(root, "key") : undefined;
+  try {
+    const identity = scratch && cfg.key ? writeIdentity(scratch, cfg.key) : undefined;
+    const artifacts: ArtifactRecord[] = [];
+    for (const a of rec.artifacts) {
+      const enc = a.file + AGE_SUFFIX;
+      await run({ argv: ageEncrypt(cfg.recipients) }, { stdinFile: join(dir, a.file), stdoutFile: join(dir, enc), timeoutMs: 6 * 3600_000 });
+      if (identity) {
+        const r = await run({ argv: ageDecrypt(identity) }, { stdinFile: join(dir, enc), stdoutFile: "/dev/null", allowFailure: true, timeoutMs: 6 * 3600_000 });
+        if (r.status !== 0) throw decryptError(r.stderr, `${rec.name}: ${enc}`);
+      }
+      rmSync(join(dir, a.file));
+      artifacts.push({ ...(await artifact(dir, enc)), plain: { file: a.file, bytes: a.bytes, sha256: a.sha256 } });
+    }
+    return { ...rec, artifacts, tools: { ...rec.tools, age: "age (X25519, ChaCha20-Poly1305)" } };
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export interface OpenedBackup {
+  /** Where the plaintext artifacts are (the backup dir itself when it is not encrypted). */
+  dir: string;
+  /** The manifest as the components see it: artifact names and checksums of the plaintext. */
+  manifest: Manifest;
+  close(): void;
+}
+
+/** Pure: the manifest the components work with once the artifacts are decrypted. */
+export function plainManifest(m: Manifest): Manifest {
+  const components: Manifest["components"] = {};
+  for (const [name, rec] of Object.entries(m.components)) {
+    components[name as ComponentName] = { ...rec, artifacts: rec.artifacts.map((a) => (a.plain ? { ...a.plain } : a)) };
+  }
+  return { ...m, components };
+}
+
+/**
+ * Make a backup's artifacts readable for a restore or a drill. An encrypted backup is
+ * decrypted into a private scratch dir and every plaintext checked against its sha256
+ * before anything uses it; a missing or wrong key fails here, before anything is touched.
+ */
+export async function openBackup(root: string, dir: string, m: Manifest, components: readonly ComponentName[], key: Secret | undefined): Promise<OpenedBackup> {
+  if (!m.encryption) return { dir, manifest: m, close: () => undefined };
+  if (!key) {
+    throw new PreconditionError(`backup ${m.id} is encrypted (age, to ${m.encryption.recipients.length} recipient(s)) and no key was given`,
+      "set BACKUP_ENCRYPTION_KEY in .env.prod or pass --identity <file with the AGE-SECRET-KEY-1… key>");
+  }
+  await requireAge();
+  const work = newWorkDir(root, "decrypt");
+  try {
+    const identity = writeIdentity(work, key);
+    for (const c of components) {
+      for (const a of m.components[c]?.artifacts ?? []) {
+        if (!a.plain) throw new InvalidBackupError(`backup ${m.id}: ${a.file} has no plaintext record in the manifest`);
+        if (a.plain.file.includes("/") || a.plain.file.startsWith(".")) throw new InvalidBackupError(`backup ${m.id}: artifact name ${JSON.stringify(a.plain.file)} is not allowed`);
+        const r = await run({ argv: ageDecrypt(identity) }, { stdinFile: join(dir, a.file), stdoutFile: join(work, a.plain.file), allowFailure: true, timeoutMs: 6 * 3600_000 });
+        if (r.status !== 0) throw decryptError(r.stderr, `backup ${m.id}: ${a.file}`);
+        const got = await sha256File(join(work, a.plain.file));
+        if (got.sha256 !== a.plain.sha256 || got.bytes !== a.plain.bytes) {
+          throw new InvalidBackupError(`backup ${m.id}: ${a.file} decrypts to data that differs from what was backed up`);
+        }
+      }
+    }
+    rmSync(identity);
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir: work, manifest: plainManifest(m), close: () => rmSync(work, { recursive: true, force: true }) };
+}
+
+/** Cheap key check for planning and --dry-run: decrypt the smallest artifact to nowhere. */
+export async function checkKeyFits(root: string, dir: string, m: Manifest, components: readonly ComponentName[], key: Secret | undefined): Promise<void> {
+  if (!m.encryption) return;
+  const all = components.flatMap((c) => m.components[c]?.artifacts ?? []).sort((x, y) => x.bytes - y.bytes);
+  const smallest = all[0];
+  if (!smallest) return;
+  if (!key) {
+    throw new PreconditionError(`backup ${m.id} is encrypted (age) and no key was given`,
+      "set BACKUP_ENCRYPTION_KEY in .env.prod or pass --identity <file with the AGE-SECRET-KEY-1… key>");
+  }
+  await requireAge();
+  const work = newWorkDir(root, "key");
+  try {
+    const r = await run({ argv: ageDecrypt(writeIdentity(work, key)) }, { stdinFile: join(dir, smallest.file), stdoutFile: "/dev/null", allowFailure: true });
+    if (r.status !== 0) throw decryptError(r.stderr, `backup ${m.id}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
