@@ -72,7 +72,7 @@ export function writeEnvFile(file: string, env: Record<string, string>): void {
 /** Remove containers, networks and volumes left by earlier test runs (only `clawtest-` projects). */
 export async function removeStaleTestStacks(): Promise<void> {
   const list = async (kind: "ps" | "network ls" | "volume ls", extra: string[] = []) => {
-    const out = await run({ argv: ["docker", ...kind.split(" "), ...extra, "--filter", "label=com.docker.compose.project", "--format", '{{.ID}} {{.Label "com.docker.compose.project"}}'] });
+    const out = await run({ argv: ["docker", ...kind.split(" "), ...extra, "--filter", "label=com.docker.compose.project", "--format", `{{${kind === "volume ls" ? ".Name" : ".ID"}}} {{.Label "com.docker.compose.project"}}`] });
     return out.stdout.split("\n").map((l) => l.trim().split(" ")).filter(([id, p]) => id && p?.startsWith(TEST_PREFIX)).map(([id]) => id!);
   };
   const containers = await list("ps", ["-a"]);
