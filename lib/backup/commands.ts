@@ -13,6 +13,7 @@ import { confirmOrRefuse } from "../prompts.ts";
 import { copyOffsite, offsiteConfig } from "./offsite.ts";
 import { decryptionKey, encryptionConfig, openBackup } from "./encryption.ts";
 import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, selectComponents } from "./engine.ts";
+import { settleAll } from "../async.ts";
 import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "./manifest.ts";
 import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "./store.ts";
 
@@ -61,7 +62,7 @@ export async function verifyCommand({ args, out }: ScriptContext, root = project
       : await openBackup(root, dir, m, comps, key);
     // The drill: each component restored into throwaway containers or a scratch directory,
     // never the live data, and compared with the manifest.
-    const proven = await Promise.all(comps.map((c) => out.step(`restore drill: ${c}`, async () => {
+    const proven = await settleAll(comps.map((c) => out.step(`restore drill: ${c}`, async () => {
       const ctx = { project, dir: opened.dir, out };
       await REGISTRY[c].verify(ctx, opened.manifest.components[c]!);
       return [c, await REGISTRY[c].drill(ctx, opened.manifest.components[c]!)] as const;

@@ -16,13 +16,14 @@ import type { Project } from "../project.ts";
 import { findByRole, interpolate, serviceByRole, type Role } from "../stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
 import { config } from "./config.ts";
-import { COMPONENTS, MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, readManifest, verifyArtifacts, type ComponentName, type ComponentRecord, type Manifest } from "./manifest.ts";
+import { COMPONENTS, MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, readManifest, verifyArtifacts, verifyComponentArtifacts, type ComponentName, type ComponentRecord, type Manifest } from "./manifest.ts";
 import { milvus } from "./milvus.ts";
 import { postgres } from "./postgres.ts";
 import { redis } from "./redis.ts";
 import { formatBackupId, planPrune, policyFromEnv, promotionsFor, type Tier } from "./retention.ts";
 import { applyPrune, backupsRoot, cleanLeftovers, commitStaging, listBackups, newStagingDir, promote, refsOf, type SnapshotTier, type StoredBackup, type StoreTier } from "./store.ts";
 import { uploads } from "./uploads.ts";
+import { settleAll } from "../async.ts";
 import { checkKeyFits, encryptArtifacts, encryptionConfig, openBackup } from "./encryption.ts";
 import type { Secret } from "../secret.ts";
 
@@ -114,20 +115,31 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
   }
   const staging = newStagingDir(project.root, id);
   const ctx: ComponentContext = { project, dir: staging, out };
+  const backupOne = (name: ComponentName) => out.step(`backup ${name}`, async (): Promise<ComponentRecord> => {
+    const t0 = now();
+    let res;
+    try {
+      res = await REGISTRY[name].backup(ctx);
+    } catch (e) {
+      if (diskFull(e)) throw new ClawError(`${name}: disk full while writing the backup`, { hint: `free space under ${backupsRoot(project.root)} (older backups: --prune)`, cause: e });
+      throw new ClawError(`${name}: ${(e as Error).message}`, { cause: e, ...((e as ClawError).hint ? { hint: (e as ClawError).hint! } : {}) });
+    }
+    const t1 = now();
+    return { name, status: "ok", startedAt: t0.toISOString(), finishedAt: t1.toISOString(), durationMs: t1.getTime() - t0.getTime(), ...res };
+  });
   try {
-    let records = await Promise.all(o.components.map((name) => out.step(`backup ${name}`, async () => {
-      const t0 = now();
-      let res;
-      try {
-        res = await REGISTRY[name].backup(ctx);
-      } catch (e) {
-        if (diskFull(e)) throw new ClawError(`${name}: disk full while writing the backup`, { hint: `free space under ${backupsRoot(project.root)} (older backups: --prune)`, cause: e });
-        throw new ClawError(`${name}: ${(e as Error).message}`, { cause: e, ...((e as ClawError).hint ? { hint: (e as ClawError).hint! } : {}) });
-      }
-      const t1 = now();
-      const rec: ComponentRecord = { name, status: "ok", startedAt: t0.toISOString(), finishedAt: t1.toISOString(), durationMs: t1.getTime() - t0.getTime(), ...res };
-      return rec;
-    })));
+    // Each component is written, then verified from its files on disk exactly as a restore
+    // would read them (sha256 re-read, then its own tool), then encrypted if configured: the
+    // quick components are checked while the slow ones are still being written.
+    const records = await settleAll(o.components.map(async (name) => {
+      const rec = await backupOne(name);
+      await out.step(`verify ${name}`, async () => {
+        await verifyComponentArtifacts(staging, id, rec);
+        await REGISTRY[name].verify(ctx, rec);
+      });
+      // Only what passed verification is encrypted; the plaintext is gone before the rename.
+      return encryption ? out.step(`encrypt ${name} (age)`, () => encryptArtifacts(project.root, staging, rec, encryption)) : rec;
+    }));
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
@@ -137,19 +149,9 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
       host: hostname(),
       release: releaseOf(project),
       composeProject: project.projectName ?? null,
+      ...(encryption ? { encryption: { scheme: "age" as const, recipients: encryption.recipients } } : {}),
       components: Object.fromEntries(records.map((r) => [r.name, r])),
     };
-    // Verify from the files on disk, exactly as a restore would read them.
-    await out.step("verify artifacts", async () => {
-      await verifyArtifacts(staging, manifest, o.components);
-      await Promise.all(records.map((r) => REGISTRY[r.name].verify(ctx, r)));
-    });
-    if (encryption) {
-      // Only what passed verification is encrypted; the plaintext is gone before the rename.
-      records = await out.step("encrypt artifacts (age)", () => Promise.all(records.map((r) => encryptArtifacts(project.root, staging, r, encryption))));
-      manifest.components = Object.fromEntries(records.map((r) => [r.name, r]));
-      manifest.encryption = { scheme: "age", recipients: encryption.recipients };
-    }
     writeDurable(join(staging, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
     const dir = commitStaging(project.root, staging, o.tier, id);
     let promoted: Tier[] = [];

@@ -96,17 +96,21 @@ export async function verifyArtifacts(dir: string, m: Manifest, components: read
   for (const name of components) {
     const rec = m.components[name];
     if (!rec) throw new InvalidBackupError(`backup ${m.id} has no ${name} component`, "choose another backup or skip that component");
-    for (const a of rec.artifacts) {
-      if (a.file.includes("/") || a.file.startsWith(".")) throw new InvalidBackupError(`backup ${m.id}: artifact name ${JSON.stringify(a.file)} is not allowed`);
-      let got;
-      try {
-        got = await sha256File(join(dir, a.file));
-      } catch {
-        throw new InvalidBackupError(`backup ${m.id}: ${a.file} is missing`);
-      }
-      if (got.bytes !== a.bytes || got.sha256 !== a.sha256) {
-        throw new InvalidBackupError(`backup ${m.id}: ${a.file} does not match its checksum (corrupt backup)`, "nothing was changed; use another backup");
-      }
+    await verifyComponentArtifacts(dir, m.id, rec);
+  }
+}
+
+export async function verifyComponentArtifacts(dir: string, id: string, rec: ComponentRecord): Promise<void> {
+  for (const a of rec.artifacts) {
+    if (a.file.includes("/") || a.file.startsWith(".")) throw new InvalidBackupError(`backup ${id}: artifact name ${JSON.stringify(a.file)} is not allowed`);
+    let got;
+    try {
+      got = await sha256File(join(dir, a.file));
+    } catch {
+      throw new InvalidBackupError(`backup ${id}: ${a.file} is missing`);
+    }
+    if (got.bytes !== a.bytes || got.sha256 !== a.sha256) {
+      throw new InvalidBackupError(`backup ${id}: ${a.file} does not match its checksum (corrupt backup)`, "nothing was changed; use another backup");
     }
   }
 }

@@ -9,11 +9,12 @@
  */
 import { join } from "node:path";
 import type { ComposeClient } from "../compose-client.ts";
+import { settleAll } from "../async.ts";
 import { ClawError, InvalidBackupError } from "../errors.ts";
 import { serviceByRole, type ServiceModel } from "../stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
 import { artifact } from "./manifest.ts";
-import { archiveVolume, dataMount, drillVolume, replaceVolume, volumeStats } from "./volume.ts";
+import { archiveVolume, dataMount, drillVolume, replaceVolume, volumeStats, type VolumeStats } from "./volume.ts";
 
 export const ETCD_FILE = "etcd.snapshot";
 export const MINIO_FILE = "minio-data.tar";
@@ -101,22 +102,26 @@ export const milvus: Component = {
     const { etcd, minio, milvus: mv } = services(ctx);
     const compose = ctx.project.compose;
     const paused = Date.now();
-    const result = await whileStopped(compose, mv, async () => {
+    // Milvus first (it writes to etcd and MinIO), MinIO once etcd is saved; both start again
+    // in one `up --wait`, so their health waits overlap (a finally: whatever happened).
+    await compose.stop([mv.name]);
+    let result;
+    try {
       await compose.exec(etcd.name, etcdSnapshotSave(SNAP_IN_CONTAINER));
       const status = parseSnapshotStatus((await compose.exec(etcd.name, etcdSnapshotStatus(SNAP_IN_CONTAINER))).stdout);
       const keys = await keyCount(compose, etcd);
       await compose.cp(`${etcd.name}:${SNAP_IN_CONTAINER}`, join(ctx.dir, ETCD_FILE));
       // Newer etcd images have no shell or rm; a leftover in /tmp is harmless.
       await compose.exec(etcd.name, ["rm", "-f", SNAP_IN_CONTAINER], {}, { allowFailure: true }).catch(() => undefined);
-      const minioStats = await whileStopped(compose, minio, async () => {
-        const stats = await volumeStats(compose, minio);
-        await archiveVolume(compose, minio, join(ctx.dir, MINIO_FILE));
-        return stats;
-      });
-      const milvusStats = await volumeStats(compose, mv);
-      await archiveVolume(compose, mv, join(ctx.dir, MILVUS_FILE));
-      return { status, keys, minioStats, milvusStats };
-    });
+      await compose.stop([minio.name]);
+      const [minioStats, milvusStats] = (await settleAll([
+        archiveVolume(compose, minio, join(ctx.dir, MINIO_FILE)),
+        archiveVolume(compose, mv, join(ctx.dir, MILVUS_FILE)),
+      ])) as [VolumeStats, VolumeStats];
+      result = { status, keys, minioStats, milvusStats };
+    } finally {
+      await compose.up({ services: [minio.name, mv.name], wait: true, noDeps: true });
+    }
     const pausedMs = Date.now() - paused;
     const version = (await compose.exec(etcd.name, ["etcdctl", "version"])).stdout.split("\n")[0]?.trim() ?? "unknown";
     return {

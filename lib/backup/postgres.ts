@@ -14,7 +14,8 @@ export const DUMP_FILE = (db: string) => `postgres-${db}.dump`;
 export const GLOBALS_FILE = "postgres-globals.sql";
 
 // ---- pure builders ----------------------------------------------------------------------
-export const pgDump = (user: string, db: string) => ["pg_dump", "-U", user, "-d", db, "--format=custom"];
+export const pgDump = (user: string, db: string, compress?: number) =>
+  ["pg_dump", "-U", user, "-d", db, "--format=custom", ...(compress !== undefined ? [`--compress=${compress}`] : [])];
 export const pgDumpGlobals = (user: string) => ["pg_dumpall", "-U", user, "--globals-only"];
 export const pgVersion = () => ["pg_dump", "--version"];
 
@@ -31,6 +32,30 @@ export const DUMP_ROW_COUNT_SCRIPT = [
   "  c { n++ }",
   "  END { exit failed }'",
 ].join("\n");
+
+/**
+ * Dump and count in one pass: the command in "$@" (pg_dump) writes the dump to stdout, and
+ * `tee` hands the same bytes through a FIFO to the row-count script, which decodes them at
+ * the same time. Counts go to stderr as "COUNT<TAB>schema.table<TAB>N" lines; exit 3 when the
+ * dump does not decode. (No pipefail in dash/ash: each side's status goes through a file.)
+ */
+export const DUMP_AND_COUNT_SCRIPT = [
+  "set -u",
+  "D=$(mktemp -d /tmp/claw-dump.XXXXXX)",
+  "trap 'rm -rf \"$D\"' EXIT",
+  'mkfifo "$D/copy"',
+  `{ (\n${DUMP_ROW_COUNT_SCRIPT}\n) < "$D/copy" > "$D/counts"; echo $? > "$D/counted"; } &`,
+  '{ "$@"; echo $? > "$D/dumped"; } | tee "$D/copy"',
+  "wait",
+  '[ "$(cat "$D/dumped")" = 0 ] || exit 1',
+  '[ "$(cat "$D/counted")" = 0 ] || { echo "pg_restore cannot decode the dump" >&2; exit 3; }',
+  "sed 's/^/COUNT\t/' \"$D/counts\" >&2",
+].join("\n");
+
+/** The counts DUMP_AND_COUNT_SCRIPT printed among other stderr lines. */
+export function parseDumpCounts(stderr: string): Record<string, number> {
+  return parseCounts(stderr.split("\n").filter((l) => l.startsWith("COUNT\t")).map((l) => l.slice("COUNT\t".length)).join("\n"));
+}
 
 /** Exact row counts of every user table, as "schema.table\tN" lines (names quoted like pg_dump does). */
 export const ROW_COUNT_SQL = `SELECT format('%I.%I', table_schema, table_name) || chr(9) ||
@@ -91,11 +116,6 @@ function names(ctx: ComponentContext) {
   return { service, user, db };
 }
 
-async function dumpCounts(ctx: ComponentContext, service: string, file: string): Promise<Record<string, number>> {
-  const r = await ctx.project.compose.exec(service, ["sh", "-c", DUMP_ROW_COUNT_SCRIPT], {}, { stdinFile: file, timeoutMs: 6 * 3600_000, allowFailure: true });
-  if (r.status !== 0) throw new InvalidBackupError("postgres: pg_restore cannot decode the data in the dump", "the dump is damaged");
-  return parseCounts(r.stdout);
-}
 
 async function liveCounts(ctx: ComponentContext, service: string, user: string, db: string): Promise<Record<string, number>> {
   return parseCounts((await ctx.project.compose.exec(service, psql(user, db, ROW_COUNT_SQL))).stdout);
@@ -117,10 +137,14 @@ export const postgres: Component = {
   async backup(ctx) {
     const { service, user, db } = names(ctx);
     const dump = DUMP_FILE(db);
-    await ctx.project.compose.exec(service, pgDump(user, db), {}, { stdoutFile: join(ctx.dir, dump), timeoutMs: 6 * 3600_000, hint: "is the postgres service running? docker compose ps postgres" });
+    const level = ctx.project.env.get("BACKUP_PG_COMPRESSION");
+    const r = await ctx.project.compose.exec(service, ["sh", "-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", ...pgDump(user, db, level ? Number(level) : undefined)], {},
+      { stdoutFile: join(ctx.dir, dump), timeoutMs: 6 * 3600_000, allowFailure: true });
+    if (r.status === 3) throw new InvalidBackupError("postgres: pg_restore cannot decode the data in the dump", "the dump is damaged");
+    if (r.status !== 0) throw new ClawError(`postgres: pg_dump failed: ${lastLine(r.stderr)}`, { hint: "is the postgres service running? docker compose ps postgres" });
+    const counts = parseDumpCounts(r.stderr);
     await ctx.project.compose.exec(service, pgDumpGlobals(user), {}, { stdoutFile: join(ctx.dir, GLOBALS_FILE) });
     const version = (await ctx.project.compose.exec(service, pgVersion())).stdout.trim();
-    const counts = await dumpCounts(ctx, service, join(ctx.dir, dump));
     return {
       artifacts: [await artifact(ctx.dir, dump), await artifact(ctx.dir, GLOBALS_FILE)],
       tools: { pg_dump: version },

@@ -15,6 +15,12 @@ import { newWorkDir } from "./store.ts";
 
 export const UPLOADS_FILE = "uploads.tar";
 
+/**
+ * node-tar reads up to 16 MiB per read and packs 4 files at a time by default; 1 MiB reads
+ * one file at a time keep the process small whatever the file sizes (streaming, not buffering).
+ */
+export const TAR_MEMORY = { maxReadSize: 1 << 20, jobs: 1 } as const;
+
 /** The host directory bind-mounted as the backend's uploads (./uploads in the compose file). */
 export function uploadsDir(root: string, stack: StackModel): string {
   const backend = serviceByRole(stack, "backend");
@@ -54,6 +60,7 @@ export async function summarise(file: string): Promise<TarSummary> {
   const s: TarSummary = { files: 0, dirs: 0, symlinks: 0, bytes: 0, unsafe: [] };
   await tar.t({
     file,
+    maxReadSize: TAR_MEMORY.maxReadSize,
     strict: true,
     onReadEntry: (e) => {
       const why = unsafeReason(e.path, e.type, e.linkpath);
@@ -93,7 +100,7 @@ export function treeCounts(dir: string): { files: number; dirs: number; symlinks
   return c;
 }
 
-const extractOptions = (file: string, cwd: string) => ({ file, cwd, strict: true, preservePaths: false, preserveOwner: process.getuid?.() === 0 });
+const extractOptions = (file: string, cwd: string) => ({ file, cwd, strict: true, preservePaths: false, preserveOwner: process.getuid?.() === 0, maxReadSize: TAR_MEMORY.maxReadSize });
 
 const countsOf = (s: TarSummary) => ({ files: s.files, dirs: s.dirs, symlinks: s.symlinks, bytes: s.bytes });
 
@@ -103,7 +110,7 @@ export const uploads: Component = {
   async backup(ctx) {
     const dir = uploadsDir(ctx.project.root, ctx.project.stack);
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-    await tar.c({ cwd: dir, file: join(ctx.dir, UPLOADS_FILE), portable: false, follow: false, mode: 0o600 } as tar.TarOptionsWithAliasesFile, ["."]);
+    await tar.c({ cwd: dir, file: join(ctx.dir, UPLOADS_FILE), portable: false, follow: false, mode: 0o600, ...TAR_MEMORY } as tar.TarOptionsWithAliasesFile, ["."]);
     const s = await summarise(join(ctx.dir, UPLOADS_FILE));
     return {
       artifacts: [await artifact(ctx.dir, UPLOADS_FILE)],

@@ -13,11 +13,12 @@ import { composeInputChanged, config, CONFIG_FILE, configFiles, restoreConfigFil
 import { DEPENDENT_ROLES, describePlan, selectComponents, type RestorePlan } from "../../lib/backup/engine.ts";
 import type { ComponentRecord, Manifest } from "../../lib/backup/manifest.ts";
 import { ETCD_DRILL_SCRIPT, ETCD_RESTORE_SCRIPT, etcdKeyCount, MINIO_READY_CHECK, etcdSnapshotSave, etcdSnapshotStatus, parseSnapshotStatus } from "../../lib/backup/milvus.ts";
-import { compareCounts, DRILL_SCRIPT as PG_DRILL_SCRIPT, DUMP_ROW_COUNT_SCRIPT, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/backup/postgres.ts";
+import { compareCounts, DRILL_SCRIPT as PG_DRILL_SCRIPT, DUMP_AND_COUNT_SCRIPT, DUMP_ROW_COUNT_SCRIPT, parseDumpCounts, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/backup/postgres.ts";
 import { CHECK_RDB_SCRIPT, DRILL_SCRIPT as REDIS_DRILL_SCRIPT, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, RESTORE_SCRIPT } from "../../lib/backup/redis.ts";
 import { summarise, unsafeReason, uploads, UPLOADS_FILE } from "../../lib/backup/uploads.ts";
-import { drillScript, parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
+import { archiveScript, drillScript, parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
 import { ExitCode, PreconditionError, UsageError } from "../../lib/errors.ts";
+import { settleAll } from "../../lib/async.ts";
 import { loadStack } from "../../lib/stack.ts";
 import { expectError } from "./expect-error.ts";
 
@@ -126,6 +127,31 @@ test("the dump row-count script prints the counts through sh when pg_restore suc
   const r = sh(DUMP_ROW_COUNT_SCRIPT, { path: bin });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'public.users\t2\npublic.empty\t0\npublic."my table"\t3\naudit.log\t1\n');
+});
+
+/** Runs the dump-and-count script with a fake pg_restore (decodes = cat) and "$@" = the given dump command. */
+function dumpAndCount(restoreBody: string, dumpCmd: string[]): SpawnSyncReturns<string> {
+  const bin = fakeBin("pg_restore", restoreBody);
+  return spawnSync("sh", ["-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", ...dumpCmd], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+}
+
+test("dump and count in one pass: the dump goes to stdout unchanged, the counts of the same bytes to stderr", () => {
+  const r = dumpAndCount("cat", ["printf", "%s\n", DATA_ONLY]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, DATA_ONLY + "\n");
+  assert.deepEqual(parseDumpCounts(r.stderr), { "table:public.users": 2, "table:public.empty": 0, 'table:public."my table"': 3, "table:audit.log": 1 });
+});
+
+test("dump and count: a failing dump exits 1, a dump that does not decode exits 3, and no temp dir is left", () => {
+  const before = readdirSync("/tmp").filter((n) => n.startsWith("claw-dump.")).length;
+  assert.equal(dumpAndCount("cat", ["sh", "-c", "echo partial; exit 2"]).status, 1);
+  assert.equal(dumpAndCount("cat >/dev/null; echo 'pg_restore: error: corrupt' >&2; exit 1", ["printf", "%s\n", DATA_ONLY]).status, 3);
+  assert.equal(readdirSync("/tmp").filter((n) => n.startsWith("claw-dump.")).length, before);
+});
+
+test("pg_dump's compression level is passed only when set", () => {
+  assert.deepEqual(pgDump("u", "d"), ["pg_dump", "-U", "u", "-d", "d", "--format=custom"]);
+  assert.deepEqual(pgDump("u", "d", 1), ["pg_dump", "-U", "u", "-d", "d", "--format=custom", "--compress=1"]);
 });
 
 test("a data row that begins with \"COPY \" is counted as a row of its table", () => {
@@ -291,6 +317,27 @@ test("the volume scripts parse as sh", () => {
   assertShellSyntax(statsScript("/data"));
   assertShellSyntax(replaceScript("/data"));
   assertShellSyntax(drillScript(MINIO_READY_CHECK));
+  assertShellSyntax(archiveScript("/data"));
+});
+
+test("the archive script puts the stats on stderr and only the tar on stdout", () => {
+  const vol = tmp("vol");
+  write(vol, "a.bin", "12345");
+  write(vol, "sub/b", "xy");
+  const r = spawnSync("sh", ["-c", archiveScript(vol)]);
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.deepEqual(parseStats(r.stderr.toString()), { files: 2, bytes: 7 });
+  const listed = spawnSync("tar", ["-tf", "-"], { input: r.stdout, encoding: "utf8" });
+  assert.deepEqual(listed.stdout.split("\n").filter(Boolean).sort(), ["./", "./a.bin", "./sub/", "./sub/b"]);
+});
+
+test("settleAll waits for every task before failing with the first error", async () => {
+  const order: string[] = [];
+  const slow = new Promise<number>((res) => setTimeout(() => { order.push("slow done"); res(2); }, 50));
+  const failing = Promise.reject(new Error("first failure"));
+  await assert.rejects(settleAll([failing, slow]), /first failure/);
+  assert.deepEqual(order, ["slow done"], "the slow task had finished when the error surfaced");
+  assert.deepEqual(await settleAll([Promise.resolve(1), slow]), [1, 2]);
 });
 
 test("the drill scripts parse as sh and work in a temp dir of their own, never a data path", () => {
