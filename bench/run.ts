@@ -13,7 +13,8 @@
  * Prints a Markdown section; append it to docs/BENCHMARKS.md.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,8 +24,24 @@ import { ensureImages } from "../tests/stack/images.ts";
 import { runScript, tailOf } from "../tests/stack/scripts.ts";
 import { psql, redisCli } from "../tests/stack/state.ts";
 
-const { values } = parseArgs({ options: { "size-mb": { type: "string", default: "1000" } } });
+const { values } = parseArgs({ options: { "size-mb": { type: "string", default: "1000" }, variants: { type: "string", default: "default" } } });
 const sizeMb = Number(values["size-mb"]);
+/**
+ * Backup variants run one after another on the same dataset: `default` (pg_dump's own
+ * compression), `pg<N>` (BACKUP_PG_COMPRESSION=N), `+age` (encrypted to a fresh recipient),
+ * e.g. --variants default,pg1,pg1+age. The restore is timed on the first one.
+ */
+const variants = String(values.variants).split(",").map((v) => v.trim()).filter(Boolean);
+function variantEnv(v: string): string {
+  const lines: string[] = [];
+  const pg = /pg(\d)/.exec(v);
+  if (pg) lines.push(`BACKUP_PG_COMPRESSION=${pg[1]}`);
+  if (v.includes("+age")) {
+    const key = execFileSync("age-keygen", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-1"))!;
+    lines.push(`BACKUP_ENCRYPTION_KEY=${key}`);
+  }
+  return lines.map((l) => l + "\n").join("");
+}
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 
@@ -57,12 +74,22 @@ try {
   for (let i = 0; i < files; i++) writeFileSync(join(stack.dir, `uploads/bench/file-${i}.bin`), randomBytes(2 * 1024 * 1024));
   log(`dataset built in ${secs(Date.now() - t0)} s`);
 
-  // --- claw-ops backup -----------------------------------------------------------------
-  const b0 = Date.now();
-  const backup = await runScript(stack, "backup", ["--json"]);
-  const backupMs = Date.now() - b0;
-  if (backup.status !== 0) throw new Error(`backup failed: ${tailOf(backup)}`);
-  const res = JSON.parse(backup.stdout) as { id: string; bytes: number; peakRssKB: number; components: Record<string, { name: string; durationMs: number; artifacts: Array<{ bytes: number }> }> };
+  // --- claw-ops backup, per variant ----------------------------------------------------------
+  type Result = { id: string; bytes: number; peakRssKB: number; components: Record<string, { name: string; durationMs: number; artifacts: Array<{ bytes: number }> }> };
+  const envFile = join(stack.dir, ".env.prod");
+  const plainEnv = readFileSync(envFile, "utf8");
+  const runs: Array<{ variant: string; ms: number; res: Result }> = [];
+  for (const variant of variants) {
+    writeFileSync(envFile, plainEnv + variantEnv(variant), { mode: 0o600 });
+    log(`backup (${variant})`);
+    const b0 = Date.now();
+    const backup = await runScript(stack, "backup", ["--json"]);
+    const ms = Date.now() - b0;
+    if (backup.status !== 0) throw new Error(`backup (${variant}) failed: ${tailOf(backup)}`);
+    runs.push({ variant, ms, res: JSON.parse(backup.stdout) as Result });
+  }
+  const { res } = runs[0]!;
+  writeFileSync(envFile, plainEnv + variantEnv(variants[0]!), { mode: 0o600 });
 
   // --- baseline: the raw tools, one after another ----------------------------------------------
   const base = mkdtempSync(join(tmpdir(), "claw-bench-base-"));
@@ -96,12 +123,11 @@ try {
     "",
     "| run | wall time | notes |",
     "|---|---|---|",
-    `| claw-ops backup (all components, verified) | ${secs(backupMs)} s | ${mb.toFixed(0)} MB written, ${(mb / (backupMs / 1000)).toFixed(1)} MB/s, peak RSS ${Math.round(res.peakRssKB / 1024)} MiB |`,
     `| baseline: raw tools one after another | ${secs(baselineMs)} s | ${baseline.map(([n, ms]) => `${n} ${secs(ms)} s`).join(", ")} |`,
-    `| ratio backup / baseline | ${(backupMs / baselineMs).toFixed(2)}× | target ≤ 0.8× |`,
-    `| claw-ops restore (incl. pre-restore snapshot) | ${secs(restoreMs)} s | peak RSS ${Math.round(rss.peakRssKB / 1024)} MiB |`,
+    ...runs.map(({ variant, ms, res: r }) => `| claw-ops backup, ${variant} (all components, verified) | ${secs(ms)} s | ${(r.bytes / 1e6).toFixed(0)} MB written, ${(r.bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s, peak RSS ${Math.round(r.peakRssKB / 1024)} MiB, **${(ms / baselineMs).toFixed(2)}× the baseline** (target ≤ 0.8×) |`),
+    `| claw-ops restore of the ${variants[0]} backup (incl. pre-restore snapshot) | ${secs(restoreMs)} s | peak RSS ${Math.round(rss.peakRssKB / 1024)} MiB |`,
     "",
-    "Per component, backup: " + Object.values(res.components).map((x) => `${x.name} ${secs(x.durationMs)} s (${(x.artifacts.reduce((s, a) => s + a.bytes, 0) / 1e6).toFixed(0)} MB)`).join(", "),
+    ...runs.map(({ variant, res: r }) => `Per component, backup ${variant}: ` + Object.values(r.components).map((x) => `${x.name} ${secs(x.durationMs)} s (${(x.artifacts.reduce((s, a) => s + a.bytes, 0) / 1e6).toFixed(0)} MB)`).join(", ") + "\n"),
     "",
     "Restore steps: " + stepLines.join("; "),
     "",
