@@ -55,6 +55,7 @@ export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "OFFSITE_S3_PREFIX", description: "offsite copy: key prefix (host name)", required: false, secret: false },
   { name: "OFFSITE_S3_ACCESS_KEY", description: "offsite copy: access key id", required: false, secret: false },
   { name: "OFFSITE_S3_SECRET_KEY", description: "offsite copy: secret key", required: false, secret: true },
+  { name: "OFFSITE_S3_PART_MB", description: "offsite copy: files larger than this many MiB go up in parts of this size (64; at least 5)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "OFFSITE_S3_PATH_STYLE", description: "offsite copy: path-style URLs (true; false for Aliyun OSS)", required: false, secret: false, pattern: /^(true|false)$/ },
 ];
 

@@ -25,8 +25,10 @@ export const UNSIGNED = "UNSIGNED-PAYLOAD";
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
 const sha256hex = (s: string) => createHash("sha256").update(s).digest("hex");
 /** RFC 3986 encoding as SigV4 wants it (keeps unreserved characters only). */
-export const uriEncode = (s: string, keepSlash: boolean) =>
-  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(keepSlash ? /%2F/g : /$^/, "/");
+export const uriEncode = (s: string, keepSlash: boolean) => {
+  const e = encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return keepSlash ? e.replace(/%2F/g, "/") : e;
+};
 
 export interface SignInput {
   method: string;
@@ -81,11 +83,22 @@ interface Response {
   body: string;
 }
 
-function send(c: S3Config, method: string, url: URL, o: { file?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+interface Body {
+  /** Stream this file, or the byte range [start, end] of it (inclusive, as createReadStream takes it). */
+  file?: string;
+  start?: number;
+  end?: number;
+  /** A small text body (the multipart completion XML). */
+  text?: string;
+}
+
+function send(c: S3Config, method: string, url: URL, o: Body & { headers?: Record<string, string>; query?: Record<string, string> } = {}): Promise<Response> {
   const headers: Record<string, string> = { "x-amz-content-sha256": UNSIGNED, "x-amz-date": amzDate(new Date()), ...(o.headers ?? {}) };
-  if (o.file) headers["content-length"] = String(statSync(o.file).size);
+  if (o.file) headers["content-length"] = String(o.end !== undefined ? o.end - (o.start ?? 0) + 1 : statSync(o.file).size - (o.start ?? 0));
+  if (o.text !== undefined) headers["content-length"] = String(Buffer.byteLength(o.text));
+  for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v);
   headers.authorization = signV4({
-    method, host: url.host, path: url.pathname, headers, payloadHash: UNSIGNED, region: c.region,
+    method, host: url.host, path: url.pathname, query: o.query ?? {}, headers, payloadHash: UNSIGNED, region: c.region,
     accessKey: c.accessKey, secretKey: c.secretKey.reveal(), amzDate: headers["x-amz-date"]!,
   });
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
@@ -98,8 +111,8 @@ function send(c: S3Config, method: string, url: URL, o: { file?: string; headers
     });
     req.setTimeout(120_000, () => req.destroy(new Error(`S3 ${method} timed out`)));
     req.on("error", reject);
-    if (o.file) createReadStream(o.file).on("error", reject).pipe(req);
-    else req.end();
+    if (o.file) createReadStream(o.file, { start: o.start ?? 0, ...(o.end !== undefined ? { end: o.end } : {}), highWaterMark: 1 << 20 }).on("error", reject).pipe(req);
+    else req.end(o.text);
   });
 }
 
@@ -117,4 +130,62 @@ export async function head(c: S3Config, key: string): Promise<{ etag: string; si
   if (r.status === 404) return undefined;
   if (r.status !== 200) throw new S3Error(`HEAD ${key}: HTTP ${r.status}`, r.status);
   return { etag: String(r.headers.etag ?? "").replace(/"/g, ""), size: Number(r.headers["content-length"] ?? -1) };
+}
+
+// ---- multipart upload (files over one part; S3 takes at most 5 GiB in one PUT) ----------------
+export const MIN_PART = 5 * 1024 * 1024;
+export const MAX_PART = 5 * 1024 * 1024 * 1024;
+export const MAX_PARTS = 10_000;
+
+export interface Part {
+  n: number;
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
+/** Pure: the parts of a file of `size` bytes, `partSize` each (grown to stay within 10,000 parts). */
+export function planParts(size: number, partSize: number): Part[] {
+  let p = Math.max(MIN_PART, partSize);
+  if (Math.ceil(size / p) > MAX_PARTS) p = Math.ceil(size / MAX_PARTS);
+  if (p > MAX_PART) throw new Error(`a file of ${size} bytes does not fit in ${MAX_PARTS} parts of at most 5 GiB`);
+  const parts: Part[] = [];
+  for (let n = 1, start = 0; start < size || n === 1; n++, start += p) parts.push({ n, start, end: Math.min(size, start + p) - 1 });
+  return parts;
+}
+
+/** Pure: the ETag S3 gives a multipart object: md5 of the parts' md5s, dash, part count. */
+export function multipartEtag(partMd5s: readonly Buffer[]): string {
+  return `${createHash("md5").update(Buffer.concat(partMd5s)).digest("hex")}-${partMd5s.length}`;
+}
+
+/** Pure: the CompleteMultipartUpload body. */
+export function completeXml(parts: ReadonlyArray<{ n: number; etag: string }>): string {
+  return `<CompleteMultipartUpload>${parts.map((p) => `<Part><PartNumber>${p.n}</PartNumber><ETag>"${p.etag}"</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+}
+
+export async function createMultipart(c: S3Config, key: string): Promise<string> {
+  const r = await send(c, "POST", objectUrl(c, key), { query: { uploads: "" }, headers: { "content-type": "application/octet-stream" } });
+  const id = /<UploadId>([^<]+)<\/UploadId>/.exec(r.body)?.[1];
+  if (r.status !== 200 || !id) throw new S3Error(`POST ${key}?uploads: ${s3Message(r)}`, r.status);
+  return id;
+}
+
+/** One part, streamed from its byte range, with its Content-MD5; returns the part's ETag. */
+export async function uploadPart(c: S3Config, key: string, uploadId: string, part: Part, file: string, md5: Buffer): Promise<string> {
+  const r = await send(c, "PUT", objectUrl(c, key), {
+    query: { partNumber: String(part.n), uploadId }, file, start: part.start, end: part.end, headers: { "content-md5": md5.toString("base64") },
+  });
+  if (r.status !== 200) throw new S3Error(`PUT ${key} part ${part.n}: ${s3Message(r)}`, r.status);
+  return String(r.headers.etag ?? "").replace(/"/g, "");
+}
+
+export async function completeMultipart(c: S3Config, key: string, uploadId: string, parts: ReadonlyArray<{ n: number; etag: string }>): Promise<void> {
+  const r = await send(c, "POST", objectUrl(c, key), { query: { uploadId }, text: completeXml(parts), headers: { "content-type": "application/xml" } });
+  // S3 can answer 200 with an <Error> body when completion fails late.
+  if (r.status !== 200 || /<Error>/.test(r.body)) throw new S3Error(`complete ${key}: ${s3Message(r)}`, r.status === 200 ? 500 : r.status);
+}
+
+export async function abortMultipart(c: S3Config, key: string, uploadId: string): Promise<void> {
+  await send(c, "DELETE", objectUrl(c, key), { query: { uploadId } });
 }

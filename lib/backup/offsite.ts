@@ -12,12 +12,14 @@ import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
 import type { ClawEnv } from "../env.ts";
 import { ClawError, PreconditionError } from "../errors.ts";
-import { head, putFile, S3Error, type S3Config } from "../s3.ts";
+import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart, type S3Config } from "../s3.ts";
 import { Secret } from "../secret.ts";
 import { MANIFEST } from "./manifest.ts";
 
 export interface OffsiteConfig extends S3Config {
   prefix: string;
+  /** Files larger than this go up as a multipart upload in parts of this size. */
+  partBytes: number;
 }
 
 /** Pure: the offsite config, undefined when OFFSITE_S3_BUCKET is unset. */
@@ -39,13 +41,63 @@ export function offsiteConfig(env: Pick<ClawEnv, "get">): OffsiteConfig | undefi
     secretKey: new Secret(need("OFFSITE_S3_SECRET_KEY")),
     pathStyle: style === "true",
     prefix: (env.get("OFFSITE_S3_PREFIX") || hostname()).replace(/^\/+|\/+$/g, ""),
+    partBytes: partBytes(env.get("OFFSITE_S3_PART_MB")),
   };
 }
 
-async function md5File(file: string): Promise<Buffer> {
+function partBytes(mb: string | undefined): number {
+  const n = mb ? Number(mb) : 64;
+  if (!Number.isInteger(n) || n < 5) throw new PreconditionError(".env.prod: OFFSITE_S3_PART_MB must be a whole number of at least 5 (S3's smallest part)");
+  return n * 1024 * 1024;
+}
+
+async function md5File(file: string, start = 0, end?: number): Promise<Buffer> {
   const h = createHash("md5");
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, start, ...(end !== undefined ? { end } : {}) })) h.update(chunk as Buffer);
   return h.digest();
+}
+
+const retryOptions = (what: string, warn: (m: string) => void) => ({
+  retries: 4, minTimeout: 1000, factor: 2,
+  onFailedAttempt: (e: { attemptNumber: number; message: string }) => warn(`offsite ${what}: attempt ${e.attemptNumber} failed (${e.message}); retrying`),
+});
+
+/** Wrong credentials, missing bucket, bad digest: retrying will not help. */
+async function noRetryOn4xx<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof S3Error && e.status >= 400 && e.status < 500) throw new AbortError(e.message);
+    throw e;
+  }
+}
+
+/** Upload one file in one PUT or in parts; returns the ETag the object must end up with. */
+async function upload(c: OffsiteConfig, key: string, file: string, warn: (m: string) => void): Promise<string> {
+  const size = statSync(file).size;
+  if (size <= c.partBytes) {
+    const md5 = await md5File(file);
+    await noRetryOn4xx(() => putFile(c, key, file, md5));
+    return md5.toString("hex");
+  }
+  // Each part is retried on its own; a failed upload is aborted so no orphan parts are billed.
+  const uploadId = await pRetry(() => noRetryOn4xx(() => createMultipart(c, key)), retryOptions(key, warn));
+  try {
+    const done: Array<{ n: number; etag: string }> = [];
+    const md5s: Buffer[] = [];
+    for (const part of planParts(size, c.partBytes)) {
+      const md5 = await md5File(file, part.start, part.end);
+      const etag = await pRetry(() => noRetryOn4xx(() => uploadPart(c, key, uploadId, part, file, md5)), retryOptions(`${key} part ${part.n}`, warn));
+      if (etag !== md5.toString("hex")) throw new Error(`${key} part ${part.n}: the server stored different bytes`);
+      done.push({ n: part.n, etag });
+      md5s.push(md5);
+    }
+    await pRetry(() => noRetryOn4xx(() => completeMultipart(c, key, uploadId, done)), retryOptions(key, warn));
+    return multipartEtag(md5s);
+  } catch (e) {
+    await abortMultipart(c, key, uploadId).catch(() => undefined);
+    throw e;
+  }
 }
 
 /** Upload one backup directory; returns the remote key prefix. */
@@ -54,22 +106,17 @@ export async function copyOffsite(c: OffsiteConfig, dir: string, tier: string, i
   const files = readdirSync(dir).filter((f) => f !== MANIFEST).sort();
   for (const f of [...files, MANIFEST]) {
     const file = join(dir, f);
-    const md5 = await md5File(file);
     const key = `${base}/${f}`;
-    await pRetry(async () => {
-      try {
-        await putFile(c, key, file, md5);
-      } catch (e) {
-        // Wrong credentials, missing bucket, bad digest: retrying will not help.
-        if (e instanceof S3Error && e.status >= 400 && e.status < 500) throw new AbortError(e.message);
-        throw e;
-      }
-      const h = await head(c, key);
-      if (!h || h.size !== statSync(file).size || h.etag !== md5.toString("hex")) {
-        throw new Error(`${key}: size or checksum differs after upload`);
-      }
-    }, { retries: 4, minTimeout: 1000, factor: 2, onFailedAttempt: (e) => warn(`offsite ${key}: attempt ${e.attemptNumber} failed (${e.message}); retrying`) })
-      .catch((e: Error) => { throw new ClawError(`offsite copy failed: ${e.message}`, { hint: "the local backup is complete; check OFFSITE_S3_* in .env.prod and the storage" }); });
+    try {
+      // The whole file again if the stored object is not what was sent.
+      await pRetry(async () => {
+        const etag = await upload(c, key, file, warn);
+        const h = await head(c, key);
+        if (!h || h.size !== statSync(file).size || h.etag !== etag) throw new Error(`${key}: size or checksum differs after upload`);
+      }, retryOptions(key, warn));
+    } catch (e) {
+      throw new ClawError(`offsite copy failed: ${(e as Error).message}`, { hint: "the local backup is complete; check OFFSITE_S3_* in .env.prod and the storage" });
+    }
   }
   return base;
 }

@@ -262,11 +262,26 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       writeFileSync(envFile, offsite(stack.env.MINIO_ROOT_PASSWORD!), { mode: 0o600 });
       const r = await runScript(stack, "backup", ["--only", "postgres,config"]);
       assert.equal(r.status, 0, tailOf(r));
-      const id = (await list())[0]!.id;
-      const local = readdirSync(join(stack.dir, "backups/daily", id)).sort();
-      const remote = JSON.parse(await s3(stack, `import json,hashlib\nout={}\nfor o in s3.list_objects_v2(Bucket='offsite', Prefix='test-host/daily/${id}/')['Contents']:\n  out[o['Key'].split('/')[-1]]=hashlib.sha256(s3.get_object(Bucket='offsite', Key=o['Key'])['Body'].read()).hexdigest()\nprint(json.dumps(out))`)) as Record<string, string>;
-      assert.deepEqual(Object.keys(remote).sort(), local);
-      for (const f of local) assert.equal(remote[f], createHash("sha256").update(readFileSync(join(stack.dir, "backups/daily", id, f))).digest("hex"), f);
+      /** The remote copy of the newest backup equals the local one, file by file; returns the remote ETags. */
+      const sameRemote = async () => {
+        const id = (await list())[0]!.id;
+        const local = readdirSync(join(stack.dir, "backups/daily", id)).sort();
+        const remote = JSON.parse(await s3(stack, `import json,hashlib\nout={}\nfor o in s3.list_objects_v2(Bucket='offsite', Prefix='test-host/daily/${id}/')['Contents']:\n  out[o['Key'].split('/')[-1]]=[hashlib.sha256(s3.get_object(Bucket='offsite', Key=o['Key'])['Body'].read()).hexdigest(), o['ETag'].strip('"')]\nprint(json.dumps(out))`)) as Record<string, [string, string]>;
+        assert.deepEqual(Object.keys(remote).sort(), local);
+        for (const f of local) assert.equal(remote[f]![0], createHash("sha256").update(readFileSync(join(stack.dir, "backups/daily", id, f))).digest("hex"), f);
+        return { id, etags: Object.fromEntries(Object.entries(remote).map(([f, [, etag]]) => [f, etag])) };
+      };
+      await sameRemote();
+      // A file larger than one part (5 MiB here) goes up as a multipart upload, part by part.
+      writeFileSync(envFile, `${offsite(stack.env.MINIO_ROOT_PASSWORD!)}OFFSITE_S3_PART_MB=5\n`, { mode: 0o600 });
+      const mp = await runScript(stack, "backup", ["--only", "milvus"]);
+      assert.equal(mp.status, 0, tailOf(mp));
+      const { id: mpId, etags } = await sameRemote();
+      assert.ok(statSync(join(stack.dir, "backups/daily", mpId, "minio-data.tar")).size > 10 * 1024 * 1024);
+      assert.match(etags["minio-data.tar"]!, /^[0-9a-f]{32}-[2-9]\d*$/, "uploaded in parts");
+      assert.match(etags["manifest.json"]!, /^[0-9a-f]{32}$/, "small files in one PUT");
+      const pending = await s3(stack, "print(len(s3.list_multipart_uploads(Bucket='offsite').get('Uploads', [])))");
+      assert.equal(pending.trim(), "0", "no unfinished multipart upload is left");
       writeFileSync(envFile, offsite("wrong-secret-key-123"), { mode: 0o600 });
       const bad = await runScript(stack, "backup", ["--only", "postgres"]);
       assert.equal(bad.status, 1, tailOf(bad));

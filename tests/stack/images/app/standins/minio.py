@@ -7,6 +7,7 @@ Honours the contract of minio/minio:RELEASE.2023-03-20T20-16-18Z that claw-ops r
 /minio/health/live and /minio/health/ready without auth, objects kept under the data dir.
 Objects are plain files under <data>/<bucket>/<key>; metadata lives in <data>/.minio.sys.
 """
+import base64
 import hashlib
 import hmac
 import json
@@ -131,6 +132,11 @@ class Handler(BaseHTTPRequestHandler):
                 h.update(chunk); fh.write(chunk)
         return h.hexdigest()
 
+    def digest_ok(self, md5_hex):
+        """S3 checks Content-MD5 when it is sent (BadDigest otherwise)."""
+        given = self.headers.get("Content-MD5")
+        return not given or base64.b64decode(given).hex() == md5_hex
+
     def read_small_body(self):
         import io
         b = io.BytesIO()
@@ -244,6 +250,18 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult>{done}</DeleteResult>")
         if self.command == "GET" and "location" in query:
             return self.send(200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><LocationConstraint>us-east-1</LocationConstraint>")
+        if self.command == "GET" and "uploads" in query:  # ListMultipartUploads: unfinished ones
+            ups = ""
+            for uid in sorted(os.listdir(UPLOADS)) if os.path.isdir(UPLOADS) else []:
+                try:
+                    with open(os.path.join(UPLOADS, uid, "info.json")) as f:
+                        info = json.load(f)
+                except OSError:
+                    continue
+                if info.get("bucket") == bucket:
+                    ups += f"<Upload><Key>{escape(info.get('key', ''))}</Key><UploadId>{uid}</UploadId></Upload>"
+            return self.send(200, f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListMultipartUploadsResult><Bucket>{escape(bucket)}</Bucket>"
+                                  f"<IsTruncated>false</IsTruncated>{ups}</ListMultipartUploadsResult>")
         if self.command == "GET":
             return self.list_objects(bucket, query)
         return self.error(501, "NotImplemented", "Not implemented by the stand-in")
@@ -342,6 +360,9 @@ class Handler(BaseHTTPRequestHandler):
             tmp = os.path.join(SYS, "tmp", uuid.uuid4().hex)
             with open(tmp, "wb") as f:
                 etag = self.read_body_to(f)
+            if not self.digest_ok(etag):
+                os.remove(tmp)
+                return self.error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
             os.replace(tmp, path)
             self.write_meta(bucket, key, {"etag": etag, "type": self.headers.get("Content-Type", "application/octet-stream")})
             return self.send(200, b"", headers={"ETag": f'"{etag}"'})
@@ -374,6 +395,9 @@ class Handler(BaseHTTPRequestHandler):
             n = int(query["partNumber"][0])
             with open(os.path.join(udir, f"part.{n:05d}"), "wb") as f:
                 etag = self.read_body_to(f)
+            if not self.digest_ok(etag):
+                os.remove(os.path.join(udir, f"part.{n:05d}"))
+                return self.error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
             return self.send(200, b"", headers={"ETag": f'"{etag}"'})
         if self.command == "DELETE":
             shutil.rmtree(udir)
