@@ -12,7 +12,7 @@ import { openProject, projectRoot, type Project } from "../project.ts";
 import { confirmOrRefuse } from "../prompts.ts";
 import { copyOffsite, offsiteConfig } from "./offsite.ts";
 import { decryptionKey, encryptionConfig, openBackup } from "./encryption.ts";
-import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, selectComponents } from "./engine.ts";
+import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, selectComponents, undoKeyHint } from "./engine.ts";
 import { settleAll } from "../async.ts";
 import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "./manifest.ts";
 import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "./store.ts";
@@ -103,7 +103,7 @@ export async function report(project: Project, out: Output, event: "restore" | "
   }, (m) => out.warn(m));
   out.result({ ok: !outcome.error, backup: id, results: outcome.results, snapshot: outcome.snapshot, peakRssKB: process.resourceUsage().maxRSS, ...(outcome.error ? { error: outcome.error.message } : {}) });
   if (outcome.error) {
-    if (outcome.snapshot) out.info(`the state before this ${event} is in ${relative(project.root, outcome.snapshot)}; undo with rollback.mts --backup ${relative(project.root, outcome.snapshot)} -y`);
+    if (outcome.snapshot) out.info(`the state before this ${event} is in ${relative(project.root, outcome.snapshot)}; undo with rollback.mts --backup ${relative(project.root, outcome.snapshot)} -y${undoKeyHint(project, readManifest(outcome.snapshot))}`);
     throw outcome.error instanceof ClawError ? outcome.error : new ClawError(outcome.error.message);
   }
   out.success(`${event} from ${id} done`);

@@ -169,6 +169,11 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
   }
 }
 
+/** An encrypted snapshot needs the key to be undone: say so when .env.prod does not hold it. */
+export function undoKeyHint(project: Project, m: Manifest): string {
+  return m.encryption && !project.env.get("BACKUP_ENCRYPTION_KEY") ? " --identity <your age key file>" : "";
+}
+
 export function prune(project: Project, now: Date): string[] {
   const policy = policyFromEnv((k) => project.env.get(k));
   const refs = refsOf(listBackups(project.root, { tiers: ["daily", "weekly", "monthly"] }));
@@ -270,7 +275,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
 async function restoreOpened(project: Project, out: Output, plan: RestorePlan, dir: string, manifest: Manifest, results: RestoreOutcome["results"]): Promise<RestoreOutcome> {
   const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
     runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }));
-  out.info(`undo with: npx zx scripts/rollback.mts --backup ${join("backups", plan.snapshotTier, snap.id)} -y`);
+  out.info(`undo with: npx zx scripts/rollback.mts --backup ${join("backups", plan.snapshotTier, snap.id)} -y${undoKeyHint(project, snap.manifest)}`);
   const ctx: ComponentContext = { project, dir, out };
   let error: Error | undefined;
   if (plan.stop.length) await project.compose.stop(plan.stop);
