@@ -17,7 +17,11 @@ export async function detectComposeFlavor(): Promise<ComposeFlavor> {
 }
 
 export class ComposeClient {
-  constructor(readonly project: ComposeProject) {}
+  /**
+   * @param healthchecks each service's compose healthcheck test, when known (the stack model):
+   *   lets `up --wait` of named services probe readiness itself (see waitReady).
+   */
+  constructor(readonly project: ComposeProject, private readonly healthchecks: Readonly<Record<string, readonly string[] | string | undefined>> = {}) {}
 
   async ps(o: { all?: boolean; services?: readonly string[] } = {}): Promise<ContainerState[]> {
     const out = await run({ argv: b.ps(this.project, o) });
@@ -28,8 +32,38 @@ export class ComposeClient {
   }
 
   async up(o: UpOptions = {}, timeoutMs = 300_000): Promise<void> {
+    const probes = o.wait && o.noDeps && o.services?.length ? o.services.map((s) => [s, b.healthcheckArgv(this.healthchecks[s])] as const) : [];
+    if (probes.length && probes.every(([, argv]) => argv)) {
+      // Services a backup or restore stopped, started again in the caller's order: one `up`
+      // each (in one call Compose would wait for each depends_on health condition, i.e. for
+      // Docker's first check), then probed for readiness ourselves.
+      for (const s of o.services!) {
+        await run({ argv: b.up(this.project, { ...o, services: [s], wait: false }) }, { timeoutMs, hint: `see \`docker compose logs ${s}\` for the cause` });
+      }
+      await this.waitReady(probes as ReadonlyArray<readonly [string, string[]]>, timeoutMs);
+      return;
+    }
     await run({ argv: b.up(this.project, o) }, { timeoutMs, hint: "see `docker compose logs <service>` for the cause" });
     if (o.wait && this.project.flavor === "v1") await this.waitHealthy(o.services, timeoutMs);
+  }
+
+  /**
+   * Run each service's own healthcheck command in it every 0.5 s until it passes: the same
+   * test Docker runs, but Docker 20.10 (no start_interval) runs it first one whole interval
+   * after start, which would add 5-15 s to every pause of a service for a backup.
+   */
+  async waitReady(probes: ReadonlyArray<readonly [string, readonly string[]]>, timeoutMs = 300_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(probes.map(async ([service, argv]) => {
+      for (;;) {
+        const r = await run({ argv: b.exec(this.project, service, argv) }, { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+        if (r?.status === 0) return;
+        if (Date.now() > deadline) {
+          throw new PreconditionError(`service ${service} did not become healthy in ${Math.round(timeoutMs / 1000)} s`, `inspect with \`docker compose logs ${service}\``);
+        }
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    }));
   }
 
   /** Poll until every (selected) container runs and is healthy where it has a healthcheck. */

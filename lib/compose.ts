@@ -95,6 +95,19 @@ export function exec(p: ComposeProject, service: string, command: readonly strin
   return [...a, service, ...command];
 }
 
+/**
+ * Pure: a compose healthcheck `test` as an argv to run with exec (undefined for NONE):
+ * ["CMD", a, b] → [a, b]; ["CMD-SHELL", s] or a plain string → ["sh", "-c", s].
+ */
+export function healthcheckArgv(test: readonly string[] | string | undefined): string[] | undefined {
+  if (test === undefined) return undefined;
+  if (typeof test === "string") return test.trim() ? ["sh", "-c", test] : undefined;
+  const [kind, ...rest] = test;
+  if (kind === "CMD" && rest.length) return [...rest];
+  if (kind === "CMD-SHELL" && rest.length) return ["sh", "-c", rest.join(" ")];
+  return undefined;
+}
+
 export const ONE_OFF_LABEL = "ai.claw.ops.oneoff";
 
 export function runOnce(

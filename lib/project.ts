@@ -11,7 +11,7 @@ import type { ComposeFlavor } from "./compose.ts";
 import { loadEnv, type ClawEnv } from "./env.ts";
 import { PreconditionError } from "./errors.ts";
 import { canRun } from "./exec.ts";
-import { loadStack, type StackModel } from "./stack.ts";
+import { interpolate, loadStack, type StackModel } from "./stack.ts";
 
 export const DEFAULT_COMPOSE_FILE = "docker-compose.prod.yml";
 export const ENV_FILE = ".env.prod";
@@ -55,7 +55,13 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
   await requireDocker();
   const flavor = o.flavor ?? (await detectComposeFlavor());
   const projectName = environ.COMPOSE_PROJECT_NAME || undefined;
-  const compose = new ComposeClient({ flavor, files, envFile, projectDir: root, ...(projectName ? { projectName } : {}) });
+  const compose = new ComposeClient({ flavor, files, envFile, projectDir: root, ...(projectName ? { projectName } : {}) },
+    // Interpolated as Compose does ($$ → $), so the probe runs exactly what Docker runs.
+    Object.fromEntries(stack.services.map((s) => {
+      const t = s.healthcheck?.test;
+      const i = (x: string) => interpolate(x, (k) => env.get(k) ?? environ[k]);
+      return [s.name, t === undefined ? undefined : typeof t === "string" ? i(t) : t.map(i)];
+    })));
   const effectiveName = projectName ?? stack.name ?? basename(root).toLowerCase().replace(/[^a-z0-9_-]/g, "");
   return { root, effectiveName, envFile, composeFiles: files, projectName, env, stack, compose };
 }

@@ -71,3 +71,11 @@ test("a throwaway drill container has no network and no volumes, keeps stdin ope
   assert.ok(!argv.includes("-v") && !argv.includes("--volumes-from"));
   assert.deepEqual(c.dockerImageOf("f00"), ["docker", "inspect", "--format", "{{.Image}}", "f00"]);
 });
+
+test("a compose healthcheck test becomes the argv exec runs: CMD as is, CMD-SHELL and strings through sh, NONE not at all", () => {
+  assert.deepEqual(c.healthcheckArgv(["CMD", "curl", "-fsS", "http://localhost:9091/healthz"]), ["curl", "-fsS", "http://localhost:9091/healthz"]);
+  assert.deepEqual(c.healthcheckArgv(["CMD-SHELL", 'pg_isready -U "$POSTGRES_USER"']), ["sh", "-c", 'pg_isready -U "$POSTGRES_USER"']);
+  assert.deepEqual(c.healthcheckArgv("redis-cli ping"), ["sh", "-c", "redis-cli ping"]);
+  assert.equal(c.healthcheckArgv(["NONE"]), undefined);
+  assert.equal(c.healthcheckArgv(undefined), undefined);
+});
