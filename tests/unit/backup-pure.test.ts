@@ -13,7 +13,7 @@ import { composeInputChanged, config, CONFIG_FILE, configFiles, restoreConfigFil
 import { DEPENDENT_ROLES, describePlan, selectComponents, type RestorePlan } from "../../lib/backup/engine.ts";
 import type { ComponentRecord, Manifest } from "../../lib/backup/manifest.ts";
 import { ETCD_DRILL_SCRIPT, ETCD_RESTORE_SCRIPT, etcdKeyCount, MINIO_READY_CHECK, etcdSnapshotSave, etcdSnapshotStatus, parseSnapshotStatus } from "../../lib/backup/milvus.ts";
-import { compareCounts, DRILL_SCRIPT as PG_DRILL_SCRIPT, DUMP_AND_COUNT_SCRIPT, DUMP_ROW_COUNT_SCRIPT, parseDumpCounts, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/backup/postgres.ts";
+import { compareCounts, DRILL_SCRIPT as PG_DRILL_SCRIPT, DUMP_AND_COUNT_SCRIPT, withDump, type Codec, DUMP_ROW_COUNT_SCRIPT, parseDumpCounts, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/backup/postgres.ts";
 import { CHECK_RDB_SCRIPT, DRILL_SCRIPT as REDIS_DRILL_SCRIPT, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, RESTORE_SCRIPT } from "../../lib/backup/redis.ts";
 import { summarise, unsafeReason, uploads, UPLOADS_FILE } from "../../lib/backup/uploads.ts";
 import { archiveScript, drillScript, parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
@@ -130,21 +130,43 @@ test("the dump row-count script prints the counts through sh when pg_restore suc
 });
 
 /** Runs the dump-and-count script with a fake pg_restore (decodes = cat) and "$@" = the given dump command. */
-function dumpAndCount(restoreBody: string, dumpCmd: string[]): SpawnSyncReturns<string> {
+function dumpAndCount(restoreBody: string, dumpCmd: string[], codec: Codec = "none"): SpawnSyncReturns<Buffer> {
   const bin = fakeBin("pg_restore", restoreBody);
-  return spawnSync("sh", ["-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", ...dumpCmd], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  return spawnSync("sh", ["-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", codec, ...dumpCmd], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
 }
 
 test("dump and count in one pass: the dump goes to stdout unchanged, the counts of the same bytes to stderr", () => {
   const r = dumpAndCount("cat", ["printf", "%s\n", DATA_ONLY]);
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, DATA_ONLY + "\n");
-  assert.deepEqual(parseDumpCounts(r.stderr), { "table:public.users": 2, "table:public.empty": 0, 'table:public."my table"': 3, "table:audit.log": 1 });
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.equal(r.stdout.toString(), DATA_ONLY + "\n");
+  assert.deepEqual(parseDumpCounts(r.stderr.toString()), { "table:public.users": 2, "table:public.empty": 0, 'table:public."my table"': 3, "table:audit.log": 1 });
+});
+
+test("with zstd the dump goes out compressed, the counter still reads it uncompressed, and feed() brings it back", () => {
+  const r = dumpAndCount("cat", ["printf", "%s\n", DATA_ONLY], "zstd");
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.equal(spawnSync("zstd", ["-dc"], { input: r.stdout }).stdout.toString(), DATA_ONLY + "\n");
+  assert.equal(parseDumpCounts(r.stderr.toString())["table:public.users"], 2);
+  const [sh0, ...args] = withDump("zstd", ["cat"]);
+  const back = spawnSync(sh0!, args, { input: r.stdout });
+  assert.equal(back.status, 0, back.stderr.toString());
+  assert.equal(back.stdout.toString(), DATA_ONLY + "\n");
+  assert.deepEqual(withDump("none", ["pg_restore", "--list"]).slice(-3), ["none", "pg_restore", "--list"]);
+});
+
+test("feed() fails a damaged zstd dump with exit 4 even when the reader stops after the first bytes", () => {
+  const packed = spawnSync("zstd", ["-q", "-c"], { input: Buffer.alloc(4 << 20, "x") }).stdout;
+  packed[packed.length - 6] = packed[packed.length - 6]! ^ 0xff;
+  const [sh0, ...args] = withDump("zstd", ["head", "-c", "10"]);
+  const r = spawnSync(sh0!, args, { input: packed });
+  assert.equal(r.status, 4, r.stderr.toString());
+  assert.match(r.stderr.toString(), /does not decompress/);
 });
 
 test("dump and count: a failing dump exits 1, a dump that does not decode exits 3, and no temp dir is left", () => {
   const before = readdirSync("/tmp").filter((n) => n.startsWith("claw-dump.")).length;
   assert.equal(dumpAndCount("cat", ["sh", "-c", "echo partial; exit 2"]).status, 1);
+  assert.equal(dumpAndCount("cat", ["sh", "-c", "echo partial; exit 2"], "zstd").status, 1);
   assert.equal(dumpAndCount("cat >/dev/null; echo 'pg_restore: error: corrupt' >&2; exit 1", ["printf", "%s\n", DATA_ONLY]).status, 3);
   assert.equal(readdirSync("/tmp").filter((n) => n.startsWith("claw-dump.")).length, before);
 });
