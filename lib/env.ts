@@ -46,7 +46,7 @@ export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "BACKUP_RETENTION_WEEKLY_DAYS", description: "days to keep weekly backups (30)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "BACKUP_RETENTION_MONTHLY_DAYS", description: "days to keep monthly backups (365)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "WEBHOOK_URL", description: "notification webhook (optional)", required: false, secret: true, pattern: /^https?:\/\// },
-  { name: "BACKUP_PG_COMPRESSION", description: "pg_dump compression level 0-9 (pg_dump's default; 1 is fastest)", required: false, secret: false, pattern: /^[0-9]$/ },
+  { name: "BACKUP_PG_COMPRESSION", description: "pg_dump's own zlib level 0-9 instead of zstd (default: zstd -3 when the image has it)", required: false, secret: false, pattern: /^[0-9]$/ },
   { name: "BACKUP_AGE_RECIPIENTS", description: "encrypt backups to these age recipients (age1…, comma-separated; optional)", required: false, secret: false },
   { name: "BACKUP_ENCRYPTION_KEY", description: "encrypt and decrypt backups with this age key (AGE-SECRET-KEY-1…; optional)", required: false, secret: true },
   { name: "OFFSITE_S3_ENDPOINT", description: "offsite copy: S3 endpoint URL", required: false, secret: false, pattern: /^https?:\/\// },
