@@ -4,6 +4,8 @@
  * stopped, so the copy is consistent. Restore extracts beside the live data on the same
  * volume and only then replaces it, so a failed extraction changes nothing.
  */
+import { chmodSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import type { ComposeClient } from "../compose-client.ts";
 import { InvalidBackupError, PreconditionError } from "../errors.ts";
 import type { ServiceModel } from "../stack.ts";
@@ -72,14 +74,24 @@ export async function volumeStats(compose: ComposeClient, service: ServiceModel)
   return parseStats(r.stdout);
 }
 
-/** Stats on stderr, then the tar on stdout: one container start instead of two. */
-export const archiveScript = (mount: string) => `{\n${statsScript(mount)}\n} >&2\ntar -cf - .`;
+/** Where archiveVolume mounts the backup directory in its one-off container. */
+export const OUT_MOUNT = "/claw-out";
 
-/** The volume as a raw tar (the service stopped), with the stats of what went in. */
-export async function archiveVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<{ files: number; bytes: number }> {
-  const r = await compose.runOnce(service.name, ["-c", archiveScript(dataMount(service))], { entrypoint: "sh", noDeps: true },
-    { stdoutFile: file, timeoutMs: 6 * 3600_000 });
-  return parseStats(r.stderr);
+/** Stats on stdout, then the tar written straight into the mounted backup dir: one container start. */
+export const archiveScript = (mount: string, name: string) => `${statsScript(mount)}\ntar -cf '${OUT_MOUNT}/${name}' .`;
+
+/**
+ * The volume as a raw tar (the service stopped), with the stats of what went in. The tar is
+ * written through a bind mount, not streamed out: a `compose run` container's stdout goes
+ * through Docker's log driver (json-file here), which made a 300 MB copy 6× slower and put
+ * the data into the container's log file.
+ */
+export async function archiveVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<VolumeStats> {
+  if (basename(file).includes("'")) throw new PreconditionError(`unexpected archive name ${basename(file)}`);
+  const r = await compose.runOnce(service.name, ["-c", archiveScript(dataMount(service), basename(file))],
+    { entrypoint: "sh", noDeps: true, volumes: [`${dirname(file)}:${OUT_MOUNT}`] }, { timeoutMs: 6 * 3600_000 });
+  chmodSync(file, 0o600);
+  return parseStats(r.stdout);
 }
 
 export async function replaceVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<void> {

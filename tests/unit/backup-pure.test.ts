@@ -16,7 +16,7 @@ import { ETCD_DRILL_SCRIPT, ETCD_RESTORE_SCRIPT, etcdKeyCount, MINIO_READY_CHECK
 import { compareCounts, DRILL_SCRIPT as PG_DRILL_SCRIPT, DUMP_AND_COUNT_SCRIPT, withDump, type Codec, DUMP_ROW_COUNT_SCRIPT, parseDumpCounts, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/backup/postgres.ts";
 import { CHECK_RDB_SCRIPT, DRILL_SCRIPT as REDIS_DRILL_SCRIPT, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, RESTORE_SCRIPT } from "../../lib/backup/redis.ts";
 import { summarise, unsafeReason, uploads, UPLOADS_FILE } from "../../lib/backup/uploads.ts";
-import { archiveScript, drillScript, parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
+import { archiveScript, drillScript, OUT_MOUNT, parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
 import { ExitCode, PreconditionError, UsageError } from "../../lib/errors.ts";
 import { settleAll } from "../../lib/async.ts";
 import { loadStack } from "../../lib/stack.ts";
@@ -339,17 +339,18 @@ test("the volume scripts parse as sh", () => {
   assertShellSyntax(statsScript("/data"));
   assertShellSyntax(replaceScript("/data"));
   assertShellSyntax(drillScript(MINIO_READY_CHECK));
-  assertShellSyntax(archiveScript("/data"));
+  assertShellSyntax(archiveScript("/data", "minio-data.tar"));
 });
 
-test("the archive script puts the stats on stderr and only the tar on stdout", () => {
+test("the archive script prints the stats and writes the tar into the output mount", () => {
   const vol = tmp("vol");
   write(vol, "a.bin", "12345");
   write(vol, "sub/b", "xy");
-  const r = spawnSync("sh", ["-c", archiveScript(vol)]);
+  const out = tmp("out");
+  const r = spawnSync("sh", ["-c", archiveScript(vol, "v.tar").replaceAll(OUT_MOUNT, out)]);
   assert.equal(r.status, 0, r.stderr.toString());
-  assert.deepEqual(parseStats(r.stderr.toString()), { files: 2, bytes: 7 });
-  const listed = spawnSync("tar", ["-tf", "-"], { input: r.stdout, encoding: "utf8" });
+  assert.deepEqual(parseStats(r.stdout.toString()), { files: 2, bytes: 7 });
+  const listed = spawnSync("tar", ["-tf", join(out, "v.tar")], { encoding: "utf8" });
   assert.deepEqual(listed.stdout.split("\n").filter(Boolean).sort(), ["./", "./a.bin", "./sub/", "./sub/b"]);
 });
 

@@ -66,7 +66,7 @@ test("docker inspect output gives the v1 path the same container states", () => 
 
 test("a throwaway drill container has no network and no volumes, keeps stdin open, and carries our labels", () => {
   const argv = c.dockerRunThrowaway("claw", "sha256:abc", ["-c", "echo"], { entrypoint: "sh", user: "postgres" });
-  assert.deepEqual(argv, ["docker", "run", "--rm", "-i", "--network", "none", "--label", "ai.claw.ops.oneoff=true", "--label", "ai.claw.ops.project=claw",
+  assert.deepEqual(argv, ["docker", "run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", "ai.claw.ops.oneoff=true", "--label", "ai.claw.ops.project=claw",
     "--entrypoint", "sh", "--user", "postgres", "sha256:abc", "-c", "echo"]);
   assert.ok(!argv.includes("-v") && !argv.includes("--volumes-from"));
   assert.deepEqual(c.dockerImageOf("f00"), ["docker", "inspect", "--format", "{{.Image}}", "f00"]);
