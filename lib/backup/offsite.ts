@@ -5,8 +5,7 @@
  * 5xx, then checked with HEAD (size and ETag). manifest.json goes last, so a remote backup
  * without a manifest is known to be incomplete.
  */
-import { createHash } from "node:crypto";
-import { createReadStream, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
@@ -14,7 +13,7 @@ import type { ClawEnv } from "../env.ts";
 import { ClawError, PreconditionError } from "../errors.ts";
 import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart, type S3Config } from "../s3.ts";
 import { Secret } from "../secret.ts";
-import { MANIFEST } from "./manifest.ts";
+import { hashFile, MANIFEST } from "./manifest.ts";
 
 export interface OffsiteConfig extends S3Config {
   prefix: string;
@@ -51,11 +50,7 @@ function partBytes(mb: string | undefined): number {
   return n * 1024 * 1024;
 }
 
-async function md5File(file: string, start = 0, end?: number): Promise<Buffer> {
-  const h = createHash("md5");
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, start, ...(end !== undefined ? { end } : {}) })) h.update(chunk as Buffer);
-  return h.digest();
-}
+const md5File = async (file: string, start = 0, end?: number): Promise<Buffer> => (await hashFile(file, "md5", start, end)).digest;
 
 const retryOptions = (what: string, warn: (m: string) => void) => ({
   retries: 4, minTimeout: 1000, factor: 2,

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { Manifest } from "../../lib/backup/manifest.ts";
+import { hashFile, sha256File, type Manifest } from "../../lib/backup/manifest.ts";
+import { createHash } from "node:crypto";
 import type { Tier } from "../../lib/backup/retention.ts";
 import {
   applyPrune, backupEntries, cleanLeftovers, commitStaging, newWorkDir, formatEntries, listBackups, newStagingDir, promote, refsOf,
@@ -347,4 +348,17 @@ test("a registered secret holding a double quote or backslash is masked in the w
   new Secret('pa"ss\\word-42');
   const body = webhookBody({ event: "restore", status: "failure", host: "h", reason: 'auth failed for pa"ss\\word-42' });
   assert.doesNotMatch(String((JSON.parse(body) as { reason: string }).reason), /pa"ss\\word-42/);
+});
+
+test("file hashes read through one buffer equal the plain digest, whole or by byte range (inclusive end)", async () => {
+  const root = tmp();
+  const f = join(root, "blob");
+  const data = Buffer.alloc(3 * (1 << 20) + 12345, 0);
+  for (let i = 0; i < data.length; i += 4099) data[i] = i % 251;
+  writeFileSync(f, data);
+  assert.deepEqual(await sha256File(f), { sha256: createHash("sha256").update(data).digest("hex"), bytes: data.length });
+  const part = await hashFile(f, "md5", 1 << 20, 2 * (1 << 20) + 99);
+  assert.equal(part.hex, createHash("md5").update(data.subarray(1 << 20, 2 * (1 << 20) + 100)).digest("hex"));
+  assert.equal(part.bytes, (1 << 20) + 100);
+  assert.equal((await sha256File(join(root, "blob"))).bytes, data.length);
 });
