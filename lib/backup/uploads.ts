@@ -6,7 +6,10 @@
  */
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
+import { createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
+import { movedBytes, releasing } from "../memory.ts";
 import { ClawError, InvalidBackupError } from "../errors.ts";
 import { serviceByRole, type StackModel } from "../stack.ts";
 import type { Component } from "./component.ts";
@@ -63,6 +66,7 @@ export async function summarise(file: string): Promise<TarSummary> {
     maxReadSize: TAR_MEMORY.maxReadSize,
     strict: true,
     onReadEntry: (e) => {
+      movedBytes(e.size ?? 0);
       const why = unsafeReason(e.path, e.type, e.linkpath);
       if (why) s.unsafe.push(`${JSON.stringify(e.path)}: ${why}`);
       if (e.type === "Directory") s.dirs++;
@@ -100,7 +104,10 @@ export function treeCounts(dir: string): { files: number; dirs: number; symlinks
   return c;
 }
 
-const extractOptions = (file: string, cwd: string) => ({ file, cwd, strict: true, preservePaths: false, preserveOwner: process.getuid?.() === 0, maxReadSize: TAR_MEMORY.maxReadSize });
+const extractOptions = (file: string, cwd: string) => ({
+  file, cwd, strict: true, preservePaths: false, preserveOwner: process.getuid?.() === 0, maxReadSize: TAR_MEMORY.maxReadSize,
+  onReadEntry: (e: tar.ReadEntry) => movedBytes(e.size ?? 0),
+});
 
 const countsOf = (s: TarSummary) => ({ files: s.files, dirs: s.dirs, symlinks: s.symlinks, bytes: s.bytes });
 
@@ -110,7 +117,11 @@ export const uploads: Component = {
   async backup(ctx) {
     const dir = uploadsDir(ctx.project.root, ctx.project.stack);
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-    await tar.c({ cwd: dir, file: join(ctx.dir, UPLOADS_FILE), portable: false, follow: false, mode: 0o600, ...TAR_MEMORY } as tar.TarOptionsWithAliasesFile, ["."]);
+    await pipeline(
+      tar.c({ cwd: dir, portable: false, follow: false, ...TAR_MEMORY }, ["."]),
+      releasing(),
+      createWriteStream(join(ctx.dir, UPLOADS_FILE), { mode: 0o600 }),
+    );
     const s = await summarise(join(ctx.dir, UPLOADS_FILE));
     return {
       artifacts: [await artifact(ctx.dir, UPLOADS_FILE)],
@@ -161,7 +172,10 @@ export const uploads: Component = {
     try {
       await tar.x({
         ...extractOptions(join(ctx.dir, UPLOADS_FILE), fresh),
-        onReadEntry: (e) => { if (e.path === "./" || e.path === ".") top = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime }; },
+        onReadEntry: (e) => {
+          movedBytes(e.size ?? 0);
+          if (e.path === "./" || e.path === ".") top = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
+        },
       });
       if (top?.mode !== undefined) chmodSync(fresh, top.mode & 0o7777);
       if (process.getuid?.() === 0 && top?.uid !== undefined && top.gid !== undefined) chownSync(fresh, top.uid, top.gid);
