@@ -19,6 +19,7 @@ import { summarise, unsafeReason, uploads, UPLOADS_FILE } from "../../lib/backup
 import { archiveScript, drillScript, OUT_MOUNT, parseStats, replaceScript, statsScript } from "../../lib/backup/volume.ts";
 import { ExitCode, PreconditionError, UsageError } from "../../lib/errors.ts";
 import { settleAll } from "../../lib/async.ts";
+import { movedBytes, releasing } from "../../lib/memory.ts";
 import { loadStack } from "../../lib/stack.ts";
 import { expectError } from "./expect-error.ts";
 
@@ -713,4 +714,25 @@ test("the plan shows the release change only when config is restored and the rel
   assert.equal(nothing[1], "restore:     nothing");
   assert.equal(nothing[2], "leave as is: postgres, redis, milvus, uploads, config");
   assert.equal(nothing[3], "config:      not restored");
+});
+
+test("data-moving streams pass bytes unchanged and ask for a collection every 32 MB when gc is exposed", async () => {
+  const g = globalThis as { gc?: () => void };
+  const saved = g.gc;
+  let calls = 0;
+  g.gc = () => { calls++; };
+  try {
+    const chunks: Buffer[] = [];
+    const t = releasing();
+    t.on("data", (c: Buffer) => chunks.push(c));
+    const mb = Buffer.alloc(1 << 20, 7);
+    for (let i = 0; i < 70; i++) t.write(mb);
+    t.end();
+    await new Promise((r) => t.on("end", r));
+    assert.equal(Buffer.concat(chunks).length, 70 << 20);
+    assert.ok(calls >= 2 && calls <= 3, `gc asked ${calls} times for 70 MB`);
+    movedBytes(1);
+  } finally {
+    g.gc = saved;
+  }
 });
