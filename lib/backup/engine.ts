@@ -138,7 +138,11 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
         await REGISTRY[name].verify(ctx, rec);
       });
       // Only what passed verification is encrypted; the plaintext is gone before the rename.
-      return encryption ? out.step(`encrypt ${name} (age)`, () => encryptArtifacts(project.root, staging, rec, encryption)) : rec;
+      if (!encryption) return rec;
+      return out.step(`encrypt ${name} (age)`, () => encryptArtifacts(project.root, staging, rec, encryption).catch((e: unknown) => {
+        if (diskFull(e)) throw new ClawError(`${name}: disk full while encrypting the backup`, { hint: `free space under ${backupsRoot(project.root)} (older backups: --prune)`, cause: e });
+        throw e;
+      }));
     }));
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
