@@ -3,7 +3,6 @@ import { hostname } from "node:os";
 import { basename, relative } from "node:path";
 import type { ScriptContext } from "../cli.ts";
 import type { Output } from "../output.ts";
-import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../cron.ts";
 import { ClawError, UsageError } from "../errors.ts";
 import { withRunLock } from "../run-lock.ts";
 import { writeMetrics } from "../metrics.ts";
@@ -27,6 +26,8 @@ export function listCommand({ out }: ScriptContext, root = projectRoot()): numbe
 }
 
 export async function installCronCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  // Loaded only here: cron-parser and its date library add ~10 MB to every other run.
+  const { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } = await import("../cron.ts");
   const expr = args.positionals[0] ?? DEFAULT_BACKUP_CRON;
   validateCron(expr);
   const line = backupCronLine(expr, root);
