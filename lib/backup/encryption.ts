@@ -57,6 +57,14 @@ export const ageEncrypt = (recipients: readonly string[]) => ["age", "--encrypt"
 export const ageDecrypt = (identityFile: string) => ["age", "--decrypt", "-i", identityFile];
 export const ageRecipientOf = () => ["age-keygen", "-y"];
 
+/**
+ * argv: encrypt stdin into `out` and decrypt the same ciphertext as it is written, proving it
+ * opens with the key without reading it back (bash for pipefail: any stage failing fails it).
+ */
+export const encryptAndProve = (recipients: readonly string[], identityFile: string, out: string) =>
+  ["bash", "-o", "pipefail", "-c", 'umask 077; out=$1; id=$2; shift 2; age --encrypt "$@" | tee "$out" | age --decrypt -i "$id" > /dev/null',
+    "claw-age", out, identityFile, ...recipients.flatMap((r) => ["-r", r])];
+
 /** Pure: what age's stderr means, as an error an operator can act on. */
 export function decryptError(stderr: string, what: string): Error {
   if (/no identity matched/i.test(stderr)) {
@@ -132,10 +140,12 @@ export async function encryptArtifacts(root: string, dir: string, rec: Component
     const artifacts: ArtifactRecord[] = [];
     for (const a of rec.artifacts) {
       const enc = a.file + AGE_SUFFIX;
-      await run({ argv: ageEncrypt(cfg.recipients) }, { stdinFile: join(dir, a.file), stdoutFile: join(dir, enc), timeoutMs: 6 * 3600_000 });
       if (identity) {
-        const r = await run({ argv: ageDecrypt(identity) }, { stdinFile: join(dir, enc), stdoutFile: "/dev/null", allowFailure: true, timeoutMs: 6 * 3600_000 });
+        // One pass: the ciphertext goes to its file and, at the same time, through a decryption.
+        const r = await run({ argv: encryptAndProve(cfg.recipients, identity, join(dir, enc)) }, { stdinFile: join(dir, a.file), allowFailure: true, timeoutMs: 6 * 3600_000 });
         if (r.status !== 0) throw decryptError(r.stderr, `${rec.name}: ${enc}`);
+      } else {
+        await run({ argv: ageEncrypt(cfg.recipients) }, { stdinFile: join(dir, a.file), stdoutFile: join(dir, enc), timeoutMs: 6 * 3600_000 });
       }
       rmSync(join(dir, a.file));
       artifacts.push({ ...(await artifact(dir, enc)), plain: { file: a.file, bytes: a.bytes, sha256: a.sha256 } });

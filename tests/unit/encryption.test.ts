@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import {
-  ageDecrypt, ageEncrypt, checkKeyFits, decryptError, decryptionKey, encryptArtifacts, encryptionConfig, openBackup, parseRecipients, plainManifest,
+  ageDecrypt, ageEncrypt, checkKeyFits, encryptAndProve, decryptError, decryptionKey, encryptArtifacts, encryptionConfig, openBackup, parseRecipients, plainManifest,
 } from "../../lib/backup/encryption.ts";
 import { artifact, type ComponentRecord, type Manifest } from "../../lib/backup/manifest.ts";
 import { ExitCode, InvalidBackupError, PreconditionError } from "../../lib/errors.ts";
@@ -149,4 +149,12 @@ test("the components see the plaintext names and checksums of an encrypted manif
     artifacts: [{ file: "redis.rdb.age", bytes: 10, sha256: "c", plain: { file: "redis.rdb", bytes: 5, sha256: "p" } }] } as ComponentRecord;
   const m = plainManifest(manifestOf(rec, []));
   assert.deepEqual(m.components.postgres!.artifacts, [{ file: "redis.rdb", bytes: 5, sha256: "p" }]);
+});
+
+test("the key's proof runs on the ciphertext as it is written: a ciphertext the key cannot open fails the backup", async () => {
+  const { root, dir, rec } = await staged();
+  const cfg = { recipients: [B.recipient], key: new Secret(A.key) };
+  await assert.rejects(encryptArtifacts(root, dir, rec, cfg), PreconditionError);
+  assert.ok(readdirSync(dir).includes("postgres-x.dump"), "the verified plaintext is not removed when the proof fails");
+  assert.deepEqual(encryptAndProve(["age1x"], "/k", "/o.age").slice(0, 4), ["bash", "-o", "pipefail", "-c"]);
 });
