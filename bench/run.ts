@@ -113,7 +113,6 @@ try {
   const stepLines = (restore.stdout + restore.stderr).split("\n").filter((l) => /(restore \w+|snapshot of the current state|start [\w-]+.*): done in/.test(l)).map((l) => l.replace(/^.*?(SUCCESS|DEBUG)\s+/, ""));
   const rss = JSON.parse(restore.stdout) as { peakRssKB: number }; // --json: stdout holds only the result
 
-  const mb = res.bytes / 1e6;
   const lines = [
     `## ${new Date().toISOString().slice(0, 10)}: ~${sizeMb} MB dataset`,
     "",

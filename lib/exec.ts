@@ -95,6 +95,11 @@ export async function canRun(cmd: Cmd): Promise<boolean> {
   }
 }
 
+/** The last line of a command's output (its error, usually), for a one-line message. */
+export function lastLine(text: string): string {
+  return text.trim().split("\n").pop()?.slice(0, 300) ?? "";
+}
+
 function tail(text: string, lines = 5): string {
   return text.trim().split("\n").slice(-lines).join("\n");
 }

@@ -10,8 +10,8 @@ import { notify } from "../notify.ts";
 import { openProject, projectRoot, type Project } from "../project.ts";
 import { confirmOrRefuse } from "../prompts.ts";
 import { copyOffsite, offsiteConfig } from "./offsite.ts";
-import { decryptionKey, encryptionConfig, openBackup } from "./encryption.ts";
-import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, selectComponents, undoKeyHint } from "./engine.ts";
+import { decryptionKey, encryptionConfig } from "./encryption.ts";
+import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, openShown, selectComponents, undoKeyHint } from "./engine.ts";
 import { settleAll } from "../async.ts";
 import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "./manifest.ts";
 import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "./store.ts";
@@ -58,9 +58,7 @@ export async function verifyCommand({ args, out }: ScriptContext, root = project
     const removed = await project.compose.removeOneOffs(project.effectiveName);
     if (removed) out.warn(`removed ${removed} throwaway container(s) left by a run that was killed`);
     const key = decryptionKey(project.env, identityFlag(args.flags));
-    const opened = m.encryption
-      ? await out.step("decrypt the backup (age)", () => openBackup(root, dir, m, comps, key))
-      : await openBackup(root, dir, m, comps, key);
+    const opened = await openShown(root, out, dir, m, comps, key);
     // The drill: each component restored into throwaway containers or a scratch directory,
     // never the live data, and compared with the manifest.
     const proven = await settleAll(comps.map((c) => out.step(`restore drill: ${c}`, async () => {

@@ -20,8 +20,8 @@ import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClawEnv } from "../env.ts";
 import { InvalidBackupError, PreconditionError } from "../errors.ts";
-import { canRun, run } from "../exec.ts";
-import { registerSecretValue, Secret } from "../secret.ts";
+import { canRun, lastLine, run } from "../exec.ts";
+import { Secret } from "../secret.ts";
 import { artifact, sha256File, type ArtifactRecord, type ComponentName, type ComponentRecord, type Manifest } from "./manifest.ts";
 import { newWorkDir } from "./store.ts";
 
@@ -72,9 +72,9 @@ export function decryptError(stderr: string, what: string): Error {
       "set BACKUP_ENCRYPTION_KEY in .env.prod to the key it was made with, or pass --identity <file with that AGE-SECRET-KEY-1…>");
   }
   if (/header|armor|unexpected EOF|failed to decrypt|authenticate/i.test(stderr)) {
-    return new InvalidBackupError(`${what} does not decrypt: it was altered or is incomplete (${stderr.trim().split("\n").pop()?.replace(/^age: error: /, "") ?? "age failed"})`);
+    return new InvalidBackupError(`${what} does not decrypt: it was altered or is incomplete (${lastLine(stderr).replace(/^age: error: /, "") || "age failed"})`);
   }
-  return new InvalidBackupError(`${what} could not be decrypted: ${stderr.trim().split("\n").pop() ?? "age failed"}`);
+  return new InvalidBackupError(`${what} could not be decrypted: ${lastLine(stderr) || "age failed"}`);
 }
 
 // ---- configuration --------------------------------------------------------------------------
@@ -106,8 +106,7 @@ export function decryptionKey(env: Pick<ClawEnv, "get">, identityFile?: string):
     const line = text.split("\n").map((l) => l.trim()).find((l) => l.startsWith("AGE-SECRET-KEY-1"));
     if (!line) throw new PreconditionError(`${identityFile} holds no AGE-SECRET-KEY-1… line`);
     checkKey(line);
-    registerSecretValue(line);
-    return new Secret(line);
+    return new Secret(line); // a Secret registers itself for masking
   }
   const k = env.get("BACKUP_ENCRYPTION_KEY")?.trim();
   if (!k) return undefined;
@@ -131,7 +130,7 @@ function writeIdentity(dir: string, key: Secret): string {
 
 /**
  * Encrypt a component's verified artifacts in place: `<file>` becomes `<file>.age`. With the
- * key at hand, each ciphertext is decrypted once (authenticated chunk by chunk) to prove it.
+ * key at hand, each ciphertext is proved to open (authenticated chunk by chunk) in the same pass.
  */
 export async function encryptArtifacts(root: string, dir: string, rec: ComponentRecord, cfg: EncryptionConfig): Promise<ComponentRecord> {
   const scratch = cfg.key ? newWorkDir(root, "key") : undefined;

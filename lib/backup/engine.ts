@@ -24,7 +24,7 @@ import { formatBackupId, planPrune, policyFromEnv, promotionsFor, type Tier } fr
 import { applyPrune, backupsRoot, cleanLeftovers, commitStaging, listBackups, newStagingDir, promote, refsOf, type SnapshotTier, type StoredBackup, type StoreTier } from "./store.ts";
 import { uploads } from "./uploads.ts";
 import { settleAll } from "../async.ts";
-import { checkKeyFits, encryptArtifacts, encryptionConfig, openBackup } from "./encryption.ts";
+import { checkKeyFits, encryptArtifacts, encryptionConfig, openBackup, type OpenedBackup } from "./encryption.ts";
 import type { Secret } from "../secret.ts";
 
 export const REGISTRY: Record<ComponentName, Component> = { postgres, redis, milvus, uploads, config };
@@ -173,6 +173,12 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
   }
 }
 
+/** openBackup, shown as a step when there is something to decrypt. */
+export function openShown(root: string, out: Output, dir: string, m: Manifest, components: readonly ComponentName[], key: Secret | undefined): Promise<OpenedBackup> {
+  const open = () => openBackup(root, dir, m, components, key);
+  return m.encryption ? out.step("decrypt the backup (age)", open) : open();
+}
+
 /** An encrypted snapshot needs the key to be undone: say so when .env.prod does not hold it. */
 export function undoKeyHint(project: Project, m: Manifest): string {
   return m.encryption && !project.env.get("BACKUP_ENCRYPTION_KEY") ? " --identity <your age key file>" : "";
@@ -266,9 +272,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
   // Decrypted (and each plaintext checked) before the snapshot: nothing is touched until
   // every artifact is known good.
-  const opened = plan.manifest.encryption
-    ? await out.step("decrypt the backup (age)", () => openBackup(project.root, plan.dir, plan.manifest, plan.components, plan.key))
-    : await openBackup(project.root, plan.dir, plan.manifest, plan.components, plan.key);
+  const opened = await openShown(project.root, out, plan.dir, plan.manifest, plan.components, plan.key);
   try {
     return await restoreOpened(project, out, plan, opened.dir, opened.manifest, results);
   } finally {

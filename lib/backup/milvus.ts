@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { ComposeClient } from "../compose-client.ts";
 import { settleAll } from "../async.ts";
 import { ClawError, InvalidBackupError } from "../errors.ts";
+import { lastLine } from "../exec.ts";
 import { serviceByRole, type ServiceModel } from "../stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
 import { artifact } from "./manifest.ts";
@@ -103,7 +104,7 @@ export const milvus: Component = {
     const compose = ctx.project.compose;
     const paused = Date.now();
     // Milvus first (it writes to etcd and MinIO), MinIO once etcd is saved; both start again
-    // in one `up --wait`, so their health waits overlap (a finally: whatever happened).
+    // in a finally, whatever happened, and are probed until ready.
     await compose.stop([mv.name]);
     let result;
     try {
@@ -164,7 +165,7 @@ export const milvus: Component = {
     const name = ctx.project.effectiveName;
     const e = await compose.throwaway(name, etcd.name, ["-c", ETCD_DRILL_SCRIPT], { entrypoint: "sh" },
       { stdinFile: join(ctx.dir, ETCD_FILE), timeoutMs: 3600_000, allowFailure: true });
-    if (e.status !== 0) throw new InvalidBackupError(`milvus: ${ETCD_FILE} does not restore into a fresh etcd: ${e.stderr.trim().split("\n").pop() ?? ""}`);
+    if (e.status !== 0) throw new InvalidBackupError(`milvus: ${ETCD_FILE} does not restore into a fresh etcd: ${lastLine(e.stderr)}`);
     const keys = Number((JSON.parse(e.stdout) as { count?: number }).count ?? 0);
     if (keys !== rec.counts["etcd:keys"]) throw new InvalidBackupError(`milvus: a fresh etcd restored from ${ETCD_FILE} holds ${keys} keys, the manifest ${rec.counts["etcd:keys"]}`);
     const m = await drillVolume(compose, name, minio, join(ctx.dir, MINIO_FILE), MINIO_READY_CHECK);

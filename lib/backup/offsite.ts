@@ -72,7 +72,7 @@ async function upload(c: OffsiteConfig, key: string, file: string, warn: (m: str
   const size = statSync(file).size;
   if (size <= c.partBytes) {
     const md5 = await md5File(file);
-    await noRetryOn4xx(() => putFile(c, key, file, md5));
+    await pRetry(() => noRetryOn4xx(() => putFile(c, key, file, md5)), retryOptions(key, warn));
     return md5.toString("hex");
   }
   // Each part is retried on its own; a failed upload is aborted so no orphan parts are billed.
@@ -103,9 +103,10 @@ export async function copyOffsite(c: OffsiteConfig, dir: string, tier: string, i
     const file = join(dir, f);
     const key = `${base}/${f}`;
     try {
-      // The whole file again if the stored object is not what was sent.
+      // The whole file again if the stored object is not what was sent. A request that failed
+      // is not: upload() has retried each one already.
       await pRetry(async () => {
-        const etag = await upload(c, key, file, warn);
+        const etag = await upload(c, key, file, warn).catch((e: Error) => { throw new AbortError(e.message); });
         const h = await head(c, key);
         if (!h || h.size !== statSync(file).size || h.etag !== etag) throw new Error(`${key}: size or checksum differs after upload`);
       }, retryOptions(key, warn));

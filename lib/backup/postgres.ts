@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { ClawError, InvalidBackupError } from "../errors.ts";
+import { lastLine } from "../exec.ts";
 import { serviceByRole } from "../stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
 import { artifact, type ArtifactRecord, type ComponentRecord } from "./manifest.ts";
@@ -162,7 +163,6 @@ function dumpOf(rec: ComponentRecord): ArtifactRecord {
   return dump;
 }
 
-const lastLine = (text: string) => text.trim().split("\n").pop()?.slice(0, 300) ?? "";
 
 export function compareCounts(expected: Record<string, number>, actual: Record<string, number>): string[] {
   const diffs: string[] = [];

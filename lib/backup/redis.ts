@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { ClawError, InvalidBackupError, PreconditionError } from "../errors.ts";
+import { lastLine } from "../exec.ts";
 import { serviceByRole } from "../stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
 import { artifact } from "./manifest.ts";
@@ -174,7 +175,7 @@ export const redis: Component = {
     if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
     const r = await ctx.project.compose.throwaway(ctx.project.effectiveName, service(ctx), ["-c", DRILL_SCRIPT], { entrypoint: "sh" },
       { stdinFile: join(ctx.dir, a.file), timeoutMs: 6 * 3600_000, allowFailure: true });
-    if (r.status !== 0) throw new InvalidBackupError(`redis: a fresh redis-server cannot load ${a.file}: ${r.stderr.trim().split("\n").pop() ?? ""}`);
+    if (r.status !== 0) throw new InvalidBackupError(`redis: a fresh redis-server cannot load ${a.file}: ${lastLine(r.stderr)}`);
     const perDb = keyspaceCounts(parseInfo(r.stdout));
     const loaded = Object.values(perDb).reduce((s, n) => s + n, 0);
     if (!keysMatch(loaded, rec.counts)) throw new InvalidBackupError(`redis: a fresh redis-server loaded ${loaded} keys, the manifest says ${rec.counts.keys}`);

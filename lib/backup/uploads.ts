@@ -4,9 +4,8 @@
  * never followed. Restore checks every entry before extracting (no absolute paths, no
  * `..`, no link pointing out of the tree), extracts beside the live directory and swaps.
  */
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from "node:fs";
+import { chmodSync, chownSync, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
-import { createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { movedBytes, releasing } from "../memory.ts";

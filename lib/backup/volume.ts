@@ -8,6 +8,7 @@ import { chmodSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { ComposeClient } from "../compose-client.ts";
 import { InvalidBackupError, PreconditionError } from "../errors.ts";
+import { lastLine } from "../exec.ts";
 import type { ServiceModel } from "../stack.ts";
 
 /** The named volume a service keeps its data in (first named volume in the model). */
@@ -18,12 +19,11 @@ export function dataMount(service: ServiceModel): string {
 }
 
 /** Prints "FILES <n>" and "BYTES <n>" for the regular files under a mount (busybox-compatible). */
-export const statsScript = (mount: string) => [
-  "set -eu",
-  `cd '${mount}'`,
+const STATS_LINES = [
   'echo "FILES $(find . -type f | wc -l)"',
   "echo \"BYTES $(find . -type f -exec stat -c %s {} + | awk '{s+=$1} END {print s+0}')\"",
-].join("\n");
+];
+export const statsScript = (mount: string) => ["set -eu", `cd '${mount}'`, ...STATS_LINES].join("\n");
 
 export const replaceScript = (mount: string) => [
   "set -eu",
@@ -45,15 +45,15 @@ export const drillScript = (then: readonly string[] = []) => [
   "set -eu",
   "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
   'tar -C "$D" -xf -',
-  'echo "FILES $(find "$D" -type f | wc -l)"',
-  "echo \"BYTES $(find \"$D\" -type f -exec stat -c %s {} + | awk '{s+=$1} END {print s+0}')\"",
+  'cd "$D"',
+  ...STATS_LINES,
   ...then,
 ].join("\n");
 
 /** Throwaway-container drill of a volume tar; the figures it found. */
 export async function drillVolume(compose: ComposeClient, projectName: string, service: ServiceModel, file: string, then: readonly string[] = []): Promise<{ files: number; bytes: number; stdout: string }> {
   const r = await compose.throwaway(projectName, service.name, ["-c", drillScript(then)], { entrypoint: "sh" }, { stdinFile: file, timeoutMs: 6 * 3600_000, allowFailure: true });
-  if (r.status !== 0) throw new InvalidBackupError(`${service.name}: the volume archive does not extract and start cleanly: ${r.stderr.trim().split("\n").pop() ?? ""}`);
+  if (r.status !== 0) throw new InvalidBackupError(`${service.name}: the volume archive does not extract and start cleanly: ${lastLine(r.stderr)}`);
   return { ...parseStats(r.stdout), stdout: r.stdout };
 }
 
