@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { run } from "../lib/exec.ts";
+import { run } from "../lib/core/exec.ts";
 import { createStack } from "../tests/stack/harness.ts";
 import { ensureImages } from "../tests/stack/images.ts";
 import { runScript, tailOf } from "../tests/stack/scripts.ts";

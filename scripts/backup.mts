@@ -1,11 +1,11 @@
 #!/usr/bin/env -S npx zx
 // backup.mts — see `npx zx scripts/backup.mts --help`. Thin: flags → lib/ → exit code.
 import { join } from "node:path";
-import { runScript } from "../lib/cli.ts";
-import { backupSpec } from "../lib/cli-specs.ts";
-import { backupCommand, installCronCommand, listCommand, pruneCommand, restoreCommand, verifyCommand } from "../lib/backup/commands.ts";
-import { UsageError } from "../lib/errors.ts";
-import { projectRoot } from "../lib/project.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { backupSpec } from "../lib/cli/specs.ts";
+import { backupCommand, installCronCommand, listCommand, pruneCommand, restoreCommand, verifyCommand } from "../lib/cli/backup.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { projectRoot } from "../lib/project/project.ts";
 
 await runScript(backupSpec, async (ctx) => {
   const f = ctx.args.flags;

@@ -18,10 +18,10 @@
  */
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ClawEnv } from "../env.ts";
-import { InvalidBackupError, PreconditionError } from "../errors.ts";
-import { canRun, lastLine, run } from "../exec.ts";
-import { Secret } from "../secret.ts";
+import type { ClawEnv } from "../project/env.ts";
+import { InvalidBackupError, PreconditionError } from "../core/errors.ts";
+import { canRun, lastLine, run } from "../core/exec.ts";
+import { Secret } from "../core/secret.ts";
 import { artifact, sha256File, type ArtifactRecord, type ComponentName, type ComponentRecord, type Manifest } from "./manifest.ts";
 import { newWorkDir } from "./store.ts";
 

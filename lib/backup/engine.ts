@@ -10,22 +10,22 @@
 import { statfsSync, writeFileSync, openSync, fsyncSync, closeSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ClawError, PreconditionError, UsageError } from "../errors.ts";
-import type { Output } from "../output.ts";
-import type { Project } from "../project.ts";
-import { findByRole, interpolate, serviceByRole, type Role } from "../stack.ts";
-import type { Component, ComponentContext } from "./component.ts";
-import { config } from "./config.ts";
+import { ClawError, PreconditionError, UsageError } from "../core/errors.ts";
+import type { Output } from "../core/output.ts";
+import type { Project } from "../project/project.ts";
+import { findByRole, interpolate, serviceByRole, type Role } from "../project/stack.ts";
+import type { Component, ComponentContext } from "./components/component.ts";
+import { config } from "./components/config.ts";
 import { COMPONENTS, MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, readManifest, verifyArtifacts, verifyComponentArtifacts, type ComponentName, type ComponentRecord, type Manifest } from "./manifest.ts";
-import { milvus } from "./milvus.ts";
-import { postgres } from "./postgres.ts";
-import { redis } from "./redis.ts";
+import { milvus } from "./components/milvus.ts";
+import { postgres } from "./components/postgres.ts";
+import { redis } from "./components/redis.ts";
 import { formatBackupId, planPrune, policyFromEnv, promotionsFor, type Tier } from "./retention.ts";
 import { applyPrune, backupsRoot, cleanLeftovers, commitStaging, listBackups, newStagingDir, promote, refsOf, type SnapshotTier, type StoredBackup, type StoreTier } from "./store.ts";
-import { uploads } from "./uploads.ts";
-import { settleAll } from "../async.ts";
+import { uploads } from "./components/uploads.ts";
+import { settleAll } from "../core/async.ts";
 import { checkKeyFits, encryptArtifacts, encryptionConfig, openBackup, type OpenedBackup } from "./encryption.ts";
-import type { Secret } from "../secret.ts";
+import type { Secret } from "../core/secret.ts";
 
 export const REGISTRY: Record<ComponentName, Component> = { postgres, redis, milvus, uploads, config };
 

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { InvalidBackupError } from "../errors.ts";
+import { InvalidBackupError } from "../core/errors.ts";
 
 export const MANIFEST = "manifest.json";
 export const MANIFEST_FORMAT = "claw-ops-backup";

@@ -9,10 +9,10 @@ import { readdirSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
-import type { ClawEnv } from "../env.ts";
-import { ClawError, PreconditionError } from "../errors.ts";
-import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart, type S3Config } from "../s3.ts";
-import { Secret } from "../secret.ts";
+import type { ClawEnv } from "../project/env.ts";
+import { ClawError, PreconditionError } from "../core/errors.ts";
+import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart, type S3Config } from "../infra/s3.ts";
+import { Secret } from "../core/secret.ts";
 import { hashFile, MANIFEST } from "./manifest.ts";
 
 export interface OffsiteConfig extends S3Config {

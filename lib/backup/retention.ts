@@ -7,7 +7,7 @@
  * time. Ages are measured between true instants (`BackupRef.time`, from the manifest), never
  * between ids: an id is wall-clock time, which skips an hour in spring and repeats one in autumn.
  */
-import { ClawError, ExitCode, PreconditionError } from "../errors.ts";
+import { ClawError, ExitCode, PreconditionError } from "../core/errors.ts";
 
 export type Tier = "daily" | "weekly" | "monthly";
 export const TIERS: readonly Tier[] = Object.freeze(["daily", "weekly", "monthly"] as const);

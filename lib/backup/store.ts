@@ -6,7 +6,7 @@
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { ClawError, InvalidBackupError } from "../errors.ts";
+import { ClawError, InvalidBackupError } from "../core/errors.ts";
 import { readManifest, type ComponentName, type Manifest } from "./manifest.ts";
 import { TIERS, type BackupRef, type PrunePlan, type Tier } from "./retention.ts";
 

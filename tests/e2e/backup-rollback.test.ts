@@ -14,7 +14,7 @@ import { ensureImages } from "../stack/images.ts";
 import { runScript, startScript, tailOf } from "../stack/scripts.ts";
 import { configPrint, fingerprint, mutate, redisCli, s3, seed, type Fingerprint } from "../stack/state.ts";
 import { createHash } from "node:crypto";
-import { run } from "../../lib/exec.ts";
+import { run } from "../../lib/core/exec.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

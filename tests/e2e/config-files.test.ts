@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { run } from "../../lib/exec.ts";
+import { run } from "../../lib/core/exec.ts";
 import { REPO_ROOT } from "../stack/harness.ts";
 import { ensureImages, imageRef } from "../stack/images.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { loadStack } from "../../lib/stack.ts";
+import { loadStack } from "../../lib/project/stack.ts";
 import { ensureImages } from "../stack/images.ts";
 import { createStack, REPO_ROOT, type TestStack } from "../stack/harness.ts";
 import { join } from "node:path";
@@ -106,7 +106,7 @@ describe("the full stack on the real Docker engine", { timeout: 900_000 }, () =>
 
   test("data services are published on 127.0.0.1 only", async () => {
     const ids = (await stack.compose.ps()).filter((s) => s.service !== "nginx").map((s) => s.id);
-    const { run } = await import("../../lib/exec.ts");
+    const { run } = await import("../../lib/core/exec.ts");
     const inspect = JSON.parse((await run({ argv: ["docker", "inspect", ...ids] })).stdout) as Array<{ Name: string; HostConfig: { PortBindings: Record<string, Array<{ HostIp: string }> | null> | null } }>;
     for (const c of inspect) {
       for (const bindings of Object.values(c.HostConfig.PortBindings ?? {})) {

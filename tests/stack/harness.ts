@@ -9,8 +9,8 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ComposeClient, detectComposeFlavor } from "../../lib/compose-client.ts";
-import { run } from "../../lib/exec.ts";
+import { ComposeClient, detectComposeFlavor } from "../../lib/infra/compose-client.ts";
+import { run } from "../../lib/core/exec.ts";
 
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
 export const TEST_PREFIX = "clawtest-";

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { run } from "../../lib/exec.ts";
+import { run } from "../../lib/core/exec.ts";
 
 export const IMAGES_DIR = join(import.meta.dirname, "images");
 export const REPO = "claw-test";

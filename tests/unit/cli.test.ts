@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { helpText, parseFlags, scriptArgv } from "../../lib/cli.ts";
-import { backupSpec, deploySpec, migrateSpec, rollbackSpec } from "../../lib/cli-specs.ts";
-import { ExitCode, UsageError } from "../../lib/errors.ts";
+import { helpText, parseFlags, scriptArgv } from "../../lib/cli/run.ts";
+import { backupSpec, deploySpec, migrateSpec, rollbackSpec } from "../../lib/cli/specs.ts";
+import { ExitCode, UsageError } from "../../lib/core/errors.ts";
 
 function usage(fn: () => unknown): UsageError {
   try {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import * as c from "../../lib/compose.ts";
+import * as c from "../../lib/commands/compose.ts";
 
 const v2: c.ComposeProject = { flavor: "v2", files: ["docker-compose.prod.yml"], envFile: ".env.prod", projectName: "claw" };
 const v1: c.ComposeProject = { ...v2, flavor: "v1" };

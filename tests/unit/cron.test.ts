@@ -6,8 +6,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../../lib/cron.ts";
-import { ExitCode, PreconditionError, UsageError } from "../../lib/errors.ts";
+import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../../lib/backup/schedule.ts";
+import { ExitCode, PreconditionError, UsageError } from "../../lib/core/errors.ts";
 import { expectError } from "./expect-error.ts";
 
 const FROM = new Date("2026-01-01T00:00:00Z"); // a Thursday

@@ -12,8 +12,8 @@ import {
   ageDecrypt, ageEncrypt, checkKeyFits, encryptAndProve, decryptError, decryptionKey, encryptArtifacts, encryptionConfig, openBackup, parseRecipients, plainManifest,
 } from "../../lib/backup/encryption.ts";
 import { artifact, type ComponentRecord, type Manifest } from "../../lib/backup/manifest.ts";
-import { ExitCode, InvalidBackupError, PreconditionError } from "../../lib/errors.ts";
-import { Secret } from "../../lib/secret.ts";
+import { ExitCode, InvalidBackupError, PreconditionError } from "../../lib/core/errors.ts";
+import { Secret } from "../../lib/core/secret.ts";
 import { expectError } from "./expect-error.ts";
 
 const made: string[] = [];

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "dotenv";
-import { ENV_SCHEMA, loadEnv, validateEnv } from "../../lib/env.ts";
-import { ExitCode, PreconditionError } from "../../lib/errors.ts";
+import { ENV_SCHEMA, loadEnv, validateEnv } from "../../lib/project/env.ts";
+import { ExitCode, PreconditionError } from "../../lib/core/errors.ts";
 import { testEnv } from "../stack/harness.ts";
 import { expectError } from "./expect-error.ts";
 

@@ -5,10 +5,10 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { ExitCode, LockHeldError } from "../../lib/errors.ts";
-import { acquireLock, LOCK_FILE, pidAlive, type LockInfo, readLock, withLock } from "../../lib/lock.ts";
+import { ExitCode, LockHeldError } from "../../lib/core/errors.ts";
+import { acquireLock, LOCK_FILE, pidAlive, type LockInfo, readLock, withLock } from "../../lib/core/lock.ts";
 
-const LOCK_MODULE = pathToFileURL(join(import.meta.dirname, "../../lib/lock.ts")).href;
+const LOCK_MODULE = pathToFileURL(join(import.meta.dirname, "../../lib/core/lock.ts")).href;
 const BACKUP = { script: "backup.mts", purpose: "backup" };
 const DEPLOY = { script: "deploy.mts", purpose: "deploy" };
 

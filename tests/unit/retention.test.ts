@@ -9,7 +9,7 @@ import {
   parseBackupId, planPrune, policyFromEnv, promotionsFor, RetentionError, type RetentionPolicy,
   type Tier, TIERS,
 } from "../../lib/backup/retention.ts";
-import { ClawError, ExitCode, PreconditionError } from "../../lib/errors.ts";
+import { ClawError, ExitCode, PreconditionError } from "../../lib/core/errors.ts";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { test } from "node:test";
-import { formatCommand } from "../../lib/exec.ts";
-import { redact, REDACTED, Secret } from "../../lib/secret.ts";
+import { formatCommand } from "../../lib/core/exec.ts";
+import { redact, REDACTED, Secret } from "../../lib/core/secret.ts";
 
 test("a Secret prints as [REDACTED] in strings, JSON and inspect", () => {
   const s = new Secret("s3cr3t-value-123");

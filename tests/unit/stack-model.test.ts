@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "dotenv";
 import { parse as yamlParse } from "yaml";
-import { ENV_SCHEMA } from "../../lib/env.ts";
-import { composeVariables, interpolate, loadStack, serviceByRole, type Role } from "../../lib/stack.ts";
+import { ENV_SCHEMA } from "../../lib/project/env.ts";
+import { composeVariables, interpolate, loadStack, serviceByRole, type Role } from "../../lib/project/stack.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const PROD = join(ROOT, "docker-compose.prod.yml");

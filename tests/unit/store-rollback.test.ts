@@ -10,11 +10,11 @@ import {
   applyPrune, backupEntries, cleanLeftovers, commitStaging, newWorkDir, formatEntries, listBackups, newStagingDir, promote, refsOf,
   resolveBackupDir, type StoreTier,
 } from "../../lib/backup/store.ts";
-import { ClawError, ExitCode, InvalidBackupError, UsageError } from "../../lib/errors.ts";
-import { previousSuccess, renderMetrics, writeMetrics, type BackupMetrics } from "../../lib/metrics.ts";
-import { webhookBody } from "../../lib/notify.ts";
-import { pickByIndex, rollbackComponents } from "../../lib/rollback.ts";
-import { REDACTED, Secret } from "../../lib/secret.ts";
+import { ClawError, ExitCode, InvalidBackupError, UsageError } from "../../lib/core/errors.ts";
+import { previousSuccess, renderMetrics, writeMetrics, type BackupMetrics } from "../../lib/infra/metrics.ts";
+import { webhookBody } from "../../lib/infra/notify.ts";
+import { pickByIndex, rollbackComponents } from "../../lib/cli/rollback.ts";
+import { REDACTED, Secret } from "../../lib/core/secret.ts";
 import { expectError } from "./expect-error.ts";
 
 const made: string[] = [];

@@ -1,7 +1,7 @@
 /** What every backup component provides, and the context it runs in. */
-import type { Output } from "../output.ts";
-import type { Project } from "../project.ts";
-import type { ComponentName, ComponentRecord } from "./manifest.ts";
+import type { Output } from "../../core/output.ts";
+import type { Project } from "../../project/project.ts";
+import type { ComponentName, ComponentRecord } from "../manifest.ts";
 
 export interface ComponentContext {
   project: Project;

@@ -2,10 +2,10 @@
  * Runs the compose builders of lib/compose.ts, filling the gaps of Compose v1
  * (no `--wait`, no JSON `ps`, no `cp`) with docker-level fallbacks.
  */
-import * as b from "./compose.ts";
-import type { ComposeFlavor, ComposeProject, ContainerState, ExecOptions, UpOptions } from "./compose.ts";
-import { PreconditionError } from "./errors.ts";
-import { canRun, run, type RunOptions, type RunResult } from "./exec.ts";
+import * as b from "../commands/compose.ts";
+import type { ComposeFlavor, ComposeProject, ContainerState, ExecOptions, UpOptions } from "../commands/compose.ts";
+import { PreconditionError } from "../core/errors.ts";
+import { canRun, run, type RunOptions, type RunResult } from "../core/exec.ts";
 
 export async function detectComposeFlavor(): Promise<ComposeFlavor> {
   if (await canRun({ argv: ["docker", "compose", "version"] })) return "v2";

@@ -8,13 +8,13 @@
  * - Milvus: its volume as a raw tar.
  */
 import { join } from "node:path";
-import type { ComposeClient } from "../compose-client.ts";
-import { settleAll } from "../async.ts";
-import { ClawError, InvalidBackupError } from "../errors.ts";
-import { lastLine } from "../exec.ts";
-import { serviceByRole, type ServiceModel } from "../stack.ts";
+import type { ComposeClient } from "../../infra/compose-client.ts";
+import { settleAll } from "../../core/async.ts";
+import { ClawError, InvalidBackupError } from "../../core/errors.ts";
+import { lastLine } from "../../core/exec.ts";
+import { serviceByRole, type ServiceModel } from "../../project/stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
-import { artifact } from "./manifest.ts";
+import { artifact } from "../manifest.ts";
 import { archiveVolume, dataMount, drillVolume, replaceVolume, volumeStats, type VolumeStats } from "./volume.ts";
 
 export const ETCD_FILE = "etcd.snapshot";

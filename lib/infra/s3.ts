@@ -8,7 +8,7 @@ import { createHash, createHmac } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { Secret } from "./secret.ts";
+import type { Secret } from "../core/secret.ts";
 
 export interface S3Config {
   endpoint: string; // https://s3.amazonaws.com, http://127.0.0.1:9001, https://cos.ap-guangzhou.myqcloud.com …

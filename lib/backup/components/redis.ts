@@ -9,11 +9,11 @@
  * count and shuts down. The real service then starts from that AOF.
  */
 import { join } from "node:path";
-import { ClawError, InvalidBackupError, PreconditionError } from "../errors.ts";
-import { lastLine } from "../exec.ts";
-import { serviceByRole } from "../stack.ts";
+import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
+import { lastLine } from "../../core/exec.ts";
+import { serviceByRole } from "../../project/stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
-import { artifact } from "./manifest.ts";
+import { artifact } from "../manifest.ts";
 
 export const RDB_FILE = "redis.rdb";
 

@@ -6,11 +6,11 @@
  * files and COMPOSE_PROJECT_NAME the project, exactly as `docker compose` would.
  */
 import { basename, isAbsolute, join, resolve } from "node:path";
-import { ComposeClient, detectComposeFlavor } from "./compose-client.ts";
-import type { ComposeFlavor } from "./compose.ts";
+import { ComposeClient, detectComposeFlavor } from "../infra/compose-client.ts";
+import type { ComposeFlavor } from "../commands/compose.ts";
 import { loadEnv, type ClawEnv } from "./env.ts";
-import { PreconditionError } from "./errors.ts";
-import { canRun } from "./exec.ts";
+import { PreconditionError } from "../core/errors.ts";
+import { canRun } from "../core/exec.ts";
 import { interpolate, loadStack, type StackModel } from "./stack.ts";
 
 export const DEFAULT_COMPOSE_FILE = "docker-compose.prod.yml";
@@ -30,7 +30,7 @@ export interface Project {
 
 /** The directory holding scripts/ and lib/, unless CLAW_OPS_PROJECT_DIR says otherwise. */
 export function projectRoot(environ: NodeJS.ProcessEnv = process.env): string {
-  return resolve(environ.CLAW_OPS_PROJECT_DIR ?? join(import.meta.dirname, ".."));
+  return resolve(environ.CLAW_OPS_PROJECT_DIR ?? join(import.meta.dirname, "..", ".."));
 }
 
 /** Pure: compose files for a root, from COMPOSE_FILE or the default. */

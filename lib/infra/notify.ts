@@ -1,5 +1,5 @@
 /** Webhook notifications: a JSON body built as data (never by string interpolation). */
-import { redact } from "./secret.ts";
+import { redact } from "../core/secret.ts";
 
 export interface Notification {
   event: "backup" | "restore" | "rollback";

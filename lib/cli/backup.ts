@@ -1,20 +1,20 @@
 /** What backup.mts does for each of its modes; the script only parses flags and calls these. */
 import { hostname } from "node:os";
 import { basename, relative } from "node:path";
-import type { ScriptContext } from "../cli.ts";
-import type { Output } from "../output.ts";
-import { ClawError, UsageError } from "../errors.ts";
-import { withRunLock } from "../run-lock.ts";
-import { writeMetrics } from "../metrics.ts";
-import { notify } from "../notify.ts";
-import { openProject, projectRoot, type Project } from "../project.ts";
-import { confirmOrRefuse } from "../prompts.ts";
-import { copyOffsite, offsiteConfig } from "./offsite.ts";
-import { decryptionKey, encryptionConfig } from "./encryption.ts";
-import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, openShown, selectComponents, undoKeyHint } from "./engine.ts";
-import { settleAll } from "../async.ts";
-import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "./manifest.ts";
-import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "./store.ts";
+import type { ScriptContext } from "./run.ts";
+import type { Output } from "../core/output.ts";
+import { ClawError, UsageError } from "../core/errors.ts";
+import { withRunLock } from "./run-lock.ts";
+import { writeMetrics } from "../infra/metrics.ts";
+import { notify } from "../infra/notify.ts";
+import { openProject, projectRoot, type Project } from "../project/project.ts";
+import { confirmOrRefuse } from "../core/prompts.ts";
+import { copyOffsite, offsiteConfig } from "../backup/offsite.ts";
+import { decryptionKey, encryptionConfig } from "../backup/encryption.ts";
+import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, openShown, selectComponents, undoKeyHint } from "../backup/engine.ts";
+import { settleAll } from "../core/async.ts";
+import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "../backup/manifest.ts";
+import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "../backup/store.ts";
 
 const SCRIPT = "backup.mts";
 
@@ -27,7 +27,7 @@ export function listCommand({ out }: ScriptContext, root = projectRoot()): numbe
 
 export async function installCronCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
   // Loaded only here: cron-parser and its date library add ~10 MB to every other run.
-  const { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } = await import("../cron.ts");
+  const { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } = await import("../backup/schedule.ts");
   const expr = args.positionals[0] ?? DEFAULT_BACKUP_CRON;
   validateCron(expr);
   const line = backupCronLine(expr, root);

@@ -5,11 +5,11 @@
  * Restore: into a fresh database, verified, then swapped in for the live one.
  */
 import { join } from "node:path";
-import { ClawError, InvalidBackupError } from "../errors.ts";
-import { lastLine } from "../exec.ts";
-import { serviceByRole } from "../stack.ts";
+import { ClawError, InvalidBackupError } from "../../core/errors.ts";
+import { lastLine } from "../../core/exec.ts";
+import { serviceByRole } from "../../project/stack.ts";
 import type { Component, ComponentContext } from "./component.ts";
-import { artifact, type ArtifactRecord, type ComponentRecord } from "./manifest.ts";
+import { artifact, type ArtifactRecord, type ComponentRecord } from "../manifest.ts";
 
 /**
  * How the dump is compressed: `zstd` (pg_dump --compress=0 piped through zstd -3 on all cores,

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { PreconditionError } from "./errors.ts";
+import { PreconditionError } from "../core/errors.ts";
 
 export const ROLE_LABEL = "ai.claw.role";
 

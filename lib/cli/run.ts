@@ -4,9 +4,9 @@
  */
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { ClawError, ExitCode, UsageError } from "./errors.ts";
-import { Output } from "./output.ts";
-import { redact } from "./secret.ts";
+import { ClawError, ExitCode, UsageError } from "../core/errors.ts";
+import { Output } from "../core/output.ts";
+import { redact } from "../core/secret.ts";
 
 export interface FlagSpec {
   type: "boolean" | "string";

@@ -9,10 +9,10 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import * as tar from "tar";
-import { InvalidBackupError } from "../errors.ts";
-import type { StackModel } from "../stack.ts";
+import { InvalidBackupError } from "../../core/errors.ts";
+import type { StackModel } from "../../project/stack.ts";
 import type { Component } from "./component.ts";
-import { artifact } from "./manifest.ts";
+import { artifact } from "../manifest.ts";
 
 export const CONFIG_FILE = "config.tar";
 export const CONFIG_DIRS = ["nginx", "prometheus", "grafana", "loki"];

@@ -4,9 +4,9 @@
  * finish or undo it.
  */
 import { relative } from "node:path";
-import { listBackups } from "./backup/store.ts";
-import { withLock, type Lock, type LockOwner } from "./lock.ts";
-import type { Output } from "./output.ts";
+import { listBackups } from "../backup/store.ts";
+import { withLock, type Lock, type LockOwner } from "../core/lock.ts";
+import type { Output } from "../core/output.ts";
 
 export function reportRecovered(out: Output, lock: Lock, root: string): void {
   const dead = lock.recoveredFrom;

@@ -8,12 +8,12 @@ import { chmodSync, chownSync, createWriteStream, existsSync, lstatSync, mkdirSy
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
-import { movedBytes, releasing } from "../memory.ts";
-import { ClawError, InvalidBackupError } from "../errors.ts";
-import { serviceByRole, type StackModel } from "../stack.ts";
+import { movedBytes, releasing } from "../../core/memory.ts";
+import { ClawError, InvalidBackupError } from "../../core/errors.ts";
+import { serviceByRole, type StackModel } from "../../project/stack.ts";
 import type { Component } from "./component.ts";
-import { artifact } from "./manifest.ts";
-import { newWorkDir } from "./store.ts";
+import { artifact } from "../manifest.ts";
+import { newWorkDir } from "../store.ts";
 
 export const UPLOADS_FILE = "uploads.tar";
 

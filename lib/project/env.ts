@@ -4,8 +4,8 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { parse } from "dotenv";
-import { PreconditionError } from "./errors.ts";
-import { registerSecretValue, Secret } from "./secret.ts";
+import { PreconditionError } from "../core/errors.ts";
+import { registerSecretValue, Secret } from "../core/secret.ts";
 
 export interface KeySpec {
   name: string;

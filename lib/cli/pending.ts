@@ -4,9 +4,9 @@
  * pretending to work.
  */
 import { join } from "node:path";
-import { runScript, type ScriptSpec } from "./cli.ts";
-import { ClawError } from "./errors.ts";
-import { openProject, projectRoot } from "./project.ts";
+import { runScript, type ScriptSpec } from "./run.ts";
+import { ClawError } from "../core/errors.ts";
+import { openProject, projectRoot } from "../project/project.ts";
 
 export async function runPendingScript(spec: ScriptSpec): Promise<number> {
   const root = projectRoot();

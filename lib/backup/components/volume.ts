@@ -6,10 +6,10 @@
  */
 import { chmodSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { ComposeClient } from "../compose-client.ts";
-import { InvalidBackupError, PreconditionError } from "../errors.ts";
-import { lastLine } from "../exec.ts";
-import type { ServiceModel } from "../stack.ts";
+import type { ComposeClient } from "../../infra/compose-client.ts";
+import { InvalidBackupError, PreconditionError } from "../../core/errors.ts";
+import { lastLine } from "../../core/exec.ts";
+import type { ServiceModel } from "../../project/stack.ts";
 
 /** The named volume a service keeps its data in (first named volume in the model). */
 export function dataMount(service: ServiceModel): string {

@@ -3,17 +3,17 @@
  * selected components through the shared restore engine, after a pre-rollback snapshot that
  * makes the rollback itself undoable.
  */
-import { identityFlag, listCommand, report } from "./backup/commands.ts";
-import { decryptionKey } from "./backup/encryption.ts";
-import { applyRestore, describePlan, planRestore } from "./backup/engine.ts";
-import { COMPONENTS, readManifest, type ComponentName } from "./backup/manifest.ts";
-import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "./backup/store.ts";
-import type { ScriptContext } from "./cli.ts";
-import { InvalidBackupError, UsageError } from "./errors.ts";
+import { identityFlag, listCommand, report } from "./backup.ts";
+import { decryptionKey } from "../backup/encryption.ts";
+import { applyRestore, describePlan, planRestore } from "../backup/engine.ts";
+import { COMPONENTS, readManifest, type ComponentName } from "../backup/manifest.ts";
+import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "../backup/store.ts";
+import type { ScriptContext } from "./run.ts";
+import { InvalidBackupError, UsageError } from "../core/errors.ts";
 import { withRunLock } from "./run-lock.ts";
-import type { Output } from "./output.ts";
-import { openProject, projectRoot, type Project } from "./project.ts";
-import { choose, confirmOrRefuse } from "./prompts.ts";
+import type { Output } from "../core/output.ts";
+import { openProject, projectRoot, type Project } from "../project/project.ts";
+import { choose, confirmOrRefuse } from "../core/prompts.ts";
 
 const SCRIPT = "rollback.mts";
 const SKIPS: Record<string, ComponentName> = {

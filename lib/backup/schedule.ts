@@ -8,8 +8,8 @@
  * ranges and computes the next runs, in local time, as the cron daemon does.
  */
 import { CronExpressionParser } from "cron-parser";
-import { CommandError, PreconditionError, UsageError } from "./errors.ts";
-import { formatCommand, run } from "./exec.ts";
+import { CommandError, PreconditionError, UsageError } from "../core/errors.ts";
+import { formatCommand, run } from "../core/exec.ts";
 
 export const DEFAULT_BACKUP_CRON = "0 2 * * *";
 
