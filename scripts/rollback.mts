@@ -1,9 +1,7 @@
 #!/usr/bin/env -S npx zx
-// rollback.mts — see `npx zx scripts/rollback.mts --help`. Thin: flags → lib/ → exit code.
-import { join } from "node:path";
+// rollback.mts — see `npx zx scripts/rollback.mts --help`. Thin: flags → lib/cli → exit code.
+import { rollbackMain } from "../lib/cli/rollback.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { rollbackSpec } from "../lib/cli/specs.ts";
-import { projectRoot } from "../lib/project/project.ts";
-import { rollbackCommand } from "../lib/cli/rollback.ts";
 
-await runScript(rollbackSpec, rollbackCommand, { logDir: join(projectRoot(), "logs") });
+await runScript(rollbackSpec, rollbackMain, { logs: true });

@@ -18,16 +18,16 @@
  */
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ClawEnv } from "../project/env.ts";
+import { ageDecrypt, ageEncrypt, ageRecipientOf, ageVersion, encryptAndProve } from "../commands/age.ts";
 import { InvalidBackupError, PreconditionError } from "../core/errors.ts";
 import { canRun, lastLine, run } from "../core/exec.ts";
 import { Secret } from "../core/secret.ts";
-import { artifact, sha256File, type ArtifactRecord, type ComponentName, type ComponentRecord, type Manifest } from "./manifest.ts";
+import { DATA_COMMAND_TIMEOUT_MS } from "../core/time.ts";
+import { checkAgeKey, type EncryptionSettings } from "../project/config.ts";
+import { type ArtifactRecord, artifact, type ComponentName, type ComponentRecord, type Manifest, sha256File } from "./manifest.ts";
 import { newWorkDir } from "./store.ts";
 
 export const AGE_SUFFIX = ".age";
-const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
-const KEY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
 
 export interface EncryptionConfig {
   recipients: string[];
@@ -39,31 +39,6 @@ export interface ManifestEncryption {
   scheme: "age";
   recipients: string[];
 }
-
-// ---- pure ---------------------------------------------------------------------------------
-/** Recipients from .env.prod; the key's own recipient is added by encryptionConfig. */
-export function parseRecipients(text: string | undefined): string[] {
-  const list = (text ?? "").split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
-  const bad = list.find((r) => !RECIPIENT.test(r));
-  if (bad) throw new PreconditionError(`.env.prod: BACKUP_AGE_RECIPIENTS holds ${JSON.stringify(bad.slice(0, 12) + "…")}, which is not an age recipient (age1…)`, "generate a key pair with age-keygen; the recipient is its public key");
-  return list;
-}
-
-export function checkKey(text: string): void {
-  if (!KEY.test(text.trim())) throw new PreconditionError("the backup encryption key is not an age secret key (AGE-SECRET-KEY-1…)", "generate one with age-keygen");
-}
-
-export const ageEncrypt = (recipients: readonly string[]) => ["age", "--encrypt", ...recipients.flatMap((r) => ["-r", r])];
-export const ageDecrypt = (identityFile: string) => ["age", "--decrypt", "-i", identityFile];
-export const ageRecipientOf = () => ["age-keygen", "-y"];
-
-/**
- * argv: encrypt stdin into `out` and decrypt the same ciphertext as it is written, proving it
- * opens with the key without reading it back (bash for pipefail: any stage failing fails it).
- */
-export const encryptAndProve = (recipients: readonly string[], identityFile: string, out: string) =>
-  ["bash", "-o", "pipefail", "-c", 'umask 077; out=$1; id=$2; shift 2; age --encrypt "$@" | tee "$out" | age --decrypt -i "$id" > /dev/null',
-    "claw-age", out, identityFile, ...recipients.flatMap((r) => ["-r", r])];
 
 /** Pure: what age's stderr means, as an error an operator can act on. */
 export function decryptError(stderr: string, what: string): Error {
@@ -78,44 +53,36 @@ export function decryptError(stderr: string, what: string): Error {
 }
 
 // ---- configuration --------------------------------------------------------------------------
-/** The encryption set-up from .env.prod, undefined when backups are not encrypted. */
-export async function encryptionConfig(env: Pick<ClawEnv, "get">): Promise<EncryptionConfig | undefined> {
-  const recipients = parseRecipients(env.get("BACKUP_AGE_RECIPIENTS"));
-  const keyText = env.get("BACKUP_ENCRYPTION_KEY")?.trim();
-  if (!keyText && recipients.length === 0) return undefined;
+/** What backups are encrypted to, undefined when they are not (needs age-keygen for the key's own recipient). */
+export async function encryptionConfig(settings: EncryptionSettings): Promise<EncryptionConfig | undefined> {
+  const { recipients, key } = settings;
+  if (!key && recipients.length === 0) return undefined;
   await requireAge();
-  if (!keyText) return { recipients };
-  checkKey(keyText);
-  const key = new Secret(keyText);
-  const own = (await run({ argv: ageRecipientOf() }, { input: key.reveal() + "\n" })).stdout.trim();
+  if (!key) return { recipients };
+  const own = (await run({ argv: ageRecipientOf() }, { input: `${key.reveal()}\n` })).stdout.trim();
   return { recipients: [...new Set([own, ...recipients])], key };
 }
 
 /** A key for decrypting: --identity <file> first, else BACKUP_ENCRYPTION_KEY. */
-export function decryptionKey(env: Pick<ClawEnv, "get">, identityFile?: string): Secret | undefined {
-  if (identityFile) {
-    let text: string;
-    try {
-      const st = statSync(identityFile);
-      if (st.mode & 0o077) throw new PreconditionError(`${identityFile} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${identityFile}`);
-      text = readFileSync(identityFile, "utf8");
-    } catch (e) {
-      if (e instanceof PreconditionError) throw e;
-      throw new PreconditionError(`cannot read the identity file ${identityFile}`);
-    }
-    const line = text.split("\n").map((l) => l.trim()).find((l) => l.startsWith("AGE-SECRET-KEY-1"));
-    if (!line) throw new PreconditionError(`${identityFile} holds no AGE-SECRET-KEY-1… line`);
-    checkKey(line);
-    return new Secret(line); // a Secret registers itself for masking
+export function decryptionKey(settings: EncryptionSettings, identityFile?: string): Secret | undefined {
+  if (!identityFile) return settings.key;
+  let text: string;
+  try {
+    const st = statSync(identityFile);
+    if (st.mode & 0o077) throw new PreconditionError(`${identityFile} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${identityFile}`);
+    text = readFileSync(identityFile, "utf8");
+  } catch (e) {
+    if (e instanceof PreconditionError) throw e;
+    throw new PreconditionError(`cannot read the identity file ${identityFile}`);
   }
-  const k = env.get("BACKUP_ENCRYPTION_KEY")?.trim();
-  if (!k) return undefined;
-  checkKey(k);
-  return new Secret(k);
+  const line = text.split("\n").map((l) => l.trim()).find((l) => l.startsWith("AGE-SECRET-KEY-1"));
+  if (!line) throw new PreconditionError(`${identityFile} holds no AGE-SECRET-KEY-1… line`);
+  checkAgeKey(line);
+  return new Secret(line); // a Secret registers itself for masking
 }
 
 async function requireAge(): Promise<void> {
-  if (!(await canRun({ argv: ["age", "--version"] }))) {
+  if (!(await canRun({ argv: ageVersion() }))) {
     throw new PreconditionError("backup encryption is configured but the age tool is not installed", "install it: apt-get install age");
   }
 }
@@ -141,10 +108,10 @@ export async function encryptArtifacts(root: string, dir: string, rec: Component
       const enc = a.file + AGE_SUFFIX;
       if (identity) {
         // One pass: the ciphertext goes to its file and, at the same time, through a decryption.
-        const r = await run({ argv: encryptAndProve(cfg.recipients, identity, join(dir, enc)) }, { stdinFile: join(dir, a.file), allowFailure: true, timeoutMs: 6 * 3600_000 });
+        const r = await run({ argv: encryptAndProve(cfg.recipients, identity, join(dir, enc)) }, { stdinFile: join(dir, a.file), allowFailure: true, timeoutMs: DATA_COMMAND_TIMEOUT_MS });
         if (r.status !== 0) throw decryptError(r.stderr, `${rec.name}: ${enc}`);
       } else {
-        await run({ argv: ageEncrypt(cfg.recipients) }, { stdinFile: join(dir, a.file), stdoutFile: join(dir, enc), timeoutMs: 6 * 3600_000 });
+        await run({ argv: ageEncrypt(cfg.recipients) }, { stdinFile: join(dir, a.file), stdoutFile: join(dir, enc), timeoutMs: DATA_COMMAND_TIMEOUT_MS });
       }
       rmSync(join(dir, a.file));
       artifacts.push({ ...(await artifact(dir, enc)), plain: { file: a.file, bytes: a.bytes, sha256: a.sha256 } });
@@ -191,7 +158,7 @@ export async function openBackup(root: string, dir: string, m: Manifest, compone
       for (const a of m.components[c]?.artifacts ?? []) {
         if (!a.plain) throw new InvalidBackupError(`backup ${m.id}: ${a.file} has no plaintext record in the manifest`);
         if (a.plain.file.includes("/") || a.plain.file.startsWith(".")) throw new InvalidBackupError(`backup ${m.id}: artifact name ${JSON.stringify(a.plain.file)} is not allowed`);
-        const r = await run({ argv: ageDecrypt(identity) }, { stdinFile: join(dir, a.file), stdoutFile: join(work, a.plain.file), allowFailure: true, timeoutMs: 6 * 3600_000 });
+        const r = await run({ argv: ageDecrypt(identity) }, { stdinFile: join(dir, a.file), stdoutFile: join(work, a.plain.file), allowFailure: true, timeoutMs: DATA_COMMAND_TIMEOUT_MS });
         if (r.status !== 0) throw decryptError(r.stderr, `backup ${m.id}: ${a.file}`);
         const got = await sha256File(join(work, a.plain.file));
         if (got.sha256 !== a.plain.sha256 || got.bytes !== a.plain.bytes) {

@@ -6,49 +6,14 @@
  * without a manifest is known to be incomplete.
  */
 import { readdirSync, statSync } from "node:fs";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
-import type { ClawEnv } from "../project/env.ts";
-import { ClawError, PreconditionError } from "../core/errors.ts";
+import type { OffsiteSettings } from "../project/config.ts";
+import { ClawError } from "../core/errors.ts";
 import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart, type S3Config } from "../infra/s3.ts";
-import { Secret } from "../core/secret.ts";
 import { hashFile, MANIFEST } from "./manifest.ts";
 
-export interface OffsiteConfig extends S3Config {
-  prefix: string;
-  /** Files larger than this go up as a multipart upload in parts of this size. */
-  partBytes: number;
-}
-
-/** Pure: the offsite config, undefined when OFFSITE_S3_BUCKET is unset. */
-export function offsiteConfig(env: Pick<ClawEnv, "get">): OffsiteConfig | undefined {
-  const bucket = env.get("OFFSITE_S3_BUCKET");
-  if (!bucket) return undefined;
-  const need = (k: string) => {
-    const v = env.get(k);
-    if (!v) throw new PreconditionError(`.env.prod: ${k} is needed when OFFSITE_S3_BUCKET is set`);
-    return v;
-  };
-  const style = env.get("OFFSITE_S3_PATH_STYLE") ?? "true";
-  if (!["true", "false"].includes(style)) throw new PreconditionError(".env.prod: OFFSITE_S3_PATH_STYLE must be true or false");
-  return {
-    endpoint: need("OFFSITE_S3_ENDPOINT"),
-    region: env.get("OFFSITE_S3_REGION") || "us-east-1",
-    bucket,
-    accessKey: need("OFFSITE_S3_ACCESS_KEY"),
-    secretKey: new Secret(need("OFFSITE_S3_SECRET_KEY")),
-    pathStyle: style === "true",
-    prefix: (env.get("OFFSITE_S3_PREFIX") || hostname()).replace(/^\/+|\/+$/g, ""),
-    partBytes: partBytes(env.get("OFFSITE_S3_PART_MB")),
-  };
-}
-
-function partBytes(mb: string | undefined): number {
-  const n = mb ? Number(mb) : 64;
-  if (!Number.isInteger(n) || n < 5) throw new PreconditionError(".env.prod: OFFSITE_S3_PART_MB must be a whole number of at least 5 (S3's smallest part)");
-  return n * 1024 * 1024;
-}
+export type OffsiteConfig = OffsiteSettings;
 
 const md5File = async (file: string, start = 0, end?: number): Promise<Buffer> => (await hashFile(file, "md5", start, end)).digest;
 

@@ -7,7 +7,10 @@
  * time. Ages are measured between true instants (`BackupRef.time`, from the manifest), never
  * between ids: an id is wall-clock time, which skips an hour in spring and repeats one in autumn.
  */
-import { ClawError, ExitCode, PreconditionError } from "../core/errors.ts";
+import { ClawError, ExitCode } from "../core/errors.ts";
+import type { RetentionPolicy } from "../project/config.ts";
+
+export { DEFAULT_POLICY, type RetentionPolicy } from "../project/config.ts";
 
 export type Tier = "daily" | "weekly" | "monthly";
 export const TIERS: readonly Tier[] = Object.freeze(["daily", "weekly", "monthly"] as const);
@@ -18,14 +21,6 @@ export interface BackupRef {
   /** The true instant the backup was taken, from its manifest. */
   time: Date;
 }
-
-export interface RetentionPolicy {
-  dailyDays: number;
-  weeklyDays: number;
-  monthlyDays: number;
-}
-
-export const DEFAULT_POLICY: RetentionPolicy = Object.freeze({ dailyDays: 7, weeklyDays: 30, monthlyDays: 365 });
 
 /** Retention refused to act (it would leave no backup, or was given nonsense). */
 export class RetentionError extends ClawError {
@@ -168,29 +163,4 @@ export function planPrune(backups: readonly BackupRef[], policy: RetentionPolicy
   }
   assertPlanKeepsSomething(backups, plan);
   return plan;
-}
-
-const ENV_KEYS: Record<Tier, string> = {
-  daily: "BACKUP_RETENTION_DAILY_DAYS",
-  weekly: "BACKUP_RETENTION_WEEKLY_DAYS",
-  monthly: "BACKUP_RETENTION_MONTHLY_DAYS",
-};
-
-/**
- * The policy from BACKUP_RETENTION_{DAILY,WEEKLY,MONTHLY}_DAYS; unset or empty means the
- * default. Anything but a positive whole number of days is refused, naming the key.
- */
-export function policyFromEnv(get: (k: string) => string | undefined): RetentionPolicy {
-  const policy: RetentionPolicy = { ...DEFAULT_POLICY };
-  for (const tier of TIERS) {
-    const key = ENV_KEYS[tier];
-    const raw = get(key)?.trim();
-    if (raw === undefined || raw === "") continue;
-    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(n) || n <= 0) {
-      throw new PreconditionError(`${key} must be a positive whole number of days`, `set ${key}=${DEFAULT_POLICY[POLICY_DAYS[tier]]} in .env.prod, or remove it for the default`);
-    }
-    policy[POLICY_DAYS[tier]] = n;
-  }
-  return policy;
 }

@@ -9,6 +9,7 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import { CommandError, PreconditionError, UsageError } from "../core/errors.ts";
+import { crontabInstall, crontabList } from "../commands/crontab.ts";
 import { formatCommand, run } from "../core/exec.ts";
 
 export const DEFAULT_BACKUP_CRON = "0 2 * * *";
@@ -84,19 +85,19 @@ export function mergeCrontab(existing: string, line: string, projectDir: string)
 
 /** The current user's crontab; "" if there is none. */
 export async function readCrontab(): Promise<string> {
-  const r = await run({ argv: ["crontab", "-l"] }, { allowFailure: true, timeoutMs: 30_000 });
+  const r = await run({ argv: crontabList() }, { allowFailure: true, timeoutMs: 30_000 });
   if (r.status === 0) return r.stdout;
   notInstalled(r.status, r.stderr);
   if (/no crontab for/i.test(r.stderr)) return "";
-  throw crontabFailed(["crontab", "-l"], r.status, r.stderr);
+  throw crontabFailed(crontabList(), r.status, r.stderr);
 }
 
 /** Replaces the current user's crontab with `text`. */
 export async function writeCrontab(text: string): Promise<void> {
-  const r = await run({ argv: ["crontab", "-"] }, { input: text, allowFailure: true, timeoutMs: 30_000 });
+  const r = await run({ argv: crontabInstall() }, { input: text, allowFailure: true, timeoutMs: 30_000 });
   if (r.status === 0) return;
   notInstalled(r.status, r.stderr);
-  throw crontabFailed(["crontab", "-"], r.status, r.stderr);
+  throw crontabFailed(crontabInstall(), r.status, r.stderr);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,34 +1,82 @@
-/** What backup.mts does for each of its modes; the script only parses flags and calls these. */
-import { hostname } from "node:os";
-import { basename, relative } from "node:path";
-import type { ScriptContext } from "./run.ts";
+/**
+ * backup.mts: typed options from the flags (one mode per run), then one handler per mode.
+ * The handlers only open the project, take the lock and call lib/backup or lib/restore.
+ */
+import { relative } from "node:path";
+import { UsageError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
-import { ClawError, UsageError } from "../core/errors.ts";
-import { withRunLock } from "./run-lock.ts";
-import { writeMetrics } from "../infra/metrics.ts";
-import { notify } from "../infra/notify.ts";
-import { openProject, projectRoot, type Project } from "../project/project.ts";
-import { confirmOrRefuse } from "../core/prompts.ts";
-import { copyOffsite, offsiteConfig } from "../backup/offsite.ts";
+import { drillBackup } from "../backup/drill.ts";
 import { decryptionKey, encryptionConfig } from "../backup/encryption.ts";
-import { applyRestore, describePlan, NEEDS, planRestore, prune, REGISTRY, runBackup, openShown, selectComponents, undoKeyHint } from "../backup/engine.ts";
-import { settleAll } from "../core/async.ts";
-import { readManifest, verifyArtifacts, COMPONENTS, type ComponentName } from "../backup/manifest.ts";
+import { backupJob } from "../backup/job.ts";
+import { type ComponentName, readManifest } from "../backup/manifest.ts";
+import { rolesNeeded, selectComponents } from "../backup/registry.ts";
+import { prune } from "../backup/run.ts";
 import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "../backup/store.ts";
+import { openProject, projectRoot } from "../project/project.ts";
+import { restoreFlow } from "../restore/flow.ts";
+import { withRunLock } from "../restore/run-lock.ts";
+import type { ParsedArgs } from "./flags.ts";
+import type { ScriptContext } from "./run.ts";
 
 const SCRIPT = "backup.mts";
 
-export function listCommand({ out }: ScriptContext, root = projectRoot()): number {
+export type BackupCommand =
+  | { mode: "backup"; components: ComponentName[]; dryRun: boolean }
+  | { mode: "restore"; dir: string; identity: string | undefined; dryRun: boolean; yes: boolean }
+  | { mode: "list" }
+  | { mode: "verify"; dir: string | undefined; identity: string | undefined }
+  | { mode: "prune" }
+  | { mode: "install-cron"; expr: string | undefined };
+
+const MODES = ["list", "restore", "verify", "prune", "install-cron"] as const;
+
+/** Pure: the typed command of a backup.mts run; conflicting modes are a usage error. */
+export function backupCommand(args: ParsedArgs): BackupCommand {
+  const f = args.flags;
+  const modes = MODES.filter((m) => f[m] !== undefined && f[m] !== false);
+  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
+  const mode = modes[0];
+  const positional = args.positionals[0];
+  if (positional !== undefined && mode !== "verify" && mode !== "install-cron") throw new UsageError(`unexpected argument ${JSON.stringify(positional)}`);
+  const identity = f.identity === undefined ? undefined : String(f.identity);
+  switch (mode) {
+    case "list": return { mode };
+    case "prune": return { mode };
+    case "install-cron": return { mode, expr: positional };
+    case "verify": return { mode, dir: positional, identity };
+    case "restore": return { mode, dir: String(f.restore), identity, dryRun: f["dry-run"] === true, yes: f.yes === true };
+    default: return {
+      mode: "backup",
+      components: selectComponents({ dbOnly: f["db-only"] === true, noUpload: f["no-upload"] === true, ...(f.only !== undefined ? { only: String(f.only) } : {}) }),
+      dryRun: f["dry-run"] === true,
+    };
+  }
+}
+
+export async function backupMain({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const cmd = backupCommand(args);
+  switch (cmd.mode) {
+    case "list": return listCommand(out, root);
+    case "install-cron": return installCron(out, root, cmd.expr);
+    case "prune": return pruneBackups(out, root);
+    case "verify": return verifyBackup(out, root, cmd.dir, cmd.identity);
+    case "restore": return restoreBackup(out, root, cmd);
+    case "backup": return takeBackup(out, root, cmd.components, cmd.dryRun);
+  }
+}
+
+/** `--list` (rollback.mts --list too): every backup, newest first, with its index. */
+export function listCommand(out: Output, root: string): number {
   const rows = backupEntries(listBackups(root, { onInvalid: (dir, why) => out.warn(`ignored ${relative(root, dir)}: ${why}`) }));
   if (out.json) out.result(rows.map((r) => ({ ...r, dir: relative(root, r.dir), time: r.time.toISOString() })));
-  else process.stdout.write(formatEntries(rows) + "\n");
+  else process.stdout.write(`${formatEntries(rows)}\n`);
   return 0;
 }
 
-export async function installCronCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+async function installCron(out: Output, root: string, given: string | undefined): Promise<number> {
   // Loaded only here: cron-parser and its date library add ~10 MB to every other run.
   const { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } = await import("../backup/schedule.ts");
-  const expr = args.positionals[0] ?? DEFAULT_BACKUP_CRON;
+  const expr = given ?? DEFAULT_BACKUP_CRON;
   validateCron(expr);
   const line = backupCronLine(expr, root);
   const { text, changed } = mergeCrontab(await readCrontab(), line, root);
@@ -39,7 +87,7 @@ export async function installCronCommand({ args, out }: ScriptContext, root = pr
   return 0;
 }
 
-export async function pruneCommand({ out }: ScriptContext, root = projectRoot()): Promise<number> {
+async function pruneBackups(out: Output, root: string): Promise<number> {
   const project = await openProject({ root });
   const removed = await withRunLock(root, { script: SCRIPT, purpose: "prune" }, out, async () => prune(project, new Date()));
   out.success(removed.length ? `removed ${removed.join(", ")}` : "nothing to prune");
@@ -47,123 +95,47 @@ export async function pruneCommand({ out }: ScriptContext, root = projectRoot())
   return 0;
 }
 
-export async function verifyCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+async function verifyBackup(out: Output, root: string, given: string | undefined, identity: string | undefined): Promise<number> {
   const project = await openProject({ root });
   return withRunLock(root, { script: SCRIPT, purpose: "verify" }, out, async () => {
-    const dir = args.positionals[0] ? resolveBackupDir(root, args.positionals[0]) : listBackups(root)[0]?.dir;
+    const dir = given ? resolveBackupDir(root, given) : listBackups(root)[0]?.dir;
     if (!dir) throw new UsageError("there is no backup to verify yet");
-    const m = readManifest(dir);
-    const comps = Object.keys(m.components) as ComponentName[];
-    await out.step(`checksums of ${comps.length} component(s)`, () => verifyArtifacts(dir, m, comps));
-    const removed = await project.compose.removeOneOffs(project.effectiveName);
-    if (removed) out.warn(`removed ${removed} throwaway container(s) left by a run that was killed`);
-    const key = decryptionKey(project.env, identityFlag(args.flags));
-    const opened = await openShown(root, out, dir, m, comps, key);
-    // The drill: each component restored into throwaway containers or a scratch directory,
-    // never the live data, and compared with the manifest.
-    const proven = await settleAll(comps.map((c) => out.step(`restore drill: ${c}`, async () => {
-      const ctx = { project, dir: opened.dir, out };
-      await REGISTRY[c].verify(ctx, opened.manifest.components[c]!);
-      return [c, await REGISTRY[c].drill(ctx, opened.manifest.components[c]!)] as const;
-    }))).finally(() => opened.close());
-    for (const [c, line] of proven) out.info(`${c.padEnd(8)} ${line}`);
-    out.success(`backup ${m.id} verified: every component restored in a drill and matched its manifest`);
-    out.result({ ok: true, id: m.id, components: comps, drill: Object.fromEntries(proven) });
+    const r = await drillBackup(project, out, dir, decryptionKey(project.config.encryption, identity));
+    for (const [c, line] of Object.entries(r.proven)) out.info(`${c.padEnd(8)} ${line}`);
+    out.success(`backup ${r.id} verified: every component restored in a drill and matched its manifest`);
+    out.result({ ok: true, id: r.id, components: r.components, drill: r.proven });
     return 0;
   });
 }
 
-export async function restoreCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+async function restoreBackup(out: Output, root: string, cmd: Extract<BackupCommand, { mode: "restore" }>): Promise<number> {
   const project = await openProject({ root });
-  const dir = resolveBackupDir(root, String(args.flags.restore));
-  return withRunLock(root, { script: SCRIPT, purpose: `restore from ${basename(dir)}` }, out, async () => {
-    const m = readManifest(dir);
-    const key = decryptionKey(project.env, identityFlag(args.flags));
-    const plan = await out.step("checking the backup", () => planRestore(project, dir, Object.keys(m.components) as ComponentName[], "pre-restore", key));
-    for (const l of describePlan(plan)) out.info(l);
-    if (args.flags["dry-run"]) return 0;
-    await confirmOrRefuse(`Restore ${plan.components.join(", ")} from ${m.id}? Current data will be replaced.`, { yes: Boolean(args.flags.yes), what: "restore" });
-    const outcome = await applyRestore(project, out, plan);
-    return report(project, out, "restore", m.id, outcome);
-  });
+  const dir = resolveBackupDir(root, cmd.dir);
+  const m = readManifest(dir);
+  return withRunLock(root, { script: SCRIPT, purpose: `restore from ${m.id}` }, out, () => restoreFlow(project, out, {
+    event: "restore", dir, components: Object.keys(m.components) as ComponentName[], snapshotTier: "pre-restore",
+    identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: false,
+  }));
 }
 
-/** --identity <file>, when given. */
-export function identityFlag(flags: Record<string, unknown>): string | undefined {
-  return flags.identity === undefined ? undefined : String(flags.identity);
-}
-
-export async function report(project: Project, out: Output, event: "restore" | "rollback", id: string, outcome: Awaited<ReturnType<typeof applyRestore>>): Promise<number> {
-  for (const [c, r] of Object.entries(outcome.results)) out.info(`${c.padEnd(8)} ${r}`);
-  const failed = Object.entries(outcome.results).find(([, r]) => r === "failed")?.[0];
-  await notify(project.env.get("WEBHOOK_URL"), {
-    event, status: outcome.error ? "failure" : "success", host: hostname(), backup: id,
-    ...(failed ? { failedComponent: failed } : {}), ...(outcome.error ? { reason: outcome.error.message } : {}), components: outcome.results,
-  }, (m) => out.warn(m));
-  out.result({ ok: !outcome.error, backup: id, results: outcome.results, snapshot: outcome.snapshot, peakRssKB: process.resourceUsage().maxRSS, ...(outcome.error ? { error: outcome.error.message } : {}) });
-  if (outcome.error) {
-    if (outcome.snapshot) out.info(`the state before this ${event} is in ${relative(project.root, outcome.snapshot)}; undo with rollback.mts --backup ${relative(project.root, outcome.snapshot)} -y${undoKeyHint(project, readManifest(outcome.snapshot))}`);
-    throw outcome.error instanceof ClawError ? outcome.error : new ClawError(outcome.error.message);
-  }
-  out.success(`${event} from ${id} done`);
-  return 0;
-}
-
-export async function backupCommand({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
-  const components = selectComponents({
-    dbOnly: Boolean(args.flags["db-only"]), noUpload: Boolean(args.flags["no-upload"]),
-    ...(args.flags.only !== undefined ? { only: String(args.flags.only) } : {}),
-  });
+async function takeBackup(out: Output, root: string, components: ComponentName[], dryRun: boolean): Promise<number> {
   const project = await openProject({ root });
-  const offsite = offsiteConfig(project.env); // a misconfiguration is refused before any work
-  if (args.flags["dry-run"]) {
+  if (dryRun) {
     out.info(`would back up: ${components.join(", ")} into backups/daily/<now>/ (then promote, prune)`);
-    out.info(`needs running: ${[...new Set(components.flatMap((c) => NEEDS[c]))].join(", ") || "nothing"}`);
+    out.info(`needs running: ${rolesNeeded(components).join(", ") || "nothing"}`);
     if (components.includes("milvus")) out.info("milvus-standalone and minio are stopped briefly for a consistent copy");
-    const enc = await encryptionConfig(project.env);
+    const enc = await encryptionConfig(project.config.encryption);
     out.info(enc ? `encrypted with age to ${enc.recipients.length} recipient(s)${enc.key ? " (the key in .env.prod can decrypt)" : " (decrypting needs the key: --identity <file>)"}` : "not encrypted (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY unset)");
     return 0;
   }
-  const started = Date.now();
-  const r = await withRunLock(root, { script: SCRIPT, purpose: "backup" }, out, async (lock) => {
-    if (lock.recoveredFrom) {
-      // It may have died while it had services stopped for a consistent copy.
-      await project.compose.removeOneOffs(project.effectiveName);
-      const roles = [...new Set(components.flatMap((c) => NEEDS[c]))];
-      const names = roles.map((r) => project.stack.services.find((s) => s.role === r)?.name).filter((n): n is string => !!n);
-      if (names.length) await out.step(`making sure ${names.join(", ")} run again`, () => project.compose.up({ services: names, wait: true, noDeps: true }));
-    }
-    try {
-      return await runBackup(project, out, { components, tier: "daily" });
-    } catch (e) {
-      // Only a run that really tried counts as a failed backup (not a refusal like a held lock).
-      const failed = COMPONENTS.find((c) => (e as Error).message.startsWith(`${c}:`));
-      writeMetrics(root, { success: false, finishedAt: new Date(), durationMs: Date.now() - started, components: {} });
-      await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "failure", host: hostname(), reason: (e as Error).message, ...(failed ? { failedComponent: failed } : {}) }, (m) => out.warn(m));
-      throw e;
-    }
-  });
-  const comps = Object.values(r.manifest.components);
-  writeMetrics(root, { success: true, finishedAt: new Date(), durationMs: r.durationMs,
-    components: Object.fromEntries(comps.map((c) => [c.name, { durationMs: c.durationMs, bytes: c.artifacts.reduce((s, a) => s + a.bytes, 0) }])) });
-  const bytes = comps.reduce((s, c) => s + c.artifacts.reduce((t, a) => t + a.bytes, 0), 0);
-  out.success(`backup ${r.id}: ${comps.map((c) => c.name).join(", ")}, ${formatBytes(bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`);
+  const r = await withRunLock(root, { script: SCRIPT, purpose: "backup" }, out, (lock) => backupJob(project, out, lock, components));
+  out.success(`backup ${r.id}: ${Object.keys(r.manifest.components).join(", ")}, ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`);
   if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
   if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
-  if (offsite) {
-    try {
-      const where = await out.step(`offsite copy to ${offsite.bucket}`, () => copyOffsite(offsite, r.dir, "daily", r.id, (m) => out.warn(m)));
-      out.info(`offsite: s3://${offsite.bucket}/${where}/`);
-    } catch (e) {
-      await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "failure", host: hostname(), backup: r.id, failedComponent: "offsite", reason: (e as Error).message }, (m) => out.warn(m));
-      throw e;
-    }
-  }
-  await notify(project.env.get("WEBHOOK_URL"), { event: "backup", status: "success", host: hostname(), backup: r.id, durationMs: r.durationMs }, (m) => out.warn(m));
+  if (r.offsite) out.info(`offsite: ${r.offsite}`);
   // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
   const peakRssKB = process.resourceUsage().maxRSS;
   out.debug(`peak RSS ${Math.round(peakRssKB / 1024)} MiB`);
-  out.result({ ok: true, id: r.id, dir: relative(root, r.dir), bytes, durationMs: r.durationMs, peakRssKB, promoted: r.promoted, pruned: r.pruned, components: r.manifest.components });
+  out.result({ ok: true, id: r.id, dir: relative(root, r.dir), bytes: r.bytes, durationMs: r.durationMs, peakRssKB, promoted: r.promoted, pruned: r.pruned, components: r.manifest.components });
   return 0;
 }
-

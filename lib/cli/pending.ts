@@ -3,7 +3,6 @@
  * the compose file and Docker for real, then refuses honestly (exit 1) instead of
  * pretending to work.
  */
-import { join } from "node:path";
 import { runScript, type ScriptSpec } from "./run.ts";
 import { ClawError } from "../core/errors.ts";
 import { openProject, projectRoot } from "../project/project.ts";
@@ -16,5 +15,5 @@ export async function runPendingScript(spec: ScriptSpec): Promise<number> {
     throw new ClawError(`${spec.name} is not implemented yet: only its flags and the environment checks exist`, {
       hint: "see the open claw-ops issues for its status",
     });
-  }, { logDir: join(root, "logs") });
+  }, { logs: true });
 }

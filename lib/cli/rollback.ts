@@ -1,29 +1,55 @@
 /**
- * rollback.mts: choose a backup (index, --backup, or a prompt on a TTY), restore exactly the
- * selected components through the shared restore engine, after a pre-rollback snapshot that
- * makes the rollback itself undoable.
+ * rollback.mts: typed options from the flags, the backup chosen (index, --backup, or a prompt
+ * on a TTY), then the shared restore flow with a pre-rollback snapshot and a health proof.
  */
-import { identityFlag, listCommand, report } from "./backup.ts";
-import { decryptionKey } from "../backup/encryption.ts";
-import { applyRestore, describePlan, planRestore } from "../backup/engine.ts";
-import { COMPONENTS, readManifest, type ComponentName } from "../backup/manifest.ts";
-import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "../backup/store.ts";
-import type { ScriptContext } from "./run.ts";
 import { InvalidBackupError, UsageError } from "../core/errors.ts";
-import { withRunLock } from "./run-lock.ts";
-import type { Output } from "../core/output.ts";
-import { openProject, projectRoot, type Project } from "../project/project.ts";
-import { choose, confirmOrRefuse } from "../core/prompts.ts";
+import { choose } from "../core/prompts.ts";
+import { COMPONENTS, type ComponentName, readManifest } from "../backup/manifest.ts";
+import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "../backup/store.ts";
+import { openProject, projectRoot } from "../project/project.ts";
+import { restoreFlow } from "../restore/flow.ts";
+import { withRunLock } from "../restore/run-lock.ts";
+import { listCommand } from "./backup.ts";
+import type { ParsedArgs } from "./flags.ts";
+import type { ScriptContext } from "./run.ts";
 
 const SCRIPT = "rollback.mts";
 const SKIPS: Record<string, ComponentName> = {
   "skip-db": "postgres", "skip-redis": "redis", "skip-milvus": "milvus", "skip-uploads": "uploads", "skip-config": "config",
 };
 
+export type RollbackCommand =
+  | { mode: "list" }
+  | {
+    mode: "rollback";
+    /** An index as --list shows it, a directory, or neither (a prompt on a TTY). */
+    target: { index: string } | { dir: string } | undefined;
+    components: ComponentName[];
+    identity: string | undefined;
+    dryRun: boolean;
+    yes: boolean;
+  };
+
 /** Pure: the components a rollback restores, from the --skip-* flags. */
 export function rollbackComponents(flags: Record<string, unknown>): ComponentName[] {
   const skipped = new Set(Object.entries(SKIPS).filter(([f]) => flags[f] === true).map(([, c]) => c));
   return COMPONENTS.filter((c) => !skipped.has(c));
+}
+
+/** Pure: the typed command of a rollback.mts run. */
+export function rollbackCommand(args: ParsedArgs): RollbackCommand {
+  const f = args.flags;
+  if (f.list) return { mode: "list" };
+  if (f.backup !== undefined && args.positionals.length) throw new UsageError("give either an index or --backup <dir>, not both");
+  const index = args.positionals[0];
+  return {
+    mode: "rollback",
+    target: f.backup !== undefined ? { dir: String(f.backup) } : index !== undefined ? { index } : undefined,
+    components: rollbackComponents(f),
+    identity: f.identity === undefined ? undefined : String(f.identity),
+    dryRun: f["dry-run"] === true,
+    yes: f.yes === true,
+  };
 }
 
 /** Pure: which backup an index names ("1" = newest). */
@@ -35,57 +61,29 @@ export function pickByIndex<T>(rows: readonly T[], given: string): T {
   return rows[i - 1]!;
 }
 
-async function chooseBackup(ctx: ScriptContext, root: string): Promise<string> {
-  const { args } = ctx;
-  if (args.flags.backup !== undefined && args.positionals.length) throw new UsageError("give either an index or --backup <dir>, not both");
-  if (args.flags.backup !== undefined) return resolveBackupDir(root, String(args.flags.backup));
+async function chooseBackup(root: string, target: Extract<RollbackCommand, { mode: "rollback" }>["target"]): Promise<string> {
+  if (target && "dir" in target) return resolveBackupDir(root, target.dir);
   const rows = backupEntries(listBackups(root));
-  if (args.positionals[0] !== undefined) return pickByIndex(rows, args.positionals[0]).dir;
+  if (target) return pickByIndex(rows, target.index).dir;
   if (rows.length === 0) throw new UsageError("there are no backups yet", "take one with backup.mts");
   return choose("Roll back to which backup?", rows.slice(0, 30).map((r) => ({
     value: r.dir, label: `${r.index}. ${r.id} (${r.tiers.join("+")})`, hint: `${formatBytes(r.bytes)}, ${r.release}, ${r.components.join(",")}`,
   })));
 }
 
-/** After a rollback every service must be up and healthy and /health must answer through nginx. */
-async function verifyStack(project: Project, out: Output): Promise<void> {
-  await out.step("every service up and healthy", () => project.compose.up({ wait: true }, 360_000));
-  const nginx = project.stack.services.find((s) => s.role === "nginx");
-  if (nginx) {
-    await out.step("GET /health through nginx", () =>
-      project.compose.exec(nginx.name, ["curl", "-fsSk", "--retry", "10", "--retry-delay", "2", "--retry-all-errors", "https://localhost/health"], {}, { timeoutMs: 120_000 }));
-  }
-}
-
-export async function rollbackCommand(ctx: ScriptContext, root = projectRoot()): Promise<number> {
-  const { args, out } = ctx;
-  if (args.flags.list) return listCommand(ctx, root);
-  const wanted = rollbackComponents(args.flags);
+export async function rollbackMain({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const cmd = rollbackCommand(args);
+  if (cmd.mode === "list") return listCommand(out, root);
   const project = await openProject({ root });
-  const dir = await chooseBackup(ctx, root);
+  const dir = await chooseBackup(root, cmd.target);
   const m = readManifest(dir);
-  const missing = wanted.filter((c) => !m.components[c]);
+  const missing = cmd.components.filter((c) => !m.components[c]);
   if (missing.length) {
     const flag = Object.entries(SKIPS).find(([, c]) => c === missing[0])?.[0];
     throw new InvalidBackupError(`backup ${m.id} has no ${missing.join(", ")} component`, `roll back the rest with --${flag}`);
   }
-  return withRunLock(root, { script: SCRIPT, purpose: `rollback to ${m.id}` }, out, async () => {
-    const key = decryptionKey(project.env, identityFlag(args.flags));
-    const plan = await out.step("checking the backup (manifest and checksums)", () => planRestore(project, dir, wanted, "pre-rollback", key));
-    for (const line of describePlan(plan)) out.info(line);
-    if (args.flags["dry-run"]) {
-      out.result({ ok: true, dryRun: true, backup: m.id, restore: plan.components, skip: plan.skipped, stop: plan.stop });
-      return 0;
-    }
-    await confirmOrRefuse(`Roll back ${plan.components.join(", ")} to ${m.id}?`, { yes: Boolean(args.flags.yes), what: "roll back" });
-    const outcome = await applyRestore(project, out, plan);
-    if (!outcome.error) {
-      try {
-        await verifyStack(project, out);
-      } catch (e) {
-        outcome.error = e as Error;
-      }
-    }
-    return report(project, out, "rollback", m.id, outcome);
-  });
+  return withRunLock(root, { script: SCRIPT, purpose: `rollback to ${m.id}` }, out, () => restoreFlow(project, out, {
+    event: "rollback", dir, components: cmd.components, snapshotTier: "pre-rollback",
+    identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: true,
+  }));
 }

@@ -2,7 +2,7 @@
  * The command-line surface of the four scripts: the deployment guide's flags, kept exactly,
  * plus what operators expect. Kept apart from the scripts so tests can parse against them.
  */
-import type { ScriptSpec } from "./run.ts";
+import type { ScriptSpec } from "./flags.ts";
 
 export const deploySpec: ScriptSpec = {
   name: "deploy.mts",

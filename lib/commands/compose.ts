@@ -1,7 +1,8 @@
 /**
  * Docker Compose: detection of v2 (`docker compose`) or v1 (`docker-compose`), pure argv
  * builders for every subcommand the scripts use, and parsing of `ps` output.
- * Builders do no I/O and no quoting; lib/compose-client.ts runs them (with v1 fallbacks).
+ * Builders do no I/O and no quoting; lib/infra/compose-client.ts runs them (with v1 fallbacks).
+ * Plain `docker` commands are in ./docker.ts.
  */
 export type ComposeFlavor = "v2" | "v1";
 
@@ -108,6 +109,10 @@ export function healthcheckArgv(test: readonly string[] | string | undefined): s
   return undefined;
 }
 
+/** The label Compose puts on every container of a project. */
+export const COMPOSE_PROJECT_LABEL = "com.docker.compose.project";
+
+/** Marks claw-ops' own one-off containers (compose run and throwaway drills). */
 export const ONE_OFF_LABEL = "ai.claw.ops.oneoff";
 
 export function runOnce(
@@ -150,37 +155,6 @@ export function logs(p: ComposeProject, services: readonly string[], o: { tail?:
 /** `cp` (v2 only): `service:path` ↔ local path. */
 export function cp(p: ComposeProject, from: string, to: string): string[] {
   return [...baseArgs(p), "cp", from, to];
-}
-
-/** v1 fallback for `cp`: plain `docker cp` with the container id from `ps -q`. */
-export function dockerCp(from: string, to: string): string[] {
-  return ["docker", "cp", from, to];
-}
-
-/** Label that ties a throwaway (plain `docker run`) container to its compose project. */
-export const THROWAWAY_PROJECT_LABEL = "ai.claw.ops.project";
-
-/**
- * A throwaway container of an image, for restore drills: no network, no volumes (the live
- * data is out of reach), stdin open for the artifact, removed on exit, labelled as ours so a
- * later run removes it if this one is killed. Not a compose container: `compose ps` and
- * `up --remove-orphans` never see it.
- */
-export function dockerRunThrowaway(projectName: string, image: string, command: readonly string[], o: { entrypoint?: string; user?: string } = {}): string[] {
-  // --log-driver none: what a drill prints (row counts, keys) never lands in Docker's logs.
-  const a = ["docker", "run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", `${ONE_OFF_LABEL}=true`, "--label", `${THROWAWAY_PROJECT_LABEL}=${projectName}`];
-  if (o.entrypoint !== undefined) a.push("--entrypoint", o.entrypoint);
-  if (o.user) a.push("--user", o.user);
-  return [...a, image, ...command];
-}
-
-/** The image id a container runs (not its tag, which may have moved since). */
-export function dockerImageOf(id: string): string[] {
-  return ["docker", "inspect", "--format", "{{.Image}}", id];
-}
-
-export function dockerInspect(ids: readonly string[]): string[] {
-  return ["docker", "inspect", ...ids];
 }
 
 export function config(p: ComposeProject, o: { quiet?: boolean } = {}): string[] {

@@ -1,22 +1,33 @@
 /**
- * Typed errors and the documented exit codes. Only a script's entry point turns an error
- * into an exit code (see lib/cli.ts); helpers throw, so cleanups and lock releases run.
+ * Typed errors and the exit codes. EXIT_CODES is the one table: --help prints it, and a unit
+ * test checks the README's table against it. Only a script's entry point (lib/cli/run.ts)
+ * turns an error into an exit code; helpers throw, so cleanups and lock releases run.
  */
-export const ExitCode = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  precondition: 3,
-  lockHeld: 4,
-  invalidBackup: 5,
-  cancelled: 130,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+export const EXIT_CODES = [
+  { code: 0, name: "ok", short: "ok", meaning: "done" },
+  { code: 1, name: "failed", short: "failed", meaning: "the operation failed (the message names the component and the reason); a restore that failed names the snapshot that undoes it" },
+  { code: 2, name: "usage", short: "usage", meaning: "usage: unknown flag, bad argument, index out of range, no TTY to confirm on and no `-y`" },
+  { code: 3, name: "precondition", short: "precondition (nothing touched)", meaning: "precondition, nothing was touched: `.env.prod` missing/unsafe/placeholder, Docker down, a service not running, not enough disk, no or the wrong key for an encrypted backup" },
+  { code: 4, name: "lockHeld", short: "lock held", meaning: "another claw-ops run holds the lock (the message says which, since when, which pid)" },
+  { code: 5, name: "invalidBackup", short: "invalid backup", meaning: "invalid backup: not a backup, corrupt or partial (checksum, age authentication), a component missing, a restore drill that does not match the manifest" },
+  { code: 130, name: "cancelled", short: "cancelled", meaning: "cancelled at a prompt" },
+] as const;
+
+type ExitCodeTable = typeof EXIT_CODES;
+export const ExitCode = Object.fromEntries(EXIT_CODES.map((e) => [e.name, e.code])) as {
+  readonly [E in ExitCodeTable[number] as E["name"]]: E["code"];
+};
+export type ExitCodeValue = ExitCodeTable[number]["code"];
+
+/** The exit-status line of every script's --help. */
+export function exitCodesHelp(): string {
+  return `Exit codes: ${EXIT_CODES.map((e) => `${e.code} ${e.short}`).join(", ")}.`;
+}
 
 export class ClawError extends Error {
   readonly exitCode: ExitCodeValue;
   readonly hint: string | undefined;
-  constructor(message: string, opts: { exitCode?: ExitCodeValue; hint?: string; cause?: unknown } = {}) {
+  constructor(message: string, opts: { exitCode?: ExitCodeValue; hint?: string | undefined; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.exitCode = opts.exitCode ?? ExitCode.failed;
@@ -31,22 +42,22 @@ export class UsageError extends ClawError {
   }
 }
 
-/** The environment is not fit to run in (config, secrets, Docker, a service down). */
+/** The environment is not fit to run in (config, secrets, Docker, a service down): nothing was touched. */
 export class PreconditionError extends ClawError {
   constructor(message: string, hint?: string) {
-    super(message, { exitCode: ExitCode.precondition, ...(hint ? { hint } : {}) });
+    super(message, { exitCode: ExitCode.precondition, hint });
   }
 }
 
 export class LockHeldError extends ClawError {
   constructor(message: string, hint?: string) {
-    super(message, { exitCode: ExitCode.lockHeld, ...(hint ? { hint } : {}) });
+    super(message, { exitCode: ExitCode.lockHeld, hint });
   }
 }
 
 export class InvalidBackupError extends ClawError {
   constructor(message: string, hint?: string) {
-    super(message, { exitCode: ExitCode.invalidBackup, ...(hint ? { hint } : {}) });
+    super(message, { exitCode: ExitCode.invalidBackup, hint });
   }
 }
 
@@ -56,19 +67,58 @@ export class CancelledError extends ClawError {
   }
 }
 
-/** A process we ran exited non-zero. `command` is already redacted. */
+/** A service the run started (again) did not become healthy: the run touched it, so exit 1. */
+export class ServiceUnhealthyError extends ClawError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.failed, hint });
+  }
+}
+
+/** Data written by a restore does not match what the backup holds (rows, keys, files). */
+export class RestoreMismatchError extends ClawError {
+  constructor(component: string, detail: string) {
+    super(`${component}: ${detail}`, { exitCode: ExitCode.failed, hint: "the snapshot taken before the restore undoes it (see the undo line above)" });
+  }
+}
+
+/** A process we ran exited non-zero, or was killed. `command` is already redacted. */
 export class CommandError extends ClawError {
   readonly command: string;
   readonly status: number | null;
   readonly stderrTail: string;
-  constructor(command: string, status: number | null, stderrTail: string, hint?: string) {
+  constructor(command: string, status: number | null, stderrTail: string, hint?: string, signal?: string | null) {
     const tail = stderrTail.trim().split("\n").slice(-1)[0] ?? "";
-    super(`command failed (exit ${status ?? "signal"}): ${command}${tail ? ` — ${tail}` : ""}`, {
-      exitCode: ExitCode.failed,
-      ...(hint ? { hint } : {}),
-    });
+    const how = status === null || status === -1 ? `killed by ${signal ?? "a signal"}` : `exit ${status}`;
+    super(`command failed (${how}): ${command}${tail ? ` — ${tail}` : ""}`, { exitCode: ExitCode.failed, hint });
     this.command = command;
     this.status = status;
     this.stderrTail = stderrTail;
   }
+}
+
+/**
+ * The work failed and so did its cleanup (a restart, a removal): the work's error stays the
+ * one reported (its exit code and hint), the cleanup failures are named after it, and all of
+ * them are kept as `cause` (an AggregateError) for --verbose.
+ */
+export class CleanupFailedError extends ClawError {
+  readonly primary: unknown;
+  readonly cleanup: readonly unknown[];
+  constructor(primary: unknown, cleanup: readonly unknown[]) {
+    const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+    const first = primary instanceof ClawError ? primary : undefined;
+    const hints = [first?.hint, ...cleanup.map((c) => (c instanceof ClawError ? c.hint : undefined))].filter((h): h is string => !!h);
+    super(`${msg(primary)}; and then: ${cleanup.map(msg).join("; ")}`, {
+      exitCode: first?.exitCode === ExitCode.precondition ? ExitCode.failed : (first?.exitCode ?? ExitCode.failed),
+      hint: hints.length ? [...new Set(hints)].join("; ") : undefined,
+      cause: new AggregateError([primary, ...cleanup], "the work and its cleanup failed"),
+    });
+    this.primary = primary;
+    this.cleanup = cleanup;
+  }
+}
+
+/** Join a main error with the errors of its cleanups; the main error alone when they all succeeded. */
+export function joinErrors(primary: unknown, cleanup: readonly unknown[]): unknown {
+  return cleanup.length === 0 ? primary : new CleanupFailedError(primary, cleanup);
 }

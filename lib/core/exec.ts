@@ -60,6 +60,7 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
   for (const [k, v] of Object.entries(cmd.env ?? {})) env[k] = v instanceof Secret ? v.reveal() : v;
 
   const fds: number[] = [];
+  const started = Date.now();
   try {
     const stdin = opts.stdinFile !== undefined ? fds[fds.push(openSync(opts.stdinFile, "r")) - 1]! : "pipe";
     const stdout = opts.stdoutFile !== undefined ? fds[fds.push(openSync(opts.stdoutFile, "w", 0o600)) - 1]! : "pipe";
@@ -78,7 +79,10 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
     const status = out.exitCode ?? -1;
     const result = { status, stdout: out.stdout, stderr: redact(out.stderr) };
     if (status !== 0 && !opts.allowFailure) {
-      throw new CommandError(printable, out.exitCode, tail(result.stderr || result.stdout), opts.hint);
+      // Name what killed it: our own timeout, or a signal from outside.
+      const timedOut = out.signal && opts.timeoutMs !== undefined && Date.now() - started >= opts.timeoutMs;
+      const signal = out.signal ? `${out.signal}${timedOut ? ` (its ${Math.round(opts.timeoutMs! / 1000)} s time limit ran out)` : ""}` : null;
+      throw new CommandError(printable, out.exitCode, tail(result.stderr || result.stdout), opts.hint, signal);
     }
     return result;
   } finally {

@@ -4,19 +4,29 @@
  */
 import * as b from "../commands/compose.ts";
 import type { ComposeFlavor, ComposeProject, ContainerState, ExecOptions, UpOptions } from "../commands/compose.ts";
-import { PreconditionError } from "../core/errors.ts";
+import * as d from "../commands/docker.ts";
+import { sleep } from "../core/async.ts";
+import { type ServiceControl, type WhileStoppedOptions, whileStopped } from "../core/cleanup.ts";
+import { PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
 import { canRun, run, type RunOptions, type RunResult } from "../core/exec.ts";
+import { SERVICE_READY_TIMEOUT_MS } from "../core/time.ts";
+
+export async function requireDocker(): Promise<void> {
+  if (!(await canRun({ argv: d.dockerInfo() }))) {
+    throw new PreconditionError("the Docker engine is not reachable", "start it (systemctl start docker) and check `docker info`");
+  }
+}
 
 export async function detectComposeFlavor(): Promise<ComposeFlavor> {
-  if (await canRun({ argv: ["docker", "compose", "version"] })) return "v2";
-  if (await canRun({ argv: ["docker-compose", "version"] })) return "v1";
+  if (await canRun({ argv: d.composeV2Version() })) return "v2";
+  if (await canRun({ argv: d.composeV1Version() })) return "v1";
   throw new PreconditionError(
     "Docker Compose was not found (neither `docker compose` nor `docker-compose`)",
     "install the Compose v2 plugin (package docker-compose-plugin or docker-compose ≥ 2)",
   );
 }
 
-export class ComposeClient {
+export class ComposeClient implements ServiceControl {
   /**
    * @param healthchecks each service's compose healthcheck test, when known (the stack model):
    *   lets `up --wait` of named services probe readiness itself (see waitReady).
@@ -28,10 +38,10 @@ export class ComposeClient {
     if (this.project.flavor === "v2") return b.parsePsJson(out.stdout);
     const ids = out.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
     if (ids.length === 0) return [];
-    return b.parseInspect((await run({ argv: b.dockerInspect(ids) })).stdout);
+    return b.parseInspect((await run({ argv: d.dockerInspect(ids) })).stdout);
   }
 
-  async up(o: UpOptions = {}, timeoutMs = 300_000): Promise<void> {
+  async up(o: UpOptions = {}, timeoutMs = SERVICE_READY_TIMEOUT_MS): Promise<void> {
     const probes = o.wait && o.noDeps && o.services?.length ? o.services.map((s) => [s, b.healthcheckArgv(this.healthchecks[s])] as const) : [];
     if (probes.length && probes.every(([, argv]) => argv)) {
       // Services a backup or restore stopped, started again in the caller's order: one `up`
@@ -52,22 +62,22 @@ export class ComposeClient {
    * test Docker runs, but Docker 20.10 (no start_interval) runs it first one whole interval
    * after start, which would add 5-15 s to every pause of a service for a backup.
    */
-  async waitReady(probes: ReadonlyArray<readonly [string, readonly string[]]>, timeoutMs = 300_000): Promise<void> {
+  async waitReady(probes: ReadonlyArray<readonly [string, readonly string[]]>, timeoutMs = SERVICE_READY_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     await Promise.all(probes.map(async ([service, argv]) => {
       for (;;) {
         const r = await run({ argv: b.exec(this.project, service, argv) }, { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
         if (r?.status === 0) return;
         if (Date.now() > deadline) {
-          throw new PreconditionError(`service ${service} did not become healthy in ${Math.round(timeoutMs / 1000)} s`, `inspect with \`docker compose logs ${service}\``);
+          throw new ServiceUnhealthyError(`service ${service} did not become healthy in ${Math.round(timeoutMs / 1000)} s`, `inspect with \`docker compose logs ${service}\``);
         }
-        await new Promise((res) => setTimeout(res, 500));
+        await sleep(500);
       }
     }));
   }
 
   /** Poll until every (selected) container runs and is healthy where it has a healthcheck. */
-  async waitHealthy(services?: readonly string[], timeoutMs = 300_000): Promise<ContainerState[]> {
+  async waitHealthy(services?: readonly string[], timeoutMs = SERVICE_READY_TIMEOUT_MS): Promise<ContainerState[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const states = await this.ps({ all: true, ...(services?.length ? { services } : {}) });
@@ -76,12 +86,12 @@ export class ComposeClient {
       if (states.length > 0 && pending.length === 0) return states;
       if (dead.length > 0 || Date.now() > deadline) {
         const names = (dead.length ? dead : pending).map((s) => `${s.service} (${s.health !== "none" ? s.health : s.state})`);
-        throw new PreconditionError(
+        throw new ServiceUnhealthyError(
           `services not healthy: ${names.join(", ")}`,
           `inspect with \`docker compose logs ${(dead[0] ?? pending[0])?.service ?? ""}\``,
         );
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
   }
 
@@ -106,11 +116,11 @@ export class ComposeClient {
    */
   async removeOneOffs(projectName: string): Promise<number> {
     const ids = new Set<string>();
-    for (const projectLabel of ["com.docker.compose.project", b.THROWAWAY_PROJECT_LABEL]) {
-      const out = await run({ argv: ["docker", "ps", "-aq", "--filter", `label=${projectLabel}=${projectName}`, "--filter", `label=${b.ONE_OFF_LABEL}=true`] });
+    for (const projectLabel of [b.COMPOSE_PROJECT_LABEL, d.THROWAWAY_PROJECT_LABEL]) {
+      const out = await run({ argv: d.dockerOneOffIds(projectLabel, projectName) });
       for (const id of out.stdout.split("\n").map((s) => s.trim()).filter(Boolean)) ids.add(id);
     }
-    if (ids.size) await run({ argv: ["docker", "rm", "-f", ...ids] });
+    if (ids.size) await run({ argv: d.dockerRemove([...ids]) });
     return ids.size;
   }
 
@@ -119,8 +129,8 @@ export class ComposeClient {
    * version as the live data), without its volumes or any network: restore drills.
    */
   async throwaway(projectName: string, service: string, command: readonly string[], o: { entrypoint?: string; user?: string } = {}, ro: RunOptions = {}): Promise<RunResult> {
-    const image = (await run({ argv: b.dockerImageOf(await this.containerId(service)) })).stdout.trim();
-    return run({ argv: b.dockerRunThrowaway(projectName, image, command, o) }, ro);
+    const image = (await run({ argv: d.dockerImageOf(await this.containerId(service)) })).stdout.trim();
+    return run({ argv: d.dockerRunThrowaway(projectName, image, command, o) }, ro);
   }
 
   async containerId(service: string): Promise<string> {
@@ -139,7 +149,17 @@ export class ComposeClient {
       const m = /^([A-Za-z0-9_.-]+):(\/.*)$/.exec(spec);
       return m ? `${await this.containerId(m[1]!)}:${m[2]}` : spec;
     };
-    await run({ argv: b.dockerCp(await resolve(from), await resolve(to)) });
+    await run({ argv: d.dockerCp(await resolve(from), await resolve(to)) });
+  }
+
+  /** Stop services, run the work, start them again and wait until ready, whatever happened (errors joined). */
+  whileStopped<T>(services: readonly string[], work: () => Promise<T>, o: WhileStoppedOptions = {}): Promise<T> {
+    return whileStopped(this, services, work, o);
+  }
+
+  /** Start services a run stopped, in this order, and wait until each is ready. */
+  startReady(services: readonly string[]): Promise<void> {
+    return this.up({ services, wait: true, noDeps: true });
   }
 
   async stop(services: readonly string[], timeoutSec?: number): Promise<void> {

@@ -1,16 +1,15 @@
 /**
  * The project a script works on: its root (where docker-compose.prod.yml and .env.prod
- * live), the validated env, the stack model and a compose client.
+ * live), the validated env and its typed configuration, the stack model and a compose client.
  *
  * Compose's own variables are honoured: COMPOSE_FILE (":"-separated) picks the compose
  * files and COMPOSE_PROJECT_NAME the project, exactly as `docker compose` would.
  */
 import { basename, isAbsolute, join, resolve } from "node:path";
-import { ComposeClient, detectComposeFlavor } from "../infra/compose-client.ts";
 import type { ComposeFlavor } from "../commands/compose.ts";
-import { loadEnv, type ClawEnv } from "./env.ts";
-import { PreconditionError } from "../core/errors.ts";
-import { canRun } from "../core/exec.ts";
+import { ComposeClient, detectComposeFlavor, requireDocker } from "../infra/compose-client.ts";
+import { type ClawConfig, parseConfig } from "./config.ts";
+import { type ClawEnv, loadEnv } from "./env.ts";
 import { interpolate, loadStack, type StackModel } from "./stack.ts";
 
 export const DEFAULT_COMPOSE_FILE = "docker-compose.prod.yml";
@@ -23,7 +22,9 @@ export interface Project {
   envFile: string;
   composeFiles: string[];
   projectName: string | undefined;
+  /** The raw values, for Compose-style interpolation only; settings are read from `config`. */
   env: ClawEnv;
+  config: ClawConfig;
   stack: StackModel;
   compose: ComposeClient;
 }
@@ -39,17 +40,12 @@ export function composeFiles(root: string, composeFileVar: string | undefined): 
   return names.map((n) => (isAbsolute(n) ? n : join(root, n)));
 }
 
-export async function requireDocker(): Promise<void> {
-  if (!(await canRun({ argv: ["docker", "info", "--format", "{{.ServerVersion}}"] }))) {
-    throw new PreconditionError("the Docker engine is not reachable", "start it (systemctl start docker) and check `docker info`");
-  }
-}
-
 export async function openProject(o: { root?: string; flavor?: ComposeFlavor; environ?: NodeJS.ProcessEnv } = {}): Promise<Project> {
   const environ = o.environ ?? process.env;
   const root = o.root ?? projectRoot(environ);
   const envFile = join(root, ENV_FILE);
   const env = loadEnv(envFile);
+  const config = parseConfig((k) => env.get(k));
   const files = composeFiles(root, environ.COMPOSE_FILE);
   const stack = loadStack(files);
   await requireDocker();
@@ -63,5 +59,5 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
       return [s.name, t === undefined ? undefined : typeof t === "string" ? i(t) : t.map(i)];
     })));
   const effectiveName = projectName ?? stack.name ?? basename(root).toLowerCase().replace(/[^a-z0-9_-]/g, "");
-  return { root, effectiveName, envFile, composeFiles: files, projectName, env, stack, compose };
+  return { root, effectiveName, envFile, composeFiles: files, projectName, env, config, stack, compose };
 }

@@ -10,14 +10,17 @@ import { after, test } from "node:test";
 import * as tar from "tar";
 import type { ComponentContext } from "../../lib/backup/components/component.ts";
 import { composeInputChanged, config, CONFIG_FILE, configFiles, restoreConfigFiles, servicesMounting } from "../../lib/backup/components/config.ts";
-import { DEPENDENT_ROLES, describePlan, selectComponents, type RestorePlan } from "../../lib/backup/engine.ts";
+import { selectComponents } from "../../lib/backup/registry.ts";
+import { DEPENDENT_ROLES, describePlan, type RestorePlan } from "../../lib/restore/plan.ts";
 import type { ComponentRecord, Manifest } from "../../lib/backup/manifest.ts";
-import { ETCD_DRILL_SCRIPT, ETCD_RESTORE_SCRIPT, etcdKeyCount, MINIO_READY_CHECK, etcdSnapshotSave, etcdSnapshotStatus, parseSnapshotStatus } from "../../lib/backup/components/milvus.ts";
-import { compareCounts, DRILL_SCRIPT as PG_DRILL_SCRIPT, DUMP_AND_COUNT_SCRIPT, withDump, type Codec, DUMP_ROW_COUNT_SCRIPT, parseDumpCounts, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/backup/components/postgres.ts";
-import { CHECK_RDB_SCRIPT, DRILL_SCRIPT as REDIS_DRILL_SCRIPT, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, RESTORE_SCRIPT } from "../../lib/backup/components/redis.ts";
+import { ETCD_DRILL_SCRIPT, ETCD_RESTORE_SCRIPT, etcdKeyCount, etcdSnapshotSave, etcdSnapshotStatus, parseSnapshotStatus } from "../../lib/commands/etcd.ts";
+import { MINIO_READY_CHECK } from "../../lib/commands/minio.ts";
+import { compareCounts } from "../../lib/backup/components/postgres.ts";
+import { DRILL_SCRIPT as PG_DRILL_SCRIPT, DUMP_AND_COUNT_SCRIPT, withDump, type Codec, DUMP_ROW_COUNT_SCRIPT, parseDumpCounts, parseCounts, pgDump, pgDumpGlobals, swapSql } from "../../lib/commands/postgres.ts";
+import { CHECK_RDB_SCRIPT, DRILL_SCRIPT as REDIS_DRILL_SCRIPT, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, RESTORE_SCRIPT } from "../../lib/commands/redis.ts";
 import { summarise, unsafeReason, uploads, UPLOADS_FILE } from "../../lib/backup/components/uploads.ts";
-import { archiveScript, drillScript, OUT_MOUNT, parseStats, replaceScript, statsScript } from "../../lib/backup/components/volume.ts";
-import { ExitCode, PreconditionError, UsageError } from "../../lib/core/errors.ts";
+import { archiveScript, drillScript, OUT_MOUNT, parseStats, replaceScript, statsScript } from "../../lib/commands/volume.ts";
+import { ClawError, ExitCode, PreconditionError, UsageError } from "../../lib/core/errors.ts";
 import { settleAll } from "../../lib/core/async.ts";
 import { movedBytes, releasing } from "../../lib/core/memory.ts";
 import { loadStack } from "../../lib/project/stack.ts";
@@ -329,10 +332,10 @@ test("the etcd restore script swaps a restored member/ in for the old one and le
 
 // ---- raw volumes -----------------------------------------------------------------------------------
 
-test("volume statistics are read from FILES and BYTES lines; anything else is refused", () => {
+test("volume statistics are read from FILES and BYTES lines; anything else is a failed run (exit 1), not a precondition", () => {
   assert.deepEqual(parseStats("FILES 12\nBYTES 34567\n"), { files: 12, bytes: 34567 });
   assert.deepEqual(parseStats("noise\nFILES  0\nBYTES\t0"), { files: 0, bytes: 0 });
-  assert.throws(() => parseStats("FILES 3\n"), PreconditionError);
+  expectError(ClawError, ExitCode.failed, () => parseStats("FILES 3\n"));
   assert.throws(() => parseStats("sh: find: not found"), /could not read volume statistics: sh: find: not found/);
 });
 

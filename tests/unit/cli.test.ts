@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { helpText, parseFlags, scriptArgv } from "../../lib/cli/run.ts";
+import { helpText, parseFlags } from "../../lib/cli/flags.ts";
+import { scriptArgv } from "../../lib/cli/run.ts";
 import { backupSpec, deploySpec, migrateSpec, rollbackSpec } from "../../lib/cli/specs.ts";
 import { ExitCode, UsageError } from "../../lib/core/errors.ts";
 

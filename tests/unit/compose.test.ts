@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as c from "../../lib/commands/compose.ts";
+import * as d from "../../lib/commands/docker.ts";
 
 const v2: c.ComposeProject = { flavor: "v2", files: ["docker-compose.prod.yml"], envFile: ".env.prod", projectName: "claw" };
 const v1: c.ComposeProject = { ...v2, flavor: "v1" };
@@ -41,7 +42,7 @@ test("run, stop, start, restart, logs, down, pull, build, cp build exact argv", 
   assert.deepEqual(c.pull(v2, ["nginx"], { ignorePullFailures: true }), [...base, "pull", "--ignore-pull-failures", "nginx"]);
   assert.deepEqual(c.build(v2), [...base, "build"]);
   assert.deepEqual(c.cp(v2, "redis:/data/dump.rdb", "/tmp/x"), [...base, "cp", "redis:/data/dump.rdb", "/tmp/x"]);
-  assert.deepEqual(c.dockerCp("abc:/data/dump.rdb", "/tmp/x"), ["docker", "cp", "abc:/data/dump.rdb", "/tmp/x"]);
+  assert.deepEqual(d.dockerCp("abc:/data/dump.rdb", "/tmp/x"), ["docker", "cp", "abc:/data/dump.rdb", "/tmp/x"]);
 });
 
 test("ps JSON is parsed from Compose 2.21+ lines and from the older array form", () => {
@@ -65,11 +66,11 @@ test("docker inspect output gives the v1 path the same container states", () => 
 });
 
 test("a throwaway drill container has no network and no volumes, keeps stdin open, and carries our labels", () => {
-  const argv = c.dockerRunThrowaway("claw", "sha256:abc", ["-c", "echo"], { entrypoint: "sh", user: "postgres" });
+  const argv = d.dockerRunThrowaway("claw", "sha256:abc", ["-c", "echo"], { entrypoint: "sh", user: "postgres" });
   assert.deepEqual(argv, ["docker", "run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", "ai.claw.ops.oneoff=true", "--label", "ai.claw.ops.project=claw",
     "--entrypoint", "sh", "--user", "postgres", "sha256:abc", "-c", "echo"]);
   assert.ok(!argv.includes("-v") && !argv.includes("--volumes-from"));
-  assert.deepEqual(c.dockerImageOf("f00"), ["docker", "inspect", "--format", "{{.Image}}", "f00"]);
+  assert.deepEqual(d.dockerImageOf("f00"), ["docker", "inspect", "--format", "{{.Image}}", "f00"]);
 });
 
 test("a compose healthcheck test becomes the argv exec runs: CMD as is, CMD-SHELL and strings through sh, NONE not at all", () => {

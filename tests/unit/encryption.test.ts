@@ -8,9 +8,11 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, tr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { ageDecrypt, ageEncrypt, encryptAndProve } from "../../lib/commands/age.ts";
 import {
-  ageDecrypt, ageEncrypt, checkKeyFits, encryptAndProve, decryptError, decryptionKey, encryptArtifacts, encryptionConfig, openBackup, parseRecipients, plainManifest,
+  checkKeyFits, decryptError, decryptionKey, encryptArtifacts, encryptionConfig, openBackup, plainManifest,
 } from "../../lib/backup/encryption.ts";
+import { encryptionSettings, parseRecipients } from "../../lib/project/config.ts";
 import { artifact, type ComponentRecord, type Manifest } from "../../lib/backup/manifest.ts";
 import { ExitCode, InvalidBackupError, PreconditionError } from "../../lib/core/errors.ts";
 import { Secret } from "../../lib/core/secret.ts";
@@ -27,7 +29,7 @@ function keygen(): { key: string; recipient: string } {
 }
 const A = keygen();
 const B = keygen();
-const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
+const env = (vars: Record<string, string>) => encryptionSettings((k) => vars[k]);
 
 /** A project root with a staging dir holding two verified plaintext artifacts. */
 async function staged(): Promise<{ root: string; dir: string; rec: ComponentRecord; data: Record<string, Buffer> }> {

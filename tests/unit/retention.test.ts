@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   assertPlanKeepsSomething, type BackupRef, DEFAULT_POLICY, formatBackupId, isoWeekKey, monthKey,
-  parseBackupId, planPrune, policyFromEnv, promotionsFor, RetentionError, type RetentionPolicy,
+  parseBackupId, planPrune, promotionsFor, RetentionError, type RetentionPolicy,
   type Tier, TIERS,
 } from "../../lib/backup/retention.ts";
 import { ClawError, ExitCode, PreconditionError } from "../../lib/core/errors.ts";
+import { retentionSettings } from "../../lib/project/config.ts";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -311,20 +312,20 @@ test("around the spring DST change the daily tier briefly holds 8 backups, becau
 
 test("policy comes from BACKUP_RETENTION_*_DAYS, with defaults", () => {
   const env = (values: Record<string, string>) => (k: string) => values[k];
-  assert.deepEqual(policyFromEnv(env({})), DEFAULT_POLICY);
-  assert.deepEqual(policyFromEnv(env({ BACKUP_RETENTION_DAILY_DAYS: "" })), DEFAULT_POLICY);
+  assert.deepEqual(retentionSettings(env({})), DEFAULT_POLICY);
+  assert.deepEqual(retentionSettings(env({ BACKUP_RETENTION_DAILY_DAYS: "" })), DEFAULT_POLICY);
   assert.deepEqual(
-    policyFromEnv(env({ BACKUP_RETENTION_DAILY_DAYS: "14", BACKUP_RETENTION_WEEKLY_DAYS: " 60 ", BACKUP_RETENTION_MONTHLY_DAYS: "730" })),
+    retentionSettings(env({ BACKUP_RETENTION_DAILY_DAYS: "14", BACKUP_RETENTION_WEEKLY_DAYS: " 60 ", BACKUP_RETENTION_MONTHLY_DAYS: "730" })),
     { dailyDays: 14, weeklyDays: 60, monthlyDays: 730 },
   );
-  assert.deepEqual(policyFromEnv(env({ BACKUP_RETENTION_WEEKLY_DAYS: "1" })), { ...DEFAULT_POLICY, weeklyDays: 1 });
+  assert.deepEqual(retentionSettings(env({ BACKUP_RETENTION_WEEKLY_DAYS: "1" })), { ...DEFAULT_POLICY, weeklyDays: 1 });
   assert.deepEqual(DEFAULT_POLICY, { dailyDays: 7, weeklyDays: 30, monthlyDays: 365 }, "the default is not mutated");
 });
 
 test("a non-integer, negative or zero retention is refused, naming the key", () => {
   for (const key of ["BACKUP_RETENTION_DAILY_DAYS", "BACKUP_RETENTION_WEEKLY_DAYS", "BACKUP_RETENTION_MONTHLY_DAYS"]) {
     for (const value of ["0", "-1", "7.5", "1e3", "7d", "seven", "0x10", "99999999999999999999"]) {
-      assert.throws(() => policyFromEnv((k) => (k === key ? value : undefined)), (e: unknown) => {
+      assert.throws(() => retentionSettings((k) => (k === key ? value : undefined)), (e: unknown) => {
         assert.ok(e instanceof PreconditionError, String(e));
         assert.equal(e.exitCode, ExitCode.precondition);
         assert.match(e.message, new RegExp(`^${key} must be a positive whole number of days`));

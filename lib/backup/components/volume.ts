@@ -6,10 +6,14 @@
  */
 import { chmodSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { ComposeClient } from "../../infra/compose-client.ts";
+import { archiveCommand, drillCommand, OUT_MOUNT, parseStats, replaceCommand, statsCommand, type VolumeStats } from "../../commands/volume.ts";
 import { InvalidBackupError, PreconditionError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
+import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
+import type { ComposeClient } from "../../infra/compose-client.ts";
 import type { ServiceModel } from "../../project/stack.ts";
+
+export type { VolumeStats } from "../../commands/volume.ts";
 
 /** The named volume a service keeps its data in (first named volume in the model). */
 export function dataMount(service: ServiceModel): string {
@@ -18,67 +22,17 @@ export function dataMount(service: ServiceModel): string {
   return v.target;
 }
 
-/** Prints "FILES <n>" and "BYTES <n>" for the regular files under a mount (busybox-compatible). */
-const STATS_LINES = [
-  'echo "FILES $(find . -type f | wc -l)"',
-  "echo \"BYTES $(find . -type f -exec stat -c %s {} + | awk '{s+=$1} END {print s+0}')\"",
-];
-export const statsScript = (mount: string) => ["set -eu", `cd '${mount}'`, ...STATS_LINES].join("\n");
-
-export const replaceScript = (mount: string) => [
-  "set -eu",
-  `cd '${mount}'`,
-  "rm -rf .claw-restore-new",
-  "mkdir .claw-restore-new",
-  "tar -C .claw-restore-new -xf -",
-  "find . -mindepth 1 -maxdepth 1 ! -name .claw-restore-new -exec rm -rf {} +",
-  "find .claw-restore-new -mindepth 1 -maxdepth 1 -exec mv {} . \\;",
-  "rmdir .claw-restore-new",
-].join("\n");
-
-/**
- * Drill for a raw volume tar: extracted from stdin into a temp dir of a throwaway container,
- * then the same FILES/BYTES figures as statsScript. `then` runs afterwards with $D set
- * (e.g. start the server on the extracted data).
- */
-export const drillScript = (then: readonly string[] = []) => [
-  "set -eu",
-  "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
-  'tar -C "$D" -xf -',
-  'cd "$D"',
-  ...STATS_LINES,
-  ...then,
-].join("\n");
-
 /** Throwaway-container drill of a volume tar; the figures it found. */
-export async function drillVolume(compose: ComposeClient, projectName: string, service: ServiceModel, file: string, then: readonly string[] = []): Promise<{ files: number; bytes: number; stdout: string }> {
-  const r = await compose.throwaway(projectName, service.name, ["-c", drillScript(then)], { entrypoint: "sh" }, { stdinFile: file, timeoutMs: 6 * 3600_000, allowFailure: true });
+export async function drillVolume(compose: ComposeClient, projectName: string, service: ServiceModel, file: string, then: readonly string[] = []): Promise<VolumeStats & { stdout: string }> {
+  const r = await compose.throwaway(projectName, service.name, drillCommand(then), { entrypoint: "sh" }, { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true });
   if (r.status !== 0) throw new InvalidBackupError(`${service.name}: the volume archive does not extract and start cleanly: ${lastLine(r.stderr)}`);
   return { ...parseStats(r.stdout), stdout: r.stdout };
 }
 
-export interface VolumeStats {
-  files: number;
-  bytes: number;
-}
-
-export function parseStats(text: string): VolumeStats {
-  const files = /FILES\s+(\d+)/.exec(text);
-  const bytes = /BYTES\s+(\d+)/.exec(text);
-  if (!files || !bytes) throw new PreconditionError(`could not read volume statistics: ${text.trim().slice(0, 200)}`);
-  return { files: Number(files[1]), bytes: Number(bytes[1]) };
-}
-
-export async function volumeStats(compose: ComposeClient, service: ServiceModel): Promise<{ files: number; bytes: number }> {
-  const r = await compose.runOnce(service.name, ["-c", statsScript(dataMount(service))], { entrypoint: "sh", noDeps: true });
+export async function volumeStats(compose: ComposeClient, service: ServiceModel): Promise<VolumeStats> {
+  const r = await compose.runOnce(service.name, statsCommand(dataMount(service)), { entrypoint: "sh", noDeps: true });
   return parseStats(r.stdout);
 }
-
-/** Where archiveVolume mounts the backup directory in its one-off container. */
-export const OUT_MOUNT = "/claw-out";
-
-/** Stats on stdout, then the tar written straight into the mounted backup dir: one container start. */
-export const archiveScript = (mount: string, name: string) => `${statsScript(mount)}\ntar -cf '${OUT_MOUNT}/${name}' .`;
 
 /**
  * The volume as a raw tar (the service stopped), with the stats of what went in. The tar is
@@ -88,13 +42,19 @@ export const archiveScript = (mount: string, name: string) => `${statsScript(mou
  */
 export async function archiveVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<VolumeStats> {
   if (basename(file).includes("'")) throw new PreconditionError(`unexpected archive name ${basename(file)}`);
-  const r = await compose.runOnce(service.name, ["-c", archiveScript(dataMount(service), basename(file))],
-    { entrypoint: "sh", noDeps: true, volumes: [`${dirname(file)}:${OUT_MOUNT}`] }, { timeoutMs: 6 * 3600_000 });
+  const r = await compose.runOnce(service.name, archiveCommand(dataMount(service), basename(file)),
+    { entrypoint: "sh", noDeps: true, volumes: [`${dirname(file)}:${OUT_MOUNT}`] }, { timeoutMs: DATA_COMMAND_TIMEOUT_MS });
   chmodSync(file, 0o600);
   return parseStats(r.stdout);
 }
 
 export async function replaceVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<void> {
-  await compose.runOnce(service.name, ["-c", replaceScript(dataMount(service))], { entrypoint: "sh", noDeps: true },
-    { stdinFile: file, timeoutMs: 6 * 3600_000 });
+  await compose.runOnce(service.name, replaceCommand(dataMount(service)), { entrypoint: "sh", noDeps: true },
+    { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+}
+
+/** Pure: the figures a restored volume must show, or the line that says how they differ. */
+export function statsDiffer(component: string, what: string, got: VolumeStats, want: { files: number | undefined; bytes: number | undefined }): string | undefined {
+  return got.files === want.files && got.bytes === want.bytes ? undefined
+    : `${what} holds ${got.files} files / ${got.bytes} bytes after restore, the backup ${want.files} / ${want.bytes}`;
 }

@@ -4,16 +4,16 @@
  * finish or undo it.
  */
 import { relative } from "node:path";
-import { listBackups } from "../backup/store.ts";
-import { withLock, type Lock, type LockOwner } from "../core/lock.ts";
+import { type Lock, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
+import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
 
 export function reportRecovered(out: Output, lock: Lock, root: string): void {
   const dead = lock.recoveredFrom;
   if (!dead) return;
   out.warn(`a previous ${dead.script} run (${dead.purpose}, pid ${dead.pid}, started ${dead.startedAt}) died before it finished; its lock was recovered`);
   if (/^(rollback|restore)/.test(dead.purpose)) {
-    const snap = listBackups(root, { tiers: ["pre-rollback", "pre-restore"] })[0];
+    const snap = listBackups(root, { tiers: SNAPSHOT_TIERS })[0];
     out.warn(`to finish it, run the same ${dead.script === "rollback.mts" ? "rollback" : "restore"} again`);
     if (snap) out.warn(`to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, snap.dir)} -y`);
   }

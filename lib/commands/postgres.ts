@@ -1,0 +1,156 @@
+/**
+ * PostgreSQL commands as argv: pg_dump, pg_restore, psql and the sh procedures that run them
+ * inside the postgres container (dump and count in one pass, zstd feeding, the drill), plus
+ * the parsers of their output. Pure: no I/O, no quoting.
+ */
+
+/**
+ * How a dump is compressed: `zstd` (pg_dump --compress=0 piped through zstd -3 on all cores,
+ * far faster than pg_dump's single-threaded zlib; the official postgres image ships zstd) or
+ * `none` beyond pg_dump's own zlib (when the image has no zstd or BACKUP_PG_COMPRESSION is set).
+ */
+export type Codec = "zstd" | "none";
+
+export const pgDump = (user: string, db: string, compress?: number) =>
+  ["pg_dump", "-U", user, "-d", db, "--format=custom", ...(compress !== undefined ? [`--compress=${compress}`] : [])];
+export const pgDumpGlobals = (user: string) => ["pg_dumpall", "-U", user, "--globals-only"];
+export const pgVersion = () => ["pg_dump", "--version"];
+
+/**
+ * Counts the rows of every table in a custom-format dump read from stdin: "schema.table\tN"
+ * lines. Exits non-zero when pg_restore cannot decode the dump (no pipefail in dash/ash: a
+ * marker line carries the failure through the pipe).
+ */
+export const DUMP_ROW_COUNT_SCRIPT = [
+  "{ pg_restore --data-only --file=- || echo __PG_RESTORE_FAILED__; } | awk '",
+  '  /^__PG_RESTORE_FAILED__$/ { failed = 1; next }',
+  '  !c && /^COPY / { t = $0; sub(/^COPY /, "", t); sub(/ (\\(.*\\) )?FROM stdin;$/, "", t); n = 0; c = 1; next }',
+  '  c && /^\\\\\\.$/ { print t "\\t" n; c = 0; next }',
+  "  c { n++ }",
+  "  END { exit failed }'",
+].join("\n");
+
+/**
+ * Dump and count in one pass: the command in "$@" (pg_dump) writes the dump to stdout, and
+ * `tee` hands the same bytes through a FIFO to the row-count script, which decodes them at
+ * the same time. Counts go to stderr as "COUNT<TAB>schema.table<TAB>N" lines; exit 3 when the
+ * dump does not decode. (No pipefail in dash/ash: each side's status goes through a file.)
+ */
+export const DUMP_AND_COUNT_SCRIPT = [
+  "set -u",
+  "CODEC=$1; shift",
+  "D=$(mktemp -d /tmp/claw-dump.XXXXXX)",
+  "trap 'rm -rf \"$D\"' EXIT",
+  'mkfifo "$D/copy"',
+  `{ (\n${DUMP_ROW_COUNT_SCRIPT}\n) < "$D/copy" > "$D/counts"; echo $? > "$D/counted"; } &`,
+  // The counter reads the uncompressed stream; zstd compresses what goes out.
+  'if [ "$CODEC" = zstd ]; then { "$@"; echo $? > "$D/dumped"; } | tee "$D/copy" | zstd -q -3 -T0 -c',
+  'else { "$@"; echo $? > "$D/dumped"; } | tee "$D/copy"; fi',
+  "packed=$?",
+  "wait",
+  '[ "$(cat "$D/dumped")" = 0 ] || exit 1',
+  '[ "$packed" = 0 ] || { echo "zstd failed" >&2; exit 1; }',
+  '[ "$(cat "$D/counted")" = 0 ] || { echo "pg_restore cannot decode the dump" >&2; exit 3; }',
+  "sed 's/^/COUNT\t/' \"$D/counts\" >&2",
+].join("\n");
+
+/**
+ * sh function: `feed <cmd…>` runs cmd with the dump from stdin, through `zstd -dc` when
+ * $CODEC is zstd. The whole frame is always read (and its checksum checked) even when cmd
+ * stops early, as `pg_restore --list` does: a damaged dump fails with exit 4.
+ */
+export const FEED_FUNCTION = [
+  "feed() {",
+  '  if [ "${CODEC:-none}" != zstd ]; then "$@"; return; fi',
+  "  z=$(mktemp /tmp/claw-zstd.XXXXXX)",
+  '  { zstd -dcq; echo $? > "$z"; } | { "$@"; s=$?; cat > /dev/null; exit $s; }',
+  '  s=$?; zs=$(cat "$z"); rm -f "$z"',
+  '  [ "$zs" = 0 ] || { echo "zstd: the dump does not decompress (damaged)" >&2; return 4; }',
+  "  return $s",
+  "}",
+].join("\n");
+
+/** argv: run cmd in the container with a dump of this codec on stdin. */
+export const withDump = (codec: Codec, cmd: readonly string[]) => ["sh", "-c", `${FEED_FUNCTION}\nCODEC=$1; shift\nfeed "$@"`, "claw-feed", codec, ...cmd];
+
+/** The counts DUMP_AND_COUNT_SCRIPT printed among other stderr lines. */
+export function parseDumpCounts(stderr: string): Record<string, number> {
+  return parseCounts(stderr.split("\n").filter((l) => l.startsWith("COUNT\t")).map((l) => l.slice("COUNT\t".length)).join("\n"));
+}
+
+/** Exact row counts of every user table, as "schema.table\tN" lines (names quoted like pg_dump does). */
+export const ROW_COUNT_SQL = `SELECT format('%I.%I', table_schema, table_name) || chr(9) ||
+  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
+FROM information_schema.tables
+WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1`;
+
+export const psql = (user: string, db: string, sql: string) => ["psql", "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql];
+
+export function parseCounts(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const [table, n] = line.split("\t");
+    if (table && n !== undefined && /^\d+$/.test(n.trim())) out[`table:${table}`] = Number(n);
+  }
+  return out;
+}
+
+/**
+ * Restore drill, run as the postgres user in a throwaway container of the live image: a
+ * private cluster in a temp dir (unix socket only, fsync off), the dump from stdin restored
+ * with --exit-on-error, then the row counts of every table. $1 = the owner role (the
+ * cluster's superuser, so the dump's OWNER TO statements apply), $2 = the count query,
+ * $3 = the dump's codec.
+ */
+export const DRILL_SCRIPT = [
+  "set -eu",
+  FEED_FUNCTION,
+  "CODEC=$3",
+  'for d in /usr/lib/postgresql/*/bin; do if [ -d "$d" ]; then PATH="$d:$PATH"; fi; done',
+  "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
+  'initdb -D "$D/data" -U "$1" -A trust -E UTF8 --no-locale --no-sync >"$D/initdb.log" 2>&1 || { cat "$D/initdb.log" >&2; exit 1; }',
+  `pg_ctl -w -D "$D/data" -l "$D/server.log" -o "-c listen_addresses='' -k $D -c fsync=off -c full_page_writes=off" start >/dev/null || { cat "$D/server.log" >&2; exit 1; }`,
+  'export PGHOST="$D" PGUSER="$1"',
+  "createdb claw_drill",
+  "feed pg_restore --exit-on-error --no-password -d claw_drill",
+  'psql -d claw_drill -v ON_ERROR_STOP=1 -At -c "$2"',
+  'pg_ctl -D "$D/data" -m immediate stop >/dev/null 2>&1 || true',
+].join("\n");
+
+export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+export const quoteLit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** SQL that swaps the restored database in for the live one (run in the `postgres` db). */
+export function swapSql(db: string, restored: string, old: string): string[] {
+  return [
+    `ALTER DATABASE ${quoteIdent(db)} ALLOW_CONNECTIONS false`,
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLit(db)} AND pid <> pg_backend_pid()`,
+    `ALTER DATABASE ${quoteIdent(db)} RENAME TO ${quoteIdent(old)}`,
+    `ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(db)}`,
+    `ALTER DATABASE ${quoteIdent(db)} ALLOW_CONNECTIONS true`,
+  ];
+}
+
+
+/** Exit 0 when the container has zstd. */
+export const hasZstd = () => ["sh", "-c", "command -v zstd"];
+
+/** argv: pg_dump of `db` to stdout (zstd-compressed for that codec), row counts on stderr (see DUMP_AND_COUNT_SCRIPT). */
+export const dumpAndCount = (codec: Codec, user: string, db: string, compress?: number) =>
+  ["sh", "-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", codec, ...pgDump(user, db, compress)];
+
+/** argv: pg_restore --list of a dump on stdin (proves the whole archive reads). */
+export const listDump = (codec: Codec) => withDump(codec, ["pg_restore", "--list"]);
+
+/** argv: restore a dump from stdin into `db`, stopping at the first error. */
+export const restoreDump = (codec: Codec, user: string, db: string) =>
+  withDump(codec, ["pg_restore", "-U", user, "-d", db, "--exit-on-error", "--no-password"]);
+
+/** The command of a throwaway drill container (entrypoint sh, user postgres): see DRILL_SCRIPT. */
+export const drillCommand = (owner: string, codec: Codec) => ["-c", DRILL_SCRIPT, "claw-drill", owner, ROW_COUNT_SQL, codec];
+
+/** WITH (FORCE): a pg_restore left running by a killed run may still be connected to it. */
+export const dropDatabaseSql = (db: string, o: { ifExists?: boolean } = { ifExists: true }) =>
+  `DROP DATABASE ${o.ifExists ? "IF EXISTS " : ""}${quoteIdent(db)} WITH (FORCE)`;
+export const createDatabaseSql = (db: string, owner: string) => `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)} TEMPLATE template0`;

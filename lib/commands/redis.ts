@@ -1,0 +1,99 @@
+/**
+ * Redis commands as argv: redis-cli, redis-check-rdb and the sh procedures of the restore
+ * and the drill, plus the parsers of their output. Pure: no I/O, no quoting.
+ */
+
+export const redisCli = (...args: string[]) => ["redis-cli", ...args];
+
+/** argv: the RDB file to stdout (Redis replaces it by rename, so this reads one whole file). */
+export const readFile = (path: string) => ["cat", path];
+
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const i = line.indexOf(":");
+    if (i > 0 && !line.startsWith("#")) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** Keys per db from INFO keyspace ("db0:keys=3,expires=1,avg_ttl=0"). */
+export function keyspaceCounts(info: Record<string, string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(info)) {
+    const m = /^db(\d+)$/.exec(k);
+    const keys = /keys=(\d+)/.exec(v);
+    if (m && keys) out[`keys:db${m[1]}`] = Number(keys[1]);
+  }
+  return out;
+}
+
+/** redis-check-rdb's summary: keys read and keys with an expiry. */
+export function parseCheckRdb(text: string): { ok: boolean; keys: number; expires: number } {
+  const keys = /(\d+) keys read/.exec(text);
+  const expires = /(\d+) expires/.exec(text);
+  return { ok: /RDB looks OK/.test(text), keys: keys ? Number(keys[1]) : -1, expires: expires ? Number(expires[1]) : 0 };
+}
+
+/** Checks an RDB read from stdin (redis-check-rdb needs a file: a private temp file in the container). */
+export const CHECK_RDB_SCRIPT = 'f=$(mktemp /tmp/claw-check.XXXXXX) && cat > "$f" && redis-check-rdb "$f"; s=$?; rm -f "$f"; exit $s';
+
+/**
+ * The restore procedure run in a one-off container of the redis service (data volume
+ * mounted at /data, Redis itself stopped). The RDB arrives on stdin.
+ * Prints "KEYS <n>" (all dbs) when done.
+ */
+export const RESTORE_SCRIPT = [
+  "set -eu",
+  "cd /data",
+  "cat > restore.rdb.tmp",
+  "rm -rf appendonlydir appendonly.aof dump.rdb",
+  "mv restore.rdb.tmp dump.rdb",
+  // The private server listens on a unix socket only, with the service's own password.
+  'set -- --port 0 --unixsocket /tmp/claw-restore.sock --dir /data --dbfilename dump.rdb --appendonly no --save ""',
+  'if [ -n "${REDISCLI_AUTH:-}" ]; then set -- "$@" --requirepass "$REDISCLI_AUTH"; fi',
+  'redis-server "$@" --daemonize yes --pidfile /tmp/claw-restore.pid --logfile /tmp/claw-restore.log',
+  "cli() { redis-cli -s /tmp/claw-restore.sock \"$@\"; }",
+  "i=0; until cli ping 2>/dev/null | grep -q PONG; do i=$((i+1)); [ $i -lt 3000 ] || { cat /tmp/claw-restore.log >&2; exit 1; }; sleep 0.2; done",
+  "cli config set appendonly yes >/dev/null",
+  "i=0; while :; do",
+  "  info=$(cli info persistence | tr -d '\\r')",
+  "  echo \"$info\" | grep -q '^aof_rewrite_in_progress:0' && echo \"$info\" | grep -q '^aof_rewrite_scheduled:0' && echo \"$info\" | grep -q '^aof_enabled:1' && echo \"$info\" | grep -q '^aof_last_bgrewrite_status:ok' && break",
+  "  i=$((i+1)); [ $i -lt 6000 ] || { echo 'AOF rewrite did not finish' >&2; exit 1; }; sleep 0.2",
+  "done",
+  "n=$(cli info keyspace | tr -d '\\r' | sed -n 's/^db[0-9]*:keys=\\([0-9]*\\).*/\\1/p' | awk '{s+=$1} END {print s+0}')",
+  "cli shutdown nosave >/dev/null 2>&1 || true",
+  "i=0; while [ -e /tmp/claw-restore.pid ] && kill -0 \"$(cat /tmp/claw-restore.pid)\" 2>/dev/null; do i=$((i+1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done",
+  "ls appendonlydir >/dev/null",
+  'echo "KEYS $n"',
+].join("\n");
+
+/**
+ * Restore drill in a throwaway container of the live image: the RDB from stdin loaded by a
+ * private redis-server (unix socket only, no AOF, no saves), then INFO keyspace.
+ */
+export const DRILL_SCRIPT = [
+  "set -eu",
+  "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
+  'cat > "$D/dump.rdb"',
+  'redis-server --port 0 --unixsocket "$D/s.sock" --dir "$D" --dbfilename dump.rdb --appendonly no --save "" --daemonize yes --pidfile "$D/pid" --logfile "$D/log"',
+  'i=0; until redis-cli -s "$D/s.sock" ping 2>/dev/null | grep -q PONG; do i=$((i+1)); [ $i -lt 18000 ] || { cat "$D/log" >&2; exit 1; }; sleep 0.2; done',
+  'redis-cli -s "$D/s.sock" info keyspace',
+  'redis-cli -s "$D/s.sock" shutdown nosave >/dev/null 2>&1 || true',
+].join("\n");
+
+/** Pure: is a loaded key count what the backup holds (keys with a TTL may have expired since)? */
+export function keysMatch(loaded: number, counts: Record<string, number>): boolean {
+  const expected = counts.keys ?? 0;
+  return loaded <= expected && loaded >= expected - (counts.expires ?? 0);
+}
+
+
+/** argv: redis-check-rdb of an RDB read from stdin. */
+export const checkRdbFromStdin = () => ["sh", "-c", CHECK_RDB_SCRIPT];
+
+/** The command of a one-off container of the redis service (entrypoint sh): see RESTORE_SCRIPT. */
+export const restoreCommand = () => ["-c", RESTORE_SCRIPT];
+
+/** The command of a throwaway drill container (entrypoint sh): see DRILL_SCRIPT. */
+export const drillCommand = () => ["-c", DRILL_SCRIPT];

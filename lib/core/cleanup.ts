@@ -1,0 +1,68 @@
+/**
+ * Undo that is never lost: the work runs, its cleanup runs whatever happened, and a cleanup
+ * that fails never replaces the work's own error (docker-volume-backup's stop_restart.go).
+ *  - work ok, cleanup ok      → the work's value
+ *  - work ok, cleanup fails   → the cleanup's error
+ *  - work fails, cleanup ok   → the work's error, unchanged
+ *  - both fail                → CleanupFailedError: the work's error first, exit code and hint kept
+ */
+import { joinErrors } from "./errors.ts";
+
+
+export async function withCleanup<T>(work: () => Promise<T>, cleanup: () => Promise<unknown>): Promise<T> {
+  let value: T;
+  try {
+    value = await work();
+  } catch (e) {
+    const after = await cleanup().then(() => undefined, (c: unknown) => c);
+    throw after === undefined ? e : joinErrors(e, [after]);
+  }
+  await cleanup();
+  return value;
+}
+
+/** What can stop services and start them again (the compose client; a fake in unit tests). */
+export interface ServiceControl {
+  stop(services: readonly string[]): Promise<void>;
+  /** Start them again and wait until each is ready. */
+  startReady(services: readonly string[]): Promise<void>;
+}
+
+export interface WhileStoppedOptions {
+  /**
+   * false: the work stops the services itself, one at a time as it needs (a consistent copy
+   * of several services); they are all started again just the same.
+   */
+  stopFirst?: boolean;
+}
+
+/**
+ * The one stop/start primitive: stop `services`, run the work, start them again (in the
+ * given order) whatever happened. The restart is registered the moment the stop was asked
+ * for, so a stop that failed half-way still gets its services started.
+ */
+export async function whileStopped<T>(control: ServiceControl, services: readonly string[], work: () => Promise<T>, o: WhileStoppedOptions = {}): Promise<T> {
+  if (services.length === 0) return work();
+  return withCleanup(async () => {
+    if (o.stopFirst !== false) await control.stop(services);
+    return work();
+  }, () => control.startReady(services));
+}
+
+/**
+ * Cleanups registered as each effect happens, run last-in first-out; every one runs, and
+ * their errors are joined to the main error.
+ */
+export class Cleanups {
+  readonly #steps: Array<() => Promise<unknown>> = [];
+  add(step: () => Promise<unknown>): void {
+    this.#steps.push(step);
+  }
+  /** Run every cleanup; rethrow `error` (joined with cleanup failures), or the cleanup failures alone. */
+  async run(error?: unknown): Promise<void> {
+    const failed: unknown[] = [];
+    for (const step of this.#steps.splice(0).reverse()) await step().catch((e: unknown) => failed.push(e));
+    if (error !== undefined) throw joinErrors(error, failed);
+    if (failed.length) throw joinErrors(failed[0], failed.slice(1));
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The typed configuration: `.env.prod` read once into sections (postgres, retention,
+ * encryption, offsite, notifications), each value checked and defaulted here, with errors
+ * that name the key and never the value. Nothing below the scripts re-parses env strings.
+ */
+import { hostname } from "node:os";
+import { PreconditionError } from "../core/errors.ts";
+import { Secret } from "../core/secret.ts";
+import type { S3Config } from "../infra/s3.ts";
+
+export type EnvGetter = (key: string) => string | undefined;
+
+export interface PostgresSettings {
+  user: string;
+  db: string;
+  /** BACKUP_PG_COMPRESSION: pg_dump's own zlib at this level instead of zstd. */
+  compressionLevel: number | undefined;
+}
+
+export interface RetentionPolicy {
+  dailyDays: number;
+  weeklyDays: number;
+  monthlyDays: number;
+}
+
+export const DEFAULT_POLICY: RetentionPolicy = Object.freeze({ dailyDays: 7, weeklyDays: 30, monthlyDays: 365 });
+
+export interface EncryptionSettings {
+  /** BACKUP_AGE_RECIPIENTS (the key's own recipient is added when the key is set). */
+  recipients: string[];
+  /** BACKUP_ENCRYPTION_KEY: encrypts and decrypts. */
+  key: Secret | undefined;
+}
+
+export interface OffsiteSettings extends S3Config {
+  prefix: string;
+  /** Files larger than this go up as a multipart upload in parts of this size. */
+  partBytes: number;
+}
+
+export interface NotifySettings {
+  webhookUrl: string | undefined;
+}
+
+export interface ClawConfig {
+  postgres: PostgresSettings;
+  retention: RetentionPolicy;
+  encryption: EncryptionSettings;
+  /** Undefined when OFFSITE_S3_BUCKET is unset. */
+  offsite: OffsiteSettings | undefined;
+  notify: NotifySettings;
+}
+
+const bad = (key: string, problem: string, hint?: string) => new PreconditionError(`.env.prod: ${key} ${problem}`, hint);
+
+/** Pure: every section from the env values. */
+export function parseConfig(get: EnvGetter): ClawConfig {
+  return {
+    postgres: postgresSettings(get),
+    retention: retentionSettings(get),
+    encryption: encryptionSettings(get),
+    offsite: offsiteSettings(get),
+    notify: { webhookUrl: get("WEBHOOK_URL") || undefined },
+  };
+}
+
+export function postgresSettings(get: EnvGetter): PostgresSettings {
+  const need = (k: string) => {
+    const v = get(k);
+    if (!v) throw bad(k, "is missing");
+    return v;
+  };
+  const level = get("BACKUP_PG_COMPRESSION")?.trim();
+  if (level && !/^[0-9]$/.test(level)) throw bad("BACKUP_PG_COMPRESSION", "must be a zlib level 0-9", "remove it to use zstd");
+  return { user: need("POSTGRES_USER"), db: need("POSTGRES_DB"), compressionLevel: level ? Number(level) : undefined };
+}
+
+const RETENTION_KEYS: ReadonlyArray<readonly [keyof RetentionPolicy, string]> = [
+  ["dailyDays", "BACKUP_RETENTION_DAILY_DAYS"],
+  ["weeklyDays", "BACKUP_RETENTION_WEEKLY_DAYS"],
+  ["monthlyDays", "BACKUP_RETENTION_MONTHLY_DAYS"],
+];
+
+/**
+ * The policy from BACKUP_RETENTION_{DAILY,WEEKLY,MONTHLY}_DAYS; unset or empty means the
+ * default. Anything but a positive whole number of days is refused, naming the key.
+ */
+export function retentionSettings(get: EnvGetter): RetentionPolicy {
+  const policy: RetentionPolicy = { ...DEFAULT_POLICY };
+  for (const [field, key] of RETENTION_KEYS) {
+    const raw = get(key)?.trim();
+    if (raw === undefined || raw === "") continue;
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n <= 0) {
+      throw new PreconditionError(`${key} must be a positive whole number of days`, `set ${key}=${DEFAULT_POLICY[field]} in .env.prod, or remove it for the default`);
+    }
+    policy[field] = n;
+  }
+  return policy;
+}
+
+const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+const AGE_KEY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
+
+/** Recipients from BACKUP_AGE_RECIPIENTS (comma or space separated). */
+export function parseRecipients(text: string | undefined): string[] {
+  const list = (text ?? "").split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  const wrong = list.find((r) => !RECIPIENT.test(r));
+  if (wrong) {
+    throw new PreconditionError(`.env.prod: BACKUP_AGE_RECIPIENTS holds ${JSON.stringify(`${wrong.slice(0, 12)}…`)}, which is not an age recipient (age1…)`,
+      "generate a key pair with age-keygen; the recipient is its public key");
+  }
+  return list;
+}
+
+/** Refuses anything but an age secret key (AGE-SECRET-KEY-1…). */
+export function checkAgeKey(text: string): void {
+  if (!AGE_KEY.test(text.trim())) throw new PreconditionError("the backup encryption key is not an age secret key (AGE-SECRET-KEY-1…)", "generate one with age-keygen");
+}
+
+export function encryptionSettings(get: EnvGetter): EncryptionSettings {
+  const recipients = parseRecipients(get("BACKUP_AGE_RECIPIENTS"));
+  const keyText = get("BACKUP_ENCRYPTION_KEY")?.trim();
+  if (!keyText) return { recipients, key: undefined };
+  checkAgeKey(keyText);
+  return { recipients, key: new Secret(keyText) };
+}
+
+/** The offsite copy's settings, undefined when OFFSITE_S3_BUCKET is unset. */
+export function offsiteSettings(get: EnvGetter): OffsiteSettings | undefined {
+  const bucket = get("OFFSITE_S3_BUCKET");
+  if (!bucket) return undefined;
+  const need = (k: string) => {
+    const v = get(k);
+    if (!v) throw new PreconditionError(`.env.prod: ${k} is needed when OFFSITE_S3_BUCKET is set`);
+    return v;
+  };
+  const style = get("OFFSITE_S3_PATH_STYLE") ?? "true";
+  if (!["true", "false"].includes(style)) throw new PreconditionError(".env.prod: OFFSITE_S3_PATH_STYLE must be true or false");
+  const mb = get("OFFSITE_S3_PART_MB");
+  const partMb = mb ? Number(mb) : 64;
+  if (!Number.isInteger(partMb) || partMb < 5) {
+    throw new PreconditionError(".env.prod: OFFSITE_S3_PART_MB must be a whole number of at least 5 (S3's smallest part)");
+  }
+  return {
+    endpoint: need("OFFSITE_S3_ENDPOINT"),
+    region: get("OFFSITE_S3_REGION") || "us-east-1",
+    bucket,
+    accessKey: need("OFFSITE_S3_ACCESS_KEY"),
+    secretKey: new Secret(need("OFFSITE_S3_SECRET_KEY")),
+    pathStyle: style === "true",
+    prefix: (get("OFFSITE_S3_PREFIX") || hostname()).replace(/^\/+|\/+$/g, ""),
+    partBytes: partMb * 1024 * 1024,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * What runs now: the release (the backend's image and tag, as Compose interpolates it) and
+ * whether the services an operation needs are running.
+ */
+import { PreconditionError } from "../core/errors.ts";
+import type { Project } from "./project.ts";
+import { interpolate, type Role, serviceByRole } from "./stack.ts";
+
+export interface Release {
+  image: string;
+  tag: string;
+}
+
+/** Pure: an image reference split into repository and tag (`latest` when it has none). */
+export function splitImageRef(ref: string): Release {
+  const i = ref.lastIndexOf(":");
+  return i > 0 && !ref.slice(i).includes("/") ? { image: ref.slice(0, i), tag: ref.slice(i + 1) } : { image: ref, tag: "latest" };
+}
+
+export function releaseOf(project: Project): Release {
+  const backend = serviceByRole(project.stack, "backend");
+  return splitImageRef(interpolate(backend.image ?? "", (k) => project.env.get(k) ?? process.env[k]));
+}
+
+export const formatRelease = (r: Release) => `${r.image}:${r.tag}`;
+
+/** The compose service names of these roles (those the stack has). */
+export function servicesOf(project: Project, roles: readonly string[]): string[] {
+  return roles.map((r) => project.stack.services.find((s) => s.role === r)?.name).filter((n): n is string => !!n);
+}
+
+/** Refuse (exit 3, nothing touched) unless every service of these roles is running. */
+export async function requireRunning(project: Project, roles: readonly Role[]): Promise<void> {
+  if (roles.length === 0) return;
+  const states = await project.compose.ps({ all: true });
+  for (const role of roles) {
+    const svc = serviceByRole(project.stack, role).name;
+    const st = states.find((s) => s.service === svc);
+    if (!st || st.state !== "running") {
+      throw new PreconditionError(`service ${svc} is not running`, `start it: docker compose -f docker-compose.prod.yml up -d ${svc}`);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Applying a restore plan, as named phases: remove one-offs a killed run left → decrypt and
+ * check every artifact → snapshot what will be overwritten → with the dependents stopped,
+ * restore each component → dependents started again whatever happened (errors joined).
+ */
+import { join } from "node:path";
+import { whileStopped } from "../core/cleanup.ts";
+import type { Output } from "../core/output.ts";
+import type { Secret } from "../core/secret.ts";
+import type { ComponentContext } from "../backup/components/component.ts";
+import { type OpenedBackup, openBackup } from "../backup/encryption.ts";
+import { COMPONENTS, type ComponentName, type Manifest } from "../backup/manifest.ts";
+import { REGISTRY } from "../backup/registry.ts";
+import { runBackup } from "../backup/run.ts";
+import type { Project } from "../project/project.ts";
+import type { RestorePlan } from "./plan.ts";
+
+export type ComponentResult = "restored" | "skipped" | "failed" | "not reached";
+
+export interface RestoreOutcome {
+  snapshot: string | undefined;
+  results: Record<ComponentName, ComponentResult>;
+  error?: Error;
+}
+
+export async function applyRestore(project: Project, out: Output, plan: RestorePlan): Promise<RestoreOutcome> {
+  const results = Object.fromEntries(COMPONENTS.map((c) => [c, plan.components.includes(c) ? "not reached" : "skipped"])) as RestoreOutcome["results"];
+  if (plan.components.length === 0) return { snapshot: undefined, results };
+  const stale = await project.compose.removeOneOffs(project.effectiveName);
+  if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
+  // Decrypted (and each plaintext checked) before the snapshot: nothing is touched until
+  // every artifact is known good.
+  const opened = await openShown(project.root, out, plan.dir, plan.manifest, plan.components, plan.key);
+  try {
+    const snapshot = await takeSnapshot(project, out, plan);
+    const error = await restoreComponents(project, out, plan, opened, results).then(() => undefined, (e: Error) => e);
+    return { snapshot, results, ...(error ? { error } : {}) };
+  } finally {
+    opened.close();
+  }
+}
+
+/** openBackup, shown as a step when there is something to decrypt. */
+export function openShown(root: string, out: Output, dir: string, m: Manifest, components: readonly ComponentName[], key: Secret | undefined): Promise<OpenedBackup> {
+  const open = () => openBackup(root, dir, m, components, key);
+  return m.encryption ? out.step("decrypt the backup (age)", open) : open();
+}
+
+/** An encrypted snapshot needs the key to be undone: say so when .env.prod does not hold it. */
+export function undoKeyHint(project: Project, m: Manifest): string {
+  return m.encryption && !project.config.encryption.key ? " --identity <your age key file>" : "";
+}
+
+/** The command that undoes a restore: roll back to the snapshot it took. */
+export function undoCommand(project: Project, snapshotDir: string, m: Manifest): string {
+  return `npx zx scripts/rollback.mts --backup ${snapshotDir} -y${undoKeyHint(project, m)}`;
+}
+
+async function takeSnapshot(project: Project, out: Output, plan: RestorePlan): Promise<string> {
+  const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
+    runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }));
+  out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, snap.id), snap.manifest)}`);
+  return snap.dir;
+}
+
+/** The components one after another, with the dependents stopped; they start again whatever happened. */
+function restoreComponents(project: Project, out: Output, plan: RestorePlan, opened: OpenedBackup, results: RestoreOutcome["results"]): Promise<void> {
+  const ctx: ComponentContext = { project, dir: opened.dir, out };
+  const shown = {
+    stop: (s: readonly string[]) => project.compose.stop(s),
+    startReady: (s: readonly string[]) => out.step(`start ${s.join(", ")}`, () => project.compose.startReady(s)),
+  };
+  return whileStopped(shown, plan.stop, async () => {
+    for (const c of plan.components) {
+      results[c] = "failed";
+      await out.step(`restore ${c}`, () => REGISTRY[c].restore(ctx, opened.manifest.components[c]!));
+      results[c] = "restored";
+    }
+  });
+}

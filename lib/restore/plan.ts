@@ -1,0 +1,67 @@
+/**
+ * The restore plan, shared by `backup.mts --restore`, `rollback.mts` (and deploy's automatic
+ * rollback): everything is checked before anything is touched — manifest, checksums, the
+ * components present, the key of an encrypted backup — and the result is the plan the apply
+ * step walks and --dry-run prints.
+ */
+import type { Secret } from "../core/secret.ts";
+import { checkKeyFits } from "../backup/encryption.ts";
+import { COMPONENTS, type ComponentName, type Manifest, readManifest, verifyArtifacts } from "../backup/manifest.ts";
+import type { SnapshotTier } from "../backup/store.ts";
+import type { Project } from "../project/project.ts";
+import { formatRelease, releaseOf, servicesOf } from "../project/release.ts";
+import type { Role } from "../project/stack.ts";
+
+/** Services that use the data and are stopped while it is replaced. */
+export const DEPENDENT_ROLES: Role[] = ["backend", "celery-worker", "celery-beat", "flower"];
+
+export interface RestorePlan {
+  dir: string;
+  manifest: Manifest;
+  components: ComponentName[];
+  skipped: ComponentName[];
+  /** Services that use the data: stopped during the restore, started again afterwards. */
+  stop: string[];
+  snapshotTier: SnapshotTier;
+  releaseFrom: string;
+  releaseTo: string;
+  /** The key that decrypts an encrypted backup (checked while planning). */
+  key?: Secret;
+}
+
+/** Validate everything before anything is touched; returns the plan the apply step walks. */
+export async function planRestore(project: Project, dir: string, wanted: readonly ComponentName[], snapshotTier: SnapshotTier, key?: Secret): Promise<RestorePlan> {
+  const manifest = readManifest(dir);
+  const components = COMPONENTS.filter((c) => wanted.includes(c));
+  await verifyArtifacts(dir, manifest, components);
+  // A missing or wrong key is found now, with nothing touched (also by --dry-run).
+  await checkKeyFits(project.root, dir, manifest, components, key);
+  // All of them, running or not: a run that died may have left some stopped, and the
+  // restore ends with every one of them started and healthy. A configuration-only restore
+  // touches no data: nothing needs to stop.
+  const touchesData = components.some((c) => c !== "config");
+  return {
+    dir, manifest, components, skipped: COMPONENTS.filter((c) => !components.includes(c)),
+    stop: touchesData ? servicesOf(project, DEPENDENT_ROLES) : [], snapshotTier,
+    releaseFrom: formatRelease(releaseOf(project)), releaseTo: formatRelease(manifest.release),
+    ...(key ? { key } : {}),
+  };
+}
+
+/** Pure: the plan as the lines an operator reads before confirming. */
+export function describePlan(p: RestorePlan): string[] {
+  return [
+    `backup:      ${p.manifest.id} (${p.dir})${p.manifest.encryption ? ", encrypted (age): the key fits" : ""}`,
+    `restore:     ${p.components.join(", ") || "nothing"}`,
+    `leave as is: ${p.skipped.join(", ") || "nothing"}`,
+    `config:      ${p.components.includes("config") ? "restored (.env.prod, compose, nginx, prometheus, grafana, loki)" : "not restored"}`,
+    `release:     ${p.releaseFrom}${p.components.includes("config") && p.releaseTo !== p.releaseFrom ? ` -> ${p.releaseTo}` : " (unchanged)"}`,
+    `stop/start:  ${p.stop.join(", ") || "none"}`,
+    `snapshot:    backups/${p.snapshotTier}/<now> first, holding everything that will be overwritten`,
+  ];
+}
+
+/** Pure: the plan as the --dry-run --json result. */
+export function planResult(p: RestorePlan): Record<string, unknown> {
+  return { ok: true, dryRun: true, backup: p.manifest.id, restore: p.components, skip: p.skipped, stop: p.stop, snapshotTier: p.snapshotTier };
+}
