@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ExitCode, PreconditionError } from "../../../lib/core/errors.ts";
+import { DEFAULT_POLICY, offsiteSettings, parseConfig, postgresSettings } from "../../../lib/project/config.ts";
+
+const get = (vars: Record<string, string>) => (k: string) => vars[k];
+const BASE = { POSTGRES_USER: "claw_ai", POSTGRES_DB: "claw_ai" };
+const refusal = (fn: () => unknown): PreconditionError => {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof PreconditionError, String(e));
+    assert.equal(e.exitCode, ExitCode.precondition);
+    return e;
+  }
+  assert.fail("expected a refusal");
+};
+
+test("the configuration is read once into typed sections with their defaults", () => {
+  const c = parseConfig(get(BASE));
+  assert.deepEqual(c.postgres, { user: "claw_ai", db: "claw_ai", compressionLevel: undefined });
+  assert.deepEqual(c.retention, DEFAULT_POLICY);
+  assert.deepEqual(c.encryption, { recipients: [], key: undefined });
+  assert.equal(c.offsite, undefined);
+  assert.deepEqual(c.notify, { webhookUrl: undefined });
+});
+
+test("BACKUP_PG_COMPRESSION becomes a number; anything but 0-9 is refused naming the key", () => {
+  assert.equal(postgresSettings(get({ ...BASE, BACKUP_PG_COMPRESSION: "6" })).compressionLevel, 6);
+  assert.match(refusal(() => postgresSettings(get({ ...BASE, BACKUP_PG_COMPRESSION: "fast" }))).message, /^\.env\.prod: BACKUP_PG_COMPRESSION must be a zlib level 0-9$/);
+});
+
+test("offsite settings: defaults for region, path style, prefix and part size; the secret is a Secret", () => {
+  const o = offsiteSettings(get({ OFFSITE_S3_BUCKET: "b", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key", OFFSITE_S3_PREFIX: "/srv/" }))!;
+  assert.equal(o.region, "us-east-1");
+  assert.equal(o.pathStyle, true);
+  assert.equal(o.prefix, "srv");
+  assert.equal(o.partBytes, 64 * 1024 * 1024);
+  assert.equal(String(o.secretKey), "[REDACTED]");
+  assert.equal(o.secretKey.reveal(), "very-secret-key");
+});
+
+test("offsite settings name the key that is missing or wrong, never a value", () => {
+  const base = { OFFSITE_S3_BUCKET: "b", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key" };
+  assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_SECRET_KEY: "" }))).message, /OFFSITE_S3_SECRET_KEY is needed/);
+  assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PART_MB: "4" }))).message, /OFFSITE_S3_PART_MB must be a whole number of at least 5/);
+  assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PATH_STYLE: "yes" }))).message, /OFFSITE_S3_PATH_STYLE must be true or false/);
+  const e = refusal(() => parseConfig(get({ ...BASE, ...base, OFFSITE_S3_ENDPOINT: "" })));
+  assert.doesNotMatch(e.message, /very-secret-key/);
+});
+
+test("a malformed encryption key is refused while the configuration is read, without echoing it", () => {
+  const e = refusal(() => parseConfig(get({ ...BASE, BACKUP_ENCRYPTION_KEY: "AGE-SECRET-KEY-1NOPE" })));
+  assert.doesNotMatch(e.message, /NOPE/);
+});
