@@ -10,7 +10,7 @@ import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
 import type { OffsiteSettings } from "../project/config.ts";
 import { ClawError } from "../core/errors.ts";
-import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart, type S3Config } from "../infra/s3.ts";
+import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart } from "../infra/s3.ts";
 import { hashFile, MANIFEST } from "./manifest.ts";
 
 export type OffsiteConfig = OffsiteSettings;

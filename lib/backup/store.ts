@@ -87,7 +87,7 @@ export function backupEntries(backups: readonly StoredBackup[]): BackupEntry[] {
     };
   });
   rows.sort((a, b) => b.time.getTime() - a.time.getTime());
-  rows.forEach((r, i) => (r.index = i + 1));
+  for (const [i, r] of rows.entries()) r.index = i + 1;
   return rows;
 }
 

@@ -22,7 +22,7 @@ export interface ScriptContext {
  */
 export async function runScript(
   spec: ScriptSpec,
-  body: (ctx: ScriptContext) => Promise<number | void>,
+  body: (ctx: ScriptContext) => Promise<number | undefined>,
   o: { argv?: readonly string[]; logDir?: string; logs?: boolean } = {},
 ): Promise<number> {
   const argv = o.argv ?? scriptArgv(spec.name, process.argv);

@@ -2,7 +2,12 @@
  * The command-line surface of the four scripts: the deployment guide's flags, kept exactly,
  * plus what operators expect. Kept apart from the scripts so tests can parse against them.
  */
-import type { ScriptSpec } from "./flags.ts";
+import type { FlagSpec, ScriptSpec } from "./flags.ts";
+
+/** Flags several scripts share, described once. */
+const identity: FlagSpec = { type: "string", value: "file", description: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)" };
+const dryRun: FlagSpec = { type: "boolean", description: "print the plan, change nothing" };
+const yes = (what = ""): FlagSpec => ({ type: "boolean", short: "y", description: `do not ask for confirmation${what}` });
 
 export const deploySpec: ScriptSpec = {
   name: "deploy.mts",
@@ -12,8 +17,8 @@ export const deploySpec: ScriptSpec = {
     tag: { type: "string", value: "release", description: "backend image tag to deploy (default: CLAW_AI_TAG)" },
     "skip-backup": { type: "boolean", description: "do not take a backup before changing a running stack" },
     "skip-migrate": { type: "boolean", description: "do not run database migrations" },
-    "dry-run": { type: "boolean", description: "print the plan, change nothing" },
-    yes: { type: "boolean", short: "y", description: "do not ask for confirmation" },
+    "dry-run": dryRun,
+    yes: yes(),
   },
   examples: ["npx zx scripts/deploy.mts", "npx zx scripts/deploy.mts --tag 1.4.2 -y"],
 };
@@ -35,9 +40,9 @@ export const backupSpec: ScriptSpec = {
     verify: { type: "boolean", description: "restore drill of a backup (the newest by default): checksums, then every component restored into throwaway containers or a scratch dir and compared with the manifest" },
     prune: { type: "boolean", description: "apply the retention policy only" },
     "install-cron": { type: "boolean", description: "install the daily cron line (expression as argument, default '0 2 * * *')" },
-    identity: { type: "string", value: "file", description: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)" },
-    "dry-run": { type: "boolean", description: "print the plan, change nothing" },
-    yes: { type: "boolean", short: "y", description: "do not ask for confirmation (restore)" },
+    identity,
+    "dry-run": dryRun,
+    yes: yes(" (restore)"),
   },
   positionals: { name: "dir|expr", description: "backup directory for --verify, cron expression for --install-cron", max: 1 },
   examples: [
@@ -63,9 +68,9 @@ export const rollbackSpec: ScriptSpec = {
     "skip-milvus": { type: "boolean", description: "leave Milvus (etcd + MinIO + Milvus) untouched" },
     "skip-uploads": { type: "boolean", description: "leave uploads untouched" },
     "skip-config": { type: "boolean", description: "leave configuration (.env.prod, compose, nginx, …) untouched" },
-    identity: { type: "string", value: "file", description: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)" },
-    "dry-run": { type: "boolean", description: "print the exact plan, change nothing" },
-    yes: { type: "boolean", short: "y", description: "do not ask for confirmation" },
+    identity,
+    "dry-run": { ...dryRun, description: "print the exact plan, change nothing" },
+    yes: yes(),
   },
   positionals: { name: "index", description: "backup index as shown by --list (1 = newest)", max: 1 },
   examples: [
@@ -81,8 +86,8 @@ export const migrateSpec: ScriptSpec = {
   usage: ["npx zx scripts/migrate.mts [--dry-run] [-y]", "npx zx scripts/migrate.mts --status [--json]"],
   flags: {
     status: { type: "boolean", description: "show the current and the pending revisions" },
-    "dry-run": { type: "boolean", description: "print the plan, change nothing" },
-    yes: { type: "boolean", short: "y", description: "do not ask for confirmation" },
+    "dry-run": dryRun,
+    yes: yes(),
   },
   examples: ["npx zx scripts/migrate.mts", "npx zx scripts/migrate.mts --status"],
 };

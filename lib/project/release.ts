@@ -36,7 +36,7 @@ export async function requireRunning(project: Project, roles: readonly Role[]): 
   for (const role of roles) {
     const svc = serviceByRole(project.stack, role).name;
     const st = states.find((s) => s.service === svc);
-    if (!st || st.state !== "running") {
+    if (st?.state !== "running") {
       throw new PreconditionError(`service ${svc} is not running`, `start it: docker compose -f docker-compose.prod.yml up -d ${svc}`);
     }
   }

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { whileStopped } from "../core/cleanup.ts";
+import { ClawError, ExitCode } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import type { Secret } from "../core/secret.ts";
 import type { ComponentContext } from "../backup/components/component.ts";
@@ -33,7 +34,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   const opened = await openShown(project.root, out, plan.dir, plan.manifest, plan.components, plan.key);
   try {
     const snapshot = await takeSnapshot(project, out, plan);
-    const error = await restoreComponents(project, out, plan, opened, results).then(() => undefined, (e: Error) => e);
+    const error = await restoreComponents(project, out, plan, opened, results).then(() => undefined, touched);
     return { snapshot, results, ...(error ? { error } : {}) };
   } finally {
     opened.close();
@@ -61,6 +62,15 @@ async function takeSnapshot(project: Project, out: Output, plan: RestorePlan): P
     runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }));
   out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, snap.id), snap.manifest)}`);
   return snap.dir;
+}
+
+/**
+ * Past the snapshot the live stack has been touched (services stopped, data replaced): no
+ * error from here on may claim exit 3, "nothing was touched".
+ */
+export function touched(e: unknown): Error {
+  if (e instanceof ClawError && e.exitCode === ExitCode.precondition) return new ClawError(e.message, { hint: e.hint, cause: e });
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** The components one after another, with the dependents stopped; they start again whatever happened. */

@@ -15,7 +15,7 @@ import type { SnapshotTier } from "../backup/store.ts";
 import { notify } from "../infra/notify.ts";
 import { verifyStack } from "../project/health.ts";
 import type { Project } from "../project/project.ts";
-import { applyRestore, type RestoreOutcome, undoCommand } from "./apply.ts";
+import { applyRestore, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
 
 export interface RestoreRequest {
@@ -44,7 +44,7 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
     { yes: req.yes, what: verb });
   const outcome = await applyRestore(project, out, plan);
   if (!outcome.error && req.verifyStack) {
-    outcome.error = await verifyStack(project, out).then(() => undefined, (e: Error) => e);
+    outcome.error = await verifyStack(project, out).then(() => undefined, touched);
   }
   return report(project, out, req.event, plan.manifest.id, outcome);
 }

@@ -131,11 +131,11 @@ export const milvus: Component = {
       if (keys !== c["etcd:keys"]) throw new RestoreMismatchError("milvus", `etcd holds ${keys} keys after restore, the backup ${c["etcd:keys"]}`);
       await compose.whileStopped([minio.name], async () => {
         await replaceVolume(compose, minio, join(ctx.dir, MINIO_FILE));
-        const differs = statsDiffer("milvus", "MinIO volume", await volumeStats(compose, minio), { files: c["minio:files"], bytes: c["minio:bytes"] });
+        const differs = statsDiffer("MinIO volume", await volumeStats(compose, minio), { files: c["minio:files"], bytes: c["minio:bytes"] });
         if (differs) throw new RestoreMismatchError("milvus", differs);
       });
       await replaceVolume(compose, mv, join(ctx.dir, MILVUS_FILE));
-      const differs = statsDiffer("milvus", "Milvus volume", await volumeStats(compose, mv), { files: c["milvus:files"], bytes: c["milvus:bytes"] });
+      const differs = statsDiffer("Milvus volume", await volumeStats(compose, mv), { files: c["milvus:files"], bytes: c["milvus:bytes"] });
       if (differs) throw new RestoreMismatchError("milvus", differs);
     });
   },

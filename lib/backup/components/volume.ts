@@ -54,7 +54,7 @@ export async function replaceVolume(compose: ComposeClient, service: ServiceMode
 }
 
 /** Pure: the figures a restored volume must show, or the line that says how they differ. */
-export function statsDiffer(component: string, what: string, got: VolumeStats, want: { files: number | undefined; bytes: number | undefined }): string | undefined {
+export function statsDiffer(what: string, got: VolumeStats, want: { files: number | undefined; bytes: number | undefined }): string | undefined {
   return got.files === want.files && got.bytes === want.bytes ? undefined
     : `${what} holds ${got.files} files / ${got.bytes} bytes after restore, the backup ${want.files} / ${want.bytes}`;
 }

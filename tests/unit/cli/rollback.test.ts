@@ -9,8 +9,12 @@ const cmd = (...argv: string[]) => rollbackCommand(parseFlags(rollbackSpec, argv
 
 test("the guide's rollback invocations become typed commands: index, directory, or a prompt", () => {
   assert.deepEqual(cmd("1", "-y"), { mode: "rollback", target: { index: "1" }, components: ["postgres", "redis", "milvus", "uploads", "config"], identity: undefined, dryRun: false, yes: true });
-  assert.deepEqual(cmd("--backup", "backups/pre-rollback/x", "--dry-run").target, { dir: "backups/pre-rollback/x" });
-  assert.equal(cmd().mode === "rollback" && cmd().target, undefined);
+  const byDir = cmd("--backup", "backups/pre-rollback/x", "--dry-run");
+  assert.ok(byDir.mode === "rollback");
+  assert.deepEqual(byDir.target, { dir: "backups/pre-rollback/x" });
+  const prompt = cmd();
+  assert.ok(prompt.mode === "rollback");
+  assert.equal(prompt.target, undefined);
   assert.deepEqual(cmd("--list"), { mode: "list" });
 });
 

@@ -87,7 +87,7 @@ test("Cleanups run last-in first-out, every one of them, and their failures are 
   c.add(async () => seen.push("remove temp dir"));
   c.add(async () => { seen.push("start redis"); throw new Error("redis did not start"); });
   c.add(async () => seen.push("release lock"));
-  const err = await c.run(new ClawError("restore failed")).catch((e: ClawError) => e);
+  const err = (await c.run(new ClawError("restore failed")).then(() => assert.fail("expected the joined error"), (e: ClawError) => e));
   assert.deepEqual(seen, ["release lock", "start redis", "remove temp dir"]);
   assert.equal(err.message, "restore failed; and then: redis did not start");
   await new Cleanups().run(); // nothing registered, no error: resolves

@@ -52,3 +52,14 @@ test("joinErrors returns the main error itself when no cleanup failed", () => {
   assert.equal(joinErrors(e, []), e);
   assert.ok(joinErrors(e, [new Error("y")]) instanceof CleanupFailedError);
 });
+
+test("past a restore's snapshot a precondition error becomes a failure (exit 1), keeping message and hint", async () => {
+  const { touched } = await import("../../../lib/restore/apply.ts");
+  const e = touched(new PreconditionError("service etcd has no container", "start it"));
+  assert.ok(e instanceof ClawError);
+  assert.equal(e.exitCode, ExitCode.failed);
+  assert.equal(e.message, "service etcd has no container");
+  assert.equal(e.hint, "start it");
+  const other = new InvalidBackupError("x");
+  assert.equal(touched(other), other);
+});
