@@ -3,6 +3,7 @@
  * inside the postgres container (dump and count in one pass, zstd feeding, the drill), plus
  * the parsers of their output. Pure: no I/O, no quoting.
  */
+import { createHash } from "node:crypto";
 
 /**
  * How a dump is compressed: `zstd` (pg_dump --compress=0 piped through zstd -3 on all cores,
@@ -121,17 +122,46 @@ export const DRILL_SCRIPT = [
 export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 export const quoteLit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** SQL that swaps the restored database in for the live one (run in the `postgres` db). */
-export function swapSql(db: string, restored: string, old: string): string[] {
+/** PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1). */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * Pure: the working names of a restore. Short and fixed in length whatever the live name, so
+ * PostgreSQL never truncates them into the live name (a 63-character POSTGRES_DB once made
+ * `DROP DATABASE "<db>__claw_restore"` drop the live database).
+ */
+export function restoreNames(db: string, stamp: string): { restored: string; old: string } {
+  const tag = createHash("sha256").update(db).digest("hex").slice(0, 12);
+  const names = { restored: `claw_restore_${tag}`, old: `claw_old_${tag}_${stamp.replace(/[^a-z0-9]/g, "").slice(0, 12)}` };
+  if (names.restored === db || names.old === db) throw new Error(`the database name ${db} collides with a restore's working name`);
+  return names;
+}
+
+export interface SqlStep {
+  sql: string;
+  /** Run when a later step fails, to put things back. */
+  undo?: string;
+}
+
+/**
+ * SQL that swaps the restored database in for the live one (run in the `postgres` db), each
+ * step with its undo: if a step fails, the steps done so far are undone in reverse, so the
+ * live database keeps its name and accepts connections again.
+ */
+export function swapSteps(db: string, restored: string, old: string): SqlStep[] {
+  const allow = (name: string, yes: boolean) => `ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS ${yes}`;
+  const rename = (from: string, to: string) => `ALTER DATABASE ${quoteIdent(from)} RENAME TO ${quoteIdent(to)}`;
   return [
-    `ALTER DATABASE ${quoteIdent(db)} ALLOW_CONNECTIONS false`,
-    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLit(db)} AND pid <> pg_backend_pid()`,
-    `ALTER DATABASE ${quoteIdent(db)} RENAME TO ${quoteIdent(old)}`,
-    `ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(db)}`,
-    `ALTER DATABASE ${quoteIdent(db)} ALLOW_CONNECTIONS true`,
+    { sql: allow(db, false), undo: allow(db, true) },
+    { sql: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLit(db)} AND pid <> pg_backend_pid()` },
+    { sql: rename(db, old), undo: rename(old, db) },
+    { sql: rename(restored, db), undo: rename(db, restored) },
+    { sql: allow(db, true) },
   ];
 }
 
+/** The swap's SQL statements in order. */
+export const swapSql = (db: string, restored: string, old: string): string[] => swapSteps(db, restored, old).map((s) => s.sql);
 
 /** Exit 0 when the container has zstd. */
 export const hasZstd = () => ["sh", "-c", "command -v zstd"];

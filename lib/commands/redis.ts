@@ -4,6 +4,10 @@
  */
 
 export const redisCli = (...args: string[]) => ["redis-cli", ...args];
+export const redisInfo = (section: string) => redisCli("info", section);
+export const redisConfigGet = (key: string) => redisCli("config", "get", key);
+export const redisLastSave = () => redisCli("lastsave");
+export const redisBgsave = () => redisCli("bgsave");
 
 /** argv: the RDB file to stdout (Redis replaces it by rename, so this reads one whole file). */
 export const readFile = (path: string) => ["cat", path];

@@ -66,3 +66,21 @@ export class Cleanups {
     if (failed.length) throw joinErrors(failed[0], failed.slice(1));
   }
 }
+
+/**
+ * Run steps in order; when one fails, undo the steps already done, last first, and throw the
+ * failure joined with any undo that failed too.
+ */
+export async function runUndoable<T>(steps: ReadonlyArray<{ sql: T; undo?: T | undefined }>, exec: (x: T) => Promise<unknown>): Promise<void> {
+  const done: Array<{ undo?: T | undefined }> = [];
+  for (const step of steps) {
+    try {
+      await exec(step.sql);
+    } catch (e) {
+      const failed: unknown[] = [];
+      for (const d of done.reverse()) if (d.undo !== undefined) await exec(d.undo).catch((u: unknown) => failed.push(u));
+      throw joinErrors(e, failed);
+    }
+    done.push(step);
+  }
+}

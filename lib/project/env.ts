@@ -26,9 +26,10 @@ const password = (name: string, description: string, extra: Partial<KeySpec> = {
 export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "CLAW_AI_IMAGE", description: "backend image repository", required: true, secret: false },
   { name: "CLAW_AI_TAG", description: "backend release (image tag)", required: true, secret: false, pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/ },
-  { name: "POSTGRES_USER", description: "PostgreSQL user", required: true, secret: false, pattern: /^[a-z_][a-z0-9_]*$/ },
+  { name: "POSTGRES_USER", description: "PostgreSQL user (lower-case letters, digits, _; at most 63)", required: true, secret: false, pattern: /^[a-z_][a-z0-9_]{0,62}$/ },
   password("POSTGRES_PASSWORD", "PostgreSQL password"),
-  { name: "POSTGRES_DB", description: "PostgreSQL database", required: true, secret: false, pattern: /^[a-z_][a-z0-9_]*$/ },
+  // At most 63 bytes: PostgreSQL truncates longer identifiers (NAMEDATALEN - 1).
+  { name: "POSTGRES_DB", description: "PostgreSQL database (lower-case letters, digits, _; at most 63)", required: true, secret: false, pattern: /^[a-z_][a-z0-9_]{0,62}$/ },
   password("REDIS_PASSWORD", "Redis password"),
   password("SECRET_KEY", "JWT signing key (openssl rand -hex 32)", { minLength: 32 }),
   { name: "ZHIPUAI_API_KEY", description: "Zhipu AI API key", required: true, secret: true },

@@ -8,8 +8,10 @@
 import { join } from "node:path";
 import {
   type Codec, createDatabaseSql, drillCommand, dropDatabaseSql, dumpAndCount, hasZstd, listDump, parseCounts, parseDumpCounts, pgDumpGlobals,
-  pgVersion, psql, restoreDump, ROW_COUNT_SQL, swapSql,
+  pgVersion, psql, restoreDump, restoreNames, ROW_COUNT_SQL, swapSteps,
 } from "../../commands/postgres.ts";
+import { sleep } from "../../core/async.ts";
+import { runUndoable } from "../../core/cleanup.ts";
 import { ClawError, InvalidBackupError, RestoreMismatchError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
@@ -37,6 +39,19 @@ function dumpOf(rec: ComponentRecord): ArtifactRecord {
   const dump = rec.artifacts.find((a) => isDump(a.file));
   if (!dump) throw new InvalidBackupError("postgres: no dump file in the manifest");
   return dump;
+}
+
+/** A backend that pg_terminate_backend was sent to may take a moment to go: retry what it blocks (SQLSTATE 55006). */
+async function retryWhileInUse<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const text = `${(e as Error).message}\n${(e as { stderrTail?: string }).stderrTail ?? ""}`;
+      if (attempt >= 40 || !/is being accessed by other users/.test(text)) throw e;
+      await sleep(250);
+    }
+  }
 }
 
 export function compareCounts(expected: Record<string, number>, actual: Record<string, number>): string[] {
@@ -97,9 +112,7 @@ export const postgres: Component = {
   async restore(ctx, rec) {
     const { service, user, db } = names(ctx);
     const dump = dumpOf(rec);
-    const stamp = Date.now().toString(36);
-    const restored = `${db}__claw_restore`;
-    const old = `${db}__claw_old_${stamp}`;
+    const { restored, old } = restoreNames(db, Date.now().toString(36));
     const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
     await exec(dropDatabaseSql(restored));
     await exec(createDatabaseSql(restored, user));
@@ -113,7 +126,8 @@ export const postgres: Component = {
       await exec(dropDatabaseSql(restored)).catch(() => undefined);
       throw e;
     }
-    for (const sql of swapSql(db, restored, old)) await exec(sql);
+    // A failed step undoes the ones before it: the live database keeps its name and accepts connections again.
+    await runUndoable(swapSteps(db, restored, old), (sql) => retryWhileInUse(() => exec(sql)));
     await exec(dropDatabaseSql(old, { ifExists: false }));
     const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, db));
     if (diffs.length) throw new RestoreMismatchError("postgres", `row counts after the swap differ: ${diffs.slice(0, 3).join("; ")}`);

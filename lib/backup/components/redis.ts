@@ -9,7 +9,7 @@
  * count and shuts down. The real service then starts from that AOF.
  */
 import { join } from "node:path";
-import { checkRdbFromStdin, drillCommand, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, readFile, redisCli, restoreCommand } from "../../commands/redis.ts";
+import { checkRdbFromStdin, drillCommand, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, readFile, redisBgsave, redisConfigGet, redisInfo, redisLastSave, restoreCommand } from "../../commands/redis.ts";
 import { sleep } from "../../core/async.ts";
 import { ClawError, InvalidBackupError, RestoreMismatchError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
@@ -21,19 +21,19 @@ import type { Component, ComponentContext } from "./component.ts";
 export const RDB_FILE = "redis.rdb";
 
 const service = (ctx: ComponentContext) => serviceByRole(ctx.project.stack, "redis").name;
-const cli = (ctx: ComponentContext, args: string[]) => ctx.project.compose.exec(service(ctx), redisCli(...args));
+const cli = (ctx: ComponentContext, argv: string[]) => ctx.project.compose.exec(service(ctx), argv);
 
 async function info(ctx: ComponentContext, section: string) {
-  return parseInfo((await cli(ctx, ["info", section])).stdout);
+  return parseInfo((await cli(ctx, redisInfo(section))).stdout);
 }
 
 /** BGSAVE and wait until *that* save has completed successfully. */
 async function freshSave(ctx: ComponentContext): Promise<void> {
-  const before = Number((await cli(ctx, ["lastsave"])).stdout.trim());
+  const before = Number((await cli(ctx, redisLastSave())).stdout.trim());
   // LASTSAVE has one-second resolution: make sure our save cannot share the last one's second.
   if (before >= Math.floor(Date.now() / 1000)) await sleep(1100);
   for (let attempt = 0; ; attempt++) {
-    const r = await cli(ctx, ["bgsave"]);
+    const r = await cli(ctx, redisBgsave());
     if (/Background saving started/i.test(r.stdout)) break;
     // Another save or an AOF rewrite is running: wait and ask again.
     if (attempt > 1200) throw new ClawError(`redis: BGSAVE was not accepted: ${r.stdout.trim()}`);
@@ -63,8 +63,8 @@ export const redis: Component = {
 
   async backup(ctx) {
     const svc = service(ctx);
-    const cfg = (await cli(ctx, ["config", "get", "dir"])).stdout.trim().split("\n");
-    const dbfile = (await cli(ctx, ["config", "get", "dbfilename"])).stdout.trim().split("\n")[1] ?? "dump.rdb";
+    const cfg = (await cli(ctx, redisConfigGet("dir"))).stdout.trim().split("\n");
+    const dbfile = (await cli(ctx, redisConfigGet("dbfilename"))).stdout.trim().split("\n")[1] ?? "dump.rdb";
     const dir = cfg[1] ?? "/data";
     const keyspaceAtSave = keyspaceCounts(await info(ctx, "keyspace"));
     await freshSave(ctx);
@@ -72,7 +72,7 @@ export const redis: Component = {
     await ctx.project.compose.exec(svc, readFile(`${dir}/${dbfile}`), {}, { stdoutFile: join(ctx.dir, RDB_FILE), timeoutMs: DATA_COMMAND_TIMEOUT_MS });
     const check = await checkRdb(ctx, join(ctx.dir, RDB_FILE));
     if (!check.ok) throw new ClawError("redis: the copied RDB does not pass redis-check-rdb");
-    const version = parseInfo((await cli(ctx, ["info", "server"])).stdout).redis_version ?? "unknown";
+    const version = parseInfo((await cli(ctx, redisInfo("server"))).stdout).redis_version ?? "unknown";
     return {
       artifacts: [await artifact(ctx.dir, RDB_FILE)],
       tools: { redis: version },

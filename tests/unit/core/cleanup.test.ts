@@ -92,3 +92,25 @@ test("Cleanups run last-in first-out, every one of them, and their failures are 
   assert.equal(err.message, "restore failed; and then: redis did not start");
   await new Cleanups().run(); // nothing registered, no error: resolves
 });
+
+test("runUndoable undoes the steps already done, last first, when a later step fails", async () => {
+  const { runUndoable } = await import("../../../lib/core/cleanup.ts");
+  const ran: string[] = [];
+  const steps = [{ sql: "disallow", undo: "allow" }, { sql: "terminate" }, { sql: "rename live→old", undo: "rename old→live" }, { sql: "rename restored→live" }];
+  const exec = async (x: string) => {
+    ran.push(x);
+    if (x === "rename restored→live") throw new ClawError("database is being accessed by other users");
+  };
+  await assert.rejects(runUndoable(steps, exec), /being accessed/);
+  assert.deepEqual(ran, ["disallow", "terminate", "rename live→old", "rename restored→live", "rename old→live", "allow"]);
+});
+
+test("runUndoable joins an undo that fails to the step's own error", async () => {
+  const { runUndoable } = await import("../../../lib/core/cleanup.ts");
+  const exec = async (x: string) => {
+    if (x === "b" || x === "undo a") throw new ClawError(`${x} failed`);
+  };
+  const err = await runUndoable([{ sql: "a", undo: "undo a" }, { sql: "b" }], exec).catch((e: ClawError) => e);
+  assert.ok(err instanceof CleanupFailedError);
+  assert.equal(err.message, "b failed; and then: undo a failed");
+});
