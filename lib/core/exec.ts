@@ -50,7 +50,8 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 /** A shell-like, redacted rendering of a command, for logs and --dry-run. */
 export function formatCommand(cmd: Cmd | readonly string[]): string {
   const argv = Array.isArray(cmd) ? cmd : (cmd as Cmd).argv;
-  return redact(argv.map((a) => (a === "" ? "''" : SAFE.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" "));
+  // Each argument masked before it is quoted: quoting a secret holding ' would hide it from the mask.
+  return redact(argv.map((raw) => redact(raw)).map((a) => (a === "" ? "''" : SAFE.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" "));
 }
 
 export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {

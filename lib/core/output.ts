@@ -9,7 +9,7 @@ import { appendFileSync, chmodSync, mkdirSync, openSync, closeSync } from "node:
 import { join } from "node:path";
 import * as clack from "@clack/prompts";
 import { onCommand } from "./exec.ts";
-import { redact } from "./secret.ts";
+import { redact, redactedJson } from "./secret.ts";
 
 export type Level = "info" | "warn" | "error" | "success" | "debug";
 
@@ -103,7 +103,7 @@ export class Output {
 
   /** The machine-readable result of a `--json` run. */
   result(value: unknown): void {
-    if (this.json) process.stdout.write(redact(JSON.stringify(value, null, 2)) + "\n");
+    if (this.json) process.stdout.write(`${redactedJson(value, 2)}\n`);
   }
 
   close(): void {

@@ -38,6 +38,14 @@ export function redact(text: string): string {
   return out;
 }
 
+/**
+ * JSON with every known secret masked in each string before it is escaped: masking the
+ * serialised text would miss a secret holding `"` or `\\`, which JSON escapes.
+ */
+export function redactedJson(value: unknown, space?: number): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "string" ? redact(v) : v), space);
+}
+
 /** Register a value that is not wrapped in a Secret (e.g. read from a file) for masking. */
 export function registerSecretValue(value: string): void {
   if (value.length >= 4) known.add(value);

@@ -1,5 +1,5 @@
 /** Webhook notifications: a JSON body built as data (never by string interpolation). */
-import { redact } from "../core/secret.ts";
+import { redactedJson } from "../core/secret.ts";
 
 export interface Notification {
   event: "backup" | "restore" | "rollback";
@@ -14,7 +14,7 @@ export interface Notification {
 
 /** Pure: the request the webhook receives. Secrets are masked in every string value (before JSON escaping). */
 export function webhookBody(n: Notification): string {
-  return JSON.stringify({ source: "claw-ops", at: new Date().toISOString(), ...n }, (_k, v: unknown) => (typeof v === "string" ? redact(v) : v));
+  return redactedJson({ source: "claw-ops", at: new Date().toISOString(), ...n });
 }
 
 /** Best effort: a failing webhook is reported, never turns a good backup into a failed run. */
