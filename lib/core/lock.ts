@@ -9,11 +9,12 @@
  * A lock whose holder died (same host, pid gone) is stale and is taken over. Taking over is
  * serialized by a second, short-lived file (`.claw-ops.lock.break`): under it the contender
  * re-reads the lock and replaces it only if it is still the very file it judged stale, so a
- * fresh lock taken meanwhile by someone else is never removed. A lock from another host is never
- * judged stale (the directory may be on NFS; we cannot see that host's processes).
+ * fresh lock taken meanwhile by someone else is never removed. A lock from another host, or from
+ * another PID namespace or boot of a machine with this name (a container named like its host),
+ * is never judged stale: we cannot see that holder's processes.
  */
 import { randomUUID } from "node:crypto";
-import { closeSync, fstatSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -26,6 +27,10 @@ export interface LockInfo {
   purpose: string;
   /** ISO 8601. */
   startedAt: string;
+  /** The holder's PID namespace (`pid:[…]` of /proc/self/ns/pid): a pid means nothing in another one. */
+  pidNamespace?: string;
+  /** The holder's kernel boot id: two machines may share a host name. */
+  bootId?: string;
 }
 
 export interface LockOwner {
@@ -72,7 +77,7 @@ export async function acquireLock(root: string, who: LockOwner, o: LockOptions =
 
   for (;;) {
     // startedAt is when the lock was taken, not when we started waiting for it.
-    const info: LockInfo = { pid: process.pid, host: hostname(), script: who.script, purpose: who.purpose, startedAt: now().toISOString() };
+    const info: LockInfo = { pid: process.pid, host: hostname(), script: who.script, purpose: who.purpose, startedAt: now().toISOString(), ...here() };
     if (create(file, info)) return new HeldLock(info, file, undefined);
 
     const seen = inspect(file);
@@ -227,12 +232,46 @@ function parseInfo(raw: string): LockInfo | undefined {
   const o = v as Record<string, unknown>;
   if (!Number.isSafeInteger(o.pid) || (o.pid as number) <= 0) return undefined;
   for (const k of ["host", "script", "purpose", "startedAt"]) if (typeof o[k] !== "string") return undefined;
-  return { pid: o.pid as number, host: o.host as string, script: o.script as string, purpose: o.purpose as string, startedAt: o.startedAt as string };
+  const info: LockInfo = { pid: o.pid as number, host: o.host as string, script: o.script as string, purpose: o.purpose as string, startedAt: o.startedAt as string };
+  if (typeof o.pidNamespace === "string") info.pidNamespace = o.pidNamespace;
+  if (typeof o.bootId === "string") info.bootId = o.bootId;
+  return info;
 }
+
+/** This process' PID namespace and boot id, where Linux tells them. */
+export function here(): Pick<LockInfo, "pidNamespace" | "bootId"> {
+  const out: Pick<LockInfo, "pidNamespace" | "bootId"> = {};
+  try {
+    out.pidNamespace = readlinkSync("/proc/self/ns/pid");
+  } catch {
+    /* not Linux */
+  }
+  try {
+    out.bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    /* not Linux */
+  }
+  return out;
+}
+
+/**
+ * Pure: whether the holder's pid can be checked from here: same host name, same PID
+ * namespace and same boot. A container that has the host's name, or another machine of the
+ * same name, is "elsewhere": its lock is never judged stale (a recorded field that we cannot
+ * compare, from an older lock file, is not held against it).
+ */
+export function sameMachine(holder: LockInfo, me: { host: string } & Pick<LockInfo, "pidNamespace" | "bootId">): boolean {
+  if (holder.host !== me.host) return false;
+  if (holder.pidNamespace !== undefined && me.pidNamespace !== undefined && holder.pidNamespace !== me.pidNamespace) return false;
+  if (holder.bootId !== undefined && me.bootId !== undefined && holder.bootId !== me.bootId) return false;
+  return true;
+}
+
+const local = (info: LockInfo) => sameMachine(info, { host: hostname(), ...here() });
 
 function isStale(seen: Seen, now: Date): boolean {
   if (!seen.info) return now.getTime() - seen.mtimeMs > CORRUPT_LOCK_GRACE_MS;
-  if (seen.info.host !== hostname()) return false; // another machine: we cannot tell
+  if (!local(seen.info)) return false; // another machine, container or boot: we cannot tell
   return !pidAlive(seen.info.pid);
 }
 
@@ -267,7 +306,7 @@ function takeOver(file: string, seen: Seen, info: LockInfo, now: Date): "taken" 
   if (!create(breakFile, me)) {
     // Left behind by a contender that died mid-takeover (a window of microseconds): clear it.
     const b = inspect(breakFile);
-    const abandoned = b?.info ? b.info.host === hostname() && !pidAlive(b.info.pid) : false;
+    const abandoned = b?.info ? local(b.info) && !pidAlive(b.info.pid) : false;
     if (b && (abandoned || Date.now() - b.mtimeMs > BREAK_GRACE_MS)) unlinkIfSame(breakFile, b);
     return "busy";
   }
@@ -315,7 +354,8 @@ function heldError(file: string, seen: Seen, now: Date, waitMs: number): LockHel
     );
   }
   const i = seen.info;
-  const elsewhere = i.host === hostname() ? "" : ` (it runs on another machine: check there)`;
+  const elsewhere = i.host !== hostname() ? " (it runs on another machine: check there)"
+    : !local(i) ? " (it runs in another PID namespace or boot of a machine named like this one, e.g. a container: its pid cannot be checked from here)" : "";
   return new LockHeldError(
     `another claw-ops run holds the lock: ${i.script} (${i.purpose}) pid ${i.pid} on host ${i.host} since ${i.startedAt}${waited}`,
     `wait for it to finish${elsewhere}; if that process is gone, remove ${file}`,
