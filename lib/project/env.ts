@@ -91,6 +91,26 @@ export function validateEnv(values: Readonly<Record<string, string>>, schema: re
   return problems;
 }
 
+/**
+ * Pure: values that Compose would read differently from us (dotenv), by key. Compose keeps a
+ * `#` that no blank precedes (`PW=ab#cd` is `ab#cd` to Compose, `ab` to dotenv) and expands
+ * `$NAME` in unquoted and double-quoted values: the containers would get another value than
+ * the one we check and mask. Single quotes mean the same, literally, to both.
+ */
+export function composeDisagreements(text: string): EnvProblem[] {
+  const problems: EnvProblem[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const [, key, raw] = m as unknown as [string, string, string];
+    if (raw.startsWith("'")) continue;
+    const value = raw.startsWith('"') ? raw.slice(1, raw.indexOf('"', 1) < 0 ? undefined : raw.indexOf('"', 1)) : raw.split(/\s#/)[0]!;
+    if (/\$/.test(value)) problems.push({ key, problem: "holds a `$` that Docker Compose would expand as a variable: put the value in single quotes" });
+    else if (!raw.startsWith('"') && value.includes("#")) problems.push({ key, problem: "holds a `#` that Docker Compose keeps but dotenv reads as a comment: put the value in single quotes" });
+  }
+  return problems;
+}
+
 export class ClawEnv {
   constructor(readonly file: string, private readonly values: Readonly<Record<string, string>>) {
     for (const spec of ENV_SCHEMA) if (spec.secret && values[spec.name]) registerSecretValue(values[spec.name]!);
@@ -129,10 +149,11 @@ export function loadEnv(file: string, o: { validate?: boolean } = {}): ClawEnv {
       `chmod 600 ${file}`,
     );
   }
-  const values = parse(readFileSync(file));
+  const text = readFileSync(file, "utf8");
+  const values = parse(text);
   const env = new ClawEnv(file, values);
   if (o.validate !== false) {
-    const problems = validateEnv(values);
+    const problems = [...composeDisagreements(text), ...validateEnv(values)];
     if (problems.length > 0) {
       const first = problems[0]!;
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).map((p) => p.key).join(", ")})` : "";
