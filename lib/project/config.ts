@@ -143,13 +143,48 @@ export function offsiteSettings(get: EnvGetter): OffsiteSettings | undefined {
     throw new PreconditionError(".env.prod: OFFSITE_S3_PART_MB must be a whole number of at least 5 (S3's smallest part)");
   }
   return {
-    endpoint: need("OFFSITE_S3_ENDPOINT"),
+    endpoint: checkEndpoint(need("OFFSITE_S3_ENDPOINT")),
     region: get("OFFSITE_S3_REGION") || "us-east-1",
-    bucket,
+    bucket: checkBucket(bucket),
     accessKey: need("OFFSITE_S3_ACCESS_KEY"),
     secretKey: new Secret(need("OFFSITE_S3_SECRET_KEY")),
     pathStyle: style === "true",
-    prefix: (get("OFFSITE_S3_PREFIX") || hostname()).replace(/^\/+|\/+$/g, ""),
+    prefix: checkPrefix((get("OFFSITE_S3_PREFIX") || hostname()).replace(/^\/+|\/+$/g, "")),
     partBytes: partMb * 1024 * 1024,
   };
+}
+
+/**
+ * S3's bucket naming rules (3-63 lower-case letters, digits, dots and hyphens): a bucket name
+ * goes into the request's host name (virtual-hosted style) or path, so `#`, `@` or `/` would
+ * send the request elsewhere.
+ */
+export function checkBucket(bucket: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes("..")) {
+    throw new PreconditionError(".env.prod: OFFSITE_S3_BUCKET is not a valid bucket name (3-63 lower-case letters, digits, dots and hyphens)");
+  }
+  return bucket;
+}
+
+/** Key prefix segments of letters, digits, `.`, `_`, `-`; never `.` or `..` (no other path, no other host). */
+export function checkPrefix(prefix: string): string {
+  const segments = prefix.split("/");
+  if (prefix === "" || segments.some((s) => s === "" || s === "." || s === ".." || !/^[A-Za-z0-9._-]+$/.test(s))) {
+    throw new PreconditionError(".env.prod: OFFSITE_S3_PREFIX must be path segments of letters, digits, '.', '_' and '-' (no '..', no empty segment)");
+  }
+  return prefix;
+}
+
+/** An http(s) origin: no user info, path, query or fragment that would change where requests go. */
+export function checkEndpoint(endpoint: string): string {
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    throw new PreconditionError(".env.prod: OFFSITE_S3_ENDPOINT is not a URL");
+  }
+  if (!/^https?:$/.test(u.protocol) || u.username || u.password || (u.pathname !== "/" && u.pathname !== "") || u.search || u.hash || endpoint.includes("@")) {
+    throw new PreconditionError(".env.prod: OFFSITE_S3_ENDPOINT must be an http(s) origin such as https://s3.amazonaws.com (no user, path, query or #)");
+  }
+  return endpoint;
 }

@@ -53,3 +53,18 @@ test("a malformed encryption key is refused while the configuration is read, wit
   const e = refusal(() => parseConfig(get({ ...BASE, BACKUP_ENCRYPTION_KEY: "AGE-SECRET-KEY-1NOPE" })));
   assert.doesNotMatch(e.message, /NOPE/);
 });
+
+test("offsite bucket, prefix and endpoint that would send requests to another path or host are refused (exit 3)", () => {
+  const base = { OFFSITE_S3_BUCKET: "claw-backups", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key" };
+  assert.equal(offsiteSettings(get({ ...base, OFFSITE_S3_PREFIX: "srv1/claw" }))!.prefix, "srv1/claw");
+  for (const prefix of ["../x", "a/../b", "a//b", "a/./b", "a b", "a#b", "a?b"]) {
+    assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PREFIX: prefix }))).message, /OFFSITE_S3_PREFIX must be path segments/, prefix);
+  }
+  for (const bucket of ["evil.com#", "user@evil.com", "a/b", "Upper", "ab", "a..b", "-x-"]) {
+    assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_BUCKET: bucket }))).message, /OFFSITE_S3_BUCKET is not a valid bucket name/, bucket);
+  }
+  for (const endpoint of ["ftp://x", "https://user:pw@s3.example", "https://s3.example/path", "https://s3.example?x=1", "https://s3.example#frag", "not a url"]) {
+    assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_ENDPOINT: endpoint }))).message, /OFFSITE_S3_ENDPOINT/, endpoint);
+  }
+  assert.equal(offsiteSettings(get({ ...base, OFFSITE_S3_ENDPOINT: "http://127.0.0.1:9001" }))!.endpoint, "http://127.0.0.1:9001");
+});
