@@ -31,7 +31,7 @@ test("BACKUP_PG_COMPRESSION becomes a number; anything but 0-9 is refused naming
 });
 
 test("offsite settings: defaults for region, path style, prefix and part size; the secret is a Secret", () => {
-  const o = offsiteSettings(get({ OFFSITE_S3_BUCKET: "b", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key", OFFSITE_S3_PREFIX: "/srv/" }))!;
+  const o = offsiteSettings(get({ OFFSITE_S3_BUCKET: "claw-backups", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key", OFFSITE_S3_PREFIX: "/srv/" }))!;
   assert.equal(o.region, "us-east-1");
   assert.equal(o.pathStyle, true);
   assert.equal(o.prefix, "srv");
@@ -41,7 +41,7 @@ test("offsite settings: defaults for region, path style, prefix and part size; t
 });
 
 test("offsite settings name the key that is missing or wrong, never a value", () => {
-  const base = { OFFSITE_S3_BUCKET: "b", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key" };
+  const base = { OFFSITE_S3_BUCKET: "claw-backups", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key" };
   assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_SECRET_KEY: "" }))).message, /OFFSITE_S3_SECRET_KEY is needed/);
   assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PART_MB: "4" }))).message, /OFFSITE_S3_PART_MB must be a whole number of at least 5/);
   assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PATH_STYLE: "yes" }))).message, /OFFSITE_S3_PATH_STYLE must be true or false/);
