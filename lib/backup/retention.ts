@@ -107,6 +107,8 @@ export function promotionsFor(newBackup: BackupRef, existing: readonly BackupRef
 export interface PrunePlan {
   remove: BackupRef[];
   keep: BackupRef[];
+  /** Kept but left out of the policy: dated after `now` (a clock that was wrong, or a planted backup). */
+  future?: BackupRef[];
 }
 
 const POLICY_DAYS: Record<Tier, keyof RetentionPolicy> = { daily: "dailyDays", weekly: "weeklyDays", monthly: "monthlyDays" };
@@ -135,8 +137,9 @@ export function assertPlanKeepsSomething(backups: readonly BackupRef[], plan: Pr
 /**
  * Pure retention. A backup of tier T is removed when now - time >= policy days of T (whole
  * 24-hour days between true instants; exactly N days old is expired). Overrides:
- *  - the newest backup of each tier is always kept, even when expired;
- *  - a backup whose time is after `now` (the clock moved back) is kept;
+ *  - the newest backup of each tier that is not in the future is always kept, even when expired;
+ *  - a backup whose time is after `now` (the clock moved back, or a planted backup) is kept,
+ *    listed in `future`, and never counts as the newest: it protects nothing;
  *  - a backup with an invalid time is kept (its age cannot be judged);
  *  - a plan removing every backup throws RetentionError.
  * Input order is preserved in both lists.
@@ -146,13 +149,16 @@ export function planPrune(backups: readonly BackupRef[], policy: RetentionPolicy
   const nowMs = now.getTime();
   if (Number.isNaN(nowMs)) throw new RetentionError("refusing to prune: `now` is an invalid date");
 
+  // The newest of each tier is the newest that is not in the future: a backup dated ahead
+  // of the clock must not take that protection from the real newest one.
   const newest = new Map<Tier, number>();
   for (const b of backups) {
     const t = b.time.getTime();
-    if (!Number.isNaN(t) && t > (newest.get(b.tier) ?? -Infinity)) newest.set(b.tier, t);
+    if (!Number.isNaN(t) && t <= nowMs && t > (newest.get(b.tier) ?? -Infinity)) newest.set(b.tier, t);
   }
 
   const plan: PrunePlan = { remove: [], keep: [] };
+  const future: BackupRef[] = [];
   for (const b of backups) {
     const days = POLICY_DAYS[b.tier];
     if (days === undefined) throw new RetentionError(`unknown backup tier ${JSON.stringify(b.tier)} for ${b.id}`);
@@ -160,7 +166,8 @@ export function planPrune(backups: readonly BackupRef[], policy: RetentionPolicy
     const age = nowMs - t;
     const expired = !Number.isNaN(t) && age >= 0 && age >= policy[days] * DAY_MS && t !== newest.get(b.tier);
     (expired ? plan.remove : plan.keep).push(b);
+    if (age < 0) future.push(b);
   }
   assertPlanKeepsSomething(backups, plan);
-  return plan;
+  return future.length ? { ...plan, future } : plan;
 }

@@ -55,7 +55,7 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
     const records = await writeComponents(project, out, p, o.components, now);
     const manifest = writeManifest(project, p, records, started, now());
     const dir = commitStaging(project.root, p.staging, o.tier, p.id);
-    const { promoted, pruned } = o.tier === "daily" ? promoteAndPrune(project, p, dir, started, o.prune !== false, now()) : { promoted: [], pruned: [] };
+    const { promoted, pruned } = o.tier === "daily" ? promoteAndPrune(project, out, p, dir, started, o.prune !== false, now()) : { promoted: [], pruned: [] };
     return { id: p.id, dir, tier: o.tier, manifest, promoted, pruned, durationMs: now().getTime() - started.getTime() };
   } catch (e) {
     rmSync(p.staging, { recursive: true, force: true });
@@ -142,17 +142,19 @@ function writeManifest(project: Project, p: Prepared, records: readonly Componen
 }
 
 /** Phase 4: weekly/monthly hard links, then retention. */
-function promoteAndPrune(project: Project, p: Prepared, dir: string, started: Date, doPrune: boolean, now: Date): { promoted: Tier[]; pruned: string[] } {
+function promoteAndPrune(project: Project, out: Output, p: Prepared, dir: string, started: Date, doPrune: boolean, now: Date): { promoted: Tier[]; pruned: string[] } {
   // `existing` was read before this backup was committed: exactly the set to promote against.
   const promoted = promotionsFor({ tier: "daily", id: p.id, time: started }, refsOf(p.existing));
   promote(project.root, dir, p.id, promoted);
-  return { promoted, pruned: doPrune ? prune(project, now) : [] };
+  return { promoted, pruned: doPrune ? prune(project, now, (m) => out.warn(m)) : [] };
 }
 
-export function prune(project: Project, now: Date): string[] {
+export function prune(project: Project, now: Date, warn: (m: string) => void = () => undefined): string[] {
   const refs = refsOf(listBackups(project.root, { tiers: ["daily", "weekly", "monthly"] }));
   if (refs.length === 0) return [];
-  return applyPrune(project.root, planPrune(refs, project.config.retention, now));
+  const plan = planPrune(refs, project.config.retention, now);
+  for (const b of plan.future ?? []) warn(`backup ${b.tier}/${b.id} is dated in the future (${b.time.toISOString()}): left out of retention; check the clock, or remove it if you did not make it`);
+  return applyPrune(project.root, plan);
 }
 
 function diskFull(e: unknown): boolean {

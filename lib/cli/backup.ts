@@ -89,7 +89,7 @@ async function installCron(out: Output, root: string, given: string | undefined)
 
 async function pruneBackups(out: Output, root: string): Promise<number> {
   const project = await openProject({ root });
-  const removed = await withRunLock(root, { script: SCRIPT, purpose: "prune" }, out, async () => prune(project, new Date()));
+  const removed = await withRunLock(root, { script: SCRIPT, purpose: "prune" }, out, async () => prune(project, new Date(), (m) => out.warn(m)));
   out.success(removed.length ? `removed ${removed.join(", ")}` : "nothing to prune");
   out.result({ ok: true, removed });
   return 0;
