@@ -31,7 +31,7 @@ export function selectComponents(o: { dbOnly?: boolean; noUpload?: boolean; only
     if (bad.length || names.length === 0) {
       throw new UsageError(`--only takes ${COMPONENTS.join(",")}; got ${JSON.stringify(o.only)}`);
     }
-    return COMPONENTS.filter((c) => names.includes(c));
+    return COMPONENTS.filter((c) => names.includes(c) && !(o.noUpload && c === "uploads"));
   }
   if (o.dbOnly) return ["postgres"];
   return COMPONENTS.filter((c) => !(o.noUpload && c === "uploads"));

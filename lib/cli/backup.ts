@@ -29,6 +29,7 @@ export type BackupCommand =
   | { mode: "install-cron"; expr: string | undefined };
 
 const MODES = ["list", "restore", "verify", "prune", "install-cron"] as const;
+const SELECTION_FLAGS = ["db-only", "no-upload", "only"] as const;
 
 /** Pure: the typed command of a backup.mts run; conflicting modes are a usage error. */
 export function backupCommand(args: ParsedArgs): BackupCommand {
@@ -39,17 +40,20 @@ export function backupCommand(args: ParsedArgs): BackupCommand {
   const positional = args.positionals[0];
   if (positional !== undefined && mode !== "verify" && mode !== "install-cron") throw new UsageError(`unexpected argument ${JSON.stringify(positional)}`);
   const identity = f.identity === undefined ? undefined : String(f.identity);
+  const selection = SELECTION_FLAGS.filter((s) => f[s] !== undefined && f[s] !== false);
+  if (mode && selection.length) throw new UsageError(`--${selection[0]} applies to a backup run, not to --${mode}`);
+  if (f.only !== undefined && f["db-only"]) throw new UsageError("--only and --db-only cannot be combined", "--db-only is --only postgres");
   switch (mode) {
     case "list": return { mode };
     case "prune": return { mode };
     case "install-cron": return { mode, expr: positional };
     case "verify": return { mode, dir: positional, identity };
     case "restore": return { mode, dir: String(f.restore), identity, dryRun: f["dry-run"] === true, yes: f.yes === true };
-    default: return {
-      mode: "backup",
-      components: selectComponents({ dbOnly: f["db-only"] === true, noUpload: f["no-upload"] === true, ...(f.only !== undefined ? { only: String(f.only) } : {}) }),
-      dryRun: f["dry-run"] === true,
-    };
+    default: {
+      const components = selectComponents({ dbOnly: f["db-only"] === true, noUpload: f["no-upload"] === true, ...(f.only !== undefined ? { only: String(f.only) } : {}) });
+      if (components.length === 0) throw new UsageError("nothing to back up: the flags leave out every component");
+      return { mode: "backup", components, dryRun: f["dry-run"] === true };
+    }
   }
 }
 

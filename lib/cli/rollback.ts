@@ -42,10 +42,12 @@ export function rollbackCommand(args: ParsedArgs): RollbackCommand {
   if (f.list) return { mode: "list" };
   if (f.backup !== undefined && args.positionals.length) throw new UsageError("give either an index or --backup <dir>, not both");
   const index = args.positionals[0];
+  const components = rollbackComponents(f);
+  if (components.length === 0) throw new UsageError("nothing to roll back: all five --skip-* flags were given");
   return {
     mode: "rollback",
     target: f.backup !== undefined ? { dir: String(f.backup) } : index !== undefined ? { index } : undefined,
-    components: rollbackComponents(f),
+    components,
     identity: f.identity === undefined ? undefined : String(f.identity),
     dryRun: f["dry-run"] === true,
     yes: f.yes === true,

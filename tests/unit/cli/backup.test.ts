@@ -26,3 +26,12 @@ test("two modes at once, or an argument a mode does not take, is a usage error (
     assert.throws(() => cmd(...argv), (e: unknown) => e instanceof UsageError && e.exitCode === ExitCode.usage, argv.join(" "));
   }
 });
+
+test("conflicting or empty selections are usage errors, never a silent choice", () => {
+  const usage = (argv: string[], re: RegExp) => assert.throws(() => cmd(...argv), (e: unknown) => e instanceof UsageError && re.test(e.message), argv.join(" "));
+  usage(["--only", "uploads", "--db-only"], /--only and --db-only cannot be combined/);
+  usage(["--only", "uploads", "--no-upload"], /nothing to back up/);
+  usage(["--restore", "backups/daily/x", "--db-only"], /--db-only applies to a backup run, not to --restore/);
+  usage(["--list", "--only", "redis"], /--only applies to a backup run/);
+  assert.deepEqual(cmd("--only", "uploads,config", "--no-upload"), { mode: "backup", components: ["config"], dryRun: false });
+});

@@ -27,3 +27,54 @@ test("the --skip-* flags leave their components out", () => {
 test("an index and --backup together is a usage error", () => {
   assert.throws(() => cmd("1", "--backup", "backups/daily/x"), UsageError);
 });
+
+// ---- moved here from tests/unit/store-rollback.test.ts ----
+import { pickByIndex, rollbackComponents } from "../../../lib/cli/rollback.ts";
+import { usageError } from "../helpers.ts";
+
+test("a rollback restores every component unless skipped", () => {
+  assert.deepEqual(rollbackComponents({}), ["postgres", "redis", "milvus", "uploads", "config"]);
+  assert.deepEqual(rollbackComponents({ "skip-config": true, "skip-uploads": false }), ["postgres", "redis", "milvus", "uploads"]);
+});
+
+test("the guide's database example keeps postgres and config", () => {
+  // npx zx scripts/rollback.mts 1 --skip-redis --skip-milvus --skip-uploads
+  assert.deepEqual(rollbackComponents({ "skip-redis": true, "skip-milvus": true, "skip-uploads": true }), ["postgres", "config"]);
+});
+
+test("the guide's configuration-only example keeps config", () => {
+  // npx zx scripts/rollback.mts 1 --skip-db --skip-redis --skip-milvus --skip-uploads
+  assert.deepEqual(rollbackComponents({ "skip-db": true, "skip-redis": true, "skip-milvus": true, "skip-uploads": true }), ["config"]);
+  assert.deepEqual(rollbackComponents({ "skip-db": true, "skip-redis": true, "skip-milvus": true, "skip-uploads": true, "skip-config": true }), []);
+});
+
+test("a backup index picks from the newest (1) down", () => {
+  const rows = ["newest", "middle", "oldest"];
+  assert.equal(pickByIndex(rows, "1"), "newest");
+  assert.equal(pickByIndex(rows, "3"), "oldest");
+  assert.equal(pickByIndex(rows, "02"), "middle");
+});
+
+test("a backup index out of range or not a whole number is a usage error naming the problem", () => {
+  const rows = ["newest", "middle", "oldest"];
+  for (const [given, message] of [
+    ["0", "no backup with index 0 (there are 3)"],
+    ["99", "no backup with index 99 (there are 3)"],
+    ["x", 'backup index must be a number, got "x"'],
+    ["1.5", 'backup index must be a number, got "1.5"'],
+    ["-1", 'backup index must be a number, got "-1"'],
+    ["", 'backup index must be a number, got ""'],
+    [" 1", 'backup index must be a number, got " 1"'],
+  ] as const) {
+    const e = usageError(() => pickByIndex(rows, given));
+    assert.equal(e.message, message, given);
+    assert.equal(e.hint, "see the indexes with --list");
+  }
+  const none = usageError(() => pickByIndex([], "1"));
+  assert.equal(none.message, "there are no backups yet");
+  assert.equal(none.hint, "take one with backup.mts");
+});
+
+test("a rollback with all five --skip-* flags restores nothing: a usage error, not a do-nothing success", () => {
+  assert.throws(() => cmd("1", "--skip-db", "--skip-redis", "--skip-milvus", "--skip-uploads", "--skip-config"), /nothing to roll back/);
+});
