@@ -24,10 +24,10 @@ import { canRun, lastLine, run } from "../core/exec.ts";
 import { Secret } from "../core/secret.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../core/time.ts";
 import { checkAgeKey, type EncryptionSettings } from "../project/config.ts";
-import { type ArtifactRecord, artifact, type ComponentName, type ComponentRecord, type Manifest, sha256File } from "./manifest.ts";
+import { AGE_SUFFIX, type ArtifactRecord, artifact, type ComponentName, type ComponentRecord, type Manifest, sha256File } from "./manifest.ts";
 import { newWorkDir } from "./store.ts";
 
-export const AGE_SUFFIX = ".age";
+export { AGE_SUFFIX } from "./manifest.ts";
 
 export interface EncryptionConfig {
   recipients: string[];

@@ -11,6 +11,8 @@ import { InvalidBackupError } from "../core/errors.ts";
 export const MANIFEST = "manifest.json";
 export const MANIFEST_FORMAT = "claw-ops-backup";
 export const MANIFEST_VERSION = 1;
+/** The suffix of an artifact encrypted with age. */
+export const AGE_SUFFIX = ".age";
 
 export const COMPONENTS = ["postgres", "redis", "milvus", "uploads", "config"] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
@@ -86,7 +88,20 @@ export async function artifact(dir: string, file: string): Promise<ArtifactRecor
   return { file, bytes, sha256 };
 }
 
-/** Read and shape-check a manifest. Throws InvalidBackupError with the reason. */
+/**
+ * The artifacts each component's backup is made of (plaintext names; an encrypted one is
+ * `<name>.age` with the plaintext in `plain`). Every pattern must be matched by exactly one
+ * artifact and nothing else may be listed: a restore reads exactly these files, each checked.
+ */
+export const EXPECTED_ARTIFACTS: Readonly<Record<ComponentName, readonly RegExp[]>> = {
+  postgres: [/^postgres-[a-z_][a-z0-9_]{0,62}\.dump(\.zst)?$/, /^postgres-globals\.sql$/],
+  redis: [/^redis\.rdb$/],
+  milvus: [/^etcd\.snapshot$/, /^minio-data\.tar$/, /^milvus-data\.tar$/],
+  uploads: [/^uploads\.tar$/],
+  config: [/^config\.tar$/],
+};
+
+/** Read and check a manifest. Throws InvalidBackupError (exit 5) naming the field that is wrong. */
 export function readManifest(dir: string): Manifest {
   let raw: string;
   try {
@@ -94,21 +109,89 @@ export function readManifest(dir: string): Manifest {
   } catch {
     throw new InvalidBackupError(`${dir} is not a backup: it has no ${MANIFEST}`, "list the backups with --list");
   }
-  let m: Manifest;
+  let m: unknown;
   try {
-    m = JSON.parse(raw) as Manifest;
+    m = JSON.parse(raw);
   } catch {
     throw new InvalidBackupError(`${dir}/${MANIFEST} is not valid JSON (corrupt or partial backup)`);
   }
-  if (m.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION || typeof m.components !== "object" || m.components === null) {
-    throw new InvalidBackupError(`${dir}/${MANIFEST} is not a claw-ops backup manifest of version ${MANIFEST_VERSION}`);
+  return checkManifest(m, `${dir}/${MANIFEST}`);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const SHA256 = /^[0-9a-f]{64}$/;
+/** An artifact is a plain file name in the backup directory: no path, no dot file. */
+const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$/;
+
+/** Pure: the manifest, or an InvalidBackupError naming the first field that is wrong. */
+export function checkManifest(m: unknown, where: string): Manifest {
+  const bad = (field: string, what: string) => new InvalidBackupError(`${where} is not a valid backup manifest: ${field} ${what}`, "use another backup (see --list)");
+  const str = (o: Obj, k: string, field: string) => {
+    if (typeof o[k] !== "string") throw bad(`${field}${k}`, "must be a string");
+    return o[k] as string;
+  };
+  const time = (o: Obj, k: string, field: string) => {
+    if (Number.isNaN(new Date(str(o, k, field)).getTime())) throw bad(`${field}${k}`, "must be a date");
+  };
+  if (!isObj(m) || m.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION) {
+    throw new InvalidBackupError(`${where} is not a claw-ops backup manifest of version ${MANIFEST_VERSION}`);
   }
+  if (!/^\d{8}-\d{6}$/.test(str(m, "id", ""))) throw bad("id", "must be YYYYMMDD-HHMMSS");
+  time(m, "createdAt", "");
+  time(m, "finishedAt", "");
+  str(m, "host", "");
+  if (!isObj(m.release)) throw bad("release", "is missing");
+  str(m.release, "image", "release.");
+  str(m.release, "tag", "release.");
+  if (m.composeProject !== null && typeof m.composeProject !== "string") throw bad("composeProject", "must be a string or null");
+  const encrypted = m.encryption !== undefined;
+  if (encrypted) {
+    const e = m.encryption;
+    if (!isObj(e) || e.scheme !== "age" || !Array.isArray(e.recipients) || !e.recipients.every((r) => typeof r === "string")) throw bad("encryption", "must be { scheme: \"age\", recipients: [...] }");
+  }
+  if (!isObj(m.components) || Object.keys(m.components).length === 0) throw bad("components", "must list at least one component");
   for (const [name, c] of Object.entries(m.components)) {
-    if (!COMPONENTS.includes(name as ComponentName) || !Array.isArray(c?.artifacts)) {
-      throw new InvalidBackupError(`${dir}/${MANIFEST}: component ${name} is malformed`);
-    }
+    const field = `components.${name}`;
+    if (!COMPONENTS.includes(name as ComponentName)) throw bad(field, `is not a component (${COMPONENTS.join(", ")})`);
+    checkComponent(c, name as ComponentName, field, encrypted, bad);
   }
-  return m;
+  return m as unknown as Manifest;
+}
+
+function checkComponent(c: unknown, name: ComponentName, field: string, encrypted: boolean, bad: (field: string, what: string) => InvalidBackupError): void {
+  if (!isObj(c)) throw bad(field, "must be an object");
+  if (c.name !== name) throw bad(`${field}.name`, `must be ${JSON.stringify(name)}`);
+  if (!isObj(c.counts) || !Object.values(c.counts).every((n) => typeof n === "number" && Number.isFinite(n))) throw bad(`${field}.counts`, "must map names to numbers");
+  if (c.tools !== undefined && (!isObj(c.tools) || !Object.values(c.tools).every((t) => typeof t === "string"))) throw bad(`${field}.tools`, "must map names to strings");
+  if (!Array.isArray(c.artifacts)) throw bad(`${field}.artifacts`, "must be a list");
+  const names: string[] = [];
+  c.artifacts.forEach((a: unknown, i: number) => {
+    const af = `${field}.artifacts[${i}]`;
+    const file = checkFile(a, af, bad);
+    if (encrypted) {
+      if (!file.endsWith(AGE_SUFFIX) || !isObj((a as Obj).plain)) throw bad(`${af}.plain`, "is missing for an encrypted backup");
+      names.push(checkFile((a as Obj).plain, `${af}.plain`, bad));
+    } else {
+      if ((a as Obj).plain !== undefined) throw bad(`${af}.plain`, "is only for encrypted backups");
+      names.push(file);
+    }
+  });
+  for (const re of EXPECTED_ARTIFACTS[name]) {
+    const n = names.filter((f) => re.test(f)).length;
+    if (n !== 1) throw bad(`${field}.artifacts`, n === 0 ? `lack the file ${re.source.replace(/\\/g, "").replace(/^\^|\$$/g, "")}` : "list the same file twice");
+  }
+  const unexpected = names.find((f) => !EXPECTED_ARTIFACTS[name].some((re) => re.test(f)));
+  if (unexpected !== undefined) throw bad(`${field}.artifacts`, `list ${JSON.stringify(unexpected)}, which is not a ${name} file`);
+}
+
+/** An artifact record ({file, bytes, sha256}); returns its file name. */
+function checkFile(a: unknown, field: string, bad: (field: string, what: string) => InvalidBackupError): string {
+  if (!isObj(a)) throw bad(field, "must be an object");
+  if (typeof a.file !== "string" || !FILE_NAME.test(a.file)) throw bad(`${field}.file`, "must be a plain file name");
+  if (!Number.isSafeInteger(a.bytes) || (a.bytes as number) < 0) throw bad(`${field}.bytes`, "must be a whole number");
+  if (typeof a.sha256 !== "string" || !SHA256.test(a.sha256)) throw bad(`${field}.sha256`, "must be 64 hex digits");
+  return a.file;
 }
 
 /** Re-read every artifact of the given components and compare size and sha256. */

@@ -58,8 +58,14 @@ export function listBackups(root: string, o: { tiers?: readonly StoreTier[]; onI
   return out.sort((a, b) => b.time.getTime() - a.time.getTime() || a.tier.localeCompare(b.tier));
 }
 
-/** One row per backup id (its tiers merged), newest first: what --list shows and indexes. */
+/**
+ * One row per backup id (its tiers merged), newest first: what --list shows. Only regular
+ * backups (daily/weekly/monthly, manual runs included) are indexed: snapshots taken before a
+ * rollback or restore are listed apart and never shift the indexes under the operator, so the
+ * same `rollback.mts N` twice names the same backup.
+ */
 export interface BackupEntry {
+  /** 1 = the newest regular backup; 0 for a snapshot (addressed by --backup <dir> or --undo). */
   index: number;
   id: string;
   tiers: StoreTier[];
@@ -70,9 +76,22 @@ export interface BackupEntry {
   components: ComponentName[];
 }
 
+const isRegular = (b: StoredBackup) => (TIERS as readonly string[]).includes(b.tier);
+
+/** The regular backups, indexed from 1, newest first. */
 export function backupEntries(backups: readonly StoredBackup[]): BackupEntry[] {
+  return entries(backups.filter(isRegular), true);
+}
+
+/** The snapshots (pre-rollback, pre-restore), newest first, not indexed. */
+export function snapshotEntries(backups: readonly StoredBackup[]): BackupEntry[] {
+  return entries(backups.filter((b) => !isRegular(b)), false);
+}
+
+function entries(backups: readonly StoredBackup[], indexed: boolean): BackupEntry[] {
   const byId = new Map<string, StoredBackup[]>();
-  for (const b of backups) byId.set(b.id, [...(byId.get(b.id) ?? []), b]);
+  // Snapshots of the same second in two tiers are two undo points, not one backup.
+  for (const b of backups) byId.set(indexed ? b.id : `${b.tier}/${b.id}`, [...(byId.get(indexed ? b.id : `${b.tier}/${b.id}`) ?? []), b]);
   const rows = [...byId.values()].map((group) => {
     const first = group.find((g) => g.tier === "daily") ?? group[0]!;
     return {
@@ -87,7 +106,7 @@ export function backupEntries(backups: readonly StoredBackup[]): BackupEntry[] {
     };
   });
   rows.sort((a, b) => b.time.getTime() - a.time.getTime());
-  for (const [i, r] of rows.entries()) r.index = i + 1;
+  if (indexed) for (const [i, r] of rows.entries()) r.index = i + 1;
   return rows;
 }
 
@@ -102,9 +121,23 @@ export function formatBytes(n: number): string {
 export function formatEntries(rows: readonly BackupEntry[]): string {
   if (rows.length === 0) return "no backups yet (backups/ is empty)";
   const head = ["#", "id", "tier", "size", "release", "components"];
-  const body = rows.map((r) => [String(r.index), r.id, r.tiers.join("+"), formatBytes(r.bytes), r.release, r.components.join(",")]);
+  const body = rows.map((r) => [r.index ? String(r.index) : "-", r.id, r.tiers.join("+"), formatBytes(r.bytes), r.release, r.components.join(",")]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+/**
+ * Pure: what --list prints: the indexed regular backups, then the snapshots (undo points),
+ * then the directories that are not usable backups and why.
+ */
+export function formatListing(regular: readonly BackupEntry[], snapshots: readonly BackupEntry[], damaged: ReadonlyArray<{ dir: string; why: string }>, root: string): string {
+  const parts = [formatEntries(regular)];
+  if (snapshots.length) {
+    parts.push("", "snapshots taken before a rollback or restore (undo points: rollback.mts --undo, or --backup <dir>):",
+      ...snapshots.map((s) => `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.join(",")}`));
+  }
+  if (damaged.length) parts.push("", "damaged (not usable; left in place):", ...damaged.map((d) => `  ${relative(root, d.dir)}: ${d.why}`));
+  return parts.join("\n");
 }
 
 /** Resolve a user-given backup directory; it must lie inside backups/ and hold a manifest. */

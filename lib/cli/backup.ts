@@ -11,7 +11,7 @@ import { backupJob } from "../backup/job.ts";
 import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import { rolesNeeded, selectComponents } from "../backup/registry.ts";
 import { prune } from "../backup/run.ts";
-import { backupEntries, formatBytes, formatEntries, listBackups, resolveBackupDir } from "../backup/store.ts";
+import { backupEntries, formatBytes, formatListing, listBackups, resolveBackupDir, snapshotEntries } from "../backup/store.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { withRunLock } from "../restore/run-lock.ts";
@@ -71,9 +71,17 @@ export async function backupMain({ args, out }: ScriptContext, root = projectRoo
 
 /** `--list` (rollback.mts --list too): every backup, newest first, with its index. */
 export function listCommand(out: Output, root: string): number {
-  const rows = backupEntries(listBackups(root, { onInvalid: (dir, why) => out.warn(`ignored ${relative(root, dir)}: ${why}`) }));
-  if (out.json) out.result(rows.map((r) => ({ ...r, dir: relative(root, r.dir), time: r.time.toISOString() })));
-  else process.stdout.write(`${formatEntries(rows)}\n`);
+  const damaged: Array<{ dir: string; why: string }> = [];
+  const all = listBackups(root, { onInvalid: (dir, why) => damaged.push({ dir, why }) });
+  const rows = backupEntries(all);
+  const snapshots = snapshotEntries(all);
+  // A damaged backup is listed as such; it never stops the others from being listed or used.
+  if (out.json) {
+    out.result([...rows, ...snapshots].map((r) => ({ ...r, dir: relative(root, r.dir), time: r.time.toISOString() })));
+    for (const d of damaged) out.warn(`damaged: ${relative(root, d.dir)}: ${d.why}`);
+  } else {
+    process.stdout.write(`${formatListing(rows, snapshots, damaged, root)}\n`);
+  }
   return 0;
 }
 
