@@ -124,7 +124,8 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
   const project = await openProject({ root });
   const dir = resolveBackupDir(root, cmd.dir);
   const m = readManifest(dir);
-  return withRunLock(root, { script: SCRIPT, purpose: `restore from ${m.id}` }, out, () => restoreFlow(project, out, {
+  const who = { script: SCRIPT, purpose: `restore from ${relative(root, dir)}`, finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)} -y` };
+  return withRunLock(root, who, out, () => restoreFlow(project, out, {
     event: "restore", dir, components: Object.keys(m.components) as ComponentName[], snapshotTier: "pre-restore",
     identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: false,
   }));

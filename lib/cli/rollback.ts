@@ -2,6 +2,7 @@
  * rollback.mts: typed options from the flags, the backup chosen (index, --backup, or a prompt
  * on a TTY), then the shared restore flow with a pre-rollback snapshot and a health proof.
  */
+import { relative } from "node:path";
 import { InvalidBackupError, UsageError } from "../core/errors.ts";
 import { choose } from "../core/prompts.ts";
 import { COMPONENTS, type ComponentName, readManifest } from "../backup/manifest.ts";
@@ -9,6 +10,7 @@ import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "../ba
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { withRunLock } from "../restore/run-lock.ts";
+import { readUndo } from "../restore/undo.ts";
 import { listCommand } from "./backup.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
@@ -22,8 +24,8 @@ export type RollbackCommand =
   | { mode: "list" }
   | {
     mode: "rollback";
-    /** An index as --list shows it, a directory, or neither (a prompt on a TTY). */
-    target: { index: string } | { dir: string } | undefined;
+    /** An index as --list shows it, a directory, the last undo point, or none (a prompt on a TTY). */
+    target: { index: string } | { dir: string } | { undo: true } | undefined;
     components: ComponentName[];
     identity: string | undefined;
     dryRun: boolean;
@@ -41,12 +43,14 @@ export function rollbackCommand(args: ParsedArgs): RollbackCommand {
   const f = args.flags;
   if (f.list) return { mode: "list" };
   if (f.backup !== undefined && args.positionals.length) throw new UsageError("give either an index or --backup <dir>, not both");
+  if (f.undo && (f.backup !== undefined || args.positionals.length)) throw new UsageError("--undo names its own snapshot: give no index and no --backup");
   const index = args.positionals[0];
   const components = rollbackComponents(f);
   if (components.length === 0) throw new UsageError("nothing to roll back: all five --skip-* flags were given");
+  if (f.undo && components.length !== COMPONENTS.length) throw new UsageError("--undo restores what its snapshot holds: it takes no --skip-* flags");
   return {
     mode: "rollback",
-    target: f.backup !== undefined ? { dir: String(f.backup) } : index !== undefined ? { index } : undefined,
+    target: f.undo ? { undo: true } : f.backup !== undefined ? { dir: String(f.backup) } : index !== undefined ? { index } : undefined,
     components,
     identity: f.identity === undefined ? undefined : String(f.identity),
     dryRun: f["dry-run"] === true,
@@ -63,7 +67,14 @@ export function pickByIndex<T>(rows: readonly T[], given: string): T {
   return rows[i - 1]!;
 }
 
+/** Pure: the command that finishes a rollback to `dir` if this run dies: the same backup by path, the same components. */
+export function finishCommand(root: string, dir: string, components: readonly ComponentName[]): string {
+  const skips = Object.entries(SKIPS).filter(([, c]) => !components.includes(c)).map(([f]) => ` --${f}`).join("");
+  return `npx zx scripts/rollback.mts --backup ${relative(root, dir)}${skips} -y`;
+}
+
 async function chooseBackup(root: string, target: Extract<RollbackCommand, { mode: "rollback" }>["target"]): Promise<string> {
+  if (target && "undo" in target) return resolveBackupDir(root, readUndo(root).snapshot);
   if (target && "dir" in target) return resolveBackupDir(root, target.dir);
   const rows = backupEntries(listBackups(root));
   if (target) return pickByIndex(rows, target.index).dir;
@@ -79,13 +90,16 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
   const project = await openProject({ root });
   const dir = await chooseBackup(root, cmd.target);
   const m = readManifest(dir);
-  const missing = cmd.components.filter((c) => !m.components[c]);
+  // --undo restores exactly what its snapshot holds.
+  const components = cmd.target && "undo" in cmd.target ? COMPONENTS.filter((c) => m.components[c]) : cmd.components;
+  const missing = components.filter((c) => !m.components[c]);
   if (missing.length) {
     const flag = Object.entries(SKIPS).find(([, c]) => c === missing[0])?.[0];
     throw new InvalidBackupError(`backup ${m.id} has no ${missing.join(", ")} component`, `roll back the rest with --${flag}`);
   }
-  return withRunLock(root, { script: SCRIPT, purpose: `rollback to ${m.id}` }, out, () => restoreFlow(project, out, {
-    event: "rollback", dir, components: cmd.components, snapshotTier: "pre-rollback",
+  const who = { script: SCRIPT, purpose: `rollback to ${relative(root, dir)}`, finish: finishCommand(root, dir, components) };
+  return withRunLock(root, who, out, () => restoreFlow(project, out, {
+    event: "rollback", dir, components, snapshotTier: "pre-rollback",
     identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: true,
   }));
 }

@@ -59,10 +59,12 @@ export const rollbackSpec: ScriptSpec = {
     "npx zx scripts/rollback.mts --list [--json]",
     "npx zx scripts/rollback.mts [<index>] [--skip-db] [--skip-redis] [--skip-milvus] [--skip-uploads] [--skip-config] [-y]",
     "npx zx scripts/rollback.mts --backup <dir> [...]",
+    "npx zx scripts/rollback.mts --undo [-y]",
   ],
   flags: {
     list: { type: "boolean", description: "list backups, newest first, with their index" },
-    backup: { type: "string", value: "dir", description: "roll back to this backup directory" },
+    backup: { type: "string", value: "dir", description: "roll back to this backup directory (a snapshot too)" },
+    undo: { type: "boolean", description: "undo the last rollback or restore: roll back to the snapshot it took (again: redo)" },
     "skip-db": { type: "boolean", description: "leave PostgreSQL untouched" },
     "skip-redis": { type: "boolean", description: "leave Redis untouched" },
     "skip-milvus": { type: "boolean", description: "leave Milvus (etcd + MinIO + Milvus) untouched" },

@@ -31,6 +31,8 @@ export interface LockInfo {
   pidNamespace?: string;
   /** The holder's kernel boot id: two machines may share a host name. */
   bootId?: string;
+  /** The exact command that finishes this run if it dies (e.g. the same rollback, by path). */
+  finish?: string;
 }
 
 export interface LockOwner {
@@ -38,6 +40,8 @@ export interface LockOwner {
   script: string;
   /** What it is doing, e.g. "backup", "pre-deploy backup". */
   purpose: string;
+  /** The exact command that finishes this run if it dies. */
+  finish?: string;
 }
 
 export interface LockOptions {
@@ -77,7 +81,7 @@ export async function acquireLock(root: string, who: LockOwner, o: LockOptions =
 
   for (;;) {
     // startedAt is when the lock was taken, not when we started waiting for it.
-    const info: LockInfo = { pid: process.pid, host: hostname(), script: who.script, purpose: who.purpose, startedAt: now().toISOString(), ...here() };
+    const info: LockInfo = { pid: process.pid, host: hostname(), script: who.script, purpose: who.purpose, startedAt: now().toISOString(), ...here(), ...(who.finish ? { finish: who.finish } : {}) };
     if (create(file, info)) return new HeldLock(info, file, undefined);
 
     const seen = inspect(file);
@@ -235,6 +239,7 @@ function parseInfo(raw: string): LockInfo | undefined {
   const info: LockInfo = { pid: o.pid as number, host: o.host as string, script: o.script as string, purpose: o.purpose as string, startedAt: o.startedAt as string };
   if (typeof o.pidNamespace === "string") info.pidNamespace = o.pidNamespace;
   if (typeof o.bootId === "string") info.bootId = o.bootId;
+  if (typeof o.finish === "string") info.finish = o.finish;
   return info;
 }
 

@@ -15,6 +15,7 @@ import { REGISTRY } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
 import type { Project } from "../project/project.ts";
 import type { RestorePlan } from "./plan.ts";
+import { writeUndo } from "./undo.ts";
 
 export type ComponentResult = "restored" | "skipped" | "failed" | "not reached";
 
@@ -60,6 +61,8 @@ export function undoCommand(project: Project, snapshotDir: string, m: Manifest):
 async function takeSnapshot(project: Project, out: Output, plan: RestorePlan): Promise<string> {
   const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
     runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }));
+  // Recorded before anything is overwritten: `rollback.mts --undo` finds it even if this run dies.
+  writeUndo(project.root, snap.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
   out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, snap.id), snap.manifest)}`);
   return snap.dir;
 }

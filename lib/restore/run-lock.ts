@@ -4,19 +4,29 @@
  * finish or undo it.
  */
 import { relative } from "node:path";
-import { type Lock, type LockOwner, withLock } from "../core/lock.ts";
+import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
 import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
+
+/**
+ * The exact commands that finish or undo a run that died: its own recorded `finish` command,
+ * and a rollback to the snapshot it took (one made after it started), if it got that far.
+ */
+export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date }>, root: string): string[] {
+  if (!/^(rollback|restore)/.test(dead.purpose)) return [];
+  const started = new Date(dead.startedAt).getTime();
+  const own = snapshots.filter((s) => s.time.getTime() >= started).sort((a, b) => a.time.getTime() - b.time.getTime())[0];
+  const lines = [dead.finish ? `to finish it: ${dead.finish}` : `to finish it, run the same ${dead.script === "rollback.mts" ? "rollback" : "restore"} again, naming the backup by its directory`];
+  lines.push(own ? `to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, own.dir)} -y`
+    : "it died before its safety snapshot was complete: the live data was not touched");
+  return lines;
+}
 
 export function reportRecovered(out: Output, lock: Lock, root: string): void {
   const dead = lock.recoveredFrom;
   if (!dead) return;
   out.warn(`a previous ${dead.script} run (${dead.purpose}, pid ${dead.pid}, started ${dead.startedAt}) died before it finished; its lock was recovered`);
-  if (/^(rollback|restore)/.test(dead.purpose)) {
-    const snap = listBackups(root, { tiers: SNAPSHOT_TIERS })[0];
-    out.warn(`to finish it, run the same ${dead.script === "rollback.mts" ? "rollback" : "restore"} again`);
-    if (snap) out.warn(`to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, snap.dir)} -y`);
-  }
+  for (const line of recoveryAdvice(dead, listBackups(root, { tiers: SNAPSHOT_TIERS }), root)) out.warn(line);
 }
 
 export function withRunLock<T>(root: string, who: LockOwner, out: Output, fn: (lock: Lock) => Promise<T>): Promise<T> {

@@ -78,3 +78,18 @@ test("a backup index out of range or not a whole number is a usage error naming 
 test("a rollback with all five --skip-* flags restores nothing: a usage error, not a do-nothing success", () => {
   assert.throws(() => cmd("1", "--skip-db", "--skip-redis", "--skip-milvus", "--skip-uploads", "--skip-config"), /nothing to roll back/);
 });
+
+test("--undo rolls back to the recorded snapshot and takes no index, --backup or --skip-*", () => {
+  const c = cmd("--undo", "-y");
+  assert.ok(c.mode === "rollback");
+  assert.deepEqual(c.target, { undo: true });
+  for (const argv of [["--undo", "1"], ["--undo", "--backup", "backups/daily/x"], ["--undo", "--skip-db"]]) assert.throws(() => cmd(...argv), UsageError, argv.join(" "));
+});
+
+test("the finish command of a rollback names the same backup by path and the same components", async () => {
+  const { finishCommand } = await import("../../../lib/cli/rollback.ts");
+  assert.equal(finishCommand("/srv/claw", "/srv/claw/backups/daily/20260101-020000", ["postgres", "redis", "milvus", "uploads", "config"]),
+    "npx zx scripts/rollback.mts --backup backups/daily/20260101-020000 -y");
+  assert.equal(finishCommand("/srv/claw", "/srv/claw/backups/daily/20260101-020000", ["postgres", "config"]),
+    "npx zx scripts/rollback.mts --backup backups/daily/20260101-020000 --skip-redis --skip-milvus --skip-uploads -y");
+});

@@ -1,0 +1,43 @@
+/**
+ * The undo record: the snapshot the last rollback or restore took, in backups/.undo.json,
+ * written the moment that snapshot exists. `rollback.mts --undo` rolls back to it (and, being
+ * a rollback itself, records its own snapshot: a second --undo redoes).
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { InvalidBackupError, UsageError } from "../core/errors.ts";
+import { backupsRoot } from "../backup/store.ts";
+
+export const UNDO_FILE = ".undo.json";
+
+export interface UndoRecord {
+  /** The snapshot directory, relative to the project root. */
+  snapshot: string;
+  event: "restore" | "rollback";
+  /** The backup that was restored. */
+  backup: string;
+  at: string;
+}
+
+export function writeUndo(root: string, snapshotDir: string, event: UndoRecord["event"], backup: string, at: Date): void {
+  const file = join(backupsRoot(root), UNDO_FILE);
+  const rec: UndoRecord = { snapshot: relative(root, snapshotDir), event, backup, at: at.toISOString() };
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+export function readUndo(root: string): UndoRecord {
+  const file = join(backupsRoot(root), UNDO_FILE);
+  if (!existsSync(file)) throw new UsageError("there is no rollback or restore to undo yet", "see the snapshots with --list");
+  let rec: unknown;
+  try {
+    rec = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    throw new InvalidBackupError(`${relative(root, file)} is not readable`, "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)");
+  }
+  const r = rec as Partial<UndoRecord>;
+  if (typeof r.snapshot !== "string" || !/^backups\/pre-(rollback|restore)\/\d{8}-\d{6}$/.test(r.snapshot)) {
+    throw new InvalidBackupError(`${relative(root, file)} does not name a snapshot`, "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)");
+  }
+  return r as UndoRecord;
+}
