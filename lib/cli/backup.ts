@@ -22,7 +22,7 @@ const SCRIPT = "backup.mts";
 
 export type BackupCommand =
   | { mode: "backup"; components: ComponentName[]; dryRun: boolean }
-  | { mode: "restore"; dir: string; identity: string | undefined; dryRun: boolean; yes: boolean }
+  | { mode: "restore"; dir: string; identity: string | undefined; dryRun: boolean; yes: boolean; allowPlaintext: boolean }
   | { mode: "list" }
   | { mode: "verify"; dir: string | undefined; identity: string | undefined }
   | { mode: "prune" }
@@ -48,7 +48,7 @@ export function backupCommand(args: ParsedArgs): BackupCommand {
     case "prune": return { mode };
     case "install-cron": return { mode, expr: positional };
     case "verify": return { mode, dir: positional, identity };
-    case "restore": return { mode, dir: String(f.restore), identity, dryRun: f["dry-run"] === true, yes: f.yes === true };
+    case "restore": return { mode, dir: String(f.restore), identity, dryRun: f["dry-run"] === true, yes: f.yes === true, allowPlaintext: f["allow-plaintext"] === true };
     default: {
       const components = selectComponents({ dbOnly: f["db-only"] === true, noUpload: f["no-upload"] === true, ...(f.only !== undefined ? { only: String(f.only) } : {}) });
       if (components.length === 0) throw new UsageError("nothing to back up: the flags leave out every component");
@@ -127,7 +127,7 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
   const who = { script: SCRIPT, purpose: `restore from ${relative(root, dir)}`, finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)} -y` };
   return withRunLock(root, who, out, () => restoreFlow(project, out, {
     event: "restore", dir, components: Object.keys(m.components) as ComponentName[], snapshotTier: "pre-restore",
-    identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: false,
+    identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: false, allowPlaintext: cmd.allowPlaintext,
   }));
 }
 

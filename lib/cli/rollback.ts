@@ -30,6 +30,7 @@ export type RollbackCommand =
     identity: string | undefined;
     dryRun: boolean;
     yes: boolean;
+    allowPlaintext: boolean;
   };
 
 /** Pure: the components a rollback restores, from the --skip-* flags. */
@@ -55,6 +56,7 @@ export function rollbackCommand(args: ParsedArgs): RollbackCommand {
     identity: f.identity === undefined ? undefined : String(f.identity),
     dryRun: f["dry-run"] === true,
     yes: f.yes === true,
+    allowPlaintext: f["allow-plaintext"] === true,
   };
 }
 
@@ -100,6 +102,6 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
   const who = { script: SCRIPT, purpose: `rollback to ${relative(root, dir)}`, finish: finishCommand(root, dir, components) };
   return withRunLock(root, who, out, () => restoreFlow(project, out, {
     event: "rollback", dir, components, snapshotTier: "pre-rollback",
-    identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: true,
+    identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: true, allowPlaintext: cmd.allowPlaintext,
   }));
 }

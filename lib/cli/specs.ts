@@ -6,6 +6,7 @@ import type { FlagSpec, ScriptSpec } from "./flags.ts";
 
 /** Flags several scripts share, described once. */
 const identity: FlagSpec = { type: "string", value: "file", description: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)" };
+const allowPlaintext: FlagSpec = { type: "boolean", description: "accept a backup that is not encrypted although .env.prod sets up encryption" };
 const dryRun: FlagSpec = { type: "boolean", description: "print the plan, change nothing" };
 const yes = (what = ""): FlagSpec => ({ type: "boolean", short: "y", description: `do not ask for confirmation${what}` });
 
@@ -41,6 +42,7 @@ export const backupSpec: ScriptSpec = {
     prune: { type: "boolean", description: "apply the retention policy only" },
     "install-cron": { type: "boolean", description: "install the daily cron line (expression as argument, default '0 2 * * *')" },
     identity,
+    "allow-plaintext": allowPlaintext,
     "dry-run": dryRun,
     yes: yes(" (restore)"),
   },
@@ -71,6 +73,7 @@ export const rollbackSpec: ScriptSpec = {
     "skip-uploads": { type: "boolean", description: "leave uploads untouched" },
     "skip-config": { type: "boolean", description: "leave configuration (.env.prod, compose, nginx, …) untouched" },
     identity,
+    "allow-plaintext": allowPlaintext,
     "dry-run": { ...dryRun, description: "print the exact plan, change nothing" },
     yes: yes(),
   },

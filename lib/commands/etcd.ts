@@ -48,7 +48,7 @@ export function parseSnapshotStatus(text: string): { hash: number; revision: num
 
 export const etcdVersion = () => ["etcdctl", "version"];
 
-/** argv: remove a file inside the container (etcd images without a shell still have rm or not: callers tolerate failure). */
+/** argv: remove a file inside the container (newer etcd images have no rm: callers tolerate a failure). */
 export const removeFile = (path: string) => ["rm", "-f", path];
 
 /** The command of a one-off etcd container (entrypoint sh): `snapshot status` of a snapshot read from stdin into `path`. */

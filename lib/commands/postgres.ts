@@ -181,6 +181,6 @@ export const restoreDump = (codec: Codec, user: string, db: string) =>
 export const drillCommand = (owner: string, codec: Codec) => ["-c", DRILL_SCRIPT, "claw-drill", owner, ROW_COUNT_SQL, codec];
 
 /** WITH (FORCE): a pg_restore left running by a killed run may still be connected to it. */
-export const dropDatabaseSql = (db: string, o: { ifExists?: boolean } = { ifExists: true }) =>
-  `DROP DATABASE ${o.ifExists ? "IF EXISTS " : ""}${quoteIdent(db)} WITH (FORCE)`;
+export const dropDatabaseSql = (db: string, { ifExists = true }: { ifExists?: boolean } = {}) =>
+  `DROP DATABASE ${ifExists ? "IF EXISTS " : ""}${quoteIdent(db)} WITH (FORCE)`;
 export const createDatabaseSql = (db: string, owner: string) => `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)} TEMPLATE template0`;

@@ -29,11 +29,13 @@ export interface RestoreRequest {
   yes: boolean;
   /** Prove every service up and healthy and /health through nginx afterwards. */
   verifyStack: boolean;
+  /** Accept a plaintext backup although this set-up encrypts (--allow-plaintext). */
+  allowPlaintext?: boolean;
 }
 
 export async function restoreFlow(project: Project, out: Output, req: RestoreRequest): Promise<number> {
   const key = decryptionKey(project.config.encryption, req.identity);
-  const plan = await out.step("checking the backup (manifest and checksums)", () => planRestore(project, req.dir, req.components, req.snapshotTier, key));
+  const plan = await out.step("checking the backup (manifest and checksums)", () => planRestore(project, req.dir, req.components, req.snapshotTier, key, { allowPlaintext: req.allowPlaintext === true }));
   for (const line of describePlan(plan)) out.info(line);
   if (req.dryRun) {
     out.result(planResult(plan));

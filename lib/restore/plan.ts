@@ -4,6 +4,7 @@
  * components present, the key of an encrypted backup — and the result is the plan the apply
  * step walks and --dry-run prints.
  */
+import { InvalidBackupError } from "../core/errors.ts";
 import type { Secret } from "../core/secret.ts";
 import { checkKeyFits } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type Manifest, readManifest, verifyArtifacts } from "../backup/manifest.ts";
@@ -30,8 +31,9 @@ export interface RestorePlan {
 }
 
 /** Validate everything before anything is touched; returns the plan the apply step walks. */
-export async function planRestore(project: Project, dir: string, wanted: readonly ComponentName[], snapshotTier: SnapshotTier, key?: Secret): Promise<RestorePlan> {
+export async function planRestore(project: Project, dir: string, wanted: readonly ComponentName[], snapshotTier: SnapshotTier, key?: Secret, o: { allowPlaintext?: boolean } = {}): Promise<RestorePlan> {
   const manifest = readManifest(dir);
+  refusePlaintext(manifest, encryptionExpected(project), o.allowPlaintext === true);
   const components = COMPONENTS.filter((c) => wanted.includes(c));
   await verifyArtifacts(dir, manifest, components);
   // A missing or wrong key is found now, with nothing touched (also by --dry-run).
@@ -46,6 +48,20 @@ export async function planRestore(project: Project, dir: string, wanted: readonl
     releaseFrom: formatRelease(releaseOf(project)), releaseTo: formatRelease(manifest.release),
     ...(key ? { key } : {}),
   };
+}
+
+/** Whether this set-up encrypts its backups (recipients or a key in .env.prod). */
+export const encryptionExpected = (project: Project) => project.config.encryption.recipients.length > 0 || project.config.encryption.key !== undefined;
+
+/**
+ * Pure: an encrypted set-up must not silently accept a plaintext backup (one planted in
+ * backups/, or made before encryption was turned on): only with --allow-plaintext.
+ */
+export function refusePlaintext(m: Manifest, expected: boolean, allowed: boolean): void {
+  if (expected && !m.encryption && !allowed) {
+    throw new InvalidBackupError(`backup ${m.id} is not encrypted, but this set-up encrypts its backups (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY)`,
+      "if you know it is a backup made before encryption was turned on, pass --allow-plaintext");
+  }
 }
 
 /** Pure: the plan as the lines an operator reads before confirming. */

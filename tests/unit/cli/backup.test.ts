@@ -18,7 +18,7 @@ test("each mode becomes its own typed command", () => {
   assert.deepEqual(cmd("--prune"), { mode: "prune" });
   assert.deepEqual(cmd("--install-cron", "30 3 * * *"), { mode: "install-cron", expr: "30 3 * * *" });
   assert.deepEqual(cmd("--verify", "backups/daily/20260101-020000", "--identity", "k.txt"), { mode: "verify", dir: "backups/daily/20260101-020000", identity: "k.txt" });
-  assert.deepEqual(cmd("--restore", "backups/daily/x", "-y", "--dry-run"), { mode: "restore", dir: "backups/daily/x", identity: undefined, dryRun: true, yes: true });
+  assert.deepEqual(cmd("--restore", "backups/daily/x", "-y", "--dry-run"), { mode: "restore", dir: "backups/daily/x", identity: undefined, dryRun: true, yes: true, allowPlaintext: false });
 });
 
 test("two modes at once, or an argument a mode does not take, is a usage error (exit 2)", () => {

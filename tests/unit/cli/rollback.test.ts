@@ -8,7 +8,7 @@ import { UsageError } from "../../../lib/core/errors.ts";
 const cmd = (...argv: string[]) => rollbackCommand(parseFlags(rollbackSpec, argv));
 
 test("the guide's rollback invocations become typed commands: index, directory, or a prompt", () => {
-  assert.deepEqual(cmd("1", "-y"), { mode: "rollback", target: { index: "1" }, components: ["postgres", "redis", "milvus", "uploads", "config"], identity: undefined, dryRun: false, yes: true });
+  assert.deepEqual(cmd("1", "-y"), { mode: "rollback", target: { index: "1" }, components: ["postgres", "redis", "milvus", "uploads", "config"], identity: undefined, dryRun: false, yes: true, allowPlaintext: false });
   const byDir = cmd("--backup", "backups/pre-rollback/x", "--dry-run");
   assert.ok(byDir.mode === "rollback");
   assert.deepEqual(byDir.target, { dir: "backups/pre-rollback/x" });

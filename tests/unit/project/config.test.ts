@@ -68,3 +68,44 @@ test("offsite bucket, prefix and endpoint that would send requests to another pa
   }
   assert.equal(offsiteSettings(get({ ...base, OFFSITE_S3_ENDPOINT: "http://127.0.0.1:9001" }))!.endpoint, "http://127.0.0.1:9001");
 });
+
+// ---- moved here from tests/unit/encryption.test.ts and tests/unit/retention.test.ts ----
+import { parseRecipients, retentionSettings } from "../../../lib/project/config.ts";
+import { expectError, keygen } from "../helpers.ts";
+
+const A = keygen();
+const B = keygen();
+
+test("recipients are age1… keys, comma or space separated; anything else is refused without echoing it whole", () => {
+  assert.deepEqual(parseRecipients(`${A.recipient}, ${B.recipient}`), [A.recipient, B.recipient]);
+  assert.deepEqual(parseRecipients(""), []);
+  assert.deepEqual(parseRecipients(undefined), []);
+  const e = expectError(PreconditionError, ExitCode.precondition, () => parseRecipients("age1tooshort"));
+  assert.match(e.message, /BACKUP_AGE_RECIPIENTS/);
+  expectError(PreconditionError, ExitCode.precondition, () => parseRecipients(A.key));
+});
+
+test("policy comes from BACKUP_RETENTION_*_DAYS, with defaults", () => {
+  const env = (values: Record<string, string>) => (k: string) => values[k];
+  assert.deepEqual(retentionSettings(env({})), DEFAULT_POLICY);
+  assert.deepEqual(retentionSettings(env({ BACKUP_RETENTION_DAILY_DAYS: "" })), DEFAULT_POLICY);
+  assert.deepEqual(
+    retentionSettings(env({ BACKUP_RETENTION_DAILY_DAYS: "14", BACKUP_RETENTION_WEEKLY_DAYS: " 60 ", BACKUP_RETENTION_MONTHLY_DAYS: "730" })),
+    { dailyDays: 14, weeklyDays: 60, monthlyDays: 730 },
+  );
+  assert.deepEqual(retentionSettings(env({ BACKUP_RETENTION_WEEKLY_DAYS: "1" })), { ...DEFAULT_POLICY, weeklyDays: 1 });
+  assert.deepEqual(DEFAULT_POLICY, { dailyDays: 7, weeklyDays: 30, monthlyDays: 365 }, "the default is not mutated");
+});
+
+test("a non-integer, negative or zero retention is refused, naming the key", () => {
+  for (const key of ["BACKUP_RETENTION_DAILY_DAYS", "BACKUP_RETENTION_WEEKLY_DAYS", "BACKUP_RETENTION_MONTHLY_DAYS"]) {
+    for (const value of ["0", "-1", "7.5", "1e3", "7d", "seven", "0x10", "99999999999999999999"]) {
+      assert.throws(() => retentionSettings((k) => (k === key ? value : undefined)), (e: unknown) => {
+        assert.ok(e instanceof PreconditionError, String(e));
+        assert.equal(e.exitCode, ExitCode.precondition);
+        assert.match(e.message, new RegExp(`^${key} must be a positive whole number of days`));
+        return true;
+      }, `${key}=${value}`);
+    }
+  }
+});

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "dotenv";
 import { parse as yamlParse } from "yaml";
-import { ENV_SCHEMA } from "../../lib/project/env.ts";
-import { composeVariables, interpolate, loadStack, serviceByRole, type Role } from "../../lib/project/stack.ts";
+import { ENV_SCHEMA } from "../../../lib/project/env.ts";
+import { composeVariables, interpolate, loadStack, serviceByRole, type Role } from "../../../lib/project/stack.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
+const ROOT = join(import.meta.dirname, "../../..");
 const PROD = join(ROOT, "docker-compose.prod.yml");
 const stack = loadStack([PROD]);
 const GUIDE_SERVICES = ["claw-ai-backend", "postgres", "redis", "etcd", "minio", "milvus-standalone", "celery-worker",

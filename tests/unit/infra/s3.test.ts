@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createHash } from "node:crypto";
-import { completeXml, EMPTY_SHA256, multipartEtag, objectUrl, planParts, signV4, uriEncode } from "../../lib/infra/s3.ts";
-import { Secret } from "../../lib/core/secret.ts";
+import { completeXml, EMPTY_SHA256, multipartEtag, objectUrl, planParts, signV4, uriEncode } from "../../../lib/infra/s3.ts";
+import { Secret } from "../../../lib/core/secret.ts";
 
 test("SigV4 matches AWS's published GET Object example", () => {
   const auth = signV4({

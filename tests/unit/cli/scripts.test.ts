@@ -5,9 +5,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { testEnv, writeEnvFile } from "../stack/harness.ts";
+import { testEnv, writeEnvFile } from "../../stack/harness.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
+const ROOT = join(import.meta.dirname, "../../..");
 const SCRIPTS = ["deploy", "backup", "rollback", "migrate"];
 
 function zx(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {

@@ -6,9 +6,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../../lib/backup/schedule.ts";
-import { ExitCode, PreconditionError, UsageError } from "../../lib/core/errors.ts";
-import { expectError } from "./expect-error.ts";
+import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../../../lib/backup/schedule.ts";
+import { ExitCode, PreconditionError, UsageError } from "../../../lib/core/errors.ts";
+import { expectError } from "../helpers.ts";
 
 const FROM = new Date("2026-01-01T00:00:00Z"); // a Thursday
 const DIR = "/srv/claw";

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "dotenv";
-import { ENV_SCHEMA, loadEnv, validateEnv } from "../../lib/project/env.ts";
-import { ExitCode, PreconditionError } from "../../lib/core/errors.ts";
-import { testEnv } from "../stack/harness.ts";
-import { expectError } from "./expect-error.ts";
+import { ENV_SCHEMA, loadEnv, validateEnv } from "../../../lib/project/env.ts";
+import { ExitCode, PreconditionError } from "../../../lib/core/errors.ts";
+import { testEnv } from "../../stack/harness.ts";
+import { expectError } from "../helpers.ts";
 
-const TEMPLATE = join(import.meta.dirname, "../../templates/.env.prod.example");
+const TEMPLATE = join(import.meta.dirname, "../../../templates/.env.prod.example");
 
 function envFile(values: Record<string, string>, mode = 0o600): string {
   const f = join(mkdtempSync(join(tmpdir(), "claw-env-")), ".env.prod");

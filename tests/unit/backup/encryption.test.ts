@@ -4,31 +4,23 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import { ageDecrypt, ageEncrypt, encryptAndProve } from "../../lib/commands/age.ts";
+import { test } from "node:test";
+import { encryptAndProve } from "../../../lib/commands/age.ts";
 import {
   checkKeyFits, decryptError, decryptionKey, encryptArtifacts, encryptionConfig, openBackup, plainManifest,
-} from "../../lib/backup/encryption.ts";
-import { encryptionSettings, parseRecipients } from "../../lib/project/config.ts";
-import { artifact, type ComponentRecord, type Manifest } from "../../lib/backup/manifest.ts";
-import { ExitCode, InvalidBackupError, PreconditionError } from "../../lib/core/errors.ts";
-import { Secret } from "../../lib/core/secret.ts";
-import { expectError } from "./expect-error.ts";
+} from "../../../lib/backup/encryption.ts";
+import { encryptionSettings } from "../../../lib/project/config.ts";
+import { artifact, type ComponentRecord, type Manifest } from "../../../lib/backup/manifest.ts";
+import { ExitCode, InvalidBackupError, PreconditionError } from "../../../lib/core/errors.ts";
+import { Secret } from "../../../lib/core/secret.ts";
+import { expectError, keygen, tmp } from "../helpers.ts";
 
-const made: string[] = [];
-after(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), "claw-enc-")); made.push(d); return d; };
-
-function keygen(): { key: string; recipient: string } {
-  const key = execFileSync("age-keygen", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-1"))!;
-  const recipient = execFileSync("age-keygen", ["-y"], { input: key + "\n", encoding: "utf8" }).trim();
-  return { key, recipient };
-}
 const A = keygen();
+
 const B = keygen();
+
 const env = (vars: Record<string, string>) => encryptionSettings((k) => vars[k]);
 
 /** A project root with a staging dir holding two verified plaintext artifacts. */
@@ -52,20 +44,6 @@ function manifestOf(rec: ComponentRecord, recipients: string[]): Manifest {
     composeProject: null, encryption: { scheme: "age", recipients }, components: { postgres: rec },
   };
 }
-
-test("recipients are age1… keys, comma or space separated; anything else is refused without echoing it whole", () => {
-  assert.deepEqual(parseRecipients(`${A.recipient}, ${B.recipient}`), [A.recipient, B.recipient]);
-  assert.deepEqual(parseRecipients(""), []);
-  assert.deepEqual(parseRecipients(undefined), []);
-  const e = expectError(PreconditionError, ExitCode.precondition, () => parseRecipients("age1tooshort"));
-  assert.match(e.message, /BACKUP_AGE_RECIPIENTS/);
-  expectError(PreconditionError, ExitCode.precondition, () => parseRecipients(A.key));
-});
-
-test("age argv: recipients as -r (public keys only), the key only as an identity file path", () => {
-  assert.deepEqual(ageEncrypt(["age1a", "age1b"]), ["age", "--encrypt", "-r", "age1a", "-r", "age1b"]);
-  assert.deepEqual(ageDecrypt("/x/.identity"), ["age", "--decrypt", "-i", "/x/.identity"]);
-});
 
 test("age's errors become a wrong-key precondition (exit 3) or an altered-backup error (exit 5)", () => {
   assert.ok(decryptError("age: error: no identity matched any of the recipients", "b") instanceof PreconditionError);

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Manifest } from "../../../lib/backup/manifest.ts";
+import { DEPENDENT_ROLES, describePlan, type RestorePlan } from "../../../lib/restore/plan.ts";
+
+test("the dependents stopped during a data restore are the backend and the celery services", () => {
+  assert.deepEqual(DEPENDENT_ROLES, ["backend", "celery-worker", "celery-beat", "flower"]);
+});
+
+const planManifest: Manifest = {
+  format: "claw-ops-backup", version: 1, id: "20240215-020000", createdAt: "2024-02-15T01:00:00.000Z", finishedAt: "2024-02-15T01:02:00.000Z",
+  host: "h", release: { image: "ghcr.io/claw/backend", tag: "1.0" }, composeProject: null, components: {},
+};
+
+function plan(o: Partial<RestorePlan>): RestorePlan {
+  return {
+    dir: "/srv/claw/backups/daily/20240215-020000", manifest: planManifest, components: [], skipped: [], stop: [],
+    snapshotTier: "pre-rollback", releaseFrom: "ghcr.io/claw/backend:1.1", releaseTo: "ghcr.io/claw/backend:1.0", ...o,
+  };
+}
+
+test("the plan of a data-only rollback says config is not restored and the release is unchanged", () => {
+  assert.deepEqual(describePlan(plan({
+    components: ["postgres", "redis"], skipped: ["milvus", "uploads", "config"], stop: ["claw-ai-backend", "celery-worker", "celery-beat", "flower"],
+  })), [
+    "backup:      20240215-020000 (/srv/claw/backups/daily/20240215-020000)",
+    "restore:     postgres, redis",
+    "leave as is: milvus, uploads, config",
+    "config:      not restored",
+    "release:     ghcr.io/claw/backend:1.1 (unchanged)",
+    "stop/start:  claw-ai-backend, celery-worker, celery-beat, flower",
+    "snapshot:    backups/pre-rollback/<now> first, holding everything that will be overwritten",
+  ]);
+});
+
+test("the plan shows the release change only when config is restored and the release differs", () => {
+  const withConfig = describePlan(plan({ components: ["postgres", "config"], skipped: ["redis", "milvus", "uploads"], snapshotTier: "pre-restore" }));
+  assert.equal(withConfig[3], "config:      restored (.env.prod, compose, nginx, prometheus, grafana, loki)");
+  assert.equal(withConfig[4], "release:     ghcr.io/claw/backend:1.1 -> ghcr.io/claw/backend:1.0");
+  assert.equal(withConfig[5], "stop/start:  none");
+  assert.equal(withConfig[6], "snapshot:    backups/pre-restore/<now> first, holding everything that will be overwritten");
+  const sameRelease = describePlan(plan({ components: ["config"], releaseFrom: "ghcr.io/claw/backend:1.0" }));
+  assert.equal(sameRelease[4], "release:     ghcr.io/claw/backend:1.0 (unchanged)");
+  const nothing = describePlan(plan({ skipped: ["postgres", "redis", "milvus", "uploads", "config"] }));
+  assert.equal(nothing[1], "restore:     nothing");
+  assert.equal(nothing[2], "leave as is: postgres, redis, milvus, uploads, config");
+  assert.equal(nothing[3], "config:      not restored");
+});
