@@ -46,3 +46,14 @@ test("the plan shows the release change only when config is restored and the rel
   assert.equal(nothing[2], "leave as is: postgres, redis, milvus, uploads, config");
   assert.equal(nothing[3], "config:      not restored");
 });
+
+test("an encrypted set-up refuses a plaintext backup (exit 5) unless --allow-plaintext says it is expected", async () => {
+  const { refusePlaintext } = await import("../../../lib/restore/plan.ts");
+  const { InvalidBackupError } = await import("../../../lib/core/errors.ts");
+  const plain = { id: "20260101-020000" } as unknown as Parameters<typeof refusePlaintext>[0];
+  const encrypted = { ...plain, encryption: { scheme: "age", recipients: ["age1x"] } } as unknown as Parameters<typeof refusePlaintext>[0];
+  assert.throws(() => refusePlaintext(plain, true, false), (e: unknown) => e instanceof InvalidBackupError && /not encrypted.*--allow-plaintext/s.test(`${e.message} ${e.hint}`));
+  refusePlaintext(plain, true, true);
+  refusePlaintext(plain, false, false);
+  refusePlaintext(encrypted, true, false);
+});
