@@ -26,10 +26,14 @@ export async function drillBackup(project: Project, out: Output, dir: string, ke
   if (removed) out.warn(`removed ${removed} throwaway container(s) left by a run that was killed`);
   const open = () => openBackup(project.root, dir, m, comps, key);
   const opened = await (m.encryption ? out.step("decrypt the backup (age)", open) : open());
-  const proven = await settleAll(comps.map((c) => out.step(`restore drill: ${c}`, async () => {
-    const ctx = { project, dir: opened.dir, out };
-    await REGISTRY[c].verify(ctx, opened.manifest.components[c]!);
-    return [c, await REGISTRY[c].drill(ctx, opened.manifest.components[c]!)] as const;
-  }))).finally(() => opened.close());
+  const proven = await settleAll(
+    comps.map((c) =>
+      out.step(`restore drill: ${c}`, async () => {
+        const ctx = { project, dir: opened.dir, out };
+        await REGISTRY[c].verify(ctx, opened.manifest.components[c]!);
+        return [c, await REGISTRY[c].drill(ctx, opened.manifest.components[c]!)] as const;
+      }),
+    ),
+  ).finally(() => opened.close());
   return { id: m.id, components: comps, proven: Object.fromEntries(proven) };
 }

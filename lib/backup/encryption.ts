@@ -43,11 +43,15 @@ export interface ManifestEncryption {
 /** Pure: what age's stderr means, as an error an operator can act on. */
 export function decryptError(stderr: string, what: string): Error {
   if (/no identity matched/i.test(stderr)) {
-    return new PreconditionError(`${what} is encrypted to a key that was not given (age: no identity matched any of the recipients)`,
-      "set BACKUP_ENCRYPTION_KEY in .env.prod to the key it was made with, or pass --identity <file with that AGE-SECRET-KEY-1…>");
+    return new PreconditionError(
+      `${what} is encrypted to a key that was not given (age: no identity matched any of the recipients)`,
+      "set BACKUP_ENCRYPTION_KEY in .env.prod to the key it was made with, or pass --identity <file with that AGE-SECRET-KEY-1…>",
+    );
   }
   if (/header|armor|unexpected EOF|failed to decrypt|authenticate/i.test(stderr)) {
-    return new InvalidBackupError(`${what} does not decrypt: it was altered or is incomplete (${lastLine(stderr).replace(/^age: error: /, "") || "age failed"})`);
+    return new InvalidBackupError(
+      `${what} does not decrypt: it was altered or is incomplete (${lastLine(stderr).replace(/^age: error: /, "") || "age failed"})`,
+    );
   }
   return new InvalidBackupError(`${what} could not be decrypted: ${lastLine(stderr) || "age failed"}`);
 }
@@ -69,13 +73,17 @@ export function decryptionKey(settings: EncryptionSettings, identityFile?: strin
   let text: string;
   try {
     const st = statSync(identityFile);
-    if (st.mode & 0o077) throw new PreconditionError(`${identityFile} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${identityFile}`);
+    if (st.mode & 0o077)
+      throw new PreconditionError(`${identityFile} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${identityFile}`);
     text = readFileSync(identityFile, "utf8");
   } catch (e) {
     if (e instanceof PreconditionError) throw e;
     throw new PreconditionError(`cannot read the identity file ${identityFile}`);
   }
-  const line = text.split("\n").map((l) => l.trim()).find((l) => l.startsWith("AGE-SECRET-KEY-1"));
+  const line = text
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l.startsWith("AGE-SECRET-KEY-1"));
   if (!line) throw new PreconditionError(`${identityFile} holds no AGE-SECRET-KEY-1… line`);
   checkAgeKey(line);
   return new Secret(line); // a Secret registers itself for masking
@@ -108,10 +116,16 @@ export async function encryptArtifacts(root: string, dir: string, rec: Component
       const enc = a.file + AGE_SUFFIX;
       if (identity) {
         // One pass: the ciphertext goes to its file and, at the same time, through a decryption.
-        const r = await run({ argv: encryptAndProve(cfg.recipients, identity, join(dir, enc)) }, { stdinFile: join(dir, a.file), allowFailure: true, timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+        const r = await run(
+          { argv: encryptAndProve(cfg.recipients, identity, join(dir, enc)) },
+          { stdinFile: join(dir, a.file), allowFailure: true, timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+        );
         if (r.status !== 0) throw decryptError(r.stderr, `${rec.name}: ${enc}`);
       } else {
-        await run({ argv: ageEncrypt(cfg.recipients) }, { stdinFile: join(dir, a.file), stdoutFile: join(dir, enc), timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+        await run(
+          { argv: ageEncrypt(cfg.recipients) },
+          { stdinFile: join(dir, a.file), stdoutFile: join(dir, enc), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+        );
       }
       rmSync(join(dir, a.file));
       artifacts.push({ ...(await artifact(dir, enc)), plain: { file: a.file, bytes: a.bytes, sha256: a.sha256 } });
@@ -144,11 +158,19 @@ export function plainManifest(m: Manifest): Manifest {
  * decrypted into a private scratch dir and every plaintext checked against its sha256
  * before anything uses it; a missing or wrong key fails here, before anything is touched.
  */
-export async function openBackup(root: string, dir: string, m: Manifest, components: readonly ComponentName[], key: Secret | undefined): Promise<OpenedBackup> {
+export async function openBackup(
+  root: string,
+  dir: string,
+  m: Manifest,
+  components: readonly ComponentName[],
+  key: Secret | undefined,
+): Promise<OpenedBackup> {
   if (!m.encryption) return { dir, manifest: m, close: () => undefined };
   if (!key) {
-    throw new PreconditionError(`backup ${m.id} is encrypted (age, to ${m.encryption.recipients.length} recipient(s)) and no key was given`,
-      "set BACKUP_ENCRYPTION_KEY in .env.prod or pass --identity <file with the AGE-SECRET-KEY-1… key>");
+    throw new PreconditionError(
+      `backup ${m.id} is encrypted (age, to ${m.encryption.recipients.length} recipient(s)) and no key was given`,
+      "set BACKUP_ENCRYPTION_KEY in .env.prod or pass --identity <file with the AGE-SECRET-KEY-1… key>",
+    );
   }
   await requireAge();
   const work = newWorkDir(root, "decrypt");
@@ -157,8 +179,12 @@ export async function openBackup(root: string, dir: string, m: Manifest, compone
     for (const c of components) {
       for (const a of m.components[c]?.artifacts ?? []) {
         if (!a.plain) throw new InvalidBackupError(`backup ${m.id}: ${a.file} has no plaintext record in the manifest`);
-        if (a.plain.file.includes("/") || a.plain.file.startsWith(".")) throw new InvalidBackupError(`backup ${m.id}: artifact name ${JSON.stringify(a.plain.file)} is not allowed`);
-        const r = await run({ argv: ageDecrypt(identity) }, { stdinFile: join(dir, a.file), stdoutFile: join(work, a.plain.file), allowFailure: true, timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+        if (a.plain.file.includes("/") || a.plain.file.startsWith("."))
+          throw new InvalidBackupError(`backup ${m.id}: artifact name ${JSON.stringify(a.plain.file)} is not allowed`);
+        const r = await run(
+          { argv: ageDecrypt(identity) },
+          { stdinFile: join(dir, a.file), stdoutFile: join(work, a.plain.file), allowFailure: true, timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+        );
         if (r.status !== 0) throw decryptError(r.stderr, `backup ${m.id}: ${a.file}`);
         const got = await sha256File(join(work, a.plain.file));
         if (got.sha256 !== a.plain.sha256 || got.bytes !== a.plain.bytes) {
@@ -175,19 +201,30 @@ export async function openBackup(root: string, dir: string, m: Manifest, compone
 }
 
 /** Cheap key check for planning and --dry-run: decrypt the smallest artifact to nowhere. */
-export async function checkKeyFits(root: string, dir: string, m: Manifest, components: readonly ComponentName[], key: Secret | undefined): Promise<void> {
+export async function checkKeyFits(
+  root: string,
+  dir: string,
+  m: Manifest,
+  components: readonly ComponentName[],
+  key: Secret | undefined,
+): Promise<void> {
   if (!m.encryption) return;
   const all = components.flatMap((c) => m.components[c]?.artifacts ?? []).sort((x, y) => x.bytes - y.bytes);
   const smallest = all[0];
   if (!smallest) return;
   if (!key) {
-    throw new PreconditionError(`backup ${m.id} is encrypted (age) and no key was given`,
-      "set BACKUP_ENCRYPTION_KEY in .env.prod or pass --identity <file with the AGE-SECRET-KEY-1… key>");
+    throw new PreconditionError(
+      `backup ${m.id} is encrypted (age) and no key was given`,
+      "set BACKUP_ENCRYPTION_KEY in .env.prod or pass --identity <file with the AGE-SECRET-KEY-1… key>",
+    );
   }
   await requireAge();
   const work = newWorkDir(root, "key");
   try {
-    const r = await run({ argv: ageDecrypt(writeIdentity(work, key)) }, { stdinFile: join(dir, smallest.file), stdoutFile: "/dev/null", allowFailure: true });
+    const r = await run(
+      { argv: ageDecrypt(writeIdentity(work, key)) },
+      { stdinFile: join(dir, smallest.file), stdoutFile: "/dev/null", allowFailure: true },
+    );
     if (r.status !== 0) throw decryptError(r.stderr, `backup ${m.id}`);
   } finally {
     rmSync(work, { recursive: true, force: true });

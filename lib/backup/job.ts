@@ -5,8 +5,8 @@
 import { hostname } from "node:os";
 import type { Lock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
-import { notify, type Notification } from "../infra/notify.ts";
 import { writeMetrics } from "../infra/metrics.ts";
+import { type Notification, notify } from "../infra/notify.ts";
 import type { Project } from "../project/project.ts";
 import { servicesOf } from "../project/release.ts";
 import { COMPONENTS, type ComponentName, type ComponentRecord } from "./manifest.ts";
@@ -21,7 +21,8 @@ export interface JobOutcome extends BackupOutcome {
 
 export async function backupJob(project: Project, out: Output, lock: Lock, components: ComponentName[]): Promise<JobOutcome> {
   const started = Date.now();
-  const say = (n: Omit<Notification, "event" | "host">) => notify(project.config.notify.webhookUrl, { event: "backup", host: hostname(), ...n }, (m) => out.warn(m));
+  const say = (n: Omit<Notification, "event" | "host">) =>
+    notify(project.config.notify.webhookUrl, { event: "backup", host: hostname(), ...n }, (m) => out.warn(m));
   if (lock.recoveredFrom) await recoverDeadRun(project, out, components);
   let r: BackupOutcome;
   try {
@@ -35,8 +36,12 @@ export async function backupJob(project: Project, out: Output, lock: Lock, compo
   }
   const records = Object.values(r.manifest.components) as ComponentRecord[];
   const bytesOf = (c: ComponentRecord) => c.artifacts.reduce((s, a) => s + a.bytes, 0);
-  writeMetrics(project.root, { success: true, finishedAt: new Date(), durationMs: r.durationMs,
-    components: Object.fromEntries(records.map((c) => [c.name, { durationMs: c.durationMs, bytes: bytesOf(c) }])) });
+  writeMetrics(project.root, {
+    success: true,
+    finishedAt: new Date(),
+    durationMs: r.durationMs,
+    components: Object.fromEntries(records.map((c) => [c.name, { durationMs: c.durationMs, bytes: bytesOf(c) }])),
+  });
   const offsite = await copyOffsiteShown(project, out, r).catch(async (e: Error) => {
     await say({ status: "failure", backup: r.id, failedComponent: "offsite", reason: e.message });
     throw e;

@@ -63,7 +63,12 @@ export async function sha256File(path: string): Promise<{ sha256: string; bytes:
   return { sha256: r.hex, bytes: r.bytes };
 }
 
-export async function hashFile(path: string, algorithm: "sha256" | "md5", start = 0, end = Infinity): Promise<{ hex: string; digest: Buffer; bytes: number }> {
+export async function hashFile(
+  path: string,
+  algorithm: "sha256" | "md5",
+  start = 0,
+  end = Infinity,
+): Promise<{ hex: string; digest: Buffer; bytes: number }> {
   const h = createHash(algorithm);
   const buf = Buffer.allocUnsafe(1 << 20);
   const fh = await open(path, "r");
@@ -126,7 +131,8 @@ const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$/;
 
 /** Pure: the manifest, or an InvalidBackupError naming the first field that is wrong. */
 export function checkManifest(m: unknown, where: string): Manifest {
-  const bad = (field: string, what: string) => new InvalidBackupError(`${where} is not a valid backup manifest: ${field} ${what}`, "use another backup (see --list)");
+  const bad = (field: string, what: string) =>
+    new InvalidBackupError(`${where} is not a valid backup manifest: ${field} ${what}`, "use another backup (see --list)");
   const str = (o: Obj, k: string, field: string) => {
     if (typeof o[k] !== "string") throw bad(`${field}${k}`, "must be a string");
     return o[k] as string;
@@ -148,7 +154,8 @@ export function checkManifest(m: unknown, where: string): Manifest {
   const encrypted = m.encryption !== undefined;
   if (encrypted) {
     const e = m.encryption;
-    if (!isObj(e) || e.scheme !== "age" || !Array.isArray(e.recipients) || !e.recipients.every((r) => typeof r === "string")) throw bad("encryption", "must be { scheme: \"age\", recipients: [...] }");
+    if (!isObj(e) || e.scheme !== "age" || !Array.isArray(e.recipients) || !e.recipients.every((r) => typeof r === "string"))
+      throw bad("encryption", 'must be { scheme: "age", recipients: [...] }');
   }
   if (!isObj(m.components) || Object.keys(m.components).length === 0) throw bad("components", "must list at least one component");
   for (const [name, c] of Object.entries(m.components)) {
@@ -159,11 +166,19 @@ export function checkManifest(m: unknown, where: string): Manifest {
   return m as unknown as Manifest;
 }
 
-function checkComponent(c: unknown, name: ComponentName, field: string, encrypted: boolean, bad: (field: string, what: string) => InvalidBackupError): void {
+function checkComponent(
+  c: unknown,
+  name: ComponentName,
+  field: string,
+  encrypted: boolean,
+  bad: (field: string, what: string) => InvalidBackupError,
+): void {
   if (!isObj(c)) throw bad(field, "must be an object");
   if (c.name !== name) throw bad(`${field}.name`, `must be ${JSON.stringify(name)}`);
-  if (!isObj(c.counts) || !Object.values(c.counts).every((n) => typeof n === "number" && Number.isFinite(n))) throw bad(`${field}.counts`, "must map names to numbers");
-  if (c.tools !== undefined && (!isObj(c.tools) || !Object.values(c.tools).every((t) => typeof t === "string"))) throw bad(`${field}.tools`, "must map names to strings");
+  if (!isObj(c.counts) || !Object.values(c.counts).every((n) => typeof n === "number" && Number.isFinite(n)))
+    throw bad(`${field}.counts`, "must map names to numbers");
+  if (c.tools !== undefined && (!isObj(c.tools) || !Object.values(c.tools).every((t) => typeof t === "string")))
+    throw bad(`${field}.tools`, "must map names to strings");
   if (!Array.isArray(c.artifacts)) throw bad(`${field}.artifacts`, "must be a list");
   const names: string[] = [];
   c.artifacts.forEach((a: unknown, i: number) => {
@@ -179,7 +194,8 @@ function checkComponent(c: unknown, name: ComponentName, field: string, encrypte
   });
   for (const re of EXPECTED_ARTIFACTS[name]) {
     const n = names.filter((f) => re.test(f)).length;
-    if (n !== 1) throw bad(`${field}.artifacts`, n === 0 ? `lack the file ${re.source.replace(/\\/g, "").replace(/^\^|\$$/g, "")}` : "list the same file twice");
+    if (n !== 1)
+      throw bad(`${field}.artifacts`, n === 0 ? `lack the file ${re.source.replace(/\\/g, "").replace(/^\^|\$$/g, "")}` : "list the same file twice");
   }
   const unexpected = names.find((f) => !EXPECTED_ARTIFACTS[name].some((re) => re.test(f)));
   if (unexpected !== undefined) throw bad(`${field}.artifacts`, `list ${JSON.stringify(unexpected)}, which is not a ${name} file`);
@@ -205,7 +221,8 @@ export async function verifyArtifacts(dir: string, m: Manifest, components: read
 
 export async function verifyComponentArtifacts(dir: string, id: string, rec: ComponentRecord): Promise<void> {
   for (const a of rec.artifacts) {
-    if (a.file.includes("/") || a.file.startsWith(".")) throw new InvalidBackupError(`backup ${id}: artifact name ${JSON.stringify(a.file)} is not allowed`);
+    if (a.file.includes("/") || a.file.startsWith("."))
+      throw new InvalidBackupError(`backup ${id}: artifact name ${JSON.stringify(a.file)} is not allowed`);
     let got;
     try {
       got = await sha256File(join(dir, a.file));

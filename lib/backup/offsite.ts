@@ -8,9 +8,9 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
-import type { OffsiteSettings } from "../project/config.ts";
 import { ClawError } from "../core/errors.ts";
 import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart } from "../infra/s3.ts";
+import type { OffsiteSettings } from "../project/config.ts";
 import { hashFile, MANIFEST } from "./manifest.ts";
 
 export type OffsiteConfig = OffsiteSettings;
@@ -18,8 +18,11 @@ export type OffsiteConfig = OffsiteSettings;
 const md5File = async (file: string, start = 0, end?: number): Promise<Buffer> => (await hashFile(file, "md5", start, end)).digest;
 
 const retryOptions = (what: string, warn: (m: string) => void) => ({
-  retries: 4, minTimeout: 1000, factor: 2,
-  onFailedAttempt: (e: { attemptNumber: number; message: string }) => warn(`offsite ${what}: attempt ${e.attemptNumber} failed (${e.message}); retrying`),
+  retries: 4,
+  minTimeout: 1000,
+  factor: 2,
+  onFailedAttempt: (e: { attemptNumber: number; message: string }) =>
+    warn(`offsite ${what}: attempt ${e.attemptNumber} failed (${e.message}); retrying`),
 });
 
 /** Wrong credentials, missing bucket, bad digest: retrying will not help. */
@@ -63,20 +66,29 @@ async function upload(c: OffsiteConfig, key: string, file: string, warn: (m: str
 /** Upload one backup directory; returns the remote key prefix. */
 export async function copyOffsite(c: OffsiteConfig, dir: string, tier: string, id: string, warn: (m: string) => void): Promise<string> {
   const base = `${c.prefix}/${tier}/${id}`;
-  const files = readdirSync(dir).filter((f) => f !== MANIFEST).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f !== MANIFEST)
+    .sort();
   for (const f of [...files, MANIFEST]) {
     const file = join(dir, f);
     const key = `${base}/${f}`;
     try {
       // The whole file again if the stored object is not what was sent. A request that failed
       // is not: upload() has retried each one already.
-      await pRetry(async () => {
-        const etag = await upload(c, key, file, warn).catch((e: Error) => { throw new AbortError(e.message); });
-        const h = await head(c, key);
-        if (!h || h.size !== statSync(file).size || h.etag !== etag) throw new Error(`${key}: size or checksum differs after upload`);
-      }, retryOptions(key, warn));
+      await pRetry(
+        async () => {
+          const etag = await upload(c, key, file, warn).catch((e: Error) => {
+            throw new AbortError(e.message);
+          });
+          const h = await head(c, key);
+          if (!h || h.size !== statSync(file).size || h.etag !== etag) throw new Error(`${key}: size or checksum differs after upload`);
+        },
+        retryOptions(key, warn),
+      );
     } catch (e) {
-      throw new ClawError(`offsite copy failed: ${(e as Error).message}`, { hint: "the local backup is complete; check OFFSITE_S3_* in .env.prod and the storage" });
+      throw new ClawError(`offsite copy failed: ${(e as Error).message}`, {
+        hint: "the local backup is complete; check OFFSITE_S3_* in .env.prod and the storage",
+      });
     }
   }
   return base;

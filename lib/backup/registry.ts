@@ -26,7 +26,10 @@ export const rolesNeeded = (components: readonly ComponentName[]): Role[] => [..
 /** Pure: which components a backup run takes, from the guide's flags. */
 export function selectComponents(o: { dbOnly?: boolean; noUpload?: boolean; only?: string }): ComponentName[] {
   if (o.only !== undefined) {
-    const names = o.only.split(",").map((s) => s.trim()).filter(Boolean);
+    const names = o.only
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = names.filter((n) => !COMPONENTS.includes(n as ComponentName));
     if (bad.length || names.length === 0) {
       throw new UsageError(`--only takes ${COMPONENTS.join(",")}; got ${JSON.stringify(o.only)}`);

@@ -62,8 +62,12 @@ export function parseBackupId(id: string): Date | undefined {
   date.setFullYear(y, mo - 1, d); // setFullYear: years 0–99 are not shifted into the 1900s
   date.setHours(h, mi, s, 0);
   const same =
-    date.getFullYear() === y && date.getMonth() === mo - 1 && date.getDate() === d &&
-    date.getHours() === h && date.getMinutes() === mi && date.getSeconds() === s;
+    date.getFullYear() === y &&
+    date.getMonth() === mo - 1 &&
+    date.getDate() === d &&
+    date.getHours() === h &&
+    date.getMinutes() === mi &&
+    date.getSeconds() === s;
   return same ? date : undefined;
 }
 

@@ -15,11 +15,29 @@ import type { Project } from "../project/project.ts";
 import { releaseOf, requireRunning } from "../project/release.ts";
 import type { ComponentContext } from "./components/component.ts";
 import { type EncryptionConfig, encryptArtifacts, encryptionConfig } from "./encryption.ts";
-import { type ComponentName, type ComponentRecord, MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, verifyComponentArtifacts } from "./manifest.ts";
+import {
+  type ComponentName,
+  type ComponentRecord,
+  MANIFEST,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type Manifest,
+  verifyComponentArtifacts,
+} from "./manifest.ts";
 import { REGISTRY, rolesNeeded } from "./registry.ts";
 import { formatBackupId, planPrune, promotionsFor, type Tier } from "./retention.ts";
 import {
-  applyPrune, backupsRoot, cleanLeftovers, commitStaging, listBackups, newStagingDir, promote, refsOf, type SnapshotTier, type StoreTier, type StoredBackup,
+  applyPrune,
+  backupsRoot,
+  cleanLeftovers,
+  commitStaging,
+  listBackups,
+  newStagingDir,
+  promote,
+  refsOf,
+  type SnapshotTier,
+  type StoredBackup,
+  type StoreTier,
 } from "./store.ts";
 
 export interface BackupOutcome {
@@ -55,7 +73,8 @@ export async function runBackup(project: Project, out: Output, o: BackupOptions)
     const records = await writeComponents(project, out, p, o.components, now);
     const manifest = writeManifest(project, p, records, started, now());
     const dir = commitStaging(project.root, p.staging, o.tier, p.id);
-    const { promoted, pruned } = o.tier === "daily" ? promoteAndPrune(project, out, p, dir, started, o.prune !== false, now()) : { promoted: [], pruned: [] };
+    const { promoted, pruned } =
+      o.tier === "daily" ? promoteAndPrune(project, out, p, dir, started, o.prune !== false, now()) : { promoted: [], pruned: [] };
     return { id: p.id, dir, tier: o.tier, manifest, promoted, pruned, durationMs: now().getTime() - started.getTime() };
   } catch (e) {
     rmSync(p.staging, { recursive: true, force: true });
@@ -70,7 +89,10 @@ async function prepare(project: Project, out: Output, o: BackupOptions, started:
   await requireRunning(project, rolesNeeded(o.components));
   const encryption = await encryptionConfig(project.config.encryption);
   const existing = listBackups(project.root);
-  checkFreeSpace(project.root, existing.find((b) => b.tier === "daily"));
+  checkFreeSpace(
+    project.root,
+    existing.find((b) => b.tier === "daily"),
+  );
   let id = formatBackupId(started);
   if (existing.some((b) => b.id === id)) {
     await sleep(1100); // ids have one-second resolution
@@ -84,21 +106,31 @@ async function prepare(project: Project, out: Output, o: BackupOptions, started:
  * would read them (sha256 re-read, then its own tool), then encrypted if configured: the
  * quick components are checked while the slow ones are still being written.
  */
-function writeComponents(project: Project, out: Output, p: Prepared, components: readonly ComponentName[], now: () => Date): Promise<ComponentRecord[]> {
+function writeComponents(
+  project: Project,
+  out: Output,
+  p: Prepared,
+  components: readonly ComponentName[],
+  now: () => Date,
+): Promise<ComponentRecord[]> {
   const ctx: ComponentContext = { project, dir: p.staging, out };
-  return settleAll(components.map(async (name) => {
-    const rec = await out.step(`backup ${name}`, () => backupComponent(ctx, name, now));
-    await out.step(`verify ${name}`, async () => {
-      await verifyComponentArtifacts(p.staging, p.id, rec);
-      await REGISTRY[name].verify(ctx, rec);
-    });
-    // Only what passed verification is encrypted; the plaintext is gone before the rename.
-    const enc = p.encryption;
-    if (!enc) return rec;
-    return out.step(`encrypt ${name} (age)`, () => encryptArtifacts(project.root, p.staging, rec, enc).catch((e: unknown) => {
-      throw asComponentError(project, name, "encrypting", e);
-    }));
-  }));
+  return settleAll(
+    components.map(async (name) => {
+      const rec = await out.step(`backup ${name}`, () => backupComponent(ctx, name, now));
+      await out.step(`verify ${name}`, async () => {
+        await verifyComponentArtifacts(p.staging, p.id, rec);
+        await REGISTRY[name].verify(ctx, rec);
+      });
+      // Only what passed verification is encrypted; the plaintext is gone before the rename.
+      const enc = p.encryption;
+      if (!enc) return rec;
+      return out.step(`encrypt ${name} (age)`, () =>
+        encryptArtifacts(project.root, p.staging, rec, enc).catch((e: unknown) => {
+          throw asComponentError(project, name, "encrypting", e);
+        }),
+      );
+    }),
+  );
 }
 
 async function backupComponent(ctx: ComponentContext, name: ComponentName, now: () => Date): Promise<ComponentRecord> {
@@ -116,7 +148,10 @@ async function backupComponent(ctx: ComponentContext, name: ComponentName, now: 
  */
 function asComponentError(project: Project, name: ComponentName, doing: string, e: unknown): ClawError {
   if (diskFull(e)) {
-    return new ClawError(`${name}: disk full while ${doing} the backup`, { hint: `free space under ${backupsRoot(project.root)} (older backups: --prune)`, cause: e });
+    return new ClawError(`${name}: disk full while ${doing} the backup`, {
+      hint: `free space under ${backupsRoot(project.root)} (older backups: --prune)`,
+      cause: e,
+    });
   }
   const err = e as ClawError;
   const message = err.message.startsWith(`${name}:`) ? err.message : `${name}: ${err.message}`;
@@ -142,7 +177,15 @@ function writeManifest(project: Project, p: Prepared, records: readonly Componen
 }
 
 /** Phase 4: weekly/monthly hard links, then retention. */
-function promoteAndPrune(project: Project, out: Output, p: Prepared, dir: string, started: Date, doPrune: boolean, now: Date): { promoted: Tier[]; pruned: string[] } {
+function promoteAndPrune(
+  project: Project,
+  out: Output,
+  p: Prepared,
+  dir: string,
+  started: Date,
+  doPrune: boolean,
+  now: Date,
+): { promoted: Tier[]; pruned: string[] } {
   // `existing` was read before this backup was committed: exactly the set to promote against.
   const promoted = promotionsFor({ tier: "daily", id: p.id, time: started }, refsOf(p.existing));
   promote(project.root, dir, p.id, promoted);
@@ -153,7 +196,10 @@ export function prune(project: Project, now: Date, warn: (m: string) => void = (
   const refs = refsOf(listBackups(project.root, { tiers: ["daily", "weekly", "monthly"] }));
   if (refs.length === 0) return [];
   const plan = planPrune(refs, project.config.retention, now);
-  for (const b of plan.future ?? []) warn(`backup ${b.tier}/${b.id} is dated in the future (${b.time.toISOString()}): left out of retention; check the clock, or remove it if you did not make it`);
+  for (const b of plan.future ?? [])
+    warn(
+      `backup ${b.tier}/${b.id} is dated in the future (${b.time.toISOString()}): left out of retention; check the clock, or remove it if you did not make it`,
+    );
   return applyPrune(project.root, plan);
 }
 
@@ -178,7 +224,9 @@ function checkFreeSpace(root: string, last: StoredBackup | undefined): void {
   const s = statfsSync(root);
   const free = s.bavail * s.bsize;
   if (free < last.bytes * 1.1) {
-    throw new PreconditionError(`not enough disk space: ${Math.round(free / 1e6)} MB free, the last backup took ${Math.round(last.bytes / 1e6)} MB`,
-      "free space or prune old backups (backup.mts --prune)");
+    throw new PreconditionError(
+      `not enough disk space: ${Math.round(free / 1e6)} MB free, the last backup took ${Math.round(last.bytes / 1e6)} MB`,
+      "free space or prune old backups (backup.mts --prune)",
+    );
   }
 }

@@ -8,8 +8,8 @@
  * ranges and computes the next runs, in local time, as the cron daemon does.
  */
 import { CronExpressionParser } from "cron-parser";
-import { CommandError, PreconditionError, UsageError } from "../core/errors.ts";
 import { crontabInstall, crontabList } from "../commands/crontab.ts";
+import { CommandError, PreconditionError, UsageError } from "../core/errors.ts";
 import { formatCommand, run } from "../core/exec.ts";
 
 export const DEFAULT_BACKUP_CRON = "0 2 * * *";
@@ -104,7 +104,11 @@ export async function writeCrontab(text: string): Promise<void> {
 
 /** Checks `expr` the way crontab does and returns it as 5 fields (macros expanded). */
 function toFiveFields(expr: string): string {
-  const bad = (reason: string): UsageError => new UsageError(`invalid cron expression '${expr}': ${reason}`, `use 5 fields (minute hour day-of-month month day-of-week), e.g. '${DEFAULT_BACKUP_CRON}' for 02:00 daily`);
+  const bad = (reason: string): UsageError =>
+    new UsageError(
+      `invalid cron expression '${expr}': ${reason}`,
+      `use 5 fields (minute hour day-of-month month day-of-week), e.g. '${DEFAULT_BACKUP_CRON}' for 02:00 daily`,
+    );
   if (/[\r\n]/.test(expr)) throw bad("it must be a single line");
   const trimmed = expr.trim();
   if (trimmed === "") throw bad("it is empty");
@@ -121,7 +125,8 @@ function toFiveFields(expr: string): string {
   parts.forEach((p, i) => {
     const f = FIELDS[i]!;
     for (const item of p.split(",")) {
-      if (!f.item.test(item)) throw bad(`${f.name} field '${p}' is not valid crontab syntax (numbers${i >= 3 ? ", 3-letter names" : ""}, *, -, / and , only)`);
+      if (!f.item.test(item))
+        throw bad(`${f.name} field '${p}' is not valid crontab syntax (numbers${i >= 3 ? ", 3-letter names" : ""}, *, -, / and , only)`);
     }
   });
   const five = parts.join(" ");
@@ -135,7 +140,10 @@ function parse(five: string, original: string, from: Date) {
     // No tz: local time, like the cron daemon.
     return CronExpressionParser.parse(five, { currentDate: from });
   } catch (e) {
-    throw new UsageError(`invalid cron expression '${original}': ${(e as Error).message}`, `use 5 fields (minute hour day-of-month month day-of-week), e.g. '${DEFAULT_BACKUP_CRON}' for 02:00 daily`);
+    throw new UsageError(
+      `invalid cron expression '${original}': ${(e as Error).message}`,
+      `use 5 fields (minute hour day-of-month month day-of-week), e.g. '${DEFAULT_BACKUP_CRON}' for 02:00 daily`,
+    );
   }
 }
 
@@ -143,7 +151,11 @@ const SH_SAFE = /^[A-Za-z0-9_./-]+$/;
 
 /** `cd <dir> &&`, the dir single-quoted for sh if needed and `%` escaped for crontab. */
 function cdPrefix(projectDir: string): string {
-  if (/[\r\n]/.test(projectDir)) throw new UsageError(`the project directory cannot go on a crontab line: ${JSON.stringify(projectDir)}`, "move the project to a path without line breaks");
+  if (/[\r\n]/.test(projectDir))
+    throw new UsageError(
+      `the project directory cannot go on a crontab line: ${JSON.stringify(projectDir)}`,
+      "move the project to a path without line breaks",
+    );
   const quoted = SH_SAFE.test(projectDir) ? projectDir : `'${projectDir.replace(/'/g, `'\\''`)}'`;
   // In a crontab command an unescaped % ends the command (the rest becomes stdin).
   return `cd ${quoted.replace(/%/g, "\\%")} &&`;

@@ -7,8 +7,8 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { ClawError, InvalidBackupError } from "../core/errors.ts";
-import { readManifest, type ComponentName, type Manifest } from "./manifest.ts";
-import { TIERS, type BackupRef, type PrunePlan, type Tier } from "./retention.ts";
+import { type ComponentName, type Manifest, readManifest } from "./manifest.ts";
+import { type BackupRef, type PrunePlan, TIERS, type Tier } from "./retention.ts";
 
 export const BACKUPS_DIR = "backups";
 export const SNAPSHOT_TIERS = ["pre-rollback", "pre-restore"] as const;
@@ -85,7 +85,10 @@ export function backupEntries(backups: readonly StoredBackup[]): BackupEntry[] {
 
 /** The snapshots (pre-rollback, pre-restore), newest first, not indexed. */
 export function snapshotEntries(backups: readonly StoredBackup[]): BackupEntry[] {
-  return entries(backups.filter((b) => !isRegular(b)), false);
+  return entries(
+    backups.filter((b) => !isRegular(b)),
+    false,
+  );
 }
 
 function entries(backups: readonly StoredBackup[], indexed: boolean): BackupEntry[] {
@@ -114,7 +117,10 @@ export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   let v = n;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
@@ -123,18 +129,33 @@ export function formatEntries(rows: readonly BackupEntry[]): string {
   const head = ["#", "id", "tier", "size", "release", "components"];
   const body = rows.map((r) => [r.index ? String(r.index) : "-", r.id, r.tiers.join("+"), formatBytes(r.bytes), r.release, r.components.join(",")]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return [head, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return [head, ...body]
+    .map((cols) =>
+      cols
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /**
  * Pure: what --list prints: the indexed regular backups, then the snapshots (undo points),
  * then the directories that are not usable backups and why.
  */
-export function formatListing(regular: readonly BackupEntry[], snapshots: readonly BackupEntry[], damaged: ReadonlyArray<{ dir: string; why: string }>, root: string): string {
+export function formatListing(
+  regular: readonly BackupEntry[],
+  snapshots: readonly BackupEntry[],
+  damaged: ReadonlyArray<{ dir: string; why: string }>,
+  root: string,
+): string {
   const parts = [formatEntries(regular)];
   if (snapshots.length) {
-    parts.push("", "snapshots taken before a rollback or restore (undo points: rollback.mts --undo, or --backup <dir>):",
-      ...snapshots.map((s) => `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.join(",")}`));
+    parts.push(
+      "",
+      "snapshots taken before a rollback or restore (undo points: rollback.mts --undo, or --backup <dir>):",
+      ...snapshots.map((s) => `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.join(",")}`),
+    );
   }
   if (damaged.length) parts.push("", "damaged (not usable; left in place):", ...damaged.map((d) => `  ${relative(root, d.dir)}: ${d.why}`));
   return parts.join("\n");
@@ -236,4 +257,6 @@ export function applyPrune(root: string, plan: PrunePlan): string[] {
 }
 
 export const refsOf = (backups: readonly StoredBackup[]): BackupRef[] =>
-  backups.filter((b): b is StoredBackup & { tier: Tier } => (TIERS as readonly string[]).includes(b.tier)).map((b) => ({ tier: b.tier, id: b.id, time: b.time }));
+  backups
+    .filter((b): b is StoredBackup & { tier: Tier } => (TIERS as readonly string[]).includes(b.tier))
+    .map((b) => ({ tier: b.tier, id: b.id, time: b.time }));

@@ -3,8 +3,6 @@
  * The handlers only open the project, take the lock and call lib/backup or lib/restore.
  */
 import { relative } from "node:path";
-import { UsageError } from "../core/errors.ts";
-import type { Output } from "../core/output.ts";
 import { drillBackup } from "../backup/drill.ts";
 import { decryptionKey, encryptionConfig } from "../backup/encryption.ts";
 import { backupJob } from "../backup/job.ts";
@@ -12,6 +10,8 @@ import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import { rolesNeeded, selectComponents } from "../backup/registry.ts";
 import { prune } from "../backup/run.ts";
 import { backupEntries, formatBytes, formatListing, listBackups, resolveBackupDir, snapshotEntries } from "../backup/store.ts";
+import { UsageError } from "../core/errors.ts";
+import type { Output } from "../core/output.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { withRunLock } from "../restore/run-lock.ts";
@@ -38,19 +38,36 @@ export function backupCommand(args: ParsedArgs): BackupCommand {
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
   const mode = modes[0];
   const positional = args.positionals[0];
-  if (positional !== undefined && mode !== "verify" && mode !== "install-cron") throw new UsageError(`unexpected argument ${JSON.stringify(positional)}`);
+  if (positional !== undefined && mode !== "verify" && mode !== "install-cron")
+    throw new UsageError(`unexpected argument ${JSON.stringify(positional)}`);
   const identity = f.identity === undefined ? undefined : String(f.identity);
   const selection = SELECTION_FLAGS.filter((s) => f[s] !== undefined && f[s] !== false);
   if (mode && selection.length) throw new UsageError(`--${selection[0]} applies to a backup run, not to --${mode}`);
   if (f.only !== undefined && f["db-only"]) throw new UsageError("--only and --db-only cannot be combined", "--db-only is --only postgres");
   switch (mode) {
-    case "list": return { mode };
-    case "prune": return { mode };
-    case "install-cron": return { mode, expr: positional };
-    case "verify": return { mode, dir: positional, identity };
-    case "restore": return { mode, dir: String(f.restore), identity, dryRun: f["dry-run"] === true, yes: f.yes === true, allowPlaintext: f["allow-plaintext"] === true };
+    case "list":
+      return { mode };
+    case "prune":
+      return { mode };
+    case "install-cron":
+      return { mode, expr: positional };
+    case "verify":
+      return { mode, dir: positional, identity };
+    case "restore":
+      return {
+        mode,
+        dir: String(f.restore),
+        identity,
+        dryRun: f["dry-run"] === true,
+        yes: f.yes === true,
+        allowPlaintext: f["allow-plaintext"] === true,
+      };
     default: {
-      const components = selectComponents({ dbOnly: f["db-only"] === true, noUpload: f["no-upload"] === true, ...(f.only !== undefined ? { only: String(f.only) } : {}) });
+      const components = selectComponents({
+        dbOnly: f["db-only"] === true,
+        noUpload: f["no-upload"] === true,
+        ...(f.only !== undefined ? { only: String(f.only) } : {}),
+      });
       if (components.length === 0) throw new UsageError("nothing to back up: the flags leave out every component");
       return { mode: "backup", components, dryRun: f["dry-run"] === true };
     }
@@ -60,12 +77,18 @@ export function backupCommand(args: ParsedArgs): BackupCommand {
 export async function backupMain({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
   const cmd = backupCommand(args);
   switch (cmd.mode) {
-    case "list": return listCommand(out, root);
-    case "install-cron": return installCron(out, root, cmd.expr);
-    case "prune": return pruneBackups(out, root);
-    case "verify": return verifyBackup(out, root, cmd.dir, cmd.identity);
-    case "restore": return restoreBackup(out, root, cmd);
-    case "backup": return takeBackup(out, root, cmd.components, cmd.dryRun);
+    case "list":
+      return listCommand(out, root);
+    case "install-cron":
+      return installCron(out, root, cmd.expr);
+    case "prune":
+      return pruneBackups(out, root);
+    case "verify":
+      return verifyBackup(out, root, cmd.dir, cmd.identity);
+    case "restore":
+      return restoreBackup(out, root, cmd);
+    case "backup":
+      return takeBackup(out, root, cmd.components, cmd.dryRun);
   }
 }
 
@@ -87,14 +110,20 @@ export function listCommand(out: Output, root: string): number {
 
 async function installCron(out: Output, root: string, given: string | undefined): Promise<number> {
   // Loaded only here: cron-parser and its date library add ~10 MB to every other run.
-  const { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } = await import("../backup/schedule.ts");
+  const { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } = await import(
+    "../backup/schedule.ts"
+  );
   const expr = given ?? DEFAULT_BACKUP_CRON;
   validateCron(expr);
   const line = backupCronLine(expr, root);
   const { text, changed } = mergeCrontab(await readCrontab(), line, root);
   if (changed) await writeCrontab(text);
   out.success(changed ? `installed: ${line}` : `already installed: ${line}`);
-  out.info(`next runs: ${nextRuns(expr, new Date()).map((d) => d.toString()).join("; ")}`);
+  out.info(
+    `next runs: ${nextRuns(expr, new Date())
+      .map((d) => d.toString())
+      .join("; ")}`,
+  );
   out.result({ ok: true, line, changed });
   return 0;
 }
@@ -124,11 +153,24 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
   const project = await openProject({ root });
   const dir = resolveBackupDir(root, cmd.dir);
   const m = readManifest(dir);
-  const who = { script: SCRIPT, purpose: `restore from ${relative(root, dir)}`, finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)} -y` };
-  return withRunLock(root, who, out, () => restoreFlow(project, out, {
-    event: "restore", dir, components: Object.keys(m.components) as ComponentName[], snapshotTier: "pre-restore",
-    identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: false, allowPlaintext: cmd.allowPlaintext,
-  }));
+  const who = {
+    script: SCRIPT,
+    purpose: `restore from ${relative(root, dir)}`,
+    finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)} -y`,
+  };
+  return withRunLock(root, who, out, () =>
+    restoreFlow(project, out, {
+      event: "restore",
+      dir,
+      components: Object.keys(m.components) as ComponentName[],
+      snapshotTier: "pre-restore",
+      identity: cmd.identity,
+      dryRun: cmd.dryRun,
+      yes: cmd.yes,
+      verifyStack: false,
+      allowPlaintext: cmd.allowPlaintext,
+    }),
+  );
 }
 
 async function takeBackup(out: Output, root: string, components: ComponentName[], dryRun: boolean): Promise<number> {
@@ -138,17 +180,33 @@ async function takeBackup(out: Output, root: string, components: ComponentName[]
     out.info(`needs running: ${rolesNeeded(components).join(", ") || "nothing"}`);
     if (components.includes("milvus")) out.info("milvus-standalone and minio are stopped briefly for a consistent copy");
     const enc = await encryptionConfig(project.config.encryption);
-    out.info(enc ? `encrypted with age to ${enc.recipients.length} recipient(s)${enc.key ? " (the key in .env.prod can decrypt)" : " (decrypting needs the key: --identity <file>)"}` : "not encrypted (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY unset)");
+    out.info(
+      enc
+        ? `encrypted with age to ${enc.recipients.length} recipient(s)${enc.key ? " (the key in .env.prod can decrypt)" : " (decrypting needs the key: --identity <file>)"}`
+        : "not encrypted (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY unset)",
+    );
     return 0;
   }
   const r = await withRunLock(root, { script: SCRIPT, purpose: "backup" }, out, (lock) => backupJob(project, out, lock, components));
-  out.success(`backup ${r.id}: ${Object.keys(r.manifest.components).join(", ")}, ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`);
+  out.success(
+    `backup ${r.id}: ${Object.keys(r.manifest.components).join(", ")}, ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`,
+  );
   if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
   if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
   if (r.offsite) out.info(`offsite: ${r.offsite}`);
   // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
   const peakRssKB = process.resourceUsage().maxRSS;
   out.debug(`peak RSS ${Math.round(peakRssKB / 1024)} MiB`);
-  out.result({ ok: true, id: r.id, dir: relative(root, r.dir), bytes: r.bytes, durationMs: r.durationMs, peakRssKB, promoted: r.promoted, pruned: r.pruned, components: r.manifest.components });
+  out.result({
+    ok: true,
+    id: r.id,
+    dir: relative(root, r.dir),
+    bytes: r.bytes,
+    durationMs: r.durationMs,
+    peakRssKB,
+    promoted: r.promoted,
+    pruned: r.pruned,
+    components: r.manifest.components,
+  });
   return 0;
 }

@@ -36,7 +36,10 @@ export interface ParsedArgs {
 export function parseFlags(spec: ScriptSpec, argv: readonly string[]): ParsedArgs {
   const all = { ...COMMON_FLAGS, ...spec.flags };
   const options = Object.fromEntries(
-    Object.entries(all).map(([name, f]) => [name, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]),
+    Object.entries(all).map(([name, f]) => [
+      name,
+      { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) },
+    ]),
   );
   let parsed;
   try {
@@ -77,4 +80,3 @@ export function helpText(spec: ScriptSpec): string {
   lines.push("", exitCodesHelp());
   return lines.join("\n");
 }
-

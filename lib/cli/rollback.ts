@@ -3,10 +3,10 @@
  * on a TTY), then the shared restore flow with a pre-rollback snapshot and a health proof.
  */
 import { relative } from "node:path";
-import { InvalidBackupError, UsageError } from "../core/errors.ts";
-import { choose } from "../core/prompts.ts";
 import { COMPONENTS, type ComponentName, readManifest } from "../backup/manifest.ts";
 import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "../backup/store.ts";
+import { InvalidBackupError, UsageError } from "../core/errors.ts";
+import { choose } from "../core/prompts.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { withRunLock } from "../restore/run-lock.ts";
@@ -17,25 +17,33 @@ import type { ScriptContext } from "./run.ts";
 
 const SCRIPT = "rollback.mts";
 const SKIPS: Record<string, ComponentName> = {
-  "skip-db": "postgres", "skip-redis": "redis", "skip-milvus": "milvus", "skip-uploads": "uploads", "skip-config": "config",
+  "skip-db": "postgres",
+  "skip-redis": "redis",
+  "skip-milvus": "milvus",
+  "skip-uploads": "uploads",
+  "skip-config": "config",
 };
 
 export type RollbackCommand =
   | { mode: "list" }
   | {
-    mode: "rollback";
-    /** An index as --list shows it, a directory, the last undo point, or none (a prompt on a TTY). */
-    target: { index: string } | { dir: string } | { undo: true } | undefined;
-    components: ComponentName[];
-    identity: string | undefined;
-    dryRun: boolean;
-    yes: boolean;
-    allowPlaintext: boolean;
-  };
+      mode: "rollback";
+      /** An index as --list shows it, a directory, the last undo point, or none (a prompt on a TTY). */
+      target: { index: string } | { dir: string } | { undo: true } | undefined;
+      components: ComponentName[];
+      identity: string | undefined;
+      dryRun: boolean;
+      yes: boolean;
+      allowPlaintext: boolean;
+    };
 
 /** Pure: the components a rollback restores, from the --skip-* flags. */
 export function rollbackComponents(flags: Record<string, unknown>): ComponentName[] {
-  const skipped = new Set(Object.entries(SKIPS).filter(([f]) => flags[f] === true).map(([, c]) => c));
+  const skipped = new Set(
+    Object.entries(SKIPS)
+      .filter(([f]) => flags[f] === true)
+      .map(([, c]) => c),
+  );
   return COMPONENTS.filter((c) => !skipped.has(c));
 }
 
@@ -44,7 +52,8 @@ export function rollbackCommand(args: ParsedArgs): RollbackCommand {
   const f = args.flags;
   if (f.list) return { mode: "list" };
   if (f.backup !== undefined && args.positionals.length) throw new UsageError("give either an index or --backup <dir>, not both");
-  if (f.undo && (f.backup !== undefined || args.positionals.length)) throw new UsageError("--undo names its own snapshot: give no index and no --backup");
+  if (f.undo && (f.backup !== undefined || args.positionals.length))
+    throw new UsageError("--undo names its own snapshot: give no index and no --backup");
   const index = args.positionals[0];
   const components = rollbackComponents(f);
   if (components.length === 0) throw new UsageError("nothing to roll back: all five --skip-* flags were given");
@@ -71,7 +80,10 @@ export function pickByIndex<T>(rows: readonly T[], given: string): T {
 
 /** Pure: the command that finishes a rollback to `dir` if this run dies: the same backup by path, the same components. */
 export function finishCommand(root: string, dir: string, components: readonly ComponentName[]): string {
-  const skips = Object.entries(SKIPS).filter(([, c]) => !components.includes(c)).map(([f]) => ` --${f}`).join("");
+  const skips = Object.entries(SKIPS)
+    .filter(([, c]) => !components.includes(c))
+    .map(([f]) => ` --${f}`)
+    .join("");
   return `npx zx scripts/rollback.mts --backup ${relative(root, dir)}${skips} -y`;
 }
 
@@ -81,9 +93,14 @@ async function chooseBackup(root: string, target: Extract<RollbackCommand, { mod
   const rows = backupEntries(listBackups(root));
   if (target) return pickByIndex(rows, target.index).dir;
   if (rows.length === 0) throw new UsageError("there are no backups yet", "take one with backup.mts");
-  return choose("Roll back to which backup?", rows.slice(0, 30).map((r) => ({
-    value: r.dir, label: `${r.index}. ${r.id} (${r.tiers.join("+")})`, hint: `${formatBytes(r.bytes)}, ${r.release}, ${r.components.join(",")}`,
-  })));
+  return choose(
+    "Roll back to which backup?",
+    rows.slice(0, 30).map((r) => ({
+      value: r.dir,
+      label: `${r.index}. ${r.id} (${r.tiers.join("+")})`,
+      hint: `${formatBytes(r.bytes)}, ${r.release}, ${r.components.join(",")}`,
+    })),
+  );
 }
 
 export async function rollbackMain({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
@@ -100,8 +117,17 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
     throw new InvalidBackupError(`backup ${m.id} has no ${missing.join(", ")} component`, `roll back the rest with --${flag}`);
   }
   const who = { script: SCRIPT, purpose: `rollback to ${relative(root, dir)}`, finish: finishCommand(root, dir, components) };
-  return withRunLock(root, who, out, () => restoreFlow(project, out, {
-    event: "rollback", dir, components, snapshotTier: "pre-rollback",
-    identity: cmd.identity, dryRun: cmd.dryRun, yes: cmd.yes, verifyStack: true, allowPlaintext: cmd.allowPlaintext,
-  }));
+  return withRunLock(root, who, out, () =>
+    restoreFlow(project, out, {
+      event: "rollback",
+      dir,
+      components,
+      snapshotTier: "pre-rollback",
+      identity: cmd.identity,
+      dryRun: cmd.dryRun,
+      yes: cmd.yes,
+      verifyStack: true,
+      allowPlaintext: cmd.allowPlaintext,
+    }),
+  );
 }

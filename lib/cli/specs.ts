@@ -5,7 +5,11 @@
 import type { FlagSpec, ScriptSpec } from "./flags.ts";
 
 /** Flags several scripts share, described once. */
-const identity: FlagSpec = { type: "string", value: "file", description: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)" };
+const identity: FlagSpec = {
+  type: "string",
+  value: "file",
+  description: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)",
+};
 const allowPlaintext: FlagSpec = { type: "boolean", description: "accept a backup that is not encrypted although .env.prod sets up encryption" };
 const dryRun: FlagSpec = { type: "boolean", description: "print the plan, change nothing" };
 const yes = (what = ""): FlagSpec => ({ type: "boolean", short: "y", description: `do not ask for confirmation${what}` });
@@ -38,7 +42,11 @@ export const backupSpec: ScriptSpec = {
     only: { type: "string", value: "components", description: "comma-separated: postgres,redis,milvus,uploads,config" },
     restore: { type: "string", value: "dir", description: "restore everything from this backup" },
     list: { type: "boolean", description: "list backups, newest first" },
-    verify: { type: "boolean", description: "restore drill of a backup (the newest by default): checksums, then every component restored into throwaway containers or a scratch dir and compared with the manifest" },
+    verify: {
+      type: "boolean",
+      description:
+        "restore drill of a backup (the newest by default): checksums, then every component restored into throwaway containers or a scratch dir and compared with the manifest",
+    },
     prune: { type: "boolean", description: "apply the retention policy only" },
     "install-cron": { type: "boolean", description: "install the daily cron line (expression as argument, default '0 2 * * *')" },
     identity,

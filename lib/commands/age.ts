@@ -11,6 +11,13 @@ export const ageRecipientOf = () => ["age-keygen", "-y"];
  * opens with the key without reading it back (bash for pipefail: any stage failing fails it).
  */
 export const encryptAndProve = (recipients: readonly string[], identityFile: string, out: string) => [
-  "bash", "-o", "pipefail", "-c", 'umask 077; out=$1; id=$2; shift 2; age --encrypt "$@" | tee "$out" | age --decrypt -i "$id" > /dev/null',
-  "claw-age", out, identityFile, ...recipients.flatMap((r) => ["-r", r]),
+  "bash",
+  "-o",
+  "pipefail",
+  "-c",
+  'umask 077; out=$1; id=$2; shift 2; age --encrypt "$@" | tee "$out" | age --decrypt -i "$id" > /dev/null',
+  "claw-age",
+  out,
+  identityFile,
+  ...recipients.flatMap((r) => ["-r", r]),
 ];

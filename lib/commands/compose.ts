@@ -185,7 +185,10 @@ export function parsePsJson(text: string): ContainerState[] {
   if (!trimmed) return [];
   const rows: Record<string, unknown>[] = trimmed.startsWith("[")
     ? (JSON.parse(trimmed) as Record<string, unknown>[])
-    : trimmed.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+    : trimmed
+        .split("\n")
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
   return rows.map((r) => ({
     service: String(r.Service ?? ""),
     name: String(r.Name ?? ""),

@@ -23,9 +23,27 @@ export const THROWAWAY_PROJECT_LABEL = "ai.claw.ops.project";
  * later run removes it if this one is killed. Not a compose container: `compose ps` and
  * `up --remove-orphans` never see it.
  */
-export function dockerRunThrowaway(projectName: string, image: string, command: readonly string[], o: { entrypoint?: string; user?: string } = {}): string[] {
+export function dockerRunThrowaway(
+  projectName: string,
+  image: string,
+  command: readonly string[],
+  o: { entrypoint?: string; user?: string } = {},
+): string[] {
   // --log-driver none: what a drill prints (row counts, keys) never lands in Docker's logs.
-  const a = ["docker", "run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", `${ONE_OFF_LABEL}=true`, "--label", `${THROWAWAY_PROJECT_LABEL}=${projectName}`];
+  const a = [
+    "docker",
+    "run",
+    "--rm",
+    "-i",
+    "--network",
+    "none",
+    "--log-driver",
+    "none",
+    "--label",
+    `${ONE_OFF_LABEL}=true`,
+    "--label",
+    `${THROWAWAY_PROJECT_LABEL}=${projectName}`,
+  ];
   if (o.entrypoint !== undefined) a.push("--entrypoint", o.entrypoint);
   if (o.user) a.push("--user", o.user);
   return [...a, image, ...command];

@@ -9,18 +9,19 @@ export const etcdSnapshotStatus = (path: string) => ["etcdctl", "snapshot", "sta
 export const etcdKeyCount = () => ["etcdctl", "get", "", "--prefix", "--keys-only", "--limit", "1", "-w", "json"];
 
 /** Restore a snapshot from stdin into a fresh data dir, then swap it in for member/. */
-export const ETCD_RESTORE_SCRIPT = (dataDir: string) => [
-  "set -eu",
-  `cd '${dataDir}'`,
-  "rm -rf .claw-restore-new .claw-snapshot",
-  "cat > .claw-snapshot",
-  "if command -v etcdutl >/dev/null 2>&1; then etcdutl snapshot restore .claw-snapshot --data-dir .claw-restore-new >/dev/null;",
-  "else ETCDCTL_API=3 etcdctl snapshot restore .claw-snapshot --data-dir .claw-restore-new >/dev/null; fi",
-  "rm -rf member.claw-old",
-  "if [ -d member ]; then mv member member.claw-old; fi",
-  "mv .claw-restore-new/member member",
-  "rm -rf .claw-restore-new .claw-snapshot member.claw-old",
-].join("\n");
+export const ETCD_RESTORE_SCRIPT = (dataDir: string) =>
+  [
+    "set -eu",
+    `cd '${dataDir}'`,
+    "rm -rf .claw-restore-new .claw-snapshot",
+    "cat > .claw-snapshot",
+    "if command -v etcdutl >/dev/null 2>&1; then etcdutl snapshot restore .claw-snapshot --data-dir .claw-restore-new >/dev/null;",
+    "else ETCDCTL_API=3 etcdctl snapshot restore .claw-snapshot --data-dir .claw-restore-new >/dev/null; fi",
+    "rm -rf member.claw-old",
+    "if [ -d member ]; then mv member member.claw-old; fi",
+    "mv .claw-restore-new/member member",
+    "rm -rf .claw-restore-new .claw-snapshot member.claw-old",
+  ].join("\n");
 
 /**
  * etcd drill in a throwaway container of the live image: restore the snapshot from stdin

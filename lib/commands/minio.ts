@@ -8,4 +8,3 @@ export const MINIO_READY_CHECK = [
   'echo "MINIO READY"',
   'kill "$pid" 2>/dev/null || true',
 ];
-

@@ -12,8 +12,15 @@ import { createHash } from "node:crypto";
  */
 export type Codec = "zstd" | "none";
 
-export const pgDump = (user: string, db: string, compress?: number) =>
-  ["pg_dump", "-U", user, "-d", db, "--format=custom", ...(compress !== undefined ? [`--compress=${compress}`] : [])];
+export const pgDump = (user: string, db: string, compress?: number) => [
+  "pg_dump",
+  "-U",
+  user,
+  "-d",
+  db,
+  "--format=custom",
+  ...(compress !== undefined ? [`--compress=${compress}`] : []),
+];
 export const pgDumpGlobals = (user: string) => ["pg_dumpall", "-U", user, "--globals-only"];
 export const pgVersion = () => ["pg_dump", "--version"];
 
@@ -24,7 +31,7 @@ export const pgVersion = () => ["pg_dump", "--version"];
  */
 export const DUMP_ROW_COUNT_SCRIPT = [
   "{ pg_restore --data-only --file=- || echo __PG_RESTORE_FAILED__; } | awk '",
-  '  /^__PG_RESTORE_FAILED__$/ { failed = 1; next }',
+  "  /^__PG_RESTORE_FAILED__$/ { failed = 1; next }",
   '  !c && /^COPY / { t = $0; sub(/^COPY /, "", t); sub(/ (\\(.*\\) )?FROM stdin;$/, "", t); n = 0; c = 1; next }',
   '  c && /^\\\\\\.$/ { print t "\\t" n; c = 0; next }',
   "  c { n++ }",
@@ -72,11 +79,24 @@ export const FEED_FUNCTION = [
 ].join("\n");
 
 /** argv: run cmd in the container with a dump of this codec on stdin. */
-export const withDump = (codec: Codec, cmd: readonly string[]) => ["sh", "-c", `${FEED_FUNCTION}\nCODEC=$1; shift\nfeed "$@"`, "claw-feed", codec, ...cmd];
+export const withDump = (codec: Codec, cmd: readonly string[]) => [
+  "sh",
+  "-c",
+  `${FEED_FUNCTION}\nCODEC=$1; shift\nfeed "$@"`,
+  "claw-feed",
+  codec,
+  ...cmd,
+];
 
 /** The counts DUMP_AND_COUNT_SCRIPT printed among other stderr lines. */
 export function parseDumpCounts(stderr: string): Record<string, number> {
-  return parseCounts(stderr.split("\n").filter((l) => l.startsWith("COUNT\t")).map((l) => l.slice("COUNT\t".length)).join("\n"));
+  return parseCounts(
+    stderr
+      .split("\n")
+      .filter((l) => l.startsWith("COUNT\t"))
+      .map((l) => l.slice("COUNT\t".length))
+      .join("\n"),
+  );
 }
 
 /** Exact row counts of every user table, as "schema.table\tN" lines (names quoted like pg_dump does). */
@@ -167,8 +187,14 @@ export const swapSql = (db: string, restored: string, old: string): string[] => 
 export const hasZstd = () => ["sh", "-c", "command -v zstd"];
 
 /** argv: pg_dump of `db` to stdout (zstd-compressed for that codec), row counts on stderr (see DUMP_AND_COUNT_SCRIPT). */
-export const dumpAndCount = (codec: Codec, user: string, db: string, compress?: number) =>
-  ["sh", "-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", codec, ...pgDump(user, db, compress)];
+export const dumpAndCount = (codec: Codec, user: string, db: string, compress?: number) => [
+  "sh",
+  "-c",
+  DUMP_AND_COUNT_SCRIPT,
+  "claw-dump",
+  codec,
+  ...pgDump(user, db, compress),
+];
 
 /** argv: pg_restore --list of a dump on stdin (proves the whole archive reads). */
 export const listDump = (codec: Codec) => withDump(codec, ["pg_restore", "--list"]);

@@ -57,7 +57,7 @@ export const RESTORE_SCRIPT = [
   'set -- --port 0 --unixsocket /tmp/claw-restore.sock --dir /data --dbfilename dump.rdb --appendonly no --save ""',
   'if [ -n "${REDISCLI_AUTH:-}" ]; then set -- "$@" --requirepass "$REDISCLI_AUTH"; fi',
   'redis-server "$@" --daemonize yes --pidfile /tmp/claw-restore.pid --logfile /tmp/claw-restore.log',
-  "cli() { redis-cli -s /tmp/claw-restore.sock \"$@\"; }",
+  'cli() { redis-cli -s /tmp/claw-restore.sock "$@"; }',
   "i=0; until cli ping 2>/dev/null | grep -q PONG; do i=$((i+1)); [ $i -lt 3000 ] || { cat /tmp/claw-restore.log >&2; exit 1; }; sleep 0.2; done",
   "cli config set appendonly yes >/dev/null",
   "i=0; while :; do",
@@ -67,7 +67,7 @@ export const RESTORE_SCRIPT = [
   "done",
   "n=$(cli info keyspace | tr -d '\\r' | sed -n 's/^db[0-9]*:keys=\\([0-9]*\\).*/\\1/p' | awk '{s+=$1} END {print s+0}')",
   "cli shutdown nosave >/dev/null 2>&1 || true",
-  "i=0; while [ -e /tmp/claw-restore.pid ] && kill -0 \"$(cat /tmp/claw-restore.pid)\" 2>/dev/null; do i=$((i+1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done",
+  'i=0; while [ -e /tmp/claw-restore.pid ] && kill -0 "$(cat /tmp/claw-restore.pid)" 2>/dev/null; do i=$((i+1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done',
   "ls appendonlydir >/dev/null",
   'echo "KEYS $n"',
 ].join("\n");
@@ -91,7 +91,6 @@ export function keysMatch(loaded: number, counts: Record<string, number>): boole
   const expected = counts.keys ?? 0;
   return loaded <= expected && loaded >= expected - (counts.expires ?? 0);
 }
-
 
 /** argv: redis-check-rdb of an RDB read from stdin. */
 export const checkRdbFromStdin = () => ["sh", "-c", CHECK_RDB_SCRIPT];

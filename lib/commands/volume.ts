@@ -11,30 +11,25 @@ const STATS_LINES = [
 ];
 export const statsScript = (mount: string) => ["set -eu", `cd '${mount}'`, ...STATS_LINES].join("\n");
 
-export const replaceScript = (mount: string) => [
-  "set -eu",
-  `cd '${mount}'`,
-  "rm -rf .claw-restore-new",
-  "mkdir .claw-restore-new",
-  "tar -C .claw-restore-new -xf -",
-  "find . -mindepth 1 -maxdepth 1 ! -name .claw-restore-new -exec rm -rf {} +",
-  "find .claw-restore-new -mindepth 1 -maxdepth 1 -exec mv {} . \\;",
-  "rmdir .claw-restore-new",
-].join("\n");
+export const replaceScript = (mount: string) =>
+  [
+    "set -eu",
+    `cd '${mount}'`,
+    "rm -rf .claw-restore-new",
+    "mkdir .claw-restore-new",
+    "tar -C .claw-restore-new -xf -",
+    "find . -mindepth 1 -maxdepth 1 ! -name .claw-restore-new -exec rm -rf {} +",
+    "find .claw-restore-new -mindepth 1 -maxdepth 1 -exec mv {} . \\;",
+    "rmdir .claw-restore-new",
+  ].join("\n");
 
 /**
  * Drill for a raw volume tar: extracted from stdin into a temp dir of a throwaway container,
  * then the same FILES/BYTES figures as statsScript. `then` runs afterwards with $D set
  * (e.g. start the server on the extracted data).
  */
-export const drillScript = (then: readonly string[] = []) => [
-  "set -eu",
-  "D=$(mktemp -d /tmp/claw-drill.XXXXXX)",
-  'tar -C "$D" -xf -',
-  'cd "$D"',
-  ...STATS_LINES,
-  ...then,
-].join("\n");
+export const drillScript = (then: readonly string[] = []) =>
+  ["set -eu", "D=$(mktemp -d /tmp/claw-drill.XXXXXX)", 'tar -C "$D" -xf -', 'cd "$D"', ...STATS_LINES, ...then].join("\n");
 
 export interface VolumeStats {
   files: number;
@@ -53,7 +48,6 @@ export const OUT_MOUNT = "/claw-out";
 
 /** Stats on stdout, then the tar written straight into the mounted backup dir: one container start. */
 export const archiveScript = (mount: string, name: string) => `${statsScript(mount)}\ntar -cf '${OUT_MOUNT}/${name}' .`;
-
 
 /** The command of a one-off container (entrypoint sh) for each script. */
 export const statsCommand = (mount: string) => ["-c", statsScript(mount)];

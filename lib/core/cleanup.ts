@@ -8,13 +8,15 @@
  */
 import { joinErrors } from "./errors.ts";
 
-
 export async function withCleanup<T>(work: () => Promise<T>, cleanup: () => Promise<unknown>): Promise<T> {
   let value: T;
   try {
     value = await work();
   } catch (e) {
-    const after = await cleanup().then(() => undefined, (c: unknown) => c);
+    const after = await cleanup().then(
+      () => undefined,
+      (c: unknown) => c,
+    );
     throw after === undefined ? e : joinErrors(e, [after]);
   }
   await cleanup();
@@ -41,12 +43,20 @@ export interface WhileStoppedOptions {
  * given order) whatever happened. The restart is registered the moment the stop was asked
  * for, so a stop that failed half-way still gets its services started.
  */
-export async function whileStopped<T>(control: ServiceControl, services: readonly string[], work: () => Promise<T>, o: WhileStoppedOptions = {}): Promise<T> {
+export async function whileStopped<T>(
+  control: ServiceControl,
+  services: readonly string[],
+  work: () => Promise<T>,
+  o: WhileStoppedOptions = {},
+): Promise<T> {
   if (services.length === 0) return work();
-  return withCleanup(async () => {
-    if (o.stopFirst !== false) await control.stop(services);
-    return work();
-  }, () => control.startReady(services));
+  return withCleanup(
+    async () => {
+      if (o.stopFirst !== false) await control.stop(services);
+      return work();
+    },
+    () => control.startReady(services),
+  );
 }
 
 /**

@@ -5,11 +5,28 @@
  */
 export const EXIT_CODES = [
   { code: 0, name: "ok", short: "ok", meaning: "done" },
-  { code: 1, name: "failed", short: "failed", meaning: "the operation failed (the message names the component and the reason); a restore that failed names the snapshot that undoes it" },
+  {
+    code: 1,
+    name: "failed",
+    short: "failed",
+    meaning: "the operation failed (the message names the component and the reason); a restore that failed names the snapshot that undoes it",
+  },
   { code: 2, name: "usage", short: "usage", meaning: "usage: unknown flag, bad argument, index out of range, no TTY to confirm on and no `-y`" },
-  { code: 3, name: "precondition", short: "precondition (nothing touched)", meaning: "precondition, nothing was touched: `.env.prod` missing/unsafe/placeholder, Docker down, a service not running, not enough disk, no or the wrong key for an encrypted backup" },
+  {
+    code: 3,
+    name: "precondition",
+    short: "precondition (nothing touched)",
+    meaning:
+      "precondition, nothing was touched: `.env.prod` missing/unsafe/placeholder, Docker down, a service not running, not enough disk, no or the wrong key for an encrypted backup",
+  },
   { code: 4, name: "lockHeld", short: "lock held", meaning: "another claw-ops run holds the lock (the message says which, since when, which pid)" },
-  { code: 5, name: "invalidBackup", short: "invalid backup", meaning: "invalid backup: not a backup, corrupt or partial (checksum, age authentication), a component missing, a restore drill that does not match the manifest" },
+  {
+    code: 5,
+    name: "invalidBackup",
+    short: "invalid backup",
+    meaning:
+      "invalid backup: not a backup, corrupt or partial (checksum, age authentication), a component missing, a restore drill that does not match the manifest",
+  },
   { code: 130, name: "cancelled", short: "cancelled", meaning: "cancelled at a prompt" },
 ] as const;
 
@@ -77,7 +94,10 @@ export class ServiceUnhealthyError extends ClawError {
 /** Data written by a restore does not match what the backup holds (rows, keys, files). */
 export class RestoreMismatchError extends ClawError {
   constructor(component: string, detail: string) {
-    super(`${component}: ${detail}`, { exitCode: ExitCode.failed, hint: "the snapshot taken before the restore undoes it (see the undo line above)" });
+    super(`${component}: ${detail}`, {
+      exitCode: ExitCode.failed,
+      hint: "the snapshot taken before the restore undoes it (see the undo line above)",
+    });
   }
 }
 

@@ -51,7 +51,12 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 export function formatCommand(cmd: Cmd | readonly string[]): string {
   const argv = Array.isArray(cmd) ? cmd : (cmd as Cmd).argv;
   // Each argument masked before it is quoted: quoting a secret holding ' would hide it from the mask.
-  return redact(argv.map((raw) => redact(raw)).map((a) => (a === "" ? "''" : SAFE.test(a) || a === REDACTED ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" "));
+  return redact(
+    argv
+      .map((raw) => redact(raw))
+      .map((a) => (a === "" ? "''" : SAFE.test(a) || a === REDACTED ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+      .join(" "),
+  );
 }
 
 export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {

@@ -81,7 +81,15 @@ export async function acquireLock(root: string, who: LockOwner, o: LockOptions =
 
   for (;;) {
     // startedAt is when the lock was taken, not when we started waiting for it.
-    const info: LockInfo = { pid: process.pid, host: hostname(), script: who.script, purpose: who.purpose, startedAt: now().toISOString(), ...here(), ...(who.finish ? { finish: who.finish } : {}) };
+    const info: LockInfo = {
+      pid: process.pid,
+      host: hostname(),
+      script: who.script,
+      purpose: who.purpose,
+      startedAt: now().toISOString(),
+      ...here(),
+      ...(who.finish ? { finish: who.finish } : {}),
+    };
     if (create(file, info)) return new HeldLock(info, file, undefined);
 
     const seen = inspect(file);
@@ -236,7 +244,13 @@ function parseInfo(raw: string): LockInfo | undefined {
   const o = v as Record<string, unknown>;
   if (!Number.isSafeInteger(o.pid) || (o.pid as number) <= 0) return undefined;
   for (const k of ["host", "script", "purpose", "startedAt"]) if (typeof o[k] !== "string") return undefined;
-  const info: LockInfo = { pid: o.pid as number, host: o.host as string, script: o.script as string, purpose: o.purpose as string, startedAt: o.startedAt as string };
+  const info: LockInfo = {
+    pid: o.pid as number,
+    host: o.host as string,
+    script: o.script as string,
+    purpose: o.purpose as string,
+    startedAt: o.startedAt as string,
+  };
   if (typeof o.pidNamespace === "string") info.pidNamespace = o.pidNamespace;
   if (typeof o.bootId === "string") info.bootId = o.bootId;
   if (typeof o.finish === "string") info.finish = o.finish;
@@ -359,8 +373,12 @@ function heldError(file: string, seen: Seen, now: Date, waitMs: number): LockHel
     );
   }
   const i = seen.info;
-  const elsewhere = i.host !== hostname() ? " (it runs on another machine: check there)"
-    : !local(i) ? " (it runs in another PID namespace or boot of a machine named like this one, e.g. a container: its pid cannot be checked from here)" : "";
+  const elsewhere =
+    i.host !== hostname()
+      ? " (it runs on another machine: check there)"
+      : !local(i)
+        ? " (it runs in another PID namespace or boot of a machine named like this one, e.g. a container: its pid cannot be checked from here)"
+        : "";
   return new LockHeldError(
     `another claw-ops run holds the lock: ${i.script} (${i.purpose}) pid ${i.pid} on host ${i.host} since ${i.startedAt}${waited}`,
     `wait for it to finish${elsewhere}; if that process is gone, remove ${file}`,

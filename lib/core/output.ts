@@ -5,7 +5,7 @@
  * - Always: a log file per run under logs/ (0600 in a 0700 dir), every line redacted.
  * - `--json`: human lines go to stderr, the one JSON result to stdout.
  */
-import { appendFileSync, chmodSync, mkdirSync, openSync, closeSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import * as clack from "@clack/prompts";
 import { onCommand } from "./exec.ts";
@@ -66,19 +66,37 @@ export class Output {
     const line = this.toLog(level, text);
     if (level === "debug" && !this.verbose) return;
     if (this.tty) {
-      const fn = level === "success" ? clack.log.success : level === "warn" ? clack.log.warn
-        : level === "error" ? clack.log.error : level === "debug" ? clack.log.message : clack.log.info;
+      const fn =
+        level === "success"
+          ? clack.log.success
+          : level === "warn"
+            ? clack.log.warn
+            : level === "error"
+              ? clack.log.error
+              : level === "debug"
+                ? clack.log.message
+                : clack.log.info;
       fn(text, { output: process.stderr });
       return;
     }
     (this.json || level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
   }
 
-  info(m: string): void { this.write("info", m); }
-  success(m: string): void { this.write("success", m); }
-  warn(m: string): void { this.write("warn", m); }
-  error(m: string): void { this.write("error", m); }
-  debug(m: string): void { this.write("debug", m); }
+  info(m: string): void {
+    this.write("info", m);
+  }
+  success(m: string): void {
+    this.write("success", m);
+  }
+  warn(m: string): void {
+    this.write("warn", m);
+  }
+  error(m: string): void {
+    this.write("error", m);
+  }
+  debug(m: string): void {
+    this.write("debug", m);
+  }
 
   /** A named step: a spinner on a TTY, start/finish lines otherwise. */
   async step<T>(title: string, fn: () => Promise<T>): Promise<T> {

@@ -2,13 +2,14 @@
  * Runs the compose builders of lib/compose.ts, filling the gaps of Compose v1
  * (no `--wait`, no JSON `ps`, no `cp`) with docker-level fallbacks.
  */
-import * as b from "../commands/compose.ts";
+
 import type { ComposeFlavor, ComposeProject, ContainerState, ExecOptions, UpOptions } from "../commands/compose.ts";
+import * as b from "../commands/compose.ts";
 import * as d from "../commands/docker.ts";
 import { sleep } from "../core/async.ts";
 import { type ServiceControl, type WhileStoppedOptions, whileStopped } from "../core/cleanup.ts";
 import { PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
-import { canRun, run, type RunOptions, type RunResult } from "../core/exec.ts";
+import { canRun, type RunOptions, type RunResult, run } from "../core/exec.ts";
 import { SERVICE_READY_TIMEOUT_MS } from "../core/time.ts";
 
 export async function requireDocker(): Promise<void> {
@@ -31,12 +32,18 @@ export class ComposeClient implements ServiceControl {
    * @param healthchecks each service's compose healthcheck test, when known (the stack model):
    *   lets `up --wait` of named services probe readiness itself (see waitReady).
    */
-  constructor(readonly project: ComposeProject, private readonly healthchecks: Readonly<Record<string, readonly string[] | string | undefined>> = {}) {}
+  constructor(
+    readonly project: ComposeProject,
+    private readonly healthchecks: Readonly<Record<string, readonly string[] | string | undefined>> = {},
+  ) {}
 
   async ps(o: { all?: boolean; services?: readonly string[] } = {}): Promise<ContainerState[]> {
     const out = await run({ argv: b.ps(this.project, o) });
     if (this.project.flavor === "v2") return b.parsePsJson(out.stdout);
-    const ids = out.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+    const ids = out.stdout
+      .split("\n")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (ids.length === 0) return [];
     return b.parseInspect((await run({ argv: d.dockerInspect(ids) })).stdout);
   }
@@ -48,7 +55,10 @@ export class ComposeClient implements ServiceControl {
       // each (in one call Compose would wait for each depends_on health condition, i.e. for
       // Docker's first check), then probed for readiness ourselves.
       for (const s of o.services!) {
-        await run({ argv: b.up(this.project, { ...o, services: [s], wait: false }) }, { timeoutMs, hint: `see \`docker compose logs ${s}\` for the cause` });
+        await run(
+          { argv: b.up(this.project, { ...o, services: [s], wait: false }) },
+          { timeoutMs, hint: `see \`docker compose logs ${s}\` for the cause` },
+        );
       }
       await this.waitReady(probes as ReadonlyArray<readonly [string, string[]]>, timeoutMs);
       return;
@@ -64,16 +74,21 @@ export class ComposeClient implements ServiceControl {
    */
   async waitReady(probes: ReadonlyArray<readonly [string, readonly string[]]>, timeoutMs = SERVICE_READY_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    await Promise.all(probes.map(async ([service, argv]) => {
-      for (;;) {
-        const r = await run({ argv: b.exec(this.project, service, argv) }, { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
-        if (r?.status === 0) return;
-        if (Date.now() > deadline) {
-          throw new ServiceUnhealthyError(`service ${service} did not become healthy in ${Math.round(timeoutMs / 1000)} s`, `inspect with \`docker compose logs ${service}\``);
+    await Promise.all(
+      probes.map(async ([service, argv]) => {
+        for (;;) {
+          const r = await run({ argv: b.exec(this.project, service, argv) }, { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+          if (r?.status === 0) return;
+          if (Date.now() > deadline) {
+            throw new ServiceUnhealthyError(
+              `service ${service} did not become healthy in ${Math.round(timeoutMs / 1000)} s`,
+              `inspect with \`docker compose logs ${service}\``,
+            );
+          }
+          await sleep(500);
         }
-        await sleep(500);
-      }
-    }));
+      }),
+    );
   }
 
   /** Poll until every (selected) container runs and is healthy where it has a healthcheck. */
@@ -118,7 +133,11 @@ export class ComposeClient implements ServiceControl {
     const ids = new Set<string>();
     for (const projectLabel of [b.COMPOSE_PROJECT_LABEL, d.THROWAWAY_PROJECT_LABEL]) {
       const out = await run({ argv: d.dockerOneOffIds(projectLabel, projectName) });
-      for (const id of out.stdout.split("\n").map((s) => s.trim()).filter(Boolean)) ids.add(id);
+      for (const id of out.stdout
+        .split("\n")
+        .map((s) => s.trim())
+        .filter(Boolean))
+        ids.add(id);
     }
     if (ids.size) await run({ argv: d.dockerRemove([...ids]) });
     return ids.size;
@@ -128,7 +147,13 @@ export class ComposeClient implements ServiceControl {
    * Run a command in a throwaway container of the image `service` runs right now (same
    * version as the live data), without its volumes or any network: restore drills.
    */
-  async throwaway(projectName: string, service: string, command: readonly string[], o: { entrypoint?: string; user?: string } = {}, ro: RunOptions = {}): Promise<RunResult> {
+  async throwaway(
+    projectName: string,
+    service: string,
+    command: readonly string[],
+    o: { entrypoint?: string; user?: string } = {},
+    ro: RunOptions = {},
+  ): Promise<RunResult> {
     const image = (await run({ argv: d.dockerImageOf(await this.containerId(service)) })).stdout.trim();
     return run({ argv: d.dockerRunThrowaway(projectName, image, command, o) }, ro);
   }

@@ -21,7 +21,12 @@ export function webhookBody(n: Notification): string {
 export async function notify(url: string | undefined, n: Notification, warn: (m: string) => void): Promise<void> {
   if (!url) return;
   try {
-    const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: webhookBody(n), signal: AbortSignal.timeout(10_000) });
+    const r = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: webhookBody(n),
+      signal: AbortSignal.timeout(10_000),
+    });
     if (!r.ok) warn(`webhook answered HTTP ${r.status}`);
   } catch (e) {
     warn(`webhook could not be reached: ${(e as Error).message}`);

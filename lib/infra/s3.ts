@@ -47,10 +47,14 @@ export interface SignInput {
 export function signV4(i: SignInput): string {
   const date = i.amzDate.slice(0, 8);
   const headers: Record<string, string> = { ...i.headers, host: i.host };
-  const names = Object.keys(headers).map((h) => h.toLowerCase()).sort();
+  const names = Object.keys(headers)
+    .map((h) => h.toLowerCase())
+    .sort();
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   const canonicalHeaders = names.map((n) => `${n}:${String(lower[n]).trim().replace(/\s+/g, " ")}\n`).join("");
-  const query = Object.entries(i.query ?? {}).map(([k, v]) => [uriEncode(k, false), uriEncode(v, false)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const query = Object.entries(i.query ?? {})
+    .map(([k, v]) => [uriEncode(k, false), uriEncode(v, false)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const canonical = [i.method, i.path, query.map(([k, v]) => `${k}=${v}`).join("&"), canonicalHeaders, names.join(";"), i.payloadHash].join("\n");
   const scope = `${date}/${i.region}/s3/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", i.amzDate, scope, sha256hex(canonical)].join("\n");
@@ -60,7 +64,10 @@ export function signV4(i: SignInput): string {
 }
 
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  return d
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
 }
 
 /** Pure: where a key lives for this config (path- or virtual-hosted style). */
@@ -72,7 +79,10 @@ export function objectUrl(c: S3Config, key: string): URL {
 }
 
 export class S3Error extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -92,14 +102,27 @@ interface Body {
   text?: string;
 }
 
-function send(c: S3Config, method: string, url: URL, o: Body & { headers?: Record<string, string>; query?: Record<string, string> } = {}): Promise<Response> {
+function send(
+  c: S3Config,
+  method: string,
+  url: URL,
+  o: Body & { headers?: Record<string, string>; query?: Record<string, string> } = {},
+): Promise<Response> {
   const headers: Record<string, string> = { "x-amz-content-sha256": UNSIGNED, "x-amz-date": amzDate(new Date()), ...(o.headers ?? {}) };
   if (o.file) headers["content-length"] = String(o.end !== undefined ? o.end - (o.start ?? 0) + 1 : statSync(o.file).size - (o.start ?? 0));
   if (o.text !== undefined) headers["content-length"] = String(Buffer.byteLength(o.text));
   for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v);
   headers.authorization = signV4({
-    method, host: url.host, path: url.pathname, query: o.query ?? {}, headers, payloadHash: UNSIGNED, region: c.region,
-    accessKey: c.accessKey, secretKey: c.secretKey.reveal(), amzDate: headers["x-amz-date"]!,
+    method,
+    host: url.host,
+    path: url.pathname,
+    query: o.query ?? {},
+    headers,
+    payloadHash: UNSIGNED,
+    region: c.region,
+    accessKey: c.accessKey,
+    secretKey: c.secretKey.reveal(),
+    amzDate: headers["x-amz-date"]!,
   });
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -111,7 +134,10 @@ function send(c: S3Config, method: string, url: URL, o: Body & { headers?: Recor
     });
     req.setTimeout(120_000, () => req.destroy(new Error(`S3 ${method} timed out`)));
     req.on("error", reject);
-    if (o.file) createReadStream(o.file, { start: o.start ?? 0, ...(o.end !== undefined ? { end: o.end } : {}), highWaterMark: 1 << 20 }).on("error", reject).pipe(req);
+    if (o.file)
+      createReadStream(o.file, { start: o.start ?? 0, ...(o.end !== undefined ? { end: o.end } : {}), highWaterMark: 1 << 20 })
+        .on("error", reject)
+        .pipe(req);
     else req.end(o.text);
   });
 }
@@ -120,7 +146,10 @@ const s3Message = (r: Response) => /<Code>([^<]+)<\/Code>/.exec(r.body)?.[1] ?? 
 
 /** Streaming PUT with Content-MD5 (the server checks the bytes); returns the ETag. */
 export async function putFile(c: S3Config, key: string, file: string, md5: Buffer): Promise<string> {
-  const r = await send(c, "PUT", objectUrl(c, key), { file, headers: { "content-md5": md5.toString("base64"), "content-type": "application/octet-stream" } });
+  const r = await send(c, "PUT", objectUrl(c, key), {
+    file,
+    headers: { "content-md5": md5.toString("base64"), "content-type": "application/octet-stream" },
+  });
   if (r.status !== 200) throw new S3Error(`PUT ${key}: ${s3Message(r)}`, r.status);
   return String(r.headers.etag ?? "").replace(/"/g, "");
 }
@@ -174,14 +203,27 @@ export async function createMultipart(c: S3Config, key: string): Promise<string>
 /** One part, streamed from its byte range, with its Content-MD5; returns the part's ETag. */
 export async function uploadPart(c: S3Config, key: string, uploadId: string, part: Part, file: string, md5: Buffer): Promise<string> {
   const r = await send(c, "PUT", objectUrl(c, key), {
-    query: { partNumber: String(part.n), uploadId }, file, start: part.start, end: part.end, headers: { "content-md5": md5.toString("base64") },
+    query: { partNumber: String(part.n), uploadId },
+    file,
+    start: part.start,
+    end: part.end,
+    headers: { "content-md5": md5.toString("base64") },
   });
   if (r.status !== 200) throw new S3Error(`PUT ${key} part ${part.n}: ${s3Message(r)}`, r.status);
   return String(r.headers.etag ?? "").replace(/"/g, "");
 }
 
-export async function completeMultipart(c: S3Config, key: string, uploadId: string, parts: ReadonlyArray<{ n: number; etag: string }>): Promise<void> {
-  const r = await send(c, "POST", objectUrl(c, key), { query: { uploadId }, text: completeXml(parts), headers: { "content-type": "application/xml" } });
+export async function completeMultipart(
+  c: S3Config,
+  key: string,
+  uploadId: string,
+  parts: ReadonlyArray<{ n: number; etag: string }>,
+): Promise<void> {
+  const r = await send(c, "POST", objectUrl(c, key), {
+    query: { uploadId },
+    text: completeXml(parts),
+    headers: { "content-type": "application/xml" },
+  });
   // S3 can answer 200 with an <Error> body when completion fails late.
   if (r.status !== 200 || /<Error>/.test(r.body)) throw new S3Error(`complete ${key}: ${s3Message(r)}`, r.status === 200 ? 500 : r.status);
 }

@@ -92,7 +92,10 @@ export function retentionSettings(get: EnvGetter): RetentionPolicy {
     if (raw === undefined || raw === "") continue;
     const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isSafeInteger(n) || n <= 0) {
-      throw new PreconditionError(`${key} must be a positive whole number of days`, `set ${key}=${DEFAULT_POLICY[field]} in .env.prod, or remove it for the default`);
+      throw new PreconditionError(
+        `${key} must be a positive whole number of days`,
+        `set ${key}=${DEFAULT_POLICY[field]} in .env.prod, or remove it for the default`,
+      );
     }
     policy[field] = n;
   }
@@ -104,18 +107,24 @@ const AGE_KEY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
 
 /** Recipients from BACKUP_AGE_RECIPIENTS (comma or space separated). */
 export function parseRecipients(text: string | undefined): string[] {
-  const list = (text ?? "").split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  const list = (text ?? "")
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   const wrong = list.find((r) => !RECIPIENT.test(r));
   if (wrong) {
-    throw new PreconditionError(`.env.prod: BACKUP_AGE_RECIPIENTS holds ${JSON.stringify(`${wrong.slice(0, 12)}…`)}, which is not an age recipient (age1…)`,
-      "generate a key pair with age-keygen; the recipient is its public key");
+    throw new PreconditionError(
+      `.env.prod: BACKUP_AGE_RECIPIENTS holds ${JSON.stringify(`${wrong.slice(0, 12)}…`)}, which is not an age recipient (age1…)`,
+      "generate a key pair with age-keygen; the recipient is its public key",
+    );
   }
   return list;
 }
 
 /** Refuses anything but an age secret key (AGE-SECRET-KEY-1…). */
 export function checkAgeKey(text: string): void {
-  if (!AGE_KEY.test(text.trim())) throw new PreconditionError("the backup encryption key is not an age secret key (AGE-SECRET-KEY-1…)", "generate one with age-keygen");
+  if (!AGE_KEY.test(text.trim()))
+    throw new PreconditionError("the backup encryption key is not an age secret key (AGE-SECRET-KEY-1…)", "generate one with age-keygen");
 }
 
 export function encryptionSettings(get: EnvGetter): EncryptionSettings {
@@ -170,7 +179,9 @@ export function checkBucket(bucket: string): string {
 export function checkPrefix(prefix: string): string {
   const segments = prefix.split("/");
   if (prefix === "" || segments.some((s) => s === "" || s === "." || s === ".." || !/^[A-Za-z0-9._-]+$/.test(s))) {
-    throw new PreconditionError(".env.prod: OFFSITE_S3_PREFIX must be path segments of letters, digits, '.', '_' and '-' (no '..', no empty segment)");
+    throw new PreconditionError(
+      ".env.prod: OFFSITE_S3_PREFIX must be path segments of letters, digits, '.', '_' and '-' (no '..', no empty segment)",
+    );
   }
   return prefix;
 }
@@ -183,8 +194,18 @@ export function checkEndpoint(endpoint: string): string {
   } catch {
     throw new PreconditionError(".env.prod: OFFSITE_S3_ENDPOINT is not a URL");
   }
-  if (!/^https?:$/.test(u.protocol) || u.username || u.password || (u.pathname !== "/" && u.pathname !== "") || u.search || u.hash || endpoint.includes("@")) {
-    throw new PreconditionError(".env.prod: OFFSITE_S3_ENDPOINT must be an http(s) origin such as https://s3.amazonaws.com (no user, path, query or #)");
+  if (
+    !/^https?:$/.test(u.protocol) ||
+    u.username ||
+    u.password ||
+    (u.pathname !== "/" && u.pathname !== "") ||
+    u.search ||
+    u.hash ||
+    endpoint.includes("@")
+  ) {
+    throw new PreconditionError(
+      ".env.prod: OFFSITE_S3_ENDPOINT must be an http(s) origin such as https://s3.amazonaws.com (no user, path, query or #)",
+    );
   }
   return endpoint;
 }

@@ -19,17 +19,34 @@ export interface KeySpec {
 }
 
 const password = (name: string, description: string, extra: Partial<KeySpec> = {}): KeySpec => ({
-  name, description, required: true, secret: true, minLength: 12, ...extra,
+  name,
+  description,
+  required: true,
+  secret: true,
+  minLength: 12,
+  ...extra,
 });
 
 /** Every key the scripts read. The compose file's own ${VARS} are checked against the template by a test. */
 export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "CLAW_AI_IMAGE", description: "backend image repository", required: true, secret: false },
   { name: "CLAW_AI_TAG", description: "backend release (image tag)", required: true, secret: false, pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/ },
-  { name: "POSTGRES_USER", description: "PostgreSQL user (lower-case letters, digits, _; at most 63)", required: true, secret: false, pattern: /^[a-z_][a-z0-9_]{0,62}$/ },
+  {
+    name: "POSTGRES_USER",
+    description: "PostgreSQL user (lower-case letters, digits, _; at most 63)",
+    required: true,
+    secret: false,
+    pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+  },
   password("POSTGRES_PASSWORD", "PostgreSQL password"),
   // At most 63 bytes: PostgreSQL truncates longer identifiers (NAMEDATALEN - 1).
-  { name: "POSTGRES_DB", description: "PostgreSQL database (lower-case letters, digits, _; at most 63)", required: true, secret: false, pattern: /^[a-z_][a-z0-9_]{0,62}$/ },
+  {
+    name: "POSTGRES_DB",
+    description: "PostgreSQL database (lower-case letters, digits, _; at most 63)",
+    required: true,
+    secret: false,
+    pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+  },
   password("REDIS_PASSWORD", "Redis password"),
   password("SECRET_KEY", "JWT signing key (openssl rand -hex 32)", { minLength: 32 }),
   { name: "ZHIPUAI_API_KEY", description: "Zhipu AI API key", required: true, secret: true },
@@ -47,24 +64,55 @@ export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "BACKUP_RETENTION_WEEKLY_DAYS", description: "days to keep weekly backups (30)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "BACKUP_RETENTION_MONTHLY_DAYS", description: "days to keep monthly backups (365)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "WEBHOOK_URL", description: "notification webhook (optional)", required: false, secret: true, pattern: /^https?:\/\// },
-  { name: "BACKUP_PG_COMPRESSION", description: "pg_dump's own zlib level 0-9 instead of zstd (default: zstd -3 when the image has it)", required: false, secret: false, pattern: /^[0-9]$/ },
-  { name: "BACKUP_AGE_RECIPIENTS", description: "encrypt backups to these age recipients (age1…, comma-separated; optional)", required: false, secret: false },
-  { name: "BACKUP_ENCRYPTION_KEY", description: "encrypt and decrypt backups with this age key (AGE-SECRET-KEY-1…; optional)", required: false, secret: true },
+  {
+    name: "BACKUP_PG_COMPRESSION",
+    description: "pg_dump's own zlib level 0-9 instead of zstd (default: zstd -3 when the image has it)",
+    required: false,
+    secret: false,
+    pattern: /^[0-9]$/,
+  },
+  {
+    name: "BACKUP_AGE_RECIPIENTS",
+    description: "encrypt backups to these age recipients (age1…, comma-separated; optional)",
+    required: false,
+    secret: false,
+  },
+  {
+    name: "BACKUP_ENCRYPTION_KEY",
+    description: "encrypt and decrypt backups with this age key (AGE-SECRET-KEY-1…; optional)",
+    required: false,
+    secret: true,
+  },
   { name: "OFFSITE_S3_ENDPOINT", description: "offsite copy: S3 endpoint URL", required: false, secret: false, pattern: /^https?:\/\// },
   { name: "OFFSITE_S3_REGION", description: "offsite copy: region (us-east-1)", required: false, secret: false },
   { name: "OFFSITE_S3_BUCKET", description: "offsite copy: bucket (empty: no offsite copy)", required: false, secret: false },
   { name: "OFFSITE_S3_PREFIX", description: "offsite copy: key prefix (host name)", required: false, secret: false },
   { name: "OFFSITE_S3_ACCESS_KEY", description: "offsite copy: access key id", required: false, secret: false },
   { name: "OFFSITE_S3_SECRET_KEY", description: "offsite copy: secret key", required: false, secret: true },
-  { name: "OFFSITE_S3_PART_MB", description: "offsite copy: files larger than this many MiB go up in parts of this size (64; at least 5)", required: false, secret: false, pattern: /^\d+$/ },
-  { name: "OFFSITE_S3_PATH_STYLE", description: "offsite copy: path-style URLs (true; false for Aliyun OSS)", required: false, secret: false, pattern: /^(true|false)$/ },
+  {
+    name: "OFFSITE_S3_PART_MB",
+    description: "offsite copy: files larger than this many MiB go up in parts of this size (64; at least 5)",
+    required: false,
+    secret: false,
+    pattern: /^\d+$/,
+  },
+  {
+    name: "OFFSITE_S3_PATH_STYLE",
+    description: "offsite copy: path-style URLs (true; false for Aliyun OSS)",
+    required: false,
+    secret: false,
+    pattern: /^(true|false)$/,
+  },
 ];
 
 /** Template values that must never reach production. */
 export function isPlaceholder(spec: KeySpec, value: string): boolean {
   const v = value.trim().toLowerCase();
   return (
-    v.includes("change_this") || v.includes("changeme") || v.startsWith("your_") || v.startsWith("your-") ||
+    v.includes("change_this") ||
+    v.includes("changeme") ||
+    v.startsWith("your_") ||
+    v.startsWith("your-") ||
     (spec.secret && (v === "password" || v === "secret")) ||
     (spec.placeholders ?? []).includes(v)
   );
@@ -85,7 +133,8 @@ export function validateEnv(values: Readonly<Record<string, string>>, schema: re
       continue;
     }
     if (isPlaceholder(spec, value)) problems.push({ key: spec.name, problem: "still holds the template's placeholder" });
-    else if (spec.minLength && value.length < spec.minLength) problems.push({ key: spec.name, problem: `is shorter than ${spec.minLength} characters` });
+    else if (spec.minLength && value.length < spec.minLength)
+      problems.push({ key: spec.name, problem: `is shorter than ${spec.minLength} characters` });
     else if (spec.pattern && !spec.pattern.test(value)) problems.push({ key: spec.name, problem: "has an invalid format" });
   }
   return problems;
@@ -105,14 +154,19 @@ export function composeDisagreements(text: string): EnvProblem[] {
     const [, key, raw] = m as unknown as [string, string, string];
     if (raw.startsWith("'")) continue;
     const value = raw.startsWith('"') ? raw.slice(1, raw.indexOf('"', 1) < 0 ? undefined : raw.indexOf('"', 1)) : raw.split(/\s#/)[0]!;
-    if (/\$/.test(value)) problems.push({ key, problem: "holds a `$` that Docker Compose would expand as a variable: put the value in single quotes" });
-    else if (!raw.startsWith('"') && value.includes("#")) problems.push({ key, problem: "holds a `#` that Docker Compose keeps but dotenv reads as a comment: put the value in single quotes" });
+    if (/\$/.test(value))
+      problems.push({ key, problem: "holds a `$` that Docker Compose would expand as a variable: put the value in single quotes" });
+    else if (!raw.startsWith('"') && value.includes("#"))
+      problems.push({ key, problem: "holds a `#` that Docker Compose keeps but dotenv reads as a comment: put the value in single quotes" });
   }
   return problems;
 }
 
 export class ClawEnv {
-  constructor(readonly file: string, private readonly values: Readonly<Record<string, string>>) {
+  constructor(
+    readonly file: string,
+    private readonly values: Readonly<Record<string, string>>,
+  ) {
     for (const spec of ENV_SCHEMA) if (spec.secret && values[spec.name]) registerSecretValue(values[spec.name]!);
   }
   get(name: string): string | undefined {
@@ -141,13 +195,13 @@ export function loadEnv(file: string, o: { validate?: boolean } = {}): ClawEnv {
   try {
     mode = statSync(file).mode;
   } catch {
-    throw new PreconditionError(`${file} not found`, "create it: cp templates/.env.prod.example .env.prod && chmod 600 .env.prod, then fill in every value");
+    throw new PreconditionError(
+      `${file} not found`,
+      "create it: cp templates/.env.prod.example .env.prod && chmod 600 .env.prod, then fill in every value",
+    );
   }
   if ((mode & 0o077) !== 0) {
-    throw new PreconditionError(
-      `${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); it holds secrets`,
-      `chmod 600 ${file}`,
-    );
+    throw new PreconditionError(`${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); it holds secrets`, `chmod 600 ${file}`);
   }
   const text = readFileSync(file, "utf8");
   const values = parse(text);
@@ -156,11 +210,14 @@ export function loadEnv(file: string, o: { validate?: boolean } = {}): ClawEnv {
     const problems = [...composeDisagreements(text), ...validateEnv(values)];
     if (problems.length > 0) {
       const first = problems[0]!;
-      const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).map((p) => p.key).join(", ")})` : "";
-      throw new PreconditionError(
-        `${file}: ${first.key} ${first.problem}${more}`,
-        "set real values (secrets: openssl rand -hex 32) and run again",
-      );
+      const more =
+        problems.length > 1
+          ? ` (and ${problems.length - 1} more: ${problems
+              .slice(1)
+              .map((p) => p.key)
+              .join(", ")})`
+          : "";
+      throw new PreconditionError(`${file}: ${first.key} ${first.problem}${more}`, "set real values (secrets: openssl rand -hex 32) and run again");
     }
   }
   return env;

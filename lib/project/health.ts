@@ -3,8 +3,8 @@
  * healthy, and /health answering through nginx.
  */
 import { curlHealth } from "../commands/http.ts";
-import { MINUTE_MS } from "../core/time.ts";
 import type { Output } from "../core/output.ts";
+import { MINUTE_MS } from "../core/time.ts";
 import type { Project } from "./project.ts";
 import { findByRole } from "./stack.ts";
 
@@ -12,6 +12,8 @@ export async function verifyStack(project: Project, out: Output): Promise<void> 
   await out.step("every service up and healthy", () => project.compose.up({ wait: true }, 6 * MINUTE_MS));
   const nginx = findByRole(project.stack, "nginx");
   if (nginx) {
-    await out.step("GET /health through nginx", () => project.compose.exec(nginx.name, curlHealth("https://localhost/health"), {}, { timeoutMs: 2 * MINUTE_MS }));
+    await out.step("GET /health through nginx", () =>
+      project.compose.exec(nginx.name, curlHealth("https://localhost/health"), {}, { timeoutMs: 2 * MINUTE_MS }),
+    );
   }
 }

@@ -51,13 +51,22 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
   await requireDocker();
   const flavor = o.flavor ?? (await detectComposeFlavor());
   const projectName = environ.COMPOSE_PROJECT_NAME || undefined;
-  const compose = new ComposeClient({ flavor, files, envFile, projectDir: root, ...(projectName ? { projectName } : {}) },
+  const compose = new ComposeClient(
+    { flavor, files, envFile, projectDir: root, ...(projectName ? { projectName } : {}) },
     // Interpolated as Compose does ($$ → $), so the probe runs exactly what Docker runs.
-    Object.fromEntries(stack.services.map((s) => {
-      const t = s.healthcheck?.test;
-      const i = (x: string) => interpolate(x, (k) => env.get(k) ?? environ[k]);
-      return [s.name, t === undefined ? undefined : typeof t === "string" ? i(t) : t.map(i)];
-    })));
-  const effectiveName = projectName ?? stack.name ?? basename(root).toLowerCase().replace(/[^a-z0-9_-]/g, "");
+    Object.fromEntries(
+      stack.services.map((s) => {
+        const t = s.healthcheck?.test;
+        const i = (x: string) => interpolate(x, (k) => env.get(k) ?? environ[k]);
+        return [s.name, t === undefined ? undefined : typeof t === "string" ? i(t) : t.map(i)];
+      }),
+    ),
+  );
+  const effectiveName =
+    projectName ??
+    stack.name ??
+    basename(root)
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, "");
   return { root, effectiveName, envFile, composeFiles: files, projectName, env, config, stack, compose };
 }

@@ -9,9 +9,23 @@ import { PreconditionError } from "../core/errors.ts";
 export const ROLE_LABEL = "ai.claw.role";
 
 export type Role =
-  | "backend" | "postgres" | "redis" | "etcd" | "minio" | "milvus" | "celery-worker" | "celery-beat"
-  | "flower" | "nginx" | "prometheus" | "grafana" | "loki" | "promtail" | "postgres-exporter"
-  | "redis-exporter" | "node-exporter";
+  | "backend"
+  | "postgres"
+  | "redis"
+  | "etcd"
+  | "minio"
+  | "milvus"
+  | "celery-worker"
+  | "celery-beat"
+  | "flower"
+  | "nginx"
+  | "prometheus"
+  | "grafana"
+  | "loki"
+  | "promtail"
+  | "postgres-exporter"
+  | "redis-exporter"
+  | "node-exporter";
 
 export interface VolumeMount {
   type: "volume" | "bind";
@@ -71,7 +85,13 @@ function parseVolume(v: unknown): VolumeMount {
 
 function toRecord(v: unknown): Record<string, string> {
   if (Array.isArray(v)) {
-    return Object.fromEntries(v.map((e) => { const s = String(e); const i = s.indexOf("="); return i < 0 ? [s, ""] : [s.slice(0, i), s.slice(i + 1)]; }));
+    return Object.fromEntries(
+      v.map((e) => {
+        const s = String(e);
+        const i = s.indexOf("=");
+        return i < 0 ? [s, ""] : [s.slice(0, i), s.slice(i + 1)];
+      }),
+    );
   }
   return isObj(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {};
 }
@@ -131,7 +151,10 @@ export function parseStack(texts: readonly string[]): StackModel {
     return d;
   });
   const merged = mergeComposeDocs(docs);
-  const name = [...docs].reverse().map((d) => d.name).find((n): n is string => typeof n === "string");
+  const name = [...docs]
+    .reverse()
+    .map((d) => d.name)
+    .find((n): n is string => typeof n === "string");
   return {
     ...(name ? { name } : {}),
     services: Object.entries(merged.services as Raw).map(([n, s]) => parseService(n, isObj(s) ? s : {})),
@@ -141,13 +164,15 @@ export function parseStack(texts: readonly string[]): StackModel {
 }
 
 export function loadStack(files: readonly string[]): StackModel {
-  return parseStack(files.map((f) => {
-    try {
-      return readFileSync(f, "utf8");
-    } catch {
-      throw new PreconditionError(`compose file ${f} not found`);
-    }
-  }));
+  return parseStack(
+    files.map((f) => {
+      try {
+        return readFileSync(f, "utf8");
+      } catch {
+        throw new PreconditionError(`compose file ${f} not found`);
+      }
+    }),
+  );
 }
 
 export function serviceByRole(stack: StackModel, role: Role): ServiceModel {

@@ -4,15 +4,15 @@
  * restore each component → dependents started again whatever happened (errors joined).
  */
 import { join } from "node:path";
-import { whileStopped } from "../core/cleanup.ts";
-import { ClawError, ExitCode } from "../core/errors.ts";
-import type { Output } from "../core/output.ts";
-import type { Secret } from "../core/secret.ts";
 import type { ComponentContext } from "../backup/components/component.ts";
 import { type OpenedBackup, openBackup } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type Manifest } from "../backup/manifest.ts";
 import { REGISTRY } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
+import { whileStopped } from "../core/cleanup.ts";
+import { ClawError, ExitCode } from "../core/errors.ts";
+import type { Output } from "../core/output.ts";
+import type { Secret } from "../core/secret.ts";
 import type { Project } from "../project/project.ts";
 import type { RestorePlan } from "./plan.ts";
 import { writeUndo } from "./undo.ts";
@@ -26,7 +26,9 @@ export interface RestoreOutcome {
 }
 
 export async function applyRestore(project: Project, out: Output, plan: RestorePlan): Promise<RestoreOutcome> {
-  const results = Object.fromEntries(COMPONENTS.map((c) => [c, plan.components.includes(c) ? "not reached" : "skipped"])) as RestoreOutcome["results"];
+  const results = Object.fromEntries(
+    COMPONENTS.map((c) => [c, plan.components.includes(c) ? "not reached" : "skipped"]),
+  ) as RestoreOutcome["results"];
   if (plan.components.length === 0) return { snapshot: undefined, results };
   const stale = await project.compose.removeOneOffs(project.effectiveName);
   if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
@@ -43,7 +45,14 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
 }
 
 /** openBackup, shown as a step when there is something to decrypt. */
-export function openShown(root: string, out: Output, dir: string, m: Manifest, components: readonly ComponentName[], key: Secret | undefined): Promise<OpenedBackup> {
+export function openShown(
+  root: string,
+  out: Output,
+  dir: string,
+  m: Manifest,
+  components: readonly ComponentName[],
+  key: Secret | undefined,
+): Promise<OpenedBackup> {
   const open = () => openBackup(root, dir, m, components, key);
   return m.encryption ? out.step("decrypt the backup (age)", open) : open();
 }
@@ -60,7 +69,8 @@ export function undoCommand(project: Project, snapshotDir: string, m: Manifest):
 
 async function takeSnapshot(project: Project, out: Output, plan: RestorePlan): Promise<string> {
   const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
-    runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }));
+    runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }),
+  );
   // Recorded before anything is overwritten: `rollback.mts --undo` finds it even if this run dies.
   writeUndo(project.root, snap.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
   out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, snap.id), snap.manifest)}`);
@@ -77,7 +87,13 @@ export function touched(e: unknown): Error {
 }
 
 /** The components one after another, with the dependents stopped; they start again whatever happened. */
-function restoreComponents(project: Project, out: Output, plan: RestorePlan, opened: OpenedBackup, results: RestoreOutcome["results"]): Promise<void> {
+function restoreComponents(
+  project: Project,
+  out: Output,
+  plan: RestorePlan,
+  opened: OpenedBackup,
+  results: RestoreOutcome["results"],
+): Promise<void> {
   const ctx: ComponentContext = { project, dir: opened.dir, out };
   const shown = {
     stop: (s: readonly string[]) => project.compose.stop(s),

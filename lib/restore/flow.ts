@@ -6,12 +6,12 @@
  */
 import { hostname } from "node:os";
 import { relative } from "node:path";
-import { ClawError } from "../core/errors.ts";
-import type { Output } from "../core/output.ts";
-import { confirmOrRefuse } from "../core/prompts.ts";
 import { decryptionKey } from "../backup/encryption.ts";
 import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import type { SnapshotTier } from "../backup/store.ts";
+import { ClawError } from "../core/errors.ts";
+import type { Output } from "../core/output.ts";
+import { confirmOrRefuse } from "../core/prompts.ts";
 import { notify } from "../infra/notify.ts";
 import { verifyStack } from "../project/health.ts";
 import type { Project } from "../project/project.ts";
@@ -35,15 +35,19 @@ export interface RestoreRequest {
 
 export async function restoreFlow(project: Project, out: Output, req: RestoreRequest): Promise<number> {
   const key = decryptionKey(project.config.encryption, req.identity);
-  const plan = await out.step("checking the backup (manifest and checksums)", () => planRestore(project, req.dir, req.components, req.snapshotTier, key, { allowPlaintext: req.allowPlaintext === true }));
+  const plan = await out.step("checking the backup (manifest and checksums)", () =>
+    planRestore(project, req.dir, req.components, req.snapshotTier, key, { allowPlaintext: req.allowPlaintext === true }),
+  );
   for (const line of describePlan(plan)) out.info(line);
   if (req.dryRun) {
     out.result(planResult(plan));
     return 0;
   }
   const verb = req.event === "rollback" ? "roll back" : "restore";
-  await confirmOrRefuse(`${req.event === "rollback" ? "Roll back" : "Restore"} ${plan.components.join(", ")} to ${plan.manifest.id}? Current data will be replaced.`,
-    { yes: req.yes, what: verb });
+  await confirmOrRefuse(
+    `${req.event === "rollback" ? "Roll back" : "Restore"} ${plan.components.join(", ")} to ${plan.manifest.id}? Current data will be replaced.`,
+    { yes: req.yes, what: verb },
+  );
   const outcome = await applyRestore(project, out, plan);
   if (!outcome.error && req.verifyStack) {
     outcome.error = await verifyStack(project, out).then(() => undefined, touched);
@@ -55,12 +59,25 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
 export async function report(project: Project, out: Output, event: "restore" | "rollback", id: string, outcome: RestoreOutcome): Promise<number> {
   for (const [c, r] of Object.entries(outcome.results)) out.info(`${c.padEnd(8)} ${r}`);
   const failed = Object.entries(outcome.results).find(([, r]) => r === "failed")?.[0];
-  await notify(project.config.notify.webhookUrl, {
-    event, status: outcome.error ? "failure" : "success", host: hostname(), backup: id,
-    ...(failed ? { failedComponent: failed } : {}), ...(outcome.error ? { reason: outcome.error.message } : {}), components: outcome.results,
-  }, (m) => out.warn(m));
+  await notify(
+    project.config.notify.webhookUrl,
+    {
+      event,
+      status: outcome.error ? "failure" : "success",
+      host: hostname(),
+      backup: id,
+      ...(failed ? { failedComponent: failed } : {}),
+      ...(outcome.error ? { reason: outcome.error.message } : {}),
+      components: outcome.results,
+    },
+    (m) => out.warn(m),
+  );
   out.result({
-    ok: !outcome.error, backup: id, results: outcome.results, snapshot: outcome.snapshot, peakRssKB: process.resourceUsage().maxRSS,
+    ok: !outcome.error,
+    backup: id,
+    results: outcome.results,
+    snapshot: outcome.snapshot,
+    peakRssKB: process.resourceUsage().maxRSS,
     ...(outcome.error ? { error: outcome.error.message } : {}),
   });
   if (outcome.error) {

@@ -4,11 +4,12 @@
  * components present, the key of an encrypted backup — and the result is the plan the apply
  * step walks and --dry-run prints.
  */
-import { InvalidBackupError } from "../core/errors.ts";
-import type { Secret } from "../core/secret.ts";
+
 import { checkKeyFits } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type Manifest, readManifest, verifyArtifacts } from "../backup/manifest.ts";
 import type { SnapshotTier } from "../backup/store.ts";
+import { InvalidBackupError } from "../core/errors.ts";
+import type { Secret } from "../core/secret.ts";
 import type { Project } from "../project/project.ts";
 import { formatRelease, releaseOf, servicesOf } from "../project/release.ts";
 import type { Role } from "../project/stack.ts";
@@ -31,7 +32,14 @@ export interface RestorePlan {
 }
 
 /** Validate everything before anything is touched; returns the plan the apply step walks. */
-export async function planRestore(project: Project, dir: string, wanted: readonly ComponentName[], snapshotTier: SnapshotTier, key?: Secret, o: { allowPlaintext?: boolean } = {}): Promise<RestorePlan> {
+export async function planRestore(
+  project: Project,
+  dir: string,
+  wanted: readonly ComponentName[],
+  snapshotTier: SnapshotTier,
+  key?: Secret,
+  o: { allowPlaintext?: boolean } = {},
+): Promise<RestorePlan> {
   const manifest = readManifest(dir);
   refusePlaintext(manifest, encryptionExpected(project), o.allowPlaintext === true);
   const components = COMPONENTS.filter((c) => wanted.includes(c));
@@ -43,15 +51,21 @@ export async function planRestore(project: Project, dir: string, wanted: readonl
   // touches no data: nothing needs to stop.
   const touchesData = components.some((c) => c !== "config");
   return {
-    dir, manifest, components, skipped: COMPONENTS.filter((c) => !components.includes(c)),
-    stop: touchesData ? servicesOf(project, DEPENDENT_ROLES) : [], snapshotTier,
-    releaseFrom: formatRelease(releaseOf(project)), releaseTo: formatRelease(manifest.release),
+    dir,
+    manifest,
+    components,
+    skipped: COMPONENTS.filter((c) => !components.includes(c)),
+    stop: touchesData ? servicesOf(project, DEPENDENT_ROLES) : [],
+    snapshotTier,
+    releaseFrom: formatRelease(releaseOf(project)),
+    releaseTo: formatRelease(manifest.release),
     ...(key ? { key } : {}),
   };
 }
 
 /** Whether this set-up encrypts its backups (recipients or a key in .env.prod). */
-export const encryptionExpected = (project: Project) => project.config.encryption.recipients.length > 0 || project.config.encryption.key !== undefined;
+export const encryptionExpected = (project: Project) =>
+  project.config.encryption.recipients.length > 0 || project.config.encryption.key !== undefined;
 
 /**
  * Pure: an encrypted set-up must not silently accept a plaintext backup (one planted in
@@ -59,8 +73,10 @@ export const encryptionExpected = (project: Project) => project.config.encryptio
  */
 export function refusePlaintext(m: Manifest, expected: boolean, allowed: boolean): void {
   if (expected && !m.encryption && !allowed) {
-    throw new InvalidBackupError(`backup ${m.id} is not encrypted, but this set-up encrypts its backups (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY)`,
-      "if you know it is a backup made before encryption was turned on, pass --allow-plaintext");
+    throw new InvalidBackupError(
+      `backup ${m.id} is not encrypted, but this set-up encrypts its backups (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY)`,
+      "if you know it is a backup made before encryption was turned on, pass --allow-plaintext",
+    );
   }
 }
 

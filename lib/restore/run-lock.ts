@@ -4,9 +4,9 @@
  * finish or undo it.
  */
 import { relative } from "node:path";
+import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
 import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
-import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
 
 /**
  * The exact commands that finish or undo a run that died: its own recorded `finish` command,
@@ -16,16 +16,25 @@ export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: s
   if (!/^(rollback|restore)/.test(dead.purpose)) return [];
   const started = new Date(dead.startedAt).getTime();
   const own = snapshots.filter((s) => s.time.getTime() >= started).sort((a, b) => a.time.getTime() - b.time.getTime())[0];
-  const lines = [dead.finish ? `to finish it: ${dead.finish}` : `to finish it, run the same ${dead.script === "rollback.mts" ? "rollback" : "restore"} again, naming the backup by its directory`];
-  lines.push(own ? `to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, own.dir)} -y`
-    : "it died before its safety snapshot was complete: the live data was not touched");
+  const lines = [
+    dead.finish
+      ? `to finish it: ${dead.finish}`
+      : `to finish it, run the same ${dead.script === "rollback.mts" ? "rollback" : "restore"} again, naming the backup by its directory`,
+  ];
+  lines.push(
+    own
+      ? `to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, own.dir)} -y`
+      : "it died before its safety snapshot was complete: the live data was not touched",
+  );
   return lines;
 }
 
 export function reportRecovered(out: Output, lock: Lock, root: string): void {
   const dead = lock.recoveredFrom;
   if (!dead) return;
-  out.warn(`a previous ${dead.script} run (${dead.purpose}, pid ${dead.pid}, started ${dead.startedAt}) died before it finished; its lock was recovered`);
+  out.warn(
+    `a previous ${dead.script} run (${dead.purpose}, pid ${dead.pid}, started ${dead.startedAt}) died before it finished; its lock was recovered`,
+  );
   for (const line of recoveryAdvice(dead, listBackups(root, { tiers: SNAPSHOT_TIERS }), root)) out.warn(line);
 }
 

@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { InvalidBackupError, UsageError } from "../core/errors.ts";
 import { backupsRoot } from "../backup/store.ts";
+import { InvalidBackupError, UsageError } from "../core/errors.ts";
 
 export const UNDO_FILE = ".undo.json";
 
@@ -33,11 +33,17 @@ export function readUndo(root: string): UndoRecord {
   try {
     rec = JSON.parse(readFileSync(file, "utf8"));
   } catch {
-    throw new InvalidBackupError(`${relative(root, file)} is not readable`, "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)");
+    throw new InvalidBackupError(
+      `${relative(root, file)} is not readable`,
+      "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)",
+    );
   }
   const r = rec as Partial<UndoRecord>;
   if (typeof r.snapshot !== "string" || !/^backups\/pre-(rollback|restore)\/\d{8}-\d{6}$/.test(r.snapshot)) {
-    throw new InvalidBackupError(`${relative(root, file)} does not name a snapshot`, "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)");
+    throw new InvalidBackupError(
+      `${relative(root, file)} does not name a snapshot`,
+      "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)",
+    );
   }
   return r as UndoRecord;
 }

@@ -4,21 +4,39 @@
  * order and build on each other's backups.
  */
 import assert from "node:assert/strict";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
-import { join } from "node:path";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { run } from "../../lib/core/exec.ts";
 import { createStack, type TestStack } from "../stack/harness.ts";
 import { ensureImages } from "../stack/images.ts";
 import { runScript, startScript, tailOf } from "../stack/scripts.ts";
-import { configPrint, fingerprint, mutate, redisCli, s3, seed, type Fingerprint } from "../stack/state.ts";
-import { createHash } from "node:crypto";
-import { run } from "../../lib/core/exec.ts";
+import { configPrint, type Fingerprint, fingerprint, mutate, redisCli, s3, seed } from "../stack/state.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface ListRow { index: number; id: string; tiers: string[]; dir: string; components: string[] }
+interface ListRow {
+  index: number;
+  id: string;
+  tiers: string[];
+  dir: string;
+  components: string[];
+}
 
 describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }, () => {
   let stack: TestStack;
@@ -30,7 +48,8 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     assert.equal(r.status, 0, tailOf(r));
     return JSON.parse(r.stdout) as ListRow[];
   };
-  const backupsOf = (tier: string) => (existsSync(join(stack.dir, "backups", tier)) ? readdirSync(join(stack.dir, "backups", tier)).filter((n) => !n.startsWith(".")) : []);
+  const backupsOf = (tier: string) =>
+    existsSync(join(stack.dir, "backups", tier)) ? readdirSync(join(stack.dir, "backups", tier)).filter((n) => !n.startsWith(".")) : [];
 
   before(async () => {
     await ensureImages((m) => process.stderr.write(`[images] ${m}\n`));
@@ -190,7 +209,11 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     assert.deepEqual(await fingerprint(stack), state, "the drill touched no live data");
     const left = await run({ argv: ["docker", "ps", "-aq", "--filter", "label=ai.claw.ops.oneoff=true"] });
     assert.equal(left.stdout.trim(), "", "no throwaway container is left");
-    assert.deepEqual(readdirSync(join(stack.dir, "backups")).filter((n) => n.startsWith(".")), [], "no scratch directory is left");
+    assert.deepEqual(
+      readdirSync(join(stack.dir, "backups")).filter((n) => n.startsWith(".")),
+      [],
+      "no scratch directory is left",
+    );
 
     // A backup whose files match their checksums but whose data is not what the manifest
     // promises (here: a manifest claiming one row more) fails the drill with exit 5.
@@ -231,7 +254,10 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     process.kill(-bg.child.pid!, "SIGKILL");
     await bg.done;
     assert.equal((await list()).length, before, "the partial backup is not listed");
-    assert.ok(readdirSync(join(stack.dir, "backups")).some((n) => n.startsWith(".tmp-")), "a partial staging dir was left");
+    assert.ok(
+      readdirSync(join(stack.dir, "backups")).some((n) => n.startsWith(".tmp-")),
+      "a partial staging dir was left",
+    );
     const next = await runScript(stack, "backup", []);
     assert.equal(next.status, 0, tailOf(next));
     assert.match(next.stderr + next.stdout, /died before it finished; its lock was recovered/);
@@ -256,7 +282,8 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     const envFile = join(stack.dir, ".env.prod");
     const original = readFileSync(envFile, "utf8");
     await s3(stack, "s3.create_bucket(Bucket='offsite')");
-    const offsite = (secret: string) => `${original}OFFSITE_S3_ENDPOINT=http://127.0.0.1:9001\nOFFSITE_S3_BUCKET=offsite\n` +
+    const offsite = (secret: string) =>
+      `${original}OFFSITE_S3_ENDPOINT=http://127.0.0.1:9001\nOFFSITE_S3_BUCKET=offsite\n` +
       `OFFSITE_S3_PREFIX=test-host\nOFFSITE_S3_ACCESS_KEY=${stack.env.MINIO_ROOT_USER}\nOFFSITE_S3_SECRET_KEY=${secret}\n`;
     try {
       writeFileSync(envFile, offsite(stack.env.MINIO_ROOT_PASSWORD!), { mode: 0o600 });
@@ -266,9 +293,21 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       const sameRemote = async () => {
         const id = (await list())[0]!.id;
         const local = readdirSync(join(stack.dir, "backups/daily", id)).sort();
-        const remote = JSON.parse(await s3(stack, `import json,hashlib\nout={}\nfor o in s3.list_objects_v2(Bucket='offsite', Prefix='test-host/daily/${id}/')['Contents']:\n  out[o['Key'].split('/')[-1]]=[hashlib.sha256(s3.get_object(Bucket='offsite', Key=o['Key'])['Body'].read()).hexdigest(), o['ETag'].strip('"')]\nprint(json.dumps(out))`)) as Record<string, [string, string]>;
+        const remote = JSON.parse(
+          await s3(
+            stack,
+            `import json,hashlib\nout={}\nfor o in s3.list_objects_v2(Bucket='offsite', Prefix='test-host/daily/${id}/')['Contents']:\n  out[o['Key'].split('/')[-1]]=[hashlib.sha256(s3.get_object(Bucket='offsite', Key=o['Key'])['Body'].read()).hexdigest(), o['ETag'].strip('"')]\nprint(json.dumps(out))`,
+          ),
+        ) as Record<string, [string, string]>;
         assert.deepEqual(Object.keys(remote).sort(), local);
-        for (const f of local) assert.equal(remote[f]![0], createHash("sha256").update(readFileSync(join(stack.dir, "backups/daily", id, f))).digest("hex"), f);
+        for (const f of local)
+          assert.equal(
+            remote[f]![0],
+            createHash("sha256")
+              .update(readFileSync(join(stack.dir, "backups/daily", id, f)))
+              .digest("hex"),
+            f,
+          );
         return { id, etags: Object.fromEntries(Object.entries(remote).map(([f, [, etag]]) => [f, etag])) };
       };
       await sameRemote();
@@ -322,7 +361,10 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       await mutate(stack, 7);
       const changed = await fingerprint(stack);
       const snapshots = backupsOf("pre-restore").length;
-      for (const [args, msg] of [[[], /is encrypted .* and no key was given/], [["--identity", join(keys, "wrong.txt")], /encrypted to a key that was not given/]] as const) {
+      for (const [args, msg] of [
+        [[], /is encrypted .* and no key was given/],
+        [["--identity", join(keys, "wrong.txt")], /encrypted to a key that was not given/],
+      ] as const) {
         const r = await runScript(stack, "backup", ["--restore", `backups/daily/${id}`, "-y", ...args]);
         assert.equal(r.status, 3, tailOf(r));
         assert.match(r.stderr, msg);
@@ -334,9 +376,17 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       const r = await runScript(stack, "backup", ["--restore", `backups/daily/${id}`, "-y", "--identity", join(keys, "right.txt")]);
       assert.equal(r.status, 0, tailOf(r));
       assert.deepEqual(await fingerprint(stack), state);
-      assert.deepEqual(readdirSync(join(stack.dir, "backups")).filter((n) => n.startsWith(".")), [], "no decrypted scratch dir is left");
-      const logs = readdirSync(join(stack.dir, "logs")).map((f) => readFileSync(join(stack.dir, "logs", f), "utf8")).join("\n");
-      const secretKey = readFileSync(join(keys, "right.txt"), "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET"))!;
+      assert.deepEqual(
+        readdirSync(join(stack.dir, "backups")).filter((n) => n.startsWith(".")),
+        [],
+        "no decrypted scratch dir is left",
+      );
+      const logs = readdirSync(join(stack.dir, "logs"))
+        .map((f) => readFileSync(join(stack.dir, "logs", f), "utf8"))
+        .join("\n");
+      const secretKey = readFileSync(join(keys, "right.txt"), "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("AGE-SECRET"))!;
       assert.ok(!logs.includes(secretKey) && !(r.stdout + r.stderr).includes(secretKey), "the key never reaches a log");
     } finally {
       writeFileSync(envFile, original, { mode: 0o600 });
@@ -348,7 +398,13 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     let S: Fingerprint;
     let id: string;
     const indexOf = async (backupId: string) => String((await list()).find((x) => x.id === backupId)!.index);
-    const ALL_SKIPS = { postgres: "--skip-db", redis: "--skip-redis", milvus: "--skip-milvus", uploads: "--skip-uploads", config: "--skip-config" } as const;
+    const ALL_SKIPS = {
+      postgres: "--skip-db",
+      redis: "--skip-redis",
+      milvus: "--skip-milvus",
+      uploads: "--skip-uploads",
+      config: "--skip-config",
+    } as const;
 
     test("each data component rolls back alone; the others stay exactly as they were", async () => {
       S = await fingerprint(stack);
@@ -360,7 +416,9 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       for (const k of Object.keys(S) as Array<keyof Fingerprint>) assert.notEqual(S2[k], S[k], `mutate(2) changed ${k}`);
       const done: Array<keyof Fingerprint> = [];
       for (const comp of ["redis", "milvus", "uploads"] as const) {
-        const skips = Object.entries(ALL_SKIPS).filter(([c]) => c !== comp).map(([, f]) => f);
+        const skips = Object.entries(ALL_SKIPS)
+          .filter(([c]) => c !== comp)
+          .map(([, f]) => f);
         const r = await runScript(stack, "rollback", [await indexOf(id), ...skips, "-y"]);
         assert.equal(r.status, 0, `${comp}: ${tailOf(r)}`);
         const now = await fingerprint(stack);

@@ -15,10 +15,43 @@ describe("configuration files", { timeout: 900_000 }, () => {
 
   test("nginx -t accepts nginx/nginx.conf", async () => {
     const ssl = mkdtempSync(join(tmpdir(), "claw-ssl-"));
-    await run({ argv: ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-      "-keyout", join(ssl, "privkey.pem"), "-out", join(ssl, "fullchain.pem")] });
-    const r = await run({ argv: ["docker", "run", "--rm", "-v", `${join(REPO_ROOT, "nginx/nginx.conf")}:/etc/nginx/nginx.conf:ro`,
-      "-v", `${ssl}:/etc/nginx/ssl:ro`, "-v", `${join(ssl, "fullchain.pem")}:/etc/nginx/.htpasswd:ro`, imageRef("nginx"), "nginx", "-t"] }, { allowFailure: true });
+    await run({
+      argv: [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        join(ssl, "privkey.pem"),
+        "-out",
+        join(ssl, "fullchain.pem"),
+      ],
+    });
+    const r = await run(
+      {
+        argv: [
+          "docker",
+          "run",
+          "--rm",
+          "-v",
+          `${join(REPO_ROOT, "nginx/nginx.conf")}:/etc/nginx/nginx.conf:ro`,
+          "-v",
+          `${ssl}:/etc/nginx/ssl:ro`,
+          "-v",
+          `${join(ssl, "fullchain.pem")}:/etc/nginx/.htpasswd:ro`,
+          imageRef("nginx"),
+          "nginx",
+          "-t",
+        ],
+      },
+      { allowFailure: true },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /syntax is ok/);
   });
@@ -35,7 +68,9 @@ describe("configuration files", { timeout: 900_000 }, () => {
   test("the alert rules fire as intended on synthetic series", async () => {
     const dir = mkdtempSync(join(tmpdir(), "claw-rules-"));
     chmodSync(dir, 0o755); // promtool runs as nobody in the image
-    writeFileSync(join(dir, "test.yml"), `rule_files: [/etc/prometheus/alerts.yml]
+    writeFileSync(
+      join(dir, "test.yml"),
+      `rule_files: [/etc/prometheus/alerts.yml]
 evaluation_interval: 1m
 tests:
   - interval: 1m
@@ -59,9 +94,29 @@ tests:
         exp_alerts:
           - exp_labels: { severity: critical, fstype: ext4, mountpoint: "/" }
             exp_annotations: { summary: "Less than 10 % disk space left on /" }
-`, { mode: 0o644 });
-    const r = await run({ argv: ["docker", "run", "--rm", "-v", `${join(REPO_ROOT, "prometheus")}:/etc/prometheus:ro`, "-v", `${dir}:/t:ro`,
-      "--entrypoint", "promtool", imageRef("prometheus"), "test", "rules", "/t/test.yml"] }, { allowFailure: true });
+`,
+      { mode: 0o644 },
+    );
+    const r = await run(
+      {
+        argv: [
+          "docker",
+          "run",
+          "--rm",
+          "-v",
+          `${join(REPO_ROOT, "prometheus")}:/etc/prometheus:ro`,
+          "-v",
+          `${dir}:/t:ro`,
+          "--entrypoint",
+          "promtool",
+          imageRef("prometheus"),
+          "test",
+          "rules",
+          "/t/test.yml",
+        ],
+      },
+      { allowFailure: true },
+    );
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 });

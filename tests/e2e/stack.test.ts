@@ -3,12 +3,12 @@
  * + the images-only test override, every service healthy, real traffic through nginx.
  */
 import assert from "node:assert/strict";
+import { get } from "node:http";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadStack } from "../../lib/project/stack.ts";
-import { ensureImages } from "../stack/images.ts";
 import { createStack, REPO_ROOT, type TestStack } from "../stack/harness.ts";
-import { join } from "node:path";
-import { get } from "node:http";
+import { ensureImages } from "../stack/images.ts";
 
 function httpGet(url: string): Promise<{ status: number; body: string; location?: string }> {
   return new Promise((resolve, reject) => {
@@ -84,7 +84,15 @@ describe("the full stack on the real Docker engine", { timeout: 900_000 }, () =>
     const u = await stack.https("/api/test/users", { method: "POST", body: JSON.stringify({ email: "李雷@example.com", name: "李雷" }) });
     assert.equal(u.status, 200, u.body);
     assert.equal((await stack.https("/api/test/cache", { method: "POST", body: JSON.stringify({ key: "k1", value: "v1" }) })).status, 200);
-    const v = await stack.https("/api/test/vectors/docs", { method: "POST", body: JSON.stringify({ vectors: [[0.1, 0.2], [0.3, 0.4]] }) });
+    const v = await stack.https("/api/test/vectors/docs", {
+      method: "POST",
+      body: JSON.stringify({
+        vectors: [
+          [0.1, 0.2],
+          [0.3, 0.4],
+        ],
+      }),
+    });
     assert.equal(v.status, 200, v.body);
     const counts = JSON.parse((await stack.https("/api/test/counts")).body) as Record<string, number>;
     assert.equal(counts.users, 1);
@@ -95,19 +103,26 @@ describe("the full stack on the real Docker engine", { timeout: 900_000 }, () =>
   });
 
   test("Prometheus scrapes the backend and reports its target up", async () => {
-    const job = await eventually(async () => {
-      const r = await httpGet("http://127.0.0.1:9090/api/v1/targets");
-      const targets = (JSON.parse(r.body) as { data: { activeTargets: Array<{ labels: { job: string }; health: string }> } }).data.activeTargets;
-      const t = targets.find((x) => x.labels.job === "claw-ai-backend");
-      return t?.health === "up" ? t : undefined;
-    }, 90_000, "the claw-ai-backend target to be up");
+    const job = await eventually(
+      async () => {
+        const r = await httpGet("http://127.0.0.1:9090/api/v1/targets");
+        const targets = (JSON.parse(r.body) as { data: { activeTargets: Array<{ labels: { job: string }; health: string }> } }).data.activeTargets;
+        const t = targets.find((x) => x.labels.job === "claw-ai-backend");
+        return t?.health === "up" ? t : undefined;
+      },
+      90_000,
+      "the claw-ai-backend target to be up",
+    );
     assert.equal(job.health, "up");
   });
 
   test("data services are published on 127.0.0.1 only", async () => {
     const ids = (await stack.compose.ps()).filter((s) => s.service !== "nginx").map((s) => s.id);
     const { run } = await import("../../lib/core/exec.ts");
-    const inspect = JSON.parse((await run({ argv: ["docker", "inspect", ...ids] })).stdout) as Array<{ Name: string; HostConfig: { PortBindings: Record<string, Array<{ HostIp: string }> | null> | null } }>;
+    const inspect = JSON.parse((await run({ argv: ["docker", "inspect", ...ids] })).stdout) as Array<{
+      Name: string;
+      HostConfig: { PortBindings: Record<string, Array<{ HostIp: string }> | null> | null };
+    }>;
     for (const c of inspect) {
       for (const bindings of Object.values(c.HostConfig.PortBindings ?? {})) {
         for (const b of bindings ?? []) assert.equal(b.HostIp, "127.0.0.1", `${c.Name} publishes on ${b.HostIp || "all interfaces"}`);

@@ -4,8 +4,8 @@
  * The demo stack keeps running until Enter (or Ctrl-C), then is torn down with its volumes.
  */
 import { createInterface } from "node:readline";
-import { ensureImages } from "./images.ts";
 import { createStack, removeStaleTestStacks } from "./harness.ts";
+import { ensureImages } from "./images.ts";
 
 const cmd = process.argv[2] ?? "build";
 const log = (m: string) => process.stderr.write(`[stack] ${m}\n`);

@@ -9,8 +9,8 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ComposeClient, detectComposeFlavor } from "../../lib/infra/compose-client.ts";
 import { run } from "../../lib/core/exec.ts";
+import { ComposeClient, detectComposeFlavor } from "../../lib/infra/compose-client.ts";
 
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
 export const TEST_PREFIX = "clawtest-";
@@ -36,7 +36,10 @@ export interface TestStack {
   httpPort: number;
   up(): Promise<void>;
   down(): Promise<void>;
-  https(path: string, o?: { auth?: string; method?: string; body?: string }): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
+  https(
+    path: string,
+    o?: { auth?: string; method?: string; body?: string },
+  ): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
 }
 
 const secret = () => randomBytes(16).toString("hex");
@@ -65,15 +68,35 @@ export function testEnv(o: StackOptions = {}): Record<string, string> {
 }
 
 export function writeEnvFile(file: string, env: Record<string, string>): void {
-  writeFileSync(file, Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  writeFileSync(
+    file,
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n") + "\n",
+    { mode: 0o600 },
+  );
   chmodSync(file, 0o600);
 }
 
 /** Remove containers, networks and volumes left by earlier test runs (only `clawtest-` projects). */
 export async function removeStaleTestStacks(): Promise<void> {
   const list = async (kind: "ps" | "network ls" | "volume ls", extra: string[] = []) => {
-    const out = await run({ argv: ["docker", ...kind.split(" "), ...extra, "--filter", "label=com.docker.compose.project", "--format", `{{${kind === "volume ls" ? ".Name" : ".ID"}}} {{.Label "com.docker.compose.project"}}`] });
-    return out.stdout.split("\n").map((l) => l.trim().split(" ")).filter(([id, p]) => id && p?.startsWith(TEST_PREFIX)).map(([id]) => id!);
+    const out = await run({
+      argv: [
+        "docker",
+        ...kind.split(" "),
+        ...extra,
+        "--filter",
+        "label=com.docker.compose.project",
+        "--format",
+        `{{${kind === "volume ls" ? ".Name" : ".ID"}}} {{.Label "com.docker.compose.project"}}`,
+      ],
+    });
+    return out.stdout
+      .split("\n")
+      .map((l) => l.trim().split(" "))
+      .filter(([id, p]) => id && p?.startsWith(TEST_PREFIX))
+      .map(([id]) => id!);
   };
   const containers = await list("ps", ["-a"]);
   if (containers.length) await run({ argv: ["docker", "rm", "-f", "-v", ...containers] });
@@ -91,9 +114,24 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
   const env = testEnv(o);
   writeEnvFile(join(dir, ".env.prod"), env);
   await run({
-    argv: ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-keyout", join(dir, "nginx/ssl/privkey.pem"), "-out", join(dir, "nginx/ssl/fullchain.pem")],
+    argv: [
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout",
+      join(dir, "nginx/ssl/privkey.pem"),
+      "-out",
+      join(dir, "nginx/ssl/fullchain.pem"),
+    ],
   });
   const hashed = (await run({ argv: ["openssl", "passwd", "-apr1", "-stdin"] }, { input: env.FLOWER_PASSWORD + "\n" })).stdout.trim();
   writeFileSync(join(dir, "nginx/.htpasswd"), `${env.FLOWER_USER}:${hashed}\n`, { mode: 0o644 });
@@ -108,7 +146,13 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
   const caCert = readFileSync(join(dir, "nginx/ssl/fullchain.pem"), "utf8");
   const httpsPort = Number(env.HTTPS_PORT);
   return {
-    name, dir, env, compose, caCert, httpsPort, httpPort: Number(env.HTTP_PORT),
+    name,
+    dir,
+    env,
+    compose,
+    caCert,
+    httpsPort,
+    httpPort: Number(env.HTTP_PORT),
     scriptEnv: { ...process.env, CLAW_OPS_PROJECT_DIR: dir, COMPOSE_FILE: composeFile, COMPOSE_PROJECT_NAME: name },
     async up() {
       await removeStaleTestStacks();
@@ -129,9 +173,19 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
     https(path, ro = {}) {
       return new Promise((resolve, reject) => {
         const req = request(
-          { host: "127.0.0.1", port: httpsPort, path, method: ro.method ?? "GET", ca: caCert, servername: "localhost",
-            headers: { host: "localhost", ...(ro.auth ? { authorization: `Basic ${Buffer.from(ro.auth).toString("base64")}` } : {}),
-              ...(ro.body ? { "content-type": "application/json" } : {}) } },
+          {
+            host: "127.0.0.1",
+            port: httpsPort,
+            path,
+            method: ro.method ?? "GET",
+            ca: caCert,
+            servername: "localhost",
+            headers: {
+              host: "localhost",
+              ...(ro.auth ? { authorization: `Basic ${Buffer.from(ro.auth).toString("base64")}` } : {}),
+              ...(ro.body ? { "content-type": "application/json" } : {}),
+            },
+          },
           (res) => {
             let body = "";
             res.setEncoding("utf8");

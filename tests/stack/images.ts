@@ -40,7 +40,10 @@ export function recipeHashes(): Record<string, string> {
 }
 
 async function currentHash(name: string): Promise<string | undefined> {
-  const r = await run({ argv: ["docker", "image", "inspect", "--format", '{{index .Config.Labels "claw.recipe"}}', imageRef(name)] }, { allowFailure: true });
+  const r = await run(
+    { argv: ["docker", "image", "inspect", "--format", '{{index .Config.Labels "claw.recipe"}}', imageRef(name)] },
+    { allowFailure: true },
+  );
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
@@ -51,7 +54,10 @@ async function buildRootfs(hash: string, log: (m: string) => void): Promise<void
     await run({ argv: ["debootstrap", "--variant=minbase", "bookworm", join(work, "root"), "http://deb.debian.org/debian"] }, { timeoutMs: 900_000 });
     const tarball = join(work, "rootfs.tar");
     await run({ argv: ["tar", "-C", join(work, "root"), "-c", "."] }, { stdoutFile: tarball, timeoutMs: 300_000 });
-    await run({ argv: ["docker", "import", "--change", `LABEL claw.recipe=${hash}`, "-", imageRef("rootfs")] }, { stdinFile: tarball, timeoutMs: 300_000 });
+    await run(
+      { argv: ["docker", "import", "--change", `LABEL claw.recipe=${hash}`, "-", imageRef("rootfs")] },
+      { stdinFile: tarball, timeoutMs: 300_000 },
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 /** Running the real scripts against a test stack, exactly as an operator (or cron) would. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { REPO_ROOT, type TestStack } from "./harness.ts";
 
 export interface ScriptRun {
@@ -8,9 +8,16 @@ export interface ScriptRun {
   stderr: string;
 }
 
-export function startScript(stack: TestStack, script: string, args: string[]): { child: ChildProcess; done: Promise<ScriptRun>; output: () => string } {
+export function startScript(
+  stack: TestStack,
+  script: string,
+  args: string[],
+): { child: ChildProcess; done: Promise<ScriptRun>; output: () => string } {
   const child = spawn("npx", ["zx", `scripts/${script}.mts`, ...args], {
-    cwd: REPO_ROOT, env: stack.scriptEnv, stdio: ["ignore", "pipe", "pipe"], detached: true,
+    cwd: REPO_ROOT,
+    env: stack.scriptEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   let stdout = "";
   let stderr = "";

@@ -3,14 +3,27 @@
  * real services. A fingerprint is a hash of everything a restore must bring back exactly.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestStack } from "./harness.ts";
 
 const sha = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
 
 export async function psql(stack: TestStack, sql: string): Promise<string> {
-  return (await stack.compose.exec("postgres", ["psql", "-U", stack.env.POSTGRES_USER!, "-d", stack.env.POSTGRES_DB!, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])).stdout;
+  return (
+    await stack.compose.exec("postgres", [
+      "psql",
+      "-U",
+      stack.env.POSTGRES_USER!,
+      "-d",
+      stack.env.POSTGRES_DB!,
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-At",
+      "-c",
+      sql,
+    ])
+  ).stdout;
 }
 
 export async function redisCli(stack: TestStack, ...args: string[]): Promise<string> {
@@ -19,13 +32,16 @@ export async function redisCli(stack: TestStack, ...args: string[]): Promise<str
 
 /** Runs Python with boto3 inside the Milvus stand-in (test tooling only) against MinIO. */
 export async function s3(stack: TestStack, code: string): Promise<string> {
-  const prelude = "import boto3,os\nfrom botocore.client import Config\ns3=boto3.client('s3',endpoint_url='http://minio:9000',aws_access_key_id=os.environ['MINIO_ACCESS_KEY_ID'],aws_secret_access_key=os.environ['MINIO_SECRET_ACCESS_KEY'],region_name='us-east-1',config=Config(s3={'addressing_style':'path'}))\n";
+  const prelude =
+    "import boto3,os\nfrom botocore.client import Config\ns3=boto3.client('s3',endpoint_url='http://minio:9000',aws_access_key_id=os.environ['MINIO_ACCESS_KEY_ID'],aws_secret_access_key=os.environ['MINIO_SECRET_ACCESS_KEY'],region_name='us-east-1',config=Config(s3={'addressing_style':'path'}))\n";
   return (await stack.compose.exec("milvus-standalone", ["python3", "-c", prelude + code])).stdout;
 }
 
 export async function seed(stack: TestStack): Promise<void> {
   await stack.compose.exec("claw-ai-backend", ["alembic", "upgrade", "head"]);
-  await psql(stack, `
+  await psql(
+    stack,
+    `
     INSERT INTO users (email, name, avatar) VALUES
       ('li.lei@example.com', '李雷 — ünïcødé 🚀', '\\x00ff10a0'::bytea),
       ('null.name@example.com', NULL, NULL),
@@ -34,7 +50,8 @@ export async function seed(stack: TestStack): Promise<void> {
       SELECT 1, 'doc ' || g, repeat('lorem ', g % 50), jsonb_build_object('n', g, 'tags', jsonb_build_array('a', 'b'))
       FROM generate_series(1, 500) g;
     INSERT INTO conversations (user_id, title) SELECT 1, 'c' || g FROM generate_series(1, 50) g;
-    INSERT INTO messages (conversation_id, role, content) SELECT (g % 50) + 1, 'user', md5(g::text) FROM generate_series(1, 2000) g;`);
+    INSERT INTO messages (conversation_id, role, content) SELECT (g % 50) + 1, 'user', md5(g::text) FROM generate_series(1, 2000) g;`,
+  );
   const r = (...a: string[]) => redisCli(stack, ...a);
   await r("SET", "t:str", "hello 世界");
   await r("HSET", "t:hash", "a", "1", "b", "2");
@@ -43,7 +60,15 @@ export async function seed(stack: TestStack): Promise<void> {
   await r("ZADD", "t:zset", "1", "one", "2.5", "two");
   await r("XADD", "t:stream", "*", "field", "value");
   await r("SET", "t:ttl", "expires-later", "EX", "86400");
-  await stack.https("/api/test/vectors/docs", { method: "POST", body: JSON.stringify({ vectors: [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]] }) });
+  await stack.https("/api/test/vectors/docs", {
+    method: "POST",
+    body: JSON.stringify({
+      vectors: [
+        [0.1, 0.2, 0.3],
+        [0.4, 0.5, 0.6],
+      ],
+    }),
+  });
   await s3(stack, "s3.put_object(Bucket='a-bucket', Key='files/insert_log/big/6mb.bin', Body=os.urandom(6*1024*1024))");
   const up = join(stack.dir, "uploads");
   mkdirSync(join(up, "nested dir/深い"), { recursive: true });
@@ -58,13 +83,19 @@ export async function seed(stack: TestStack): Promise<void> {
 
 /** Change every component; `round` keeps repeated calls distinct. */
 export async function mutate(stack: TestStack, round = 1): Promise<void> {
-  await psql(stack, `DELETE FROM messages WHERE id % ${round + 2} = 0; UPDATE users SET name = 'changed ${round}' WHERE id = 1;
-    INSERT INTO users (email) VALUES ('after.backup.${round}@example.com');`);
+  await psql(
+    stack,
+    `DELETE FROM messages WHERE id % ${round + 2} = 0; UPDATE users SET name = 'changed ${round}' WHERE id = 1;
+    INSERT INTO users (email) VALUES ('after.backup.${round}@example.com');`,
+  );
   await redisCli(stack, "DEL", "t:hash");
   await redisCli(stack, "SET", `t:new:${round}`, "created after the backup");
   await redisCli(stack, "RPUSH", "t:list", `appended ${round}`);
   await stack.https(`/api/test/vectors/later${round}`, { method: "POST", body: JSON.stringify({ vectors: [[9, 9, round]] }) });
-  await s3(stack, `s3.delete_object(Bucket='a-bucket', Key='files/insert_log/big/6mb.bin')\ns3.put_object(Bucket='a-bucket', Key='files/extra/${round}.bin', Body=os.urandom(1024))`);
+  await s3(
+    stack,
+    `s3.delete_object(Bucket='a-bucket', Key='files/insert_log/big/6mb.bin')\ns3.put_object(Bucket='a-bucket', Key='files/extra/${round}.bin', Body=os.urandom(1024))`,
+  );
   const up = join(stack.dir, "uploads");
   writeFileSync(join(up, `added after backup ${round}.txt`), "new\n");
   writeFileSync(join(up, "nested dir/深い/файл.txt"), `modified ${round}\n`);
@@ -79,9 +110,16 @@ export interface Fingerprint {
 }
 
 async function pgPrint(stack: TestStack): Promise<string> {
-  const tables = (await psql(stack, "SELECT table_name FROM information_schema.tables WHERE table_schema='public' AND table_type='BASE TABLE' ORDER BY 1")).split("\n").filter(Boolean);
+  const tables = (
+    await psql(stack, "SELECT table_name FROM information_schema.tables WHERE table_schema='public' AND table_type='BASE TABLE' ORDER BY 1")
+  )
+    .split("\n")
+    .filter(Boolean);
   const parts: string[] = [];
-  for (const t of tables) parts.push(`${t}:${await psql(stack, `SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM "${t}" x`)}`);
+  for (const t of tables)
+    parts.push(
+      `${t}:${await psql(stack, `SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM "${t}" x`)}`,
+    );
   return sha(parts.join("\n"));
 }
 
@@ -106,12 +144,18 @@ async function redisPrint(stack: TestStack): Promise<string> {
 }
 
 async function etcdPrint(stack: TestStack): Promise<string> {
-  const out = JSON.parse((await stack.compose.exec("etcd", ["etcdctl", "get", "", "--prefix", "-w", "json"])).stdout) as { kvs?: Array<{ key: string; value: string }> };
+  const out = JSON.parse((await stack.compose.exec("etcd", ["etcdctl", "get", "", "--prefix", "-w", "json"])).stdout) as {
+    kvs?: Array<{ key: string; value: string }>;
+  };
   return sha(JSON.stringify((out.kvs ?? []).map((kv) => [kv.key, kv.value]).sort()));
 }
 
 async function minioPrint(stack: TestStack): Promise<string> {
-  const r = await stack.compose.exec("minio", ["sh", "-c", "cd /minio_data && find . -type f ! -path './.minio.sys/tmp/*' -exec sha256sum {} + | LC_ALL=C sort"]);
+  const r = await stack.compose.exec("minio", [
+    "sh",
+    "-c",
+    "cd /minio_data && find . -type f ! -path './.minio.sys/tmp/*' -exec sha256sum {} + | LC_ALL=C sort",
+  ]);
   return sha(r.stdout);
 }
 
@@ -123,8 +167,10 @@ export function uploadsPrint(dir: string): string {
       const st = lstatSync(join(dir, p));
       const base = `${JSON.stringify(p)} mode=${(st.mode & 0o7777).toString(8)} uid=${st.uid}`;
       if (st.isSymbolicLink()) rows.push(`${base} -> ${readlinkSync(join(dir, p))}`);
-      else if (st.isDirectory()) { rows.push(`${base} dir`); walk(p); }
-      else rows.push(`${base} mtime=${Math.floor(st.mtimeMs / 1000)} ${sha(readFileSync(join(dir, p)))}`);
+      else if (st.isDirectory()) {
+        rows.push(`${base} dir`);
+        walk(p);
+      } else rows.push(`${base} mtime=${Math.floor(st.mtimeMs / 1000)} ${sha(readFileSync(join(dir, p)))}`);
     }
   };
   walk(".");

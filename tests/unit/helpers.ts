@@ -4,7 +4,7 @@
  * fake context for the filesystem-only backup components.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFileSync, type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -17,7 +17,9 @@ import { loadStack, type StackModel } from "../../lib/project/stack.ts";
 export const ROOT = join(import.meta.dirname, "../..");
 
 const made: string[] = [];
-after(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 /** A fresh temp dir (/tmp/claw-<prefix>-…), removed when the test file's tests are done. */
 export function tmp(prefix = "unit"): string {
@@ -85,7 +87,9 @@ export const usageError = (fn: () => unknown): UsageError => expectError(UsageEr
 
 /** A new age key pair from the real age-keygen. */
 export function keygen(): { key: string; recipient: string } {
-  const key = execFileSync("age-keygen", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-1"))!;
+  const key = execFileSync("age-keygen", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+    .split("\n")
+    .find((l) => l.startsWith("AGE-SECRET-KEY-1"))!;
   const recipient = execFileSync("age-keygen", ["-y"], { input: `${key}\n`, encoding: "utf8" }).trim();
   return { key, recipient };
 }
@@ -96,4 +100,8 @@ export const loadProdStack = (): StackModel => (prodStack ??= loadStack([join(RO
 
 /** A fake project for the filesystem-only components (no Docker is touched). */
 export const ctxFor = (root: string, dir: string, extra: Record<string, unknown> = {}) =>
-  ({ project: { root, stack: loadProdStack(), composeFiles: [join(root, "docker-compose.prod.yml")], ...extra }, dir, out: { info() {} } }) as unknown as ComponentContext;
+  ({
+    project: { root, stack: loadProdStack(), composeFiles: [join(root, "docker-compose.prod.yml")], ...extra },
+    dir,
+    out: { info() {} },
+  }) as unknown as ComponentContext;

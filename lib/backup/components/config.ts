@@ -11,8 +11,8 @@ import { dirname, join, relative } from "node:path";
 import * as tar from "tar";
 import { InvalidBackupError } from "../../core/errors.ts";
 import type { StackModel } from "../../project/stack.ts";
-import type { Component } from "./component.ts";
 import { artifact } from "../manifest.ts";
+import type { Component } from "./component.ts";
 
 export const CONFIG_FILE = "config.tar";
 export const CONFIG_DIRS = ["nginx", "prometheus", "grafana", "loki"];
@@ -63,7 +63,13 @@ export interface ConfigRestoreResult {
 }
 
 /** Write back the archive's files that differ from the live ones. */
-export async function restoreConfigFiles(archive: string, root: string, stack: StackModel, dryRun = false, composeFiles: readonly string[] = []): Promise<ConfigRestoreResult> {
+export async function restoreConfigFiles(
+  archive: string,
+  root: string,
+  stack: StackModel,
+  dryRun = false,
+  composeFiles: readonly string[] = [],
+): Promise<ConfigRestoreResult> {
   const tmp = mkdtempSync(join(root, ".claw-config-"));
   try {
     await tar.x({ file: archive, cwd: tmp, strict: true, preservePaths: false });
@@ -74,10 +80,12 @@ export async function restoreConfigFiles(archive: string, root: string, stack: S
       else files.push(rel);
     };
     for (const n of readdirSync(tmp)) walk(n);
-    const changed = files.filter((f) => {
-      const live = join(root, f);
-      return !existsSync(live) || !readFileSync(live).equals(readFileSync(join(tmp, f)));
-    }).sort();
+    const changed = files
+      .filter((f) => {
+        const live = join(root, f);
+        return !existsSync(live) || !readFileSync(live).equals(readFileSync(join(tmp, f)));
+      })
+      .sort();
     if (!dryRun) {
       for (const f of changed) {
         const src = join(tmp, f);
@@ -102,7 +110,10 @@ export const config: Component = {
 
   async backup(ctx) {
     const files = configFiles(ctx.project.root, ctx.project.composeFiles);
-    await tar.c({ cwd: ctx.project.root, file: join(ctx.dir, CONFIG_FILE), portable: false, follow: false, mode: 0o600 } as tar.TarOptionsWithAliasesFile, files);
+    await tar.c(
+      { cwd: ctx.project.root, file: join(ctx.dir, CONFIG_FILE), portable: false, follow: false, mode: 0o600 } as tar.TarOptionsWithAliasesFile,
+      files,
+    );
     return {
       artifacts: [await artifact(ctx.dir, CONFIG_FILE)],
       tools: { tar: "node-tar 7" },
@@ -114,7 +125,13 @@ export const config: Component = {
   async verify(ctx, rec) {
     let n = 0;
     try {
-      await tar.t({ file: join(ctx.dir, CONFIG_FILE), strict: true, onReadEntry: (e) => { if (e.type !== "Directory") n++; } });
+      await tar.t({
+        file: join(ctx.dir, CONFIG_FILE),
+        strict: true,
+        onReadEntry: (e) => {
+          if (e.type !== "Directory") n++;
+        },
+      });
     } catch {
       throw new InvalidBackupError(`config: ${CONFIG_FILE} is not a readable tar archive`);
     }

@@ -9,8 +9,15 @@
  */
 import { join } from "node:path";
 import {
-  drillCommand as etcdDrillCommand, etcdKeyCount, etcdSnapshotSave, etcdSnapshotStatus, etcdVersion, parseSnapshotStatus, removeFile,
-  restoreCommand as etcdRestoreCommand, snapshotStatusFromStdin,
+  drillCommand as etcdDrillCommand,
+  etcdKeyCount,
+  restoreCommand as etcdRestoreCommand,
+  etcdSnapshotSave,
+  etcdSnapshotStatus,
+  etcdVersion,
+  parseSnapshotStatus,
+  removeFile,
+  snapshotStatusFromStdin,
 } from "../../commands/etcd.ts";
 import { MINIO_READY_CHECK } from "../../commands/minio.ts";
 import { settleAll } from "../../core/async.ts";
@@ -49,21 +56,25 @@ export const milvus: Component = {
     // in a finally, whatever happened, and are probed until ready.
     // Milvus stopped first (it writes to etcd and MinIO), MinIO once etcd is saved; both start
     // again whatever happened (Milvus last, as it needs MinIO), probed until ready.
-    const result = await compose.whileStopped([minio.name, mv.name], async () => {
-      await compose.stop([mv.name]);
-      await compose.exec(etcd.name, etcdSnapshotSave(SNAP_IN_CONTAINER));
-      const status = parseSnapshotStatus((await compose.exec(etcd.name, etcdSnapshotStatus(SNAP_IN_CONTAINER))).stdout);
-      const keys = await keyCount(compose, etcd);
-      await compose.cp(`${etcd.name}:${SNAP_IN_CONTAINER}`, join(ctx.dir, ETCD_FILE));
-      // Newer etcd images have no shell or rm; a leftover in /tmp is harmless.
-      await compose.exec(etcd.name, removeFile(SNAP_IN_CONTAINER), {}, { allowFailure: true }).catch(() => undefined);
-      await compose.stop([minio.name]);
-      const [minioStats, milvusStats] = (await settleAll([
-        archiveVolume(compose, minio, join(ctx.dir, MINIO_FILE)),
-        archiveVolume(compose, mv, join(ctx.dir, MILVUS_FILE)),
-      ])) as [VolumeStats, VolumeStats];
-      return { status, keys, minioStats, milvusStats };
-    }, { stopFirst: false });
+    const result = await compose.whileStopped(
+      [minio.name, mv.name],
+      async () => {
+        await compose.stop([mv.name]);
+        await compose.exec(etcd.name, etcdSnapshotSave(SNAP_IN_CONTAINER));
+        const status = parseSnapshotStatus((await compose.exec(etcd.name, etcdSnapshotStatus(SNAP_IN_CONTAINER))).stdout);
+        const keys = await keyCount(compose, etcd);
+        await compose.cp(`${etcd.name}:${SNAP_IN_CONTAINER}`, join(ctx.dir, ETCD_FILE));
+        // Newer etcd images have no shell or rm; a leftover in /tmp is harmless.
+        await compose.exec(etcd.name, removeFile(SNAP_IN_CONTAINER), {}, { allowFailure: true }).catch(() => undefined);
+        await compose.stop([minio.name]);
+        const [minioStats, milvusStats] = (await settleAll([
+          archiveVolume(compose, minio, join(ctx.dir, MINIO_FILE)),
+          archiveVolume(compose, mv, join(ctx.dir, MILVUS_FILE)),
+        ])) as [VolumeStats, VolumeStats];
+        return { status, keys, minioStats, milvusStats };
+      },
+      { stopFirst: false },
+    );
     const pausedMs = Date.now() - paused;
     const version = (await compose.exec(etcd.name, etcdVersion())).stdout.split("\n")[0]?.trim() ?? "unknown";
     return {
@@ -87,8 +98,12 @@ export const milvus: Component = {
     const { etcd } = services(ctx);
     const compose = ctx.project.compose;
     // `snapshot status` needs the file inside an etcd container: a one-off one reads it from stdin.
-    const r = await compose.runOnce(etcd.name, snapshotStatusFromStdin(`${SNAP_IN_CONTAINER}.verify`),
-      { entrypoint: "sh", noDeps: true }, { stdinFile: join(ctx.dir, ETCD_FILE), allowFailure: true });
+    const r = await compose.runOnce(
+      etcd.name,
+      snapshotStatusFromStdin(`${SNAP_IN_CONTAINER}.verify`),
+      { entrypoint: "sh", noDeps: true },
+      { stdinFile: join(ctx.dir, ETCD_FILE), allowFailure: true },
+    );
     let status;
     try {
       status = parseSnapshotStatus(r.stdout);
@@ -104,18 +119,28 @@ export const milvus: Component = {
     const { etcd, minio, milvus: mv } = services(ctx);
     const compose = ctx.project.compose;
     const name = ctx.project.effectiveName;
-    const e = await compose.throwaway(name, etcd.name, etcdDrillCommand(), { entrypoint: "sh" },
-      { stdinFile: join(ctx.dir, ETCD_FILE), timeoutMs: HOUR_MS, allowFailure: true });
+    const e = await compose.throwaway(
+      name,
+      etcd.name,
+      etcdDrillCommand(),
+      { entrypoint: "sh" },
+      { stdinFile: join(ctx.dir, ETCD_FILE), timeoutMs: HOUR_MS, allowFailure: true },
+    );
     if (e.status !== 0) throw new InvalidBackupError(`milvus: ${ETCD_FILE} does not restore into a fresh etcd: ${lastLine(e.stderr)}`);
     const keys = Number((JSON.parse(e.stdout) as { count?: number }).count ?? 0);
-    if (keys !== rec.counts["etcd:keys"]) throw new InvalidBackupError(`milvus: a fresh etcd restored from ${ETCD_FILE} holds ${keys} keys, the manifest ${rec.counts["etcd:keys"]}`);
+    if (keys !== rec.counts["etcd:keys"])
+      throw new InvalidBackupError(`milvus: a fresh etcd restored from ${ETCD_FILE} holds ${keys} keys, the manifest ${rec.counts["etcd:keys"]}`);
     const m = await drillVolume(compose, name, minio, join(ctx.dir, MINIO_FILE), MINIO_READY_CHECK);
     if (m.files !== rec.counts["minio:files"] || m.bytes !== rec.counts["minio:bytes"] || !/MINIO READY/.test(m.stdout)) {
-      throw new InvalidBackupError(`milvus: the MinIO archive gives ${m.files} files / ${m.bytes} bytes, the manifest ${rec.counts["minio:files"]} / ${rec.counts["minio:bytes"]}`);
+      throw new InvalidBackupError(
+        `milvus: the MinIO archive gives ${m.files} files / ${m.bytes} bytes, the manifest ${rec.counts["minio:files"]} / ${rec.counts["minio:bytes"]}`,
+      );
     }
     const v = await drillVolume(compose, name, mv, join(ctx.dir, MILVUS_FILE));
     if (v.files !== rec.counts["milvus:files"] || v.bytes !== rec.counts["milvus:bytes"]) {
-      throw new InvalidBackupError(`milvus: the Milvus archive gives ${v.files} files / ${v.bytes} bytes, the manifest ${rec.counts["milvus:files"]} / ${rec.counts["milvus:bytes"]}`);
+      throw new InvalidBackupError(
+        `milvus: the Milvus archive gives ${v.files} files / ${v.bytes} bytes, the manifest ${rec.counts["milvus:files"]} / ${rec.counts["milvus:bytes"]}`,
+      );
     }
     return `etcd restored and started in a throwaway container with ${keys} keys; MinIO started ready on ${m.files} files / ${m.bytes} bytes; Milvus volume ${v.files} files / ${v.bytes} bytes: all as in the manifest`;
   },
@@ -126,7 +151,8 @@ export const milvus: Component = {
     const c = rec.counts;
     await compose.whileStopped([mv.name], async () => {
       await compose.whileStopped([etcd.name], () =>
-        compose.runOnce(etcd.name, etcdRestoreCommand(dataMount(etcd)), { entrypoint: "sh", noDeps: true }, { stdinFile: join(ctx.dir, ETCD_FILE) }));
+        compose.runOnce(etcd.name, etcdRestoreCommand(dataMount(etcd)), { entrypoint: "sh", noDeps: true }, { stdinFile: join(ctx.dir, ETCD_FILE) }),
+      );
       const keys = await keyCount(compose, etcd);
       if (keys !== c["etcd:keys"]) throw new RestoreMismatchError("milvus", `etcd holds ${keys} keys after restore, the backup ${c["etcd:keys"]}`);
       await compose.whileStopped([minio.name], async () => {

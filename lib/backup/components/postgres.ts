@@ -7,8 +7,22 @@
  */
 import { join } from "node:path";
 import {
-  type Codec, createDatabaseSql, drillCommand, dropDatabaseSql, dumpAndCount, hasZstd, listDump, parseCounts, parseDumpCounts, pgDumpGlobals,
-  pgVersion, psql, restoreDump, restoreNames, ROW_COUNT_SQL, swapSteps,
+  type Codec,
+  createDatabaseSql,
+  drillCommand,
+  dropDatabaseSql,
+  dumpAndCount,
+  hasZstd,
+  listDump,
+  parseCounts,
+  parseDumpCounts,
+  pgDumpGlobals,
+  pgVersion,
+  psql,
+  ROW_COUNT_SQL,
+  restoreDump,
+  restoreNames,
+  swapSteps,
 } from "../../commands/postgres.ts";
 import { sleep } from "../../core/async.ts";
 import { runUndoable } from "../../core/cleanup.ts";
@@ -72,10 +86,15 @@ export const postgres: Component = {
     const codec: Codec = zstd ? "zstd" : "none";
     const dump = DUMP_FILE(db, codec);
     const compress = codec === "zstd" ? 0 : level;
-    const r = await ctx.project.compose.exec(service, dumpAndCount(codec, user, db, compress), {},
-      { stdoutFile: join(ctx.dir, dump), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true });
+    const r = await ctx.project.compose.exec(
+      service,
+      dumpAndCount(codec, user, db, compress),
+      {},
+      { stdoutFile: join(ctx.dir, dump), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
+    );
     if (r.status === 3) throw new InvalidBackupError("postgres: pg_restore cannot decode the data in the dump", "the dump is damaged");
-    if (r.status !== 0) throw new ClawError(`postgres: pg_dump failed: ${lastLine(r.stderr)}`, { hint: "is the postgres service running? docker compose ps postgres" });
+    if (r.status !== 0)
+      throw new ClawError(`postgres: pg_dump failed: ${lastLine(r.stderr)}`, { hint: "is the postgres service running? docker compose ps postgres" });
     const counts = parseDumpCounts(r.stderr);
     await ctx.project.compose.exec(service, pgDumpGlobals(user), {}, { stdoutFile: join(ctx.dir, GLOBALS_FILE) });
     const version = (await ctx.project.compose.exec(service, pgVersion())).stdout.trim();
@@ -83,14 +102,21 @@ export const postgres: Component = {
       artifacts: [await artifact(ctx.dir, dump), await artifact(ctx.dir, GLOBALS_FILE)],
       tools: { pg_dump: version, compression: codec === "zstd" ? "zstd -3 (pg_dump --compress=0)" : `pg_dump zlib, level ${level ?? "default"}` },
       counts,
-      notes: [`database ${db}, custom format${codec === "zstd" ? " in zstd (restore by hand: zstd -dc FILE | pg_restore …)" : ""}; roles in ${GLOBALS_FILE} (not applied on restore: .env.prod owns the password)`],
+      notes: [
+        `database ${db}, custom format${codec === "zstd" ? " in zstd (restore by hand: zstd -dc FILE | pg_restore …)" : ""}; roles in ${GLOBALS_FILE} (not applied on restore: .env.prod owns the password)`,
+      ],
     };
   },
 
   async verify(ctx, rec) {
     const { service } = names(ctx);
     const dump = dumpOf(rec);
-    const list = await ctx.project.compose.exec(service, listDump(codecOf(dump.file)), {}, { stdinFile: join(ctx.dir, dump.file), allowFailure: true });
+    const list = await ctx.project.compose.exec(
+      service,
+      listDump(codecOf(dump.file)),
+      {},
+      { stdinFile: join(ctx.dir, dump.file), allowFailure: true },
+    );
     if (list.status !== 0 || !/Archive created at/.test(list.stdout)) {
       throw new InvalidBackupError(`postgres: pg_restore cannot read ${dump.file}`, "the dump is damaged; use another backup");
     }
@@ -99,8 +125,13 @@ export const postgres: Component = {
   async drill(ctx, rec) {
     const { service, user } = names(ctx);
     const dump = dumpOf(rec);
-    const r = await ctx.project.compose.throwaway(ctx.project.effectiveName, service, drillCommand(user, codecOf(dump.file)),
-      { entrypoint: "sh", user: "postgres" }, { stdinFile: join(ctx.dir, dump.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true });
+    const r = await ctx.project.compose.throwaway(
+      ctx.project.effectiveName,
+      service,
+      drillCommand(user, codecOf(dump.file)),
+      { entrypoint: "sh", user: "postgres" },
+      { stdinFile: join(ctx.dir, dump.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
+    );
     if (r.status !== 0) throw new InvalidBackupError(`postgres: the dump does not restore into a fresh database: ${lastLine(r.stderr)}`);
     const counts = parseCounts(r.stdout);
     const diffs = compareCounts(rec.counts, counts);
@@ -118,8 +149,12 @@ export const postgres: Component = {
     await exec(createDatabaseSql(restored, user));
     try {
       // --exit-on-error: the first error stops the restore; the live database is untouched.
-      await ctx.project.compose.exec(service, restoreDump(codecOf(dump.file), user, restored), {},
-        { stdinFile: join(ctx.dir, dump.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+      await ctx.project.compose.exec(
+        service,
+        restoreDump(codecOf(dump.file), user, restored),
+        {},
+        { stdinFile: join(ctx.dir, dump.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+      );
       const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, restored));
       if (diffs.length) throw new RestoreMismatchError("postgres", `restored row counts differ from the backup: ${diffs.slice(0, 3).join("; ")}`);
     } catch (e) {

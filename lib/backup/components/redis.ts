@@ -9,7 +9,20 @@
  * count and shuts down. The real service then starts from that AOF.
  */
 import { join } from "node:path";
-import { checkRdbFromStdin, drillCommand, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, readFile, redisBgsave, redisConfigGet, redisInfo, redisLastSave, restoreCommand } from "../../commands/redis.ts";
+import {
+  checkRdbFromStdin,
+  drillCommand,
+  keysMatch,
+  keyspaceCounts,
+  parseCheckRdb,
+  parseInfo,
+  readFile,
+  redisBgsave,
+  redisConfigGet,
+  redisInfo,
+  redisLastSave,
+  restoreCommand,
+} from "../../commands/redis.ts";
 import { sleep } from "../../core/async.ts";
 import { ClawError, InvalidBackupError, RestoreMismatchError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
@@ -69,7 +82,12 @@ export const redis: Component = {
     const keyspaceAtSave = keyspaceCounts(await info(ctx, "keyspace"));
     await freshSave(ctx);
     // Redis replaces the RDB by rename, so `cat` reads one complete file even if another save starts.
-    await ctx.project.compose.exec(svc, readFile(`${dir}/${dbfile}`), {}, { stdoutFile: join(ctx.dir, RDB_FILE), timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+    await ctx.project.compose.exec(
+      svc,
+      readFile(`${dir}/${dbfile}`),
+      {},
+      { stdoutFile: join(ctx.dir, RDB_FILE), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+    );
     const check = await checkRdb(ctx, join(ctx.dir, RDB_FILE));
     if (!check.ok) throw new ClawError("redis: the copied RDB does not pass redis-check-rdb");
     const version = parseInfo((await cli(ctx, redisInfo("server"))).stdout).redis_version ?? "unknown";
@@ -93,12 +111,18 @@ export const redis: Component = {
   async drill(ctx, rec) {
     const a = rec.artifacts[0];
     if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
-    const r = await ctx.project.compose.throwaway(ctx.project.effectiveName, service(ctx), drillCommand(), { entrypoint: "sh" },
-      { stdinFile: join(ctx.dir, a.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true });
+    const r = await ctx.project.compose.throwaway(
+      ctx.project.effectiveName,
+      service(ctx),
+      drillCommand(),
+      { entrypoint: "sh" },
+      { stdinFile: join(ctx.dir, a.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
+    );
     if (r.status !== 0) throw new InvalidBackupError(`redis: a fresh redis-server cannot load ${a.file}: ${lastLine(r.stderr)}`);
     const perDb = keyspaceCounts(parseInfo(r.stdout));
     const loaded = Object.values(perDb).reduce((s, n) => s + n, 0);
-    if (!keysMatch(loaded, rec.counts)) throw new InvalidBackupError(`redis: a fresh redis-server loaded ${loaded} keys, the manifest says ${rec.counts.keys}`);
+    if (!keysMatch(loaded, rec.counts))
+      throw new InvalidBackupError(`redis: a fresh redis-server loaded ${loaded} keys, the manifest says ${rec.counts.keys}`);
     return `loaded by a throwaway redis-server: ${loaded} keys in ${Object.keys(perDb).length} db(s) (manifest ${rec.counts.keys}, ${rec.counts.expires ?? 0} with a TTL)`;
   },
 
@@ -108,7 +132,12 @@ export const redis: Component = {
     const svc = service(ctx);
     const compose = ctx.project.compose;
     const loaded = await compose.whileStopped([svc], async () => {
-      const r = await compose.runOnce(svc, restoreCommand(), { entrypoint: "sh", noDeps: true }, { stdinFile: join(ctx.dir, a.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+      const r = await compose.runOnce(
+        svc,
+        restoreCommand(),
+        { entrypoint: "sh", noDeps: true },
+        { stdinFile: join(ctx.dir, a.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+      );
       const m = /KEYS (\d+)/.exec(r.stdout);
       if (!m) throw new ClawError("redis: the restore procedure did not report a key count");
       return Number(m[1]);

@@ -8,12 +8,12 @@ import { chmodSync, chownSync, createWriteStream, existsSync, lstatSync, mkdirSy
 import { dirname, isAbsolute, join, posix, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
-import { movedBytes, releasing } from "../../core/memory.ts";
 import { ClawError, InvalidBackupError } from "../../core/errors.ts";
-import { serviceByRole, type StackModel } from "../../project/stack.ts";
-import type { Component } from "./component.ts";
+import { movedBytes, releasing } from "../../core/memory.ts";
+import { type StackModel, serviceByRole } from "../../project/stack.ts";
 import { artifact } from "../manifest.ts";
 import { newWorkDir } from "../store.ts";
+import type { Component } from "./component.ts";
 
 export const UPLOADS_FILE = "uploads.tar";
 
@@ -104,7 +104,12 @@ export function treeCounts(dir: string): { files: number; dirs: number; symlinks
 }
 
 const extractOptions = (file: string, cwd: string) => ({
-  file, cwd, strict: true, preservePaths: false, preserveOwner: process.getuid?.() === 0, maxReadSize: TAR_MEMORY.maxReadSize,
+  file,
+  cwd,
+  strict: true,
+  preservePaths: false,
+  preserveOwner: process.getuid?.() === 0,
+  maxReadSize: TAR_MEMORY.maxReadSize,
   onReadEntry: (e: tar.ReadEntry) => movedBytes(e.size ?? 0),
 });
 

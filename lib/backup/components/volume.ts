@@ -23,8 +23,20 @@ export function dataMount(service: ServiceModel): string {
 }
 
 /** Throwaway-container drill of a volume tar; the figures it found. */
-export async function drillVolume(compose: ComposeClient, projectName: string, service: ServiceModel, file: string, then: readonly string[] = []): Promise<VolumeStats & { stdout: string }> {
-  const r = await compose.throwaway(projectName, service.name, drillCommand(then), { entrypoint: "sh" }, { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true });
+export async function drillVolume(
+  compose: ComposeClient,
+  projectName: string,
+  service: ServiceModel,
+  file: string,
+  then: readonly string[] = [],
+): Promise<VolumeStats & { stdout: string }> {
+  const r = await compose.throwaway(
+    projectName,
+    service.name,
+    drillCommand(then),
+    { entrypoint: "sh" },
+    { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
+  );
   if (r.status !== 0) throw new InvalidBackupError(`${service.name}: the volume archive does not extract and start cleanly: ${lastLine(r.stderr)}`);
   return { ...parseStats(r.stdout), stdout: r.stdout };
 }
@@ -42,19 +54,28 @@ export async function volumeStats(compose: ComposeClient, service: ServiceModel)
  */
 export async function archiveVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<VolumeStats> {
   if (basename(file).includes("'")) throw new PreconditionError(`unexpected archive name ${basename(file)}`);
-  const r = await compose.runOnce(service.name, archiveCommand(dataMount(service), basename(file)),
-    { entrypoint: "sh", noDeps: true, volumes: [`${dirname(file)}:${OUT_MOUNT}`] }, { timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+  const r = await compose.runOnce(
+    service.name,
+    archiveCommand(dataMount(service), basename(file)),
+    { entrypoint: "sh", noDeps: true, volumes: [`${dirname(file)}:${OUT_MOUNT}`] },
+    { timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+  );
   chmodSync(file, 0o600);
   return parseStats(r.stdout);
 }
 
 export async function replaceVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<void> {
-  await compose.runOnce(service.name, replaceCommand(dataMount(service)), { entrypoint: "sh", noDeps: true },
-    { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+  await compose.runOnce(
+    service.name,
+    replaceCommand(dataMount(service)),
+    { entrypoint: "sh", noDeps: true },
+    { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+  );
 }
 
 /** Pure: the figures a restored volume must show, or the line that says how they differ. */
 export function statsDiffer(what: string, got: VolumeStats, want: { files: number | undefined; bytes: number | undefined }): string | undefined {
-  return got.files === want.files && got.bytes === want.bytes ? undefined
+  return got.files === want.files && got.bytes === want.bytes
+    ? undefined
     : `${what} holds ${got.files} files / ${got.bytes} bytes after restore, the backup ${want.files} / ${want.bytes}`;
 }

@@ -7,14 +7,20 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { encryptAndProve } from "../../../lib/commands/age.ts";
 import {
-  checkKeyFits, decryptError, decryptionKey, encryptArtifacts, encryptionConfig, openBackup, plainManifest,
+  checkKeyFits,
+  decryptError,
+  decryptionKey,
+  encryptArtifacts,
+  encryptionConfig,
+  openBackup,
+  plainManifest,
 } from "../../../lib/backup/encryption.ts";
-import { encryptionSettings } from "../../../lib/project/config.ts";
 import { artifact, type ComponentRecord, type Manifest } from "../../../lib/backup/manifest.ts";
+import { encryptAndProve } from "../../../lib/commands/age.ts";
 import { ExitCode, InvalidBackupError, PreconditionError } from "../../../lib/core/errors.ts";
 import { Secret } from "../../../lib/core/secret.ts";
+import { encryptionSettings } from "../../../lib/project/config.ts";
 import { expectError, keygen, tmp } from "../helpers.ts";
 
 const A = keygen();
@@ -32,7 +38,14 @@ async function staged(): Promise<{ root: string; dir: string; rec: ComponentReco
   data["postgres-x.dump"].write("a pg dump with some text in it", 1000);
   for (const [f, b] of Object.entries(data)) writeFileSync(join(dir, f), b, { mode: 0o600 });
   const rec: ComponentRecord = {
-    name: "postgres", status: "ok", startedAt: "", finishedAt: "", durationMs: 0, tools: {}, counts: {}, notes: [],
+    name: "postgres",
+    status: "ok",
+    startedAt: "",
+    finishedAt: "",
+    durationMs: 0,
+    tools: {},
+    counts: {},
+    notes: [],
     artifacts: [await artifact(dir, "postgres-x.dump"), await artifact(dir, "postgres-globals.sql")],
   };
   return { root, dir, rec, data };
@@ -40,8 +53,16 @@ async function staged(): Promise<{ root: string; dir: string; rec: ComponentReco
 
 function manifestOf(rec: ComponentRecord, recipients: string[]): Manifest {
   return {
-    format: "claw-ops-backup", version: 1, id: "20240101-020000", createdAt: "", finishedAt: "", host: "h", release: { image: "i", tag: "t" },
-    composeProject: null, encryption: { scheme: "age", recipients }, components: { postgres: rec },
+    format: "claw-ops-backup",
+    version: 1,
+    id: "20240101-020000",
+    createdAt: "",
+    finishedAt: "",
+    host: "h",
+    release: { image: "i", tag: "t" },
+    composeProject: null,
+    encryption: { scheme: "age", recipients },
+    components: { postgres: rec },
   };
 }
 
@@ -57,7 +78,13 @@ test("no encryption settings means no encryption; a key adds its own recipient; 
   const cfg = await encryptionConfig(env({ BACKUP_ENCRYPTION_KEY: A.key, BACKUP_AGE_RECIPIENTS: B.recipient }));
   assert.deepEqual(cfg?.recipients, [A.recipient, B.recipient]);
   assert.equal(String(cfg?.key), "[REDACTED]");
-  const e = await (async () => { try { await encryptionConfig(env({ BACKUP_ENCRYPTION_KEY: "AGE-SECRET-KEY-1NOPE" })); } catch (err) { return err as Error; } })();
+  const e = await (async () => {
+    try {
+      await encryptionConfig(env({ BACKUP_ENCRYPTION_KEY: "AGE-SECRET-KEY-1NOPE" }));
+    } catch (err) {
+      return err as Error;
+    }
+  })();
   assert.ok(e instanceof PreconditionError);
   assert.doesNotMatch(e.message, /NOPE/);
 });
@@ -69,7 +96,10 @@ test("encrypted artifacts replace the plaintext (0600), keep both checksums, and
   assert.deepEqual(readdirSync(dir).sort(), ["postgres-globals.sql.age", "postgres-x.dump.age"]);
   for (const f of readdirSync(dir)) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600);
   assert.ok(!readFileSync(join(dir, "postgres-x.dump.age")).includes("a pg dump with some text"), "no plaintext in the ciphertext");
-  assert.deepEqual(enc.artifacts.map((a) => a.plain), rec.artifacts);
+  assert.deepEqual(
+    enc.artifacts.map((a) => a.plain),
+    rec.artifacts,
+  );
   assert.deepEqual(readdirSync(join(root, "backups")).sort(), ["daily"], "the key's scratch dir is gone");
 
   const m = manifestOf(enc, cfg.recipients);
@@ -89,7 +119,10 @@ test("a wrong key, no key, a flipped byte or a truncated file fail before anythi
   const m = manifestOf(await encryptArtifacts(root, dir, rec, cfg), cfg.recipients);
   const scratchFree = () => assert.deepEqual(readdirSync(join(root, "backups")).sort(), ["daily"]);
 
-  const wrong = await openBackup(root, dir, m, ["postgres"], new Secret(B.key)).then(() => undefined, (e: Error) => e);
+  const wrong = await openBackup(root, dir, m, ["postgres"], new Secret(B.key)).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.ok(wrong instanceof PreconditionError && /encrypted to a key that was not given/.test(wrong.message), String(wrong));
   await assert.rejects(checkKeyFits(root, dir, m, ["postgres"], new Secret(B.key)), PreconditionError);
   await assert.rejects(openBackup(root, dir, m, ["postgres"], undefined), /is encrypted .* and no key was given/);
@@ -101,11 +134,17 @@ test("a wrong key, no key, a flipped byte or a truncated file fail before anythi
   const at = flipped.length - 100;
   flipped[at] = flipped[at]! ^ 0x01;
   writeFileSync(dump, flipped);
-  const e1 = await openBackup(root, dir, m, ["postgres"], new Secret(A.key)).then(() => undefined, (e: Error) => e);
+  const e1 = await openBackup(root, dir, m, ["postgres"], new Secret(A.key)).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.ok(e1 instanceof InvalidBackupError && /does not decrypt: it was altered or is incomplete/.test(e1.message), String(e1));
   writeFileSync(dump, original);
   truncateSync(dump, original.length - 70_000);
-  const e2 = await openBackup(root, dir, m, ["postgres"], new Secret(A.key)).then(() => undefined, (e: Error) => e);
+  const e2 = await openBackup(root, dir, m, ["postgres"], new Secret(A.key)).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.ok(e2 instanceof InvalidBackupError, String(e2));
   scratchFree();
 
@@ -125,8 +164,17 @@ test("--identity reads the key from a private file; a world-readable one is refu
 });
 
 test("the components see the plaintext names and checksums of an encrypted manifest", () => {
-  const rec = { name: "postgres", status: "ok", startedAt: "", finishedAt: "", durationMs: 0, tools: {}, counts: {}, notes: [],
-    artifacts: [{ file: "redis.rdb.age", bytes: 10, sha256: "c", plain: { file: "redis.rdb", bytes: 5, sha256: "p" } }] } as ComponentRecord;
+  const rec = {
+    name: "postgres",
+    status: "ok",
+    startedAt: "",
+    finishedAt: "",
+    durationMs: 0,
+    tools: {},
+    counts: {},
+    notes: [],
+    artifacts: [{ file: "redis.rdb.age", bytes: 10, sha256: "c", plain: { file: "redis.rdb", bytes: 5, sha256: "p" } }],
+  } as ComponentRecord;
   const m = plainManifest(manifestOf(rec, []));
   assert.deepEqual(m.components.postgres!.artifacts, [{ file: "redis.rdb", bytes: 5, sha256: "p" }]);
 });

@@ -5,9 +5,19 @@ process.env.TZ = "Europe/Berlin";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  assertPlanKeepsSomething, type BackupRef, DEFAULT_POLICY, formatBackupId, isoWeekKey, monthKey,
-  parseBackupId, planPrune, promotionsFor, RetentionError, type RetentionPolicy,
-  type Tier, TIERS,
+  assertPlanKeepsSomething,
+  type BackupRef,
+  DEFAULT_POLICY,
+  formatBackupId,
+  isoWeekKey,
+  monthKey,
+  parseBackupId,
+  planPrune,
+  promotionsFor,
+  RetentionError,
+  type RetentionPolicy,
+  TIERS,
+  type Tier,
 } from "../../../lib/backup/retention.ts";
 import { ClawError, ExitCode } from "../../../lib/core/errors.ts";
 
@@ -67,8 +77,17 @@ test("anything not exactly YYYYMMDD-HHMMSS naming a real local time is not an id
     "20240215-240000", // 24:00
     "20240215-026000", // minute 60
     "20240215-020060", // second 60
-    "20240215-02000", "2024021-020000", "20240215020000", "20240215_020000", "20240215-020000 ",
-    " 20240215-020000", "2024-02-15-020000", "+20240215-020000", "20240215-0200O0", "", "latest",
+    "20240215-02000",
+    "2024021-020000",
+    "20240215020000",
+    "20240215_020000",
+    "20240215-020000 ",
+    " 20240215-020000",
+    "2024-02-15-020000",
+    "+20240215-020000",
+    "20240215-0200O0",
+    "",
+    "latest",
     "２０２４0215-020000", // full-width digits are not \d
   ]) {
     assert.equal(parseBackupId(id), undefined, JSON.stringify(id));
@@ -167,17 +186,26 @@ test("a backup exactly N policy days old is expired; one millisecond younger is 
 test("each tier has its own age limit, and hard-linked copies are judged per tier", () => {
   const now = local(2026, 6, 30, 2, 5);
   const backups = [
-    ref("daily", local(2026, 6, 1)), ref("weekly", local(2026, 6, 1)), ref("monthly", local(2026, 6, 1)), // 29 d
-    ref("daily", local(2026, 5, 25)), ref("weekly", local(2026, 5, 25)), // 36 d
+    ref("daily", local(2026, 6, 1)),
+    ref("weekly", local(2026, 6, 1)),
+    ref("monthly", local(2026, 6, 1)), // 29 d
+    ref("daily", local(2026, 5, 25)),
+    ref("weekly", local(2026, 5, 25)), // 36 d
     ref("monthly", local(2025, 7, 1)), // 364 d
     ref("monthly", local(2025, 6, 1)), // 394 d
-    ref("daily", local(2026, 6, 30)), ref("weekly", local(2026, 6, 29)), ref("monthly", local(2026, 6, 1, 2, 0, 1)),
+    ref("daily", local(2026, 6, 30)),
+    ref("weekly", local(2026, 6, 29)),
+    ref("monthly", local(2026, 6, 1, 2, 0, 1)),
   ];
   const plan = planPrune(backups, DEFAULT_POLICY, now);
   assert.deepEqual(ids(plan.remove), ["daily/20260601-020000", "daily/20260525-020000", "weekly/20260525-020000", "monthly/20250601-020000"]);
   assert.deepEqual(ids(plan.keep), [
-    "weekly/20260601-020000", "monthly/20260601-020000", "monthly/20250701-020000",
-    "daily/20260630-020000", "weekly/20260629-020000", "monthly/20260601-020001",
+    "weekly/20260601-020000",
+    "monthly/20260601-020000",
+    "monthly/20250701-020000",
+    "daily/20260630-020000",
+    "weekly/20260629-020000",
+    "monthly/20260601-020001",
   ]);
   assert.equal(plan.keep.length + plan.remove.length, backups.length);
 });
@@ -185,9 +213,12 @@ test("each tier has its own age limit, and hard-linked copies are judged per tie
 test("the newest backup of each tier is kept even when expired", () => {
   const now = local(2026, 6, 30, 2, 0);
   const backups = [
-    ref("daily", local(2026, 1, 1)), ref("daily", local(2026, 1, 2)),
-    ref("weekly", local(2025, 11, 3)), ref("weekly", local(2025, 11, 10)),
-    ref("monthly", local(2024, 1, 1)), ref("monthly", local(2024, 2, 1)),
+    ref("daily", local(2026, 1, 1)),
+    ref("daily", local(2026, 1, 2)),
+    ref("weekly", local(2025, 11, 3)),
+    ref("weekly", local(2025, 11, 10)),
+    ref("monthly", local(2024, 1, 1)),
+    ref("monthly", local(2024, 2, 1)),
   ];
   const plan = planPrune(backups, DEFAULT_POLICY, now);
   assert.deepEqual(ids(plan.keep), ["daily/20260102-020000", "weekly/20251110-020000", "monthly/20240201-020000"]);
@@ -214,12 +245,15 @@ test("no backups: nothing to remove, no refusal", () => {
 test("a plan that would remove every backup is refused", () => {
   const backups = [ref("daily", local(2026, 1, 1)), ref("weekly", local(2026, 1, 1))];
   const everything = { remove: [...backups], keep: [] };
-  assert.throws(() => assertPlanKeepsSomething(backups, everything), (e: unknown) => {
-    assert.ok(e instanceof RetentionError && e instanceof ClawError, String(e));
-    assert.equal(e.exitCode, ExitCode.failed);
-    assert.match(e.message, /would remove all 2 backup/);
-    return true;
-  });
+  assert.throws(
+    () => assertPlanKeepsSomething(backups, everything),
+    (e: unknown) => {
+      assert.ok(e instanceof RetentionError && e instanceof ClawError, String(e));
+      assert.equal(e.exitCode, ExitCode.failed);
+      assert.match(e.message, /would remove all 2 backup/);
+      return true;
+    },
+  );
   assertPlanKeepsSomething(backups, { remove: [backups[0]!], keep: [backups[1]!] });
   assertPlanKeepsSomething([], { remove: [], keep: [] });
   // planPrune itself never gets there: with everything long expired it still keeps the newest of each tier.
@@ -229,7 +263,12 @@ test("a plan that would remove every backup is refused", () => {
 
 test("planPrune refuses a nonsensical policy or an invalid now", () => {
   const b = [ref("daily", local(2026, 1, 1))];
-  for (const bad of [{ ...DEFAULT_POLICY, dailyDays: 0 }, { ...DEFAULT_POLICY, weeklyDays: -1 }, { ...DEFAULT_POLICY, monthlyDays: 1.5 }, { ...DEFAULT_POLICY, dailyDays: NaN }]) {
+  for (const bad of [
+    { ...DEFAULT_POLICY, dailyDays: 0 },
+    { ...DEFAULT_POLICY, weeklyDays: -1 },
+    { ...DEFAULT_POLICY, monthlyDays: 1.5 },
+    { ...DEFAULT_POLICY, dailyDays: NaN },
+  ]) {
     assert.throws(() => planPrune(b, bad, local(2026, 1, 2)), RetentionError);
   }
   assert.throws(() => planPrune(b, DEFAULT_POLICY, new Date(NaN)), RetentionError);
@@ -238,8 +277,11 @@ test("planPrune refuses a nonsensical policy or an invalid now", () => {
 test("Monday's run failed: Tuesday's backup is promoted to weekly, Wednesday's is not", () => {
   // 2026-11-23 is a Monday (2026-W48); the week before is W47, month November already covered.
   const existing = [
-    ref("daily", local(2026, 11, 20)), ref("daily", local(2026, 11, 21)), ref("daily", local(2026, 11, 22)),
-    ref("weekly", local(2026, 11, 16)), ref("monthly", local(2026, 11, 1)),
+    ref("daily", local(2026, 11, 20)),
+    ref("daily", local(2026, 11, 21)),
+    ref("daily", local(2026, 11, 22)),
+    ref("weekly", local(2026, 11, 16)),
+    ref("monthly", local(2026, 11, 1)),
   ];
   const tuesday = ref("daily", local(2026, 11, 24));
   assert.deepEqual(promotionsFor(tuesday, existing), ["weekly"]);
@@ -265,7 +307,10 @@ test("the first backup of a new month is promoted to monthly", () => {
   assert.deepEqual(promotionsFor(ref("daily", local(2026, 9, 30, 23, 59, 59)), existing), []);
   // The very first backup, or a Monday that is also the 1st, gets both.
   assert.deepEqual(promotionsFor(ref("daily", local(2026, 1, 1)), []), ["weekly", "monthly"]);
-  assert.deepEqual(promotionsFor(ref("daily", local(2026, 6, 1)), [ref("weekly", local(2026, 5, 25)), ref("monthly", local(2026, 5, 1))]), ["weekly", "monthly"]);
+  assert.deepEqual(promotionsFor(ref("daily", local(2026, 6, 1)), [ref("weekly", local(2026, 5, 25)), ref("monthly", local(2026, 5, 1))]), [
+    "weekly",
+    "monthly",
+  ]);
 });
 
 test("a simulated year of nightly backups ends with 7 daily, 4 weekly and 12 monthly", () => {
@@ -284,7 +329,11 @@ test("a simulated year of nightly backups ends with 7 daily, 4 weekly and 12 mon
     const removed = new Set(plan.remove);
     set = set.filter((b) => !removed.has(b));
     // Tonight's backup survives in every tier it was written to.
-    for (const tier of ["daily", ...promoted]) assert.ok(set.some((b) => b.tier === tier && b.id === daily.id), `${tier}/${daily.id}`);
+    for (const tier of ["daily", ...promoted])
+      assert.ok(
+        set.some((b) => b.tier === tier && b.id === daily.id),
+        `${tier}/${daily.id}`,
+      );
   }
   const last = set.filter((b) => b.tier === "daily").at(-1);
   assert.equal(last?.id, "20251231-020000");
@@ -296,13 +345,24 @@ test("a simulated year of nightly backups ends with 7 daily, 4 weekly and 12 mon
   const tier = (t: Tier) => set.filter((b) => b.tier === t).map((b) => b.id);
   // Daily, at 2025-12-31 02:05 CET: Dec 25–31 are 0–6 days (+5 min) old; Dec 24 turned exactly
   // 7 d 5 min old tonight and went. (No DST in December, so wall clock and instants agree.)
-  assert.deepEqual(tier("daily"), ["20251225-020000", "20251226-020000", "20251227-020000", "20251228-020000", "20251229-020000", "20251230-020000", "20251231-020000"]);
+  assert.deepEqual(tier("daily"), [
+    "20251225-020000",
+    "20251226-020000",
+    "20251227-020000",
+    "20251228-020000",
+    "20251229-020000",
+    "20251230-020000",
+    "20251231-020000",
+  ]);
   // Weekly: the Mondays of December are Dec 1, 8, 15, 22, 29. Dec 1 02:00 is exactly 30 d 5 min
   // old tonight (both CET), so it expired (>= 30 days); Dec 8 is 23 d old. So 4, not 5.
   assert.deepEqual(tier("weekly"), ["20251208-020000", "20251215-020000", "20251222-020000", "20251229-020000"]);
   // Monthly: the 1st of each month, Jan 1 to Dec 1. 2025 is a common year, so Jan 1 02:00 is
   // 364 d 5 min old on Dec 31 (both CET): under 365 days, kept. Nothing earlier exists, so 12.
-  assert.deepEqual(tier("monthly"), Array.from({ length: 12 }, (_, m) => `2025${String(m + 1).padStart(2, "0")}01-020000`));
+  assert.deepEqual(
+    tier("monthly"),
+    Array.from({ length: 12 }, (_, m) => `2025${String(m + 1).padStart(2, "0")}01-020000`),
+  );
   assert.equal(set.length, 7 + 4 + 12);
 });
 

@@ -6,7 +6,15 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } from "../../../lib/backup/schedule.ts";
+import {
+  backupCronLine,
+  DEFAULT_BACKUP_CRON,
+  mergeCrontab,
+  nextRuns,
+  readCrontab,
+  validateCron,
+  writeCrontab,
+} from "../../../lib/backup/schedule.ts";
 import { ExitCode, PreconditionError, UsageError } from "../../../lib/core/errors.ts";
 import { expectError } from "../helpers.ts";
 
@@ -19,14 +27,33 @@ const usage = (fn: () => unknown): UsageError => expectError(UsageError, ExitCod
 const iso = (ds: Date[]) => ds.map((d) => d.toISOString());
 
 test("crontab schedules are accepted: 5 fields with numbers, names, steps, lists and ranges, and the macros", () => {
-  for (const expr of [DEFAULT_BACKUP_CRON, "*/15 * * * *", "30 3 1,15 * *", "0 2 * * mon-fri", "0 2 * JAN-mar sun", "0 */6 * * 0-7", "0 2 * * 1-5/2", "  0  2 * * *  ", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually", "@hourly"]) {
+  for (const expr of [
+    DEFAULT_BACKUP_CRON,
+    "*/15 * * * *",
+    "30 3 1,15 * *",
+    "0 2 * * mon-fri",
+    "0 2 * JAN-mar sun",
+    "0 */6 * * 0-7",
+    "0 2 * * 1-5/2",
+    "  0  2 * * *  ",
+    "@daily",
+    "@midnight",
+    "@weekly",
+    "@monthly",
+    "@yearly",
+    "@annually",
+    "@hourly",
+  ]) {
     assert.doesNotThrow(() => validateCron(expr), expr);
   }
 });
 
 test("a 6-field expression with seconds is refused with exit code 2, saying why", () => {
   const e = usage(() => validateCron("0 0 2 * * *"));
-  assert.equal(e.message, "invalid cron expression '0 0 2 * * *': expected 5 fields (minute hour day-of-month month day-of-week), got 6: crontab has no seconds field");
+  assert.equal(
+    e.message,
+    "invalid cron expression '0 0 2 * * *': expected 5 fields (minute hour day-of-month month day-of-week), got 6: crontab has no seconds field",
+  );
   assert.match(e.hint ?? "", /0 2 \* \* \*/);
 });
 
@@ -55,7 +82,12 @@ test("what crontab would refuse or misread is refused: @reboot, other macros, Qu
 
 test("nextRuns lists the next three runs after a fixed time", () => {
   assert.deepEqual(iso(nextRuns(DEFAULT_BACKUP_CRON, FROM)), ["2026-01-01T02:00:00.000Z", "2026-01-02T02:00:00.000Z", "2026-01-03T02:00:00.000Z"]);
-  assert.deepEqual(iso(nextRuns("30 3 * * mon-fri", FROM, 4)), ["2026-01-01T03:30:00.000Z", "2026-01-02T03:30:00.000Z", "2026-01-05T03:30:00.000Z", "2026-01-06T03:30:00.000Z"]);
+  assert.deepEqual(iso(nextRuns("30 3 * * mon-fri", FROM, 4)), [
+    "2026-01-01T03:30:00.000Z",
+    "2026-01-02T03:30:00.000Z",
+    "2026-01-05T03:30:00.000Z",
+    "2026-01-06T03:30:00.000Z",
+  ]);
   assert.deepEqual(iso(nextRuns("@weekly", FROM, 2)), ["2026-01-04T00:00:00.000Z", "2026-01-11T00:00:00.000Z"]);
   assert.deepEqual(iso(nextRuns("@midnight", FROM, 1)), ["2026-01-02T00:00:00.000Z"]);
 });
@@ -71,7 +103,10 @@ test("nextRuns refuses an invalid expression like validateCron", () => {
 
 test("the cron line cds into the project and appends to logs/backup.log", () => {
   assert.equal(backupCronLine(DEFAULT_BACKUP_CRON, DIR), LINE);
-  assert.equal(backupCronLine("  30   3 * * 0 ", "/opt/claw_ops-1.2"), "30 3 * * 0 cd /opt/claw_ops-1.2 && npx zx scripts/backup.mts >> logs/backup.log 2>&1");
+  assert.equal(
+    backupCronLine("  30   3 * * 0 ", "/opt/claw_ops-1.2"),
+    "30 3 * * 0 cd /opt/claw_ops-1.2 && npx zx scripts/backup.mts >> logs/backup.log 2>&1",
+  );
   assert.equal(backupCronLine("@daily", DIR), `@daily cd ${DIR} && npx zx scripts/backup.mts >> logs/backup.log 2>&1`);
 });
 

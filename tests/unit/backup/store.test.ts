@@ -5,25 +5,65 @@ import { test } from "node:test";
 import type { Manifest } from "../../../lib/backup/manifest.ts";
 import type { Tier } from "../../../lib/backup/retention.ts";
 import {
-  applyPrune, backupEntries, formatListing, snapshotEntries, cleanLeftovers, commitStaging, newWorkDir, formatEntries, listBackups, newStagingDir, promote, refsOf,
-  resolveBackupDir, type StoreTier,
+  applyPrune,
+  backupEntries,
+  cleanLeftovers,
+  commitStaging,
+  formatEntries,
+  formatListing,
+  listBackups,
+  newStagingDir,
+  newWorkDir,
+  promote,
+  refsOf,
+  resolveBackupDir,
+  type StoreTier,
+  snapshotEntries,
 } from "../../../lib/backup/store.ts";
 import { ClawError, ExitCode, InvalidBackupError } from "../../../lib/core/errors.ts";
 import { expectError, tmp } from "../helpers.ts";
 
 /** A well-formed postgres component's artifact list (the listing reads manifests, it does not hash files). */
-const PG_ARTIFACTS = [{ file: "postgres-claw_ai.dump", bytes: 100, sha256: "0".repeat(64) }, { file: "postgres-globals.sql", bytes: 0, sha256: "0".repeat(64) }];
+const PG_ARTIFACTS = [
+  { file: "postgres-claw_ai.dump", bytes: 100, sha256: "0".repeat(64) },
+  { file: "postgres-globals.sql", bytes: 0, sha256: "0".repeat(64) },
+];
 
 function manifest(id: string, createdAt: string, o: Partial<Manifest> = {}): Manifest {
   return {
-    format: "claw-ops-backup", version: 1, id, createdAt, finishedAt: createdAt, host: "h", release: { image: "i", tag: "t" }, composeProject: null,
-    components: { postgres: { name: "postgres", status: "ok", startedAt: "", finishedAt: "", durationMs: 1, artifacts: PG_ARTIFACTS, tools: {}, counts: {}, notes: [] } },
+    format: "claw-ops-backup",
+    version: 1,
+    id,
+    createdAt,
+    finishedAt: createdAt,
+    host: "h",
+    release: { image: "i", tag: "t" },
+    composeProject: null,
+    components: {
+      postgres: {
+        name: "postgres",
+        status: "ok",
+        startedAt: "",
+        finishedAt: "",
+        durationMs: 1,
+        artifacts: PG_ARTIFACTS,
+        tools: {},
+        counts: {},
+        notes: [],
+      },
+    },
     ...o,
   };
 }
 
 /** backups/<tier>/<dir>/ with a manifest (for `id`) and an artifact of `bytes` bytes. */
-function makeBackup(root: string, tier: StoreTier, id: string, createdAt: string, o: { dirName?: string; bytes?: number; manifest?: Partial<Manifest> } = {}): string {
+function makeBackup(
+  root: string,
+  tier: StoreTier,
+  id: string,
+  createdAt: string,
+  o: { dirName?: string; bytes?: number; manifest?: Partial<Manifest> } = {},
+): string {
   const dir = join(root, "backups", tier, o.dirName ?? id);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest(id, createdAt, o.manifest)));
@@ -61,16 +101,25 @@ test("backups are listed newest first; staging dirs are skipped silently, broken
   writeFileSync(join(root, "backups", "daily", "stray-file"), "");
   const invalid: Array<[string, string]> = [];
   const list = listBackups(root, { onInvalid: (dir, why) => invalid.push([dir, why]) });
-  assert.deepEqual(list.map((b) => `${b.tier}/${b.id}`), ["daily/20240303-020000", "pre-rollback/20240302-101500", "daily/20240301-020000", "weekly/20240301-020000"]);
+  assert.deepEqual(
+    list.map((b) => `${b.tier}/${b.id}`),
+    ["daily/20240303-020000", "pre-rollback/20240302-101500", "daily/20240301-020000", "weekly/20240301-020000"],
+  );
   assert.equal(list[0]?.dir, join(root, "backups", "daily", "20240303-020000"));
   assert.equal(list[0]?.time.toISOString(), "2024-03-03T01:00:00.000Z");
   const manifestBytes = JSON.stringify(manifest("20240303-020000", "2024-03-03T01:00:00.000Z")).length;
   assert.equal(list[0]?.bytes, 30 + manifestBytes);
   assert.deepEqual(invalid, [
-    [join(root, "backups", "daily", "20240305-020000"), `${join(root, "backups", "daily", "20240305-020000")} is not a backup: it has no manifest.json`],
+    [
+      join(root, "backups", "daily", "20240305-020000"),
+      `${join(root, "backups", "daily", "20240305-020000")} is not a backup: it has no manifest.json`,
+    ],
     [join(root, "backups", "daily", "20240307-020000"), "its manifest belongs to backup 20240306-020000, not 20240307-020000"],
   ]);
-  assert.deepEqual(listBackups(root, { tiers: ["weekly"] }).map((b) => b.id), ["20240301-020000"]);
+  assert.deepEqual(
+    listBackups(root, { tiers: ["weekly"] }).map((b) => b.id),
+    ["20240301-020000"],
+  );
   assert.deepEqual(listBackups(tmp()), []);
 });
 
@@ -78,24 +127,35 @@ test("only the retention tiers become prune refs", () => {
   const root = tmp();
   makeBackup(root, "daily", "20240301-020000", "2024-03-01T01:00:00.000Z");
   makeBackup(root, "pre-restore", "20240302-020000", "2024-03-02T01:00:00.000Z");
-  assert.deepEqual(refsOf(listBackups(root)).map((r) => `${r.tier}/${r.id}`), ["daily/20240301-020000"]);
+  assert.deepEqual(
+    refsOf(listBackups(root)).map((r) => `${r.tier}/${r.id}`),
+    ["daily/20240301-020000"],
+  );
 });
 
 test("backup entries merge the tiers of one id into one row, newest first, indexed from 1; snapshots are listed apart and never indexed", () => {
   const root = tmp();
-  const a = makeBackup(root, "daily", "20240301-020000", "2024-03-01T01:00:00.000Z", { manifest: { release: { image: "ghcr.io/claw/backend", tag: "1.0" } } });
+  const a = makeBackup(root, "daily", "20240301-020000", "2024-03-01T01:00:00.000Z", {
+    manifest: { release: { image: "ghcr.io/claw/backend", tag: "1.0" } },
+  });
   promote(root, a, "20240301-020000", ["weekly", "monthly"]);
   makeBackup(root, "daily", "20240302-020000", "2024-03-02T01:00:00.000Z");
   makeBackup(root, "pre-rollback", "20240303-101500", "2024-03-03T09:15:00.000Z");
   const rows = backupEntries(listBackups(root));
-  assert.deepEqual(rows.map((r) => [r.index, r.id, r.tiers]), [
-    [1, "20240302-020000", ["daily"]],
-    [2, "20240301-020000", ["daily", "monthly", "weekly"]],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.index, r.id, r.tiers]),
+    [
+      [1, "20240302-020000", ["daily"]],
+      [2, "20240301-020000", ["daily", "monthly", "weekly"]],
+    ],
+  );
   assert.equal(rows[1]?.dir, a);
   assert.equal(rows[1]?.release, "ghcr.io/claw/backend:1.0");
   assert.deepEqual(rows[1]?.components, ["postgres"]);
-  assert.deepEqual(snapshotEntries(listBackups(root)).map((r) => [r.index, r.id, r.tiers]), [[0, "20240303-101500", ["pre-rollback"]]]);
+  assert.deepEqual(
+    snapshotEntries(listBackups(root)).map((r) => [r.index, r.id, r.tiers]),
+    [[0, "20240303-101500", ["pre-rollback"]]],
+  );
   assert.deepEqual(backupEntries([]), []);
 });
 
@@ -121,14 +181,35 @@ test("the list of no backups says so", () => {
 
 test("the list is a padded table of index, id, tiers, size, release and components", () => {
   const rows = [
-    { index: 1, id: "20240303-101500", tiers: ["pre-rollback"] as StoreTier[], dir: "", time: new Date(0), bytes: 512, release: "i:t", components: ["postgres" as const] },
-    { index: 2, id: "20240301-020000", tiers: ["daily", "weekly"] as StoreTier[], dir: "", time: new Date(0), bytes: 3 * 1024 * 1024 + 1, release: "ghcr.io/claw/backend:1.0", components: ["postgres" as const, "config" as const] },
+    {
+      index: 1,
+      id: "20240303-101500",
+      tiers: ["pre-rollback"] as StoreTier[],
+      dir: "",
+      time: new Date(0),
+      bytes: 512,
+      release: "i:t",
+      components: ["postgres" as const],
+    },
+    {
+      index: 2,
+      id: "20240301-020000",
+      tiers: ["daily", "weekly"] as StoreTier[],
+      dir: "",
+      time: new Date(0),
+      bytes: 3 * 1024 * 1024 + 1,
+      release: "ghcr.io/claw/backend:1.0",
+      components: ["postgres" as const, "config" as const],
+    },
   ];
-  assert.equal(formatEntries(rows), [
-    "#  id               tier          size     release                   components",
-    "1  20240303-101500  pre-rollback  512 B    i:t                       postgres",
-    "2  20240301-020000  daily+weekly  3.0 MiB  ghcr.io/claw/backend:1.0  postgres,config",
-  ].join("\n"));
+  assert.equal(
+    formatEntries(rows),
+    [
+      "#  id               tier          size     release                   components",
+      "1  20240303-101500  pre-rollback  512 B    i:t                       postgres",
+      "2  20240301-020000  daily+weekly  3.0 MiB  ghcr.io/claw/backend:1.0  postgres,config",
+    ].join("\n"),
+  );
 });
 
 test("a --backup path must be a backup directory inside backups/", () => {
@@ -217,11 +298,14 @@ test("committing a staging dir renames it into its tier and refuses to replace a
   const second = join(root, "backups", ".tmp-20240301-020000-second");
   mkdirSync(second);
   writeFileSync(join(second, "manifest.json"), "second");
-  assert.throws(() => commitStaging(root, second, "daily", "20240301-020000"), (e: unknown) => {
-    assert.ok(e instanceof ClawError);
-    assert.equal(e.message, "backup daily/20240301-020000 already exists");
-    return true;
-  });
+  assert.throws(
+    () => commitStaging(root, second, "daily", "20240301-020000"),
+    (e: unknown) => {
+      assert.ok(e instanceof ClawError);
+      assert.equal(e.message, "backup daily/20240301-020000 already exists");
+      return true;
+    },
+  );
   assert.equal(readFileSync(join(dir, "manifest.json"), "utf8"), "first");
   assert.ok(existsSync(second));
   assert.equal(commitStaging(root, second, "pre-restore", "20240301-020000"), join(root, "backups", "pre-restore", "20240301-020000"));

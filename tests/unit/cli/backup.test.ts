@@ -17,18 +17,38 @@ test("each mode becomes its own typed command", () => {
   assert.deepEqual(cmd("--list"), { mode: "list" });
   assert.deepEqual(cmd("--prune"), { mode: "prune" });
   assert.deepEqual(cmd("--install-cron", "30 3 * * *"), { mode: "install-cron", expr: "30 3 * * *" });
-  assert.deepEqual(cmd("--verify", "backups/daily/20260101-020000", "--identity", "k.txt"), { mode: "verify", dir: "backups/daily/20260101-020000", identity: "k.txt" });
-  assert.deepEqual(cmd("--restore", "backups/daily/x", "-y", "--dry-run"), { mode: "restore", dir: "backups/daily/x", identity: undefined, dryRun: true, yes: true, allowPlaintext: false });
+  assert.deepEqual(cmd("--verify", "backups/daily/20260101-020000", "--identity", "k.txt"), {
+    mode: "verify",
+    dir: "backups/daily/20260101-020000",
+    identity: "k.txt",
+  });
+  assert.deepEqual(cmd("--restore", "backups/daily/x", "-y", "--dry-run"), {
+    mode: "restore",
+    dir: "backups/daily/x",
+    identity: undefined,
+    dryRun: true,
+    yes: true,
+    allowPlaintext: false,
+  });
 });
 
 test("two modes at once, or an argument a mode does not take, is a usage error (exit 2)", () => {
   for (const argv of [["--list", "--prune"], ["--restore", "x", "--verify"], ["--list", "extra"], ["stray"]]) {
-    assert.throws(() => cmd(...argv), (e: unknown) => e instanceof UsageError && e.exitCode === ExitCode.usage, argv.join(" "));
+    assert.throws(
+      () => cmd(...argv),
+      (e: unknown) => e instanceof UsageError && e.exitCode === ExitCode.usage,
+      argv.join(" "),
+    );
   }
 });
 
 test("conflicting or empty selections are usage errors, never a silent choice", () => {
-  const usage = (argv: string[], re: RegExp) => assert.throws(() => cmd(...argv), (e: unknown) => e instanceof UsageError && re.test(e.message), argv.join(" "));
+  const usage = (argv: string[], re: RegExp) =>
+    assert.throws(
+      () => cmd(...argv),
+      (e: unknown) => e instanceof UsageError && re.test(e.message),
+      argv.join(" "),
+    );
   usage(["--only", "uploads", "--db-only"], /--only and --db-only cannot be combined/);
   usage(["--only", "uploads", "--no-upload"], /nothing to back up/);
   usage(["--restore", "backups/daily/x", "--db-only"], /--db-only applies to a backup run, not to --restore/);

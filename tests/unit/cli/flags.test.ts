@@ -44,9 +44,20 @@ test("a flag missing its value and a surplus argument are usage errors", () => {
 
 test("help lists every flag of the guide", () => {
   const text = helpText(rollbackSpec);
-  for (const f of ["--list", "--backup <dir>", "--skip-db", "--skip-redis", "--skip-milvus", "--skip-uploads", "-y, --yes", "--skip-config", "--dry-run"]) {
+  for (const f of [
+    "--list",
+    "--backup <dir>",
+    "--skip-db",
+    "--skip-redis",
+    "--skip-milvus",
+    "--skip-uploads",
+    "-y, --yes",
+    "--skip-config",
+    "--dry-run",
+  ]) {
     assert.ok(text.includes(f), f);
   }
-  for (const f of ["--db-only", "--no-upload", "--restore <dir>", "--list", "--verify", "--install-cron", "--prune"]) assert.ok(helpText(backupSpec).includes(f), f);
+  for (const f of ["--db-only", "--no-upload", "--restore <dir>", "--list", "--verify", "--install-cron", "--prune"])
+    assert.ok(helpText(backupSpec).includes(f), f);
   assert.ok(helpText(migrateSpec).includes("--status"));
 });

@@ -8,7 +8,15 @@ import { UsageError } from "../../../lib/core/errors.ts";
 const cmd = (...argv: string[]) => rollbackCommand(parseFlags(rollbackSpec, argv));
 
 test("the guide's rollback invocations become typed commands: index, directory, or a prompt", () => {
-  assert.deepEqual(cmd("1", "-y"), { mode: "rollback", target: { index: "1" }, components: ["postgres", "redis", "milvus", "uploads", "config"], identity: undefined, dryRun: false, yes: true, allowPlaintext: false });
+  assert.deepEqual(cmd("1", "-y"), {
+    mode: "rollback",
+    target: { index: "1" },
+    components: ["postgres", "redis", "milvus", "uploads", "config"],
+    identity: undefined,
+    dryRun: false,
+    yes: true,
+    allowPlaintext: false,
+  });
   const byDir = cmd("--backup", "backups/pre-rollback/x", "--dry-run");
   assert.ok(byDir.mode === "rollback");
   assert.deepEqual(byDir.target, { dir: "backups/pre-rollback/x" });
@@ -83,13 +91,22 @@ test("--undo rolls back to the recorded snapshot and takes no index, --backup or
   const c = cmd("--undo", "-y");
   assert.ok(c.mode === "rollback");
   assert.deepEqual(c.target, { undo: true });
-  for (const argv of [["--undo", "1"], ["--undo", "--backup", "backups/daily/x"], ["--undo", "--skip-db"]]) assert.throws(() => cmd(...argv), UsageError, argv.join(" "));
+  for (const argv of [
+    ["--undo", "1"],
+    ["--undo", "--backup", "backups/daily/x"],
+    ["--undo", "--skip-db"],
+  ])
+    assert.throws(() => cmd(...argv), UsageError, argv.join(" "));
 });
 
 test("the finish command of a rollback names the same backup by path and the same components", async () => {
   const { finishCommand } = await import("../../../lib/cli/rollback.ts");
-  assert.equal(finishCommand("/srv/claw", "/srv/claw/backups/daily/20260101-020000", ["postgres", "redis", "milvus", "uploads", "config"]),
-    "npx zx scripts/rollback.mts --backup backups/daily/20260101-020000 -y");
-  assert.equal(finishCommand("/srv/claw", "/srv/claw/backups/daily/20260101-020000", ["postgres", "config"]),
-    "npx zx scripts/rollback.mts --backup backups/daily/20260101-020000 --skip-redis --skip-milvus --skip-uploads -y");
+  assert.equal(
+    finishCommand("/srv/claw", "/srv/claw/backups/daily/20260101-020000", ["postgres", "redis", "milvus", "uploads", "config"]),
+    "npx zx scripts/rollback.mts --backup backups/daily/20260101-020000 -y",
+  );
+  assert.equal(
+    finishCommand("/srv/claw", "/srv/claw/backups/daily/20260101-020000", ["postgres", "config"]),
+    "npx zx scripts/rollback.mts --backup backups/daily/20260101-020000 --skip-redis --skip-milvus --skip-uploads -y",
+  );
 });

@@ -12,7 +12,11 @@ const SCRIPTS = ["deploy", "backup", "rollback", "migrate"];
 
 function zx(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync("npx", ["zx", `scripts/${script}.mts`, ...args], {
-    cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], timeout: 60_000,
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 60_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -62,7 +66,9 @@ test("a missing .env.prod is refused with exit 3 and the command that creates it
   assert.match(r.stdout + r.stderr, /cp templates\/.env.prod.example .env.prod/);
 });
 
-test("backup.mts --install-cron twice leaves exactly one line; an invalid expression is refused with exit 2", { skip: spawnSync("sh", ["-c", "command -v crontab"]).status !== 0 && "crontab is not installed" }, () => {
+test("backup.mts --install-cron twice leaves exactly one line; an invalid expression is refused with exit 2", {
+  skip: spawnSync("sh", ["-c", "command -v crontab"]).status !== 0 && "crontab is not installed",
+}, () => {
   const saved = spawnSync("crontab", ["-l"], { encoding: "utf8" });
   const dir = projectWith(testEnv());
   try {
@@ -71,7 +77,9 @@ test("backup.mts --install-cron twice leaves exactly one line; an invalid expres
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /next runs: /);
     }
-    const lines = spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes(dir));
+    const lines = spawnSync("crontab", ["-l"], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((l) => l.includes(dir));
     assert.deepEqual(lines, [`15 3 * * * cd ${dir} && npx zx scripts/backup.mts >> logs/backup.log 2>&1`]);
     const bad = zx("backup", ["--install-cron", "61 * * * *"], { CLAW_OPS_PROJECT_DIR: dir });
     assert.equal(bad.status, 2);

@@ -19,8 +19,18 @@ test("age --version, and the recipient of a key read from stdin with age-keygen 
 
 test("encrypt-and-prove is one bash pipeline with pipefail: the output, the identity file, then the recipients as -r", () => {
   assert.deepEqual(encryptAndProve(["age1a", "age1b"], "/k/.identity", "/b/x.dump.age"), [
-    "bash", "-o", "pipefail", "-c", 'umask 077; out=$1; id=$2; shift 2; age --encrypt "$@" | tee "$out" | age --decrypt -i "$id" > /dev/null',
-    "claw-age", "/b/x.dump.age", "/k/.identity", "-r", "age1a", "-r", "age1b",
+    "bash",
+    "-o",
+    "pipefail",
+    "-c",
+    'umask 077; out=$1; id=$2; shift 2; age --encrypt "$@" | tee "$out" | age --decrypt -i "$id" > /dev/null',
+    "claw-age",
+    "/b/x.dump.age",
+    "/k/.identity",
+    "-r",
+    "age1a",
+    "-r",
+    "age1b",
   ]);
 });
 

@@ -14,14 +14,37 @@ const base = ["docker", "compose", "-f", "docker-compose.prod.yml", "--env-file"
 const base1 = ["docker-compose", "-f", "docker-compose.prod.yml", "--env-file", ".env.prod", "-p", "claw"];
 
 test("base args carry every compose file, the env file and the project name", () => {
-  assert.deepEqual(c.baseArgs({ flavor: "v2", files: ["a.yml", "b.yml"], projectDir: "/srv/claw" }),
-    ["docker", "compose", "-f", "a.yml", "-f", "b.yml", "--project-directory", "/srv/claw"]);
+  assert.deepEqual(c.baseArgs({ flavor: "v2", files: ["a.yml", "b.yml"], projectDir: "/srv/claw" }), [
+    "docker",
+    "compose",
+    "-f",
+    "a.yml",
+    "-f",
+    "b.yml",
+    "--project-directory",
+    "/srv/claw",
+  ]);
 });
 
 test("up --wait is built for v2 and left to health polling on v1", () => {
-  assert.deepEqual(c.up(v2, { wait: true, waitTimeoutSec: 120, services: ["redis"] }), [...base, "up", "-d", "--wait", "--wait-timeout", "120", "redis"]);
+  assert.deepEqual(c.up(v2, { wait: true, waitTimeoutSec: 120, services: ["redis"] }), [
+    ...base,
+    "up",
+    "-d",
+    "--wait",
+    "--wait-timeout",
+    "120",
+    "redis",
+  ]);
   assert.deepEqual(c.up(v1, { wait: true, services: ["redis"] }), [...base1, "up", "-d", "redis"]);
-  assert.deepEqual(c.up(v2, { noDeps: true, forceRecreate: true, removeOrphans: true }), [...base, "up", "-d", "--no-deps", "--force-recreate", "--remove-orphans"]);
+  assert.deepEqual(c.up(v2, { noDeps: true, forceRecreate: true, removeOrphans: true }), [
+    ...base,
+    "up",
+    "-d",
+    "--no-deps",
+    "--force-recreate",
+    "--remove-orphans",
+  ]);
 });
 
 test("ps asks v2 for JSON and v1 for container ids", () => {
@@ -30,13 +53,36 @@ test("ps asks v2 for JSON and v1 for container ids", () => {
 });
 
 test("exec is non-interactive and passes secrets by variable name only", () => {
-  assert.deepEqual(c.exec(v2, "postgres", ["pg_dump", "-Fc"], { envNames: ["PGPASSWORD"], user: "postgres" }),
-    [...base, "exec", "-T", "--user", "postgres", "-e", "PGPASSWORD", "postgres", "pg_dump", "-Fc"]);
+  assert.deepEqual(c.exec(v2, "postgres", ["pg_dump", "-Fc"], { envNames: ["PGPASSWORD"], user: "postgres" }), [
+    ...base,
+    "exec",
+    "-T",
+    "--user",
+    "postgres",
+    "-e",
+    "PGPASSWORD",
+    "postgres",
+    "pg_dump",
+    "-Fc",
+  ]);
 });
 
 test("run, stop, start, restart, logs, down, pull, build, cp build exact argv", () => {
-  assert.deepEqual(c.runOnce(v2, "claw-ai-backend", ["alembic", "upgrade", "head"], { noDeps: true, entrypoint: "" }),
-    [...base, "run", "--rm", "-T", "--label", "ai.claw.ops.oneoff=true", "--no-deps", "--entrypoint", "", "claw-ai-backend", "alembic", "upgrade", "head"]);
+  assert.deepEqual(c.runOnce(v2, "claw-ai-backend", ["alembic", "upgrade", "head"], { noDeps: true, entrypoint: "" }), [
+    ...base,
+    "run",
+    "--rm",
+    "-T",
+    "--label",
+    "ai.claw.ops.oneoff=true",
+    "--no-deps",
+    "--entrypoint",
+    "",
+    "claw-ai-backend",
+    "alembic",
+    "upgrade",
+    "head",
+  ]);
   assert.deepEqual(c.stop(v2, ["milvus-standalone"], { timeoutSec: 30 }), [...base, "stop", "--timeout", "30", "milvus-standalone"]);
   assert.deepEqual(c.start(v2, ["milvus-standalone"]), [...base, "start", "milvus-standalone"]);
   assert.deepEqual(c.restart(v2, ["nginx"]), [...base, "restart", "nginx"]);
@@ -63,8 +109,16 @@ test("ps JSON is parsed from Compose 2.21+ lines and from the older array form",
 });
 
 test("docker inspect output gives the v1 path the same container states", () => {
-  const rows = c.parseInspect(JSON.stringify([{ Id: "0123456789abcdef", Name: "/claw_ai_redis",
-    Config: { Labels: { "com.docker.compose.service": "redis" } }, State: { Status: "running", ExitCode: 0, Health: { Status: "starting" } } }]));
+  const rows = c.parseInspect(
+    JSON.stringify([
+      {
+        Id: "0123456789abcdef",
+        Name: "/claw_ai_redis",
+        Config: { Labels: { "com.docker.compose.service": "redis" } },
+        State: { Status: "running", ExitCode: 0, Health: { Status: "starting" } },
+      },
+    ]),
+  );
   assert.deepEqual(rows, [{ service: "redis", name: "claw_ai_redis", id: "0123456789ab", state: "running", health: "starting", exitCode: 0 }]);
 });
 
@@ -114,10 +168,48 @@ test("stop and restart take a timeout before the services; logs add --since and 
 });
 
 test("exec and run pass the working directory and variable names; run also the user and the volumes", () => {
-  assert.deepEqual(c.exec(v2, "claw-ai-backend", ["ls"], { workdir: "/app", envNames: ["A", "B"] }),
-    [...base, "exec", "-T", "--workdir", "/app", "-e", "A", "-e", "B", "claw-ai-backend", "ls"]);
-  assert.deepEqual(c.runOnce(v2, "minio", ["-c", "x"], { entrypoint: "sh", user: "root", workdir: "/w", envNames: ["K"], volumes: ["/srv/claw/backups/x:/claw-out"] }),
-    [...base, "run", "--rm", "-T", "--label", "ai.claw.ops.oneoff=true", "--entrypoint", "sh", "--user", "root", "--workdir", "/w", "-e", "K",
-      "-v", "/srv/claw/backups/x:/claw-out", "minio", "-c", "x"]);
+  assert.deepEqual(c.exec(v2, "claw-ai-backend", ["ls"], { workdir: "/app", envNames: ["A", "B"] }), [
+    ...base,
+    "exec",
+    "-T",
+    "--workdir",
+    "/app",
+    "-e",
+    "A",
+    "-e",
+    "B",
+    "claw-ai-backend",
+    "ls",
+  ]);
+  assert.deepEqual(
+    c.runOnce(v2, "minio", ["-c", "x"], {
+      entrypoint: "sh",
+      user: "root",
+      workdir: "/w",
+      envNames: ["K"],
+      volumes: ["/srv/claw/backups/x:/claw-out"],
+    }),
+    [
+      ...base,
+      "run",
+      "--rm",
+      "-T",
+      "--label",
+      "ai.claw.ops.oneoff=true",
+      "--entrypoint",
+      "sh",
+      "--user",
+      "root",
+      "--workdir",
+      "/w",
+      "-e",
+      "K",
+      "-v",
+      "/srv/claw/backups/x:/claw-out",
+      "minio",
+      "-c",
+      "x",
+    ],
+  );
   assert.deepEqual(c.runOnce(v1, "redis", []), [...base1, "run", "--rm", "-T", "--label", "ai.claw.ops.oneoff=true", "redis"]);
 });

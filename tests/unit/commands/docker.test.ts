@@ -4,8 +4,27 @@ import * as d from "../../../lib/commands/docker.ts";
 
 test("a throwaway drill container has no network and no volumes, keeps stdin open, and carries our labels", () => {
   const argv = d.dockerRunThrowaway("claw", "sha256:abc", ["-c", "echo"], { entrypoint: "sh", user: "postgres" });
-  assert.deepEqual(argv, ["docker", "run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", "ai.claw.ops.oneoff=true", "--label", "ai.claw.ops.project=claw",
-    "--entrypoint", "sh", "--user", "postgres", "sha256:abc", "-c", "echo"]);
+  assert.deepEqual(argv, [
+    "docker",
+    "run",
+    "--rm",
+    "-i",
+    "--network",
+    "none",
+    "--log-driver",
+    "none",
+    "--label",
+    "ai.claw.ops.oneoff=true",
+    "--label",
+    "ai.claw.ops.project=claw",
+    "--entrypoint",
+    "sh",
+    "--user",
+    "postgres",
+    "sha256:abc",
+    "-c",
+    "echo",
+  ]);
   assert.ok(!argv.includes("-v") && !argv.includes("--volumes-from"));
   assert.deepEqual(d.dockerImageOf("f00"), ["docker", "inspect", "--format", "{{.Image}}", "f00"]);
 });
@@ -17,16 +36,43 @@ test("the engine and compose probes: docker info prints the server version, comp
 });
 
 test("a throwaway container without options keeps the image's entrypoint and user; an empty entrypoint is passed on", () => {
-  const fixed = ["docker", "run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", "ai.claw.ops.oneoff=true", "--label", "ai.claw.ops.project=claw"];
+  const fixed = [
+    "docker",
+    "run",
+    "--rm",
+    "-i",
+    "--network",
+    "none",
+    "--log-driver",
+    "none",
+    "--label",
+    "ai.claw.ops.oneoff=true",
+    "--label",
+    "ai.claw.ops.project=claw",
+  ];
   assert.deepEqual(d.dockerRunThrowaway("claw", "redis:7", ["redis-server", "--version"]), [...fixed, "redis:7", "redis-server", "--version"]);
   assert.deepEqual(d.dockerRunThrowaway("claw", "img", [], { entrypoint: "" }), [...fixed, "--entrypoint", "", "img"]);
 });
 
 test("claw-ops' one-off containers of a project are listed by the project label and ours, and removed by force", () => {
-  assert.deepEqual(d.dockerOneOffIds("com.docker.compose.project", "claw"),
-    ["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=claw", "--filter", "label=ai.claw.ops.oneoff=true"]);
-  assert.deepEqual(d.dockerOneOffIds(d.THROWAWAY_PROJECT_LABEL, "claw"),
-    ["docker", "ps", "-aq", "--filter", "label=ai.claw.ops.project=claw", "--filter", "label=ai.claw.ops.oneoff=true"]);
+  assert.deepEqual(d.dockerOneOffIds("com.docker.compose.project", "claw"), [
+    "docker",
+    "ps",
+    "-aq",
+    "--filter",
+    "label=com.docker.compose.project=claw",
+    "--filter",
+    "label=ai.claw.ops.oneoff=true",
+  ]);
+  assert.deepEqual(d.dockerOneOffIds(d.THROWAWAY_PROJECT_LABEL, "claw"), [
+    "docker",
+    "ps",
+    "-aq",
+    "--filter",
+    "label=ai.claw.ops.project=claw",
+    "--filter",
+    "label=ai.claw.ops.oneoff=true",
+  ]);
   assert.deepEqual(d.dockerRemove(["abc", "def"]), ["docker", "rm", "-f", "abc", "def"]);
 });
 

@@ -1,14 +1,27 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  drillCommand, ETCD_DRILL_SCRIPT, ETCD_RESTORE_SCRIPT, etcdKeyCount, etcdSnapshotSave, etcdSnapshotStatus, etcdVersion, parseSnapshotStatus, removeFile,
-  restoreCommand, snapshotStatusFromStdin,
+  drillCommand,
+  ETCD_DRILL_SCRIPT,
+  ETCD_RESTORE_SCRIPT,
+  etcdKeyCount,
+  etcdSnapshotSave,
+  etcdSnapshotStatus,
+  etcdVersion,
+  parseSnapshotStatus,
+  removeFile,
+  restoreCommand,
+  snapshotStatusFromStdin,
 } from "../../../lib/commands/etcd.ts";
 import { assertShellSyntax, fakeBin, sh, tmp, tree, write } from "../helpers.ts";
 
 test("etcdctl's JSON snapshot status is parsed to hash, revision, keys and size", () => {
-  assert.deepEqual(parseSnapshotStatus('{"hash":2624514171,"revision":3,"totalKey":10,"totalSize":20480}\n'),
-    { hash: 2624514171, revision: 3, totalKey: 10, totalSize: 20480 });
+  assert.deepEqual(parseSnapshotStatus('{"hash":2624514171,"revision":3,"totalKey":10,"totalSize":20480}\n'), {
+    hash: 2624514171,
+    revision: 3,
+    totalKey: 10,
+    totalSize: 20480,
+  });
   assert.throws(() => parseSnapshotStatus("Error: snapshot file has wrong hash\n"), SyntaxError);
 });
 
@@ -40,8 +53,10 @@ test("etcdctl version, and removing a file in the container with rm -f", () => {
 });
 
 test("the verify, restore and drill commands are sh scripts for an sh entrypoint", () => {
-  assert.deepEqual(snapshotStatusFromStdin("/tmp/claw-etcd.snapshot.verify"),
-    ["-c", "cat > /tmp/claw-etcd.snapshot.verify && etcdctl snapshot status /tmp/claw-etcd.snapshot.verify -w json"]);
+  assert.deepEqual(snapshotStatusFromStdin("/tmp/claw-etcd.snapshot.verify"), [
+    "-c",
+    "cat > /tmp/claw-etcd.snapshot.verify && etcdctl snapshot status /tmp/claw-etcd.snapshot.verify -w json",
+  ]);
   assert.deepEqual(restoreCommand("/etcd"), ["-c", ETCD_RESTORE_SCRIPT("/etcd")]);
   assert.deepEqual(drillCommand(), ["-c", ETCD_DRILL_SCRIPT]);
 });

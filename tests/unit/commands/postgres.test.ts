@@ -1,11 +1,34 @@
 import assert from "node:assert/strict";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { test } from "node:test";
 import {
-  type Codec, createDatabaseSql, DRILL_SCRIPT, drillCommand, dropDatabaseSql, dumpAndCount as dumpAndCountArgv, DUMP_AND_COUNT_SCRIPT,
-  DUMP_ROW_COUNT_SCRIPT, FEED_FUNCTION, hasZstd, listDump, MAX_IDENTIFIER_BYTES, parseCounts, parseDumpCounts, pgDump, pgDumpGlobals, pgVersion, psql,
-  quoteIdent, quoteLit, restoreDump, restoreNames, ROW_COUNT_SQL, swapSql, swapSteps, withDump,
+  type Codec,
+  createDatabaseSql,
+  DRILL_SCRIPT,
+  DUMP_AND_COUNT_SCRIPT,
+  DUMP_ROW_COUNT_SCRIPT,
+  drillCommand,
+  dropDatabaseSql,
+  dumpAndCount as dumpAndCountArgv,
+  FEED_FUNCTION,
+  hasZstd,
+  listDump,
+  MAX_IDENTIFIER_BYTES,
+  parseCounts,
+  parseDumpCounts,
+  pgDump,
+  pgDumpGlobals,
+  pgVersion,
+  psql,
+  quoteIdent,
+  quoteLit,
+  ROW_COUNT_SQL,
+  restoreDump,
+  restoreNames,
+  swapSql,
+  swapSteps,
+  withDump,
 } from "../../../lib/commands/postgres.ts";
 import { assertShellSyntax, fakeBin, sh } from "../helpers.ts";
 
@@ -69,14 +92,21 @@ test("the dump row-count script prints the counts through sh when pg_restore suc
 /** Runs the dump-and-count script with a fake pg_restore (decodes = cat) and "$@" = the given dump command. */
 function dumpAndCount(restoreBody: string, dumpCmd: string[], codec: Codec = "none"): SpawnSyncReturns<Buffer> {
   const bin = fakeBin("pg_restore", restoreBody);
-  return spawnSync("sh", ["-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", codec, ...dumpCmd], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  return spawnSync("sh", ["-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", codec, ...dumpCmd], {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+  });
 }
 
 test("dump and count in one pass: the dump goes to stdout unchanged, the counts of the same bytes to stderr", () => {
   const r = dumpAndCount("cat", ["printf", "%s\n", DATA_ONLY]);
   assert.equal(r.status, 0, r.stderr.toString());
   assert.equal(r.stdout.toString(), DATA_ONLY + "\n");
-  assert.deepEqual(parseDumpCounts(r.stderr.toString()), { "table:public.users": 2, "table:public.empty": 0, 'table:public."my table"': 3, "table:audit.log": 1 });
+  assert.deepEqual(parseDumpCounts(r.stderr.toString()), {
+    "table:public.users": 2,
+    "table:public.empty": 0,
+    'table:public."my table"': 3,
+    "table:audit.log": 1,
+  });
 });
 
 test("with zstd the dump goes out compressed, the counter still reads it uncompressed, and feed() brings it back", () => {
@@ -113,20 +143,25 @@ test("pg_dump's compression level is passed only when set", () => {
   assert.deepEqual(pgDump("u", "d", 1), ["pg_dump", "-U", "u", "-d", "d", "--format=custom", "--compress=1"]);
 });
 
-test("a data row that begins with \"COPY \" is counted as a row of its table", () => {
+test('a data row that begins with "COPY " is counted as a row of its table', () => {
   const r = countRows(["COPY public.notes (title, body) FROM stdin;", "COPY of the invoice\tsee attachment", "draft\tx", "\\.", ""].join("\n"));
   assert.equal(r.stdout, "public.notes\t2\n");
 });
 
 test("the dump row-count script fails when pg_restore cannot decode the dump", () => {
-  const bin = fakeBin("pg_restore", 'echo "COPY public.users (id) FROM stdin;"; echo 1; echo "pg_restore: error: could not read from input file: end of file" >&2; exit 1');
+  const bin = fakeBin(
+    "pg_restore",
+    'echo "COPY public.users (id) FROM stdin;"; echo 1; echo "pg_restore: error: could not read from input file: end of file" >&2; exit 1',
+  );
   const r = sh(DUMP_ROW_COUNT_SCRIPT, { path: bin });
   assert.notEqual(r.status, 0);
 });
 
 test("row counts are parsed from name<TAB>count lines; anything else is ignored", () => {
-  assert.deepEqual(parseCounts('public.users\t2\r\npublic."my table"\t0\nnot a count line\npublic.bad\tmany\n\t5\npublic.x\t\n'),
-    { "table:public.users": 2, 'table:public."my table"': 0 });
+  assert.deepEqual(parseCounts('public.users\t2\r\npublic."my table"\t0\nnot a count line\npublic.bad\tmany\n\t5\npublic.x\t\n'), {
+    "table:public.users": 2,
+    'table:public."my table"': 0,
+  });
   assert.deepEqual(parseCounts(""), {});
 });
 
@@ -166,18 +201,53 @@ test("the zstd probe is `command -v zstd` through sh", () => {
 });
 
 test("dump and count runs its script with the codec and then pg_dump's argv as the positional parameters", () => {
-  assert.deepEqual(dumpAndCountArgv("zstd", "claw", "claw_ai"),
-    ["sh", "-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", "zstd", "pg_dump", "-U", "claw", "-d", "claw_ai", "--format=custom"]);
-  assert.deepEqual(dumpAndCountArgv("none", "claw", "claw_ai", 6),
-    ["sh", "-c", DUMP_AND_COUNT_SCRIPT, "claw-dump", "none", "pg_dump", "-U", "claw", "-d", "claw_ai", "--format=custom", "--compress=6"]);
+  assert.deepEqual(dumpAndCountArgv("zstd", "claw", "claw_ai"), [
+    "sh",
+    "-c",
+    DUMP_AND_COUNT_SCRIPT,
+    "claw-dump",
+    "zstd",
+    "pg_dump",
+    "-U",
+    "claw",
+    "-d",
+    "claw_ai",
+    "--format=custom",
+  ]);
+  assert.deepEqual(dumpAndCountArgv("none", "claw", "claw_ai", 6), [
+    "sh",
+    "-c",
+    DUMP_AND_COUNT_SCRIPT,
+    "claw-dump",
+    "none",
+    "pg_dump",
+    "-U",
+    "claw",
+    "-d",
+    "claw_ai",
+    "--format=custom",
+    "--compress=6",
+  ]);
 });
 
 test("listing and restoring a dump go through feed() with the dump's codec; the restore stops at the first error", () => {
   const feed = `${FEED_FUNCTION}\nCODEC=$1; shift\nfeed "$@"`;
   assert.deepEqual(withDump("none", ["cat"]), ["sh", "-c", feed, "claw-feed", "none", "cat"]);
   assert.deepEqual(listDump("zstd"), ["sh", "-c", feed, "claw-feed", "zstd", "pg_restore", "--list"]);
-  assert.deepEqual(restoreDump("none", "claw", "claw_ai__claw_restore"),
-    ["sh", "-c", feed, "claw-feed", "none", "pg_restore", "-U", "claw", "-d", "claw_ai__claw_restore", "--exit-on-error", "--no-password"]);
+  assert.deepEqual(restoreDump("none", "claw", "claw_ai__claw_restore"), [
+    "sh",
+    "-c",
+    feed,
+    "claw-feed",
+    "none",
+    "pg_restore",
+    "-U",
+    "claw",
+    "-d",
+    "claw_ai__claw_restore",
+    "--exit-on-error",
+    "--no-password",
+  ]);
 });
 
 test("the drill container's command passes the owner, the count query and the codec as $1..$3 of the drill script", () => {

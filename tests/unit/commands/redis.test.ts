@@ -1,13 +1,28 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  CHECK_RDB_SCRIPT, checkRdbFromStdin, DRILL_SCRIPT, drillCommand, keysMatch, keyspaceCounts, parseCheckRdb, parseInfo, readFile, redisBgsave, redisCli,
-  redisConfigGet, redisInfo, redisLastSave, RESTORE_SCRIPT, restoreCommand,
+  CHECK_RDB_SCRIPT,
+  checkRdbFromStdin,
+  DRILL_SCRIPT,
+  drillCommand,
+  keysMatch,
+  keyspaceCounts,
+  parseCheckRdb,
+  parseInfo,
+  RESTORE_SCRIPT,
+  readFile,
+  redisBgsave,
+  redisCli,
+  redisConfigGet,
+  redisInfo,
+  redisLastSave,
+  restoreCommand,
 } from "../../../lib/commands/redis.ts";
 import { assertShellSyntax, fakeBin, sh } from "../helpers.ts";
 
 test("INFO is parsed into fields: section headers skipped, CRLF trimmed, values keep their colons", () => {
-  const text = "# Server\r\nredis_version:7.0.15\r\nexecutable:/usr/local/bin/redis-server\r\nconfig_file:\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\ndb2:keys=10,expires=0,avg_ttl=0\r\n";
+  const text =
+    "# Server\r\nredis_version:7.0.15\r\nexecutable:/usr/local/bin/redis-server\r\nconfig_file:\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\ndb2:keys=10,expires=0,avg_ttl=0\r\n";
   assert.deepEqual(parseInfo(text), {
     redis_version: "7.0.15",
     executable: "/usr/local/bin/redis-server",
@@ -18,7 +33,9 @@ test("INFO is parsed into fields: section headers skipped, CRLF trimmed, values 
 });
 
 test("keys per database come from the dbN lines of INFO keyspace only", () => {
-  const info = parseInfo("# Keyspace\ndb0:keys=3,expires=1,avg_ttl=0\ndb2:keys=10,expires=0,avg_ttl=0,subexpiry=0\ndbfilename:dump.rdb\nrdb_changes_since_last_save:4\n");
+  const info = parseInfo(
+    "# Keyspace\ndb0:keys=3,expires=1,avg_ttl=0\ndb2:keys=10,expires=0,avg_ttl=0,subexpiry=0\ndbfilename:dump.rdb\nrdb_changes_since_last_save:4\n",
+  );
   assert.deepEqual(keyspaceCounts(info), { "keys:db0": 3, "keys:db2": 10 });
   assert.deepEqual(keyspaceCounts(parseInfo("# Keyspace\r\n")), {});
 });

@@ -8,7 +8,16 @@ import { MINIO_READY_CHECK } from "../../../lib/commands/minio.ts";
 import { DRILL_SCRIPT as PG_DRILL_SCRIPT } from "../../../lib/commands/postgres.ts";
 import { DRILL_SCRIPT as REDIS_DRILL_SCRIPT } from "../../../lib/commands/redis.ts";
 import {
-  archiveCommand, archiveScript, drillCommand, drillScript, OUT_MOUNT, parseStats, replaceCommand, replaceScript, statsCommand, statsScript,
+  archiveCommand,
+  archiveScript,
+  drillCommand,
+  drillScript,
+  OUT_MOUNT,
+  parseStats,
+  replaceCommand,
+  replaceScript,
+  statsCommand,
+  statsScript,
 } from "../../../lib/commands/volume.ts";
 import { ClawError, ExitCode } from "../../../lib/core/errors.ts";
 import { assertShellSyntax, expectError, sh, tmp, tree, write } from "../helpers.ts";
@@ -93,7 +102,10 @@ test("the replace script leaves the live content alone when the tar is damaged",
   write(vol, "keep.txt", "live");
   const r = sh(replaceScript(vol), { input: "this is not a tar archive" });
   assert.notEqual(r.status, 0);
-  assert.deepEqual(tree(vol).filter((p) => !p.startsWith(".claw-restore-new")), ["keep.txt: live"]);
+  assert.deepEqual(
+    tree(vol).filter((p) => !p.startsWith(".claw-restore-new")),
+    ["keep.txt: live"],
+  );
 });
 
 test("the stats, archive, replace and drill commands are their scripts for an sh entrypoint", () => {

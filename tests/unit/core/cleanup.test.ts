@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Cleanups, type ServiceControl, whileStopped, withCleanup } from "../../../lib/core/cleanup.ts";
-import { CleanupFailedError, ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../lib/core/errors.ts";
+import { ClawError, CleanupFailedError, ExitCode, InvalidBackupError, PreconditionError } from "../../../lib/core/errors.ts";
 
 /** Records what was stopped and started; fails where told to. */
 function control(o: { failStop?: boolean; failStart?: boolean } = {}): ServiceControl & { calls: string[] } {
@@ -28,14 +28,24 @@ test("whileStopped stops, runs the work and starts the services again, returning
 test("when the work fails the services are started again and the work's own error is thrown unchanged", async () => {
   const c = control();
   const boom = new InvalidBackupError("redis: the RDB does not load");
-  await assert.rejects(whileStopped(c, ["redis"], async () => { throw boom; }), (e) => e === boom);
+  await assert.rejects(
+    whileStopped(c, ["redis"], async () => {
+      throw boom;
+    }),
+    (e) => e === boom,
+  );
   assert.deepEqual(c.calls, ["stop redis", "start redis"]);
 });
 
 test("when both the work and the restart fail, the work's error leads, the restart's follows, and both are kept as cause", async () => {
   const c = control({ failStart: true });
   const boom = new InvalidBackupError("redis: the RDB does not load", "use another backup");
-  const err = await whileStopped(c, ["redis"], async () => { throw boom; }).then(() => undefined, (e: unknown) => e);
+  const err = await whileStopped(c, ["redis"], async () => {
+    throw boom;
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof CleanupFailedError);
   assert.equal(err.message, "redis: the RDB does not load; and then: service redis did not become healthy in 300 s");
   assert.equal(err.exitCode, ExitCode.invalidBackup, "the work's exit code is kept");
@@ -47,24 +57,39 @@ test("when both the work and the restart fail, the work's error leads, the resta
 
 test("a precondition error whose restart failed is no longer 'nothing touched': exit 1", async () => {
   const c = control({ failStart: true });
-  const err = await whileStopped(c, ["redis"], async () => { throw new PreconditionError("etcd is not running"); }).catch((e: ClawError) => e);
+  const err = await whileStopped(c, ["redis"], async () => {
+    throw new PreconditionError("etcd is not running");
+  }).catch((e: ClawError) => e);
   assert.equal(err.exitCode, ExitCode.failed);
 });
 
 test("a work that succeeds but whose restart fails fails with the restart's error", async () => {
   const c = control({ failStart: true });
-  await assert.rejects(whileStopped(c, ["redis"], async () => "ok"), /did not become healthy/);
+  await assert.rejects(
+    whileStopped(c, ["redis"], async () => "ok"),
+    /did not become healthy/,
+  );
 });
 
 test("a stop that fails half-way still gets its services started again", async () => {
   const c = control({ failStop: true });
-  await assert.rejects(whileStopped(c, ["minio", "milvus"], async () => "never"), /stop failed/);
+  await assert.rejects(
+    whileStopped(c, ["minio", "milvus"], async () => "never"),
+    /stop failed/,
+  );
   assert.deepEqual(c.calls, ["stop minio,milvus", "start minio,milvus"]);
 });
 
 test("with stopFirst false the work stops services itself and all of them are started again", async () => {
   const c = control();
-  await whileStopped(c, ["minio", "milvus"], async () => { await c.stop(["milvus"]); }, { stopFirst: false });
+  await whileStopped(
+    c,
+    ["minio", "milvus"],
+    async () => {
+      await c.stop(["milvus"]);
+    },
+    { stopFirst: false },
+  );
   assert.deepEqual(c.calls, ["stop milvus", "start minio,milvus"]);
 });
 
@@ -76,8 +101,19 @@ test("no services: the work runs alone", async () => {
 
 test("withCleanup runs the cleanup after success and after failure", async () => {
   const seen: string[] = [];
-  await withCleanup(async () => seen.push("work"), async () => seen.push("cleanup"));
-  await assert.rejects(withCleanup(async () => { throw new Error("x"); }, async () => seen.push("cleanup2")), /^Error: x$/);
+  await withCleanup(
+    async () => seen.push("work"),
+    async () => seen.push("cleanup"),
+  );
+  await assert.rejects(
+    withCleanup(
+      async () => {
+        throw new Error("x");
+      },
+      async () => seen.push("cleanup2"),
+    ),
+    /^Error: x$/,
+  );
   assert.deepEqual(seen, ["work", "cleanup", "cleanup2"]);
 });
 
@@ -85,9 +121,15 @@ test("Cleanups run last-in first-out, every one of them, and their failures are 
   const seen: string[] = [];
   const c = new Cleanups();
   c.add(async () => seen.push("remove temp dir"));
-  c.add(async () => { seen.push("start redis"); throw new Error("redis did not start"); });
+  c.add(async () => {
+    seen.push("start redis");
+    throw new Error("redis did not start");
+  });
   c.add(async () => seen.push("release lock"));
-  const err = (await c.run(new ClawError("restore failed")).then(() => assert.fail("expected the joined error"), (e: ClawError) => e));
+  const err = await c.run(new ClawError("restore failed")).then(
+    () => assert.fail("expected the joined error"),
+    (e: ClawError) => e,
+  );
   assert.deepEqual(seen, ["release lock", "start redis", "remove temp dir"]);
   assert.equal(err.message, "restore failed; and then: redis did not start");
   await new Cleanups().run(); // nothing registered, no error: resolves
@@ -96,7 +138,12 @@ test("Cleanups run last-in first-out, every one of them, and their failures are 
 test("runUndoable undoes the steps already done, last first, when a later step fails", async () => {
   const { runUndoable } = await import("../../../lib/core/cleanup.ts");
   const ran: string[] = [];
-  const steps = [{ sql: "disallow", undo: "allow" }, { sql: "terminate" }, { sql: "rename live→old", undo: "rename old→live" }, { sql: "rename restored→live" }];
+  const steps = [
+    { sql: "disallow", undo: "allow" },
+    { sql: "terminate" },
+    { sql: "rename live→old", undo: "rename old→live" },
+    { sql: "rename restored→live" },
+  ];
   const exec = async (x: string) => {
     ran.push(x);
     if (x === "rename restored→live") throw new ClawError("database is being accessed by other users");

@@ -5,7 +5,16 @@ import { test } from "node:test";
 import { helpText } from "../../../lib/cli/flags.ts";
 import { backupSpec, deploySpec, migrateSpec, rollbackSpec } from "../../../lib/cli/specs.ts";
 import {
-  ClawError, CleanupFailedError, CommandError, EXIT_CODES, ExitCode, exitCodesHelp, InvalidBackupError, joinErrors, PreconditionError, RestoreMismatchError,
+  ClawError,
+  CleanupFailedError,
+  CommandError,
+  EXIT_CODES,
+  ExitCode,
+  exitCodesHelp,
+  InvalidBackupError,
+  joinErrors,
+  PreconditionError,
+  RestoreMismatchError,
   ServiceUnhealthyError,
 } from "../../../lib/core/errors.ts";
 
@@ -19,11 +28,17 @@ function readmeExitCodes(): Array<{ code: number; meaning: string }> {
 }
 
 test("the README's exit-code table is exactly the table in errors.ts", () => {
-  assert.deepEqual(readmeExitCodes(), EXIT_CODES.map((e) => ({ code: e.code, meaning: e.meaning })));
+  assert.deepEqual(
+    readmeExitCodes(),
+    EXIT_CODES.map((e) => ({ code: e.code, meaning: e.meaning })),
+  );
 });
 
 test("every script's --help ends with the exit codes from the same table", () => {
-  assert.equal(exitCodesHelp(), "Exit codes: 0 ok, 1 failed, 2 usage, 3 precondition (nothing touched), 4 lock held, 5 invalid backup, 130 cancelled.");
+  assert.equal(
+    exitCodesHelp(),
+    "Exit codes: 0 ok, 1 failed, 2 usage, 3 precondition (nothing touched), 4 lock held, 5 invalid backup, 130 cancelled.",
+  );
   for (const spec of [backupSpec, rollbackSpec, deploySpec, migrateSpec]) assert.ok(helpText(spec).endsWith(exitCodesHelp()), spec.name);
 });
 
@@ -44,7 +59,10 @@ test("each error class carries its code: 3 only for refusals before anything is 
 
 test("a command error says its exit status, or the signal that killed it", () => {
   assert.match(new CommandError("pg_dump", 1, "boom").message, /^command failed \(exit 1\): pg_dump — boom$/);
-  assert.match(new CommandError("pg_dump", null, "", undefined, "SIGTERM (its 30 s time limit ran out)").message, /killed by SIGTERM \(its 30 s time limit ran out\)/);
+  assert.match(
+    new CommandError("pg_dump", null, "", undefined, "SIGTERM (its 30 s time limit ran out)").message,
+    /killed by SIGTERM \(its 30 s time limit ran out\)/,
+  );
 });
 
 test("joinErrors returns the main error itself when no cleanup failed", () => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { ExitCode, LockHeldError } from "../../../lib/core/errors.ts";
-import { acquireLock, here, LOCK_FILE, pidAlive, type LockInfo, readLock, sameMachine, withLock } from "../../../lib/core/lock.ts";
+import { acquireLock, here, LOCK_FILE, type LockInfo, pidAlive, readLock, sameMachine, withLock } from "../../../lib/core/lock.ts";
 
 const LOCK_MODULE = pathToFileURL(join(import.meta.dirname, "../../../lib/core/lock.ts")).href;
 const BACKUP = { script: "backup.mts", purpose: "backup" };
@@ -95,7 +95,14 @@ test("the lock file says who holds it, is private, and is removed on release", a
   const dir = projectDir();
   const lock = await acquireLock(dir, BACKUP, { now: () => new Date("2026-03-01T02:00:00.000Z") });
   assert.equal(lock.file, join(dir, LOCK_FILE));
-  assert.deepEqual(readLock(dir), { pid: process.pid, host: hostname(), script: "backup.mts", purpose: "backup", startedAt: "2026-03-01T02:00:00.000Z", ...here() });
+  assert.deepEqual(readLock(dir), {
+    pid: process.pid,
+    host: hostname(),
+    script: "backup.mts",
+    purpose: "backup",
+    startedAt: "2026-03-01T02:00:00.000Z",
+    ...here(),
+  });
   assert.deepEqual(lock.info, readLock(dir));
   assert.equal(statSync(lock.file).mode & 0o777, 0o600);
   assert.equal(lock.recoveredFrom, undefined);
@@ -131,7 +138,13 @@ test("a lock left by a dead process on this host is recovered and reported", asy
 
 test("a lock from another host is never considered stale, even if its pid is unused here", async () => {
   const dir = projectDir();
-  const remote: LockInfo = { pid: await deadPid(), host: "some-other-host", script: "migrate.mts", purpose: "migrate", startedAt: "2026-03-01T02:00:00.000Z" };
+  const remote: LockInfo = {
+    pid: await deadPid(),
+    host: "some-other-host",
+    script: "migrate.mts",
+    purpose: "migrate",
+    startedAt: "2026-03-01T02:00:00.000Z",
+  };
   writeLock(dir, remote);
   const e = await refusal(acquireLock(dir, BACKUP));
   assert.match(e.message, /migrate\.mts \(migrate\) pid \d+ on host some-other-host since 2026-03-01T02:00:00.000Z/);
@@ -262,14 +275,33 @@ test("a killed holder that is still an unreaped zombie counts as dead", async ()
 test("a holder in another PID namespace or boot with this host name is never stale, even when its pid is not alive here", async () => {
   const me = { host: hostname(), ...here() };
   assert.ok(sameMachine({ pid: 1, host: me.host, script: "x", purpose: "y", startedAt: "z", ...here() }, me));
-  assert.ok(!sameMachine({ pid: 1, host: me.host, script: "x", purpose: "y", startedAt: "z", pidNamespace: "pid:[1]" }, { ...me, pidNamespace: "pid:[2]" }));
+  assert.ok(
+    !sameMachine({ pid: 1, host: me.host, script: "x", purpose: "y", startedAt: "z", pidNamespace: "pid:[1]" }, { ...me, pidNamespace: "pid:[2]" }),
+  );
   assert.ok(!sameMachine({ pid: 1, host: me.host, script: "x", purpose: "y", startedAt: "z", bootId: "a" }, { ...me, bootId: "b" }));
-  assert.ok(sameMachine({ pid: 1, host: me.host, script: "x", purpose: "y", startedAt: "z" }, me), "an older lock without the fields: the host decides");
+  assert.ok(
+    sameMachine({ pid: 1, host: me.host, script: "x", purpose: "y", startedAt: "z" }, me),
+    "an older lock without the fields: the host decides",
+  );
   const dir = mkdtempSync(join(tmpdir(), "claw-lock-ns-"));
   try {
     // pid 2147483646 is not alive here, but the holder runs in another PID namespace.
-    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 2147483646, host: hostname(), script: "backup.mts", purpose: "backup", startedAt: new Date().toISOString(), pidNamespace: "pid:[1]", bootId: here().bootId }));
-    const err = await acquireLock(dir, { script: "rollback.mts", purpose: "rollback" }).then(() => assert.fail("took a live lock over"), (e: Error) => e);
+    writeFileSync(
+      join(dir, LOCK_FILE),
+      JSON.stringify({
+        pid: 2147483646,
+        host: hostname(),
+        script: "backup.mts",
+        purpose: "backup",
+        startedAt: new Date().toISOString(),
+        pidNamespace: "pid:[1]",
+        bootId: here().bootId,
+      }),
+    );
+    const err = await acquireLock(dir, { script: "rollback.mts", purpose: "rollback" }).then(
+      () => assert.fail("took a live lock over"),
+      (e: Error) => e,
+    );
     assert.ok(err instanceof LockHeldError);
     assert.match(err.hint ?? "", /another PID namespace or boot/);
   } finally {

@@ -6,7 +6,9 @@ test("data-moving streams pass bytes unchanged and ask for a collection every 16
   const g = globalThis as { gc?: () => void };
   const saved = g.gc;
   let calls = 0;
-  g.gc = () => { calls++; };
+  g.gc = () => {
+    calls++;
+  };
   try {
     const chunks: Buffer[] = [];
     const t = releasing();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { inspect } from "node:util";
 import { test } from "node:test";
-import { redact, REDACTED, Secret } from "../../../lib/core/secret.ts";
+import { inspect } from "node:util";
+import { REDACTED, redact, Secret } from "../../../lib/core/secret.ts";
 
 test("a Secret prints as [REDACTED] in strings, JSON and inspect", () => {
   const s = new Secret("s3cr3t-value-123");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { previousSuccess, renderMetrics, writeMetrics, type BackupMetrics } from "../../../lib/infra/metrics.ts";
+import { type BackupMetrics, previousSuccess, renderMetrics, writeMetrics } from "../../../lib/infra/metrics.ts";
 import { tmp } from "../helpers.ts";
 
 const okRun: BackupMetrics = {
@@ -13,26 +13,29 @@ const okRun: BackupMetrics = {
 };
 
 test("the metrics textfile of a successful run", () => {
-  assert.equal(renderMetrics(okRun, 1_700_000_000), [
-    "# HELP claw_backup_last_success_timestamp_seconds Unix time of the last successful backup.",
-    "# TYPE claw_backup_last_success_timestamp_seconds gauge",
-    "claw_backup_last_success_timestamp_seconds 1709258700",
-    "# HELP claw_backup_last_run_success Whether the last backup run succeeded (1) or failed (0).",
-    "# TYPE claw_backup_last_run_success gauge",
-    "claw_backup_last_run_success 1",
-    "# HELP claw_backup_duration_seconds Duration of the last backup run.",
-    "# TYPE claw_backup_duration_seconds gauge",
-    "claw_backup_duration_seconds 65.432",
-    "# HELP claw_backup_component_duration_seconds Duration per component of the last backup.",
-    "# TYPE claw_backup_component_duration_seconds gauge",
-    'claw_backup_component_duration_seconds{component="postgres"} 1.500',
-    'claw_backup_component_duration_seconds{component="config"} 0.012',
-    "# HELP claw_backup_component_bytes Bytes written per component by the last backup.",
-    "# TYPE claw_backup_component_bytes gauge",
-    'claw_backup_component_bytes{component="postgres"} 1048576',
-    'claw_backup_component_bytes{component="config"} 10240',
-    "",
-  ].join("\n"));
+  assert.equal(
+    renderMetrics(okRun, 1_700_000_000),
+    [
+      "# HELP claw_backup_last_success_timestamp_seconds Unix time of the last successful backup.",
+      "# TYPE claw_backup_last_success_timestamp_seconds gauge",
+      "claw_backup_last_success_timestamp_seconds 1709258700",
+      "# HELP claw_backup_last_run_success Whether the last backup run succeeded (1) or failed (0).",
+      "# TYPE claw_backup_last_run_success gauge",
+      "claw_backup_last_run_success 1",
+      "# HELP claw_backup_duration_seconds Duration of the last backup run.",
+      "# TYPE claw_backup_duration_seconds gauge",
+      "claw_backup_duration_seconds 65.432",
+      "# HELP claw_backup_component_duration_seconds Duration per component of the last backup.",
+      "# TYPE claw_backup_component_duration_seconds gauge",
+      'claw_backup_component_duration_seconds{component="postgres"} 1.500',
+      'claw_backup_component_duration_seconds{component="config"} 0.012',
+      "# HELP claw_backup_component_bytes Bytes written per component by the last backup.",
+      "# TYPE claw_backup_component_bytes gauge",
+      'claw_backup_component_bytes{component="postgres"} 1048576',
+      'claw_backup_component_bytes{component="config"} 10240',
+      "",
+    ].join("\n"),
+  );
 });
 
 test("a failed run keeps the previous success timestamp and reports 0", () => {

@@ -1,22 +1,39 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { webhookBody } from "../../../lib/infra/notify.ts";
 import { REDACTED, Secret } from "../../../lib/core/secret.ts";
+import { webhookBody } from "../../../lib/infra/notify.ts";
 
 test("the webhook body is JSON with the notification's fields and a registered secret masked", () => {
   new Secret("super-secret-value-1");
   const body = webhookBody({
-    event: "backup", status: "failure", host: "prod-1", backup: "20240301-020000", failedComponent: "postgres",
-    reason: "pg_dump: password authentication failed (password super-secret-value-1)", durationMs: 1234, components: { postgres: "failed" },
+    event: "backup",
+    status: "failure",
+    host: "prod-1",
+    backup: "20240301-020000",
+    failedComponent: "postgres",
+    reason: "pg_dump: password authentication failed (password super-secret-value-1)",
+    durationMs: 1234,
+    components: { postgres: "failed" },
   });
   assert.doesNotMatch(body, /super-secret-value-1/);
   const j = JSON.parse(body) as Record<string, unknown>;
   assert.equal(j.source, "claw-ops");
   assert.match(String(j.at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-  assert.deepEqual({ ...j, at: "x" }, {
-    source: "claw-ops", at: "x", event: "backup", status: "failure", host: "prod-1", backup: "20240301-020000", failedComponent: "postgres",
-    reason: `pg_dump: password authentication failed (password ${REDACTED})`, durationMs: 1234, components: { postgres: "failed" },
-  });
+  assert.deepEqual(
+    { ...j, at: "x" },
+    {
+      source: "claw-ops",
+      at: "x",
+      event: "backup",
+      status: "failure",
+      host: "prod-1",
+      backup: "20240301-020000",
+      failedComponent: "postgres",
+      reason: `pg_dump: password authentication failed (password ${REDACTED})`,
+      durationMs: 1234,
+      components: { postgres: "failed" },
+    },
+  );
 });
 
 test("a registered secret holding a double quote or backslash is masked in the webhook body too", () => {

@@ -27,11 +27,22 @@ test("the configuration is read once into typed sections with their defaults", (
 
 test("BACKUP_PG_COMPRESSION becomes a number; anything but 0-9 is refused naming the key", () => {
   assert.equal(postgresSettings(get({ ...BASE, BACKUP_PG_COMPRESSION: "6" })).compressionLevel, 6);
-  assert.match(refusal(() => postgresSettings(get({ ...BASE, BACKUP_PG_COMPRESSION: "fast" }))).message, /^\.env\.prod: BACKUP_PG_COMPRESSION must be a zlib level 0-9$/);
+  assert.match(
+    refusal(() => postgresSettings(get({ ...BASE, BACKUP_PG_COMPRESSION: "fast" }))).message,
+    /^\.env\.prod: BACKUP_PG_COMPRESSION must be a zlib level 0-9$/,
+  );
 });
 
 test("offsite settings: defaults for region, path style, prefix and part size; the secret is a Secret", () => {
-  const o = offsiteSettings(get({ OFFSITE_S3_BUCKET: "claw-backups", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key", OFFSITE_S3_PREFIX: "/srv/" }))!;
+  const o = offsiteSettings(
+    get({
+      OFFSITE_S3_BUCKET: "claw-backups",
+      OFFSITE_S3_ENDPOINT: "https://s3.example",
+      OFFSITE_S3_ACCESS_KEY: "AK",
+      OFFSITE_S3_SECRET_KEY: "very-secret-key",
+      OFFSITE_S3_PREFIX: "/srv/",
+    }),
+  )!;
   assert.equal(o.region, "us-east-1");
   assert.equal(o.pathStyle, true);
   assert.equal(o.prefix, "srv");
@@ -41,9 +52,17 @@ test("offsite settings: defaults for region, path style, prefix and part size; t
 });
 
 test("offsite settings name the key that is missing or wrong, never a value", () => {
-  const base = { OFFSITE_S3_BUCKET: "claw-backups", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key" };
+  const base = {
+    OFFSITE_S3_BUCKET: "claw-backups",
+    OFFSITE_S3_ENDPOINT: "https://s3.example",
+    OFFSITE_S3_ACCESS_KEY: "AK",
+    OFFSITE_S3_SECRET_KEY: "very-secret-key",
+  };
   assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_SECRET_KEY: "" }))).message, /OFFSITE_S3_SECRET_KEY is needed/);
-  assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PART_MB: "4" }))).message, /OFFSITE_S3_PART_MB must be a whole number of at least 5/);
+  assert.match(
+    refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PART_MB: "4" }))).message,
+    /OFFSITE_S3_PART_MB must be a whole number of at least 5/,
+  );
   assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PATH_STYLE: "yes" }))).message, /OFFSITE_S3_PATH_STYLE must be true or false/);
   const e = refusal(() => parseConfig(get({ ...BASE, ...base, OFFSITE_S3_ENDPOINT: "" })));
   assert.doesNotMatch(e.message, /very-secret-key/);
@@ -55,15 +74,35 @@ test("a malformed encryption key is refused while the configuration is read, wit
 });
 
 test("offsite bucket, prefix and endpoint that would send requests to another path or host are refused (exit 3)", () => {
-  const base = { OFFSITE_S3_BUCKET: "claw-backups", OFFSITE_S3_ENDPOINT: "https://s3.example", OFFSITE_S3_ACCESS_KEY: "AK", OFFSITE_S3_SECRET_KEY: "very-secret-key" };
+  const base = {
+    OFFSITE_S3_BUCKET: "claw-backups",
+    OFFSITE_S3_ENDPOINT: "https://s3.example",
+    OFFSITE_S3_ACCESS_KEY: "AK",
+    OFFSITE_S3_SECRET_KEY: "very-secret-key",
+  };
   assert.equal(offsiteSettings(get({ ...base, OFFSITE_S3_PREFIX: "srv1/claw" }))!.prefix, "srv1/claw");
   for (const prefix of ["../x", "a/../b", "a//b", "a/./b", "a b", "a#b", "a?b"]) {
-    assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PREFIX: prefix }))).message, /OFFSITE_S3_PREFIX must be path segments/, prefix);
+    assert.match(
+      refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PREFIX: prefix }))).message,
+      /OFFSITE_S3_PREFIX must be path segments/,
+      prefix,
+    );
   }
   for (const bucket of ["evil.com#", "user@evil.com", "a/b", "Upper", "ab", "a..b", "-x-"]) {
-    assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_BUCKET: bucket }))).message, /OFFSITE_S3_BUCKET is not a valid bucket name/, bucket);
+    assert.match(
+      refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_BUCKET: bucket }))).message,
+      /OFFSITE_S3_BUCKET is not a valid bucket name/,
+      bucket,
+    );
   }
-  for (const endpoint of ["ftp://x", "https://user:pw@s3.example", "https://s3.example/path", "https://s3.example?x=1", "https://s3.example#frag", "not a url"]) {
+  for (const endpoint of [
+    "ftp://x",
+    "https://user:pw@s3.example",
+    "https://s3.example/path",
+    "https://s3.example?x=1",
+    "https://s3.example#frag",
+    "not a url",
+  ]) {
     assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_ENDPOINT: endpoint }))).message, /OFFSITE_S3_ENDPOINT/, endpoint);
   }
   assert.equal(offsiteSettings(get({ ...base, OFFSITE_S3_ENDPOINT: "http://127.0.0.1:9001" }))!.endpoint, "http://127.0.0.1:9001");
@@ -100,12 +139,16 @@ test("policy comes from BACKUP_RETENTION_*_DAYS, with defaults", () => {
 test("a non-integer, negative or zero retention is refused, naming the key", () => {
   for (const key of ["BACKUP_RETENTION_DAILY_DAYS", "BACKUP_RETENTION_WEEKLY_DAYS", "BACKUP_RETENTION_MONTHLY_DAYS"]) {
     for (const value of ["0", "-1", "7.5", "1e3", "7d", "seven", "0x10", "99999999999999999999"]) {
-      assert.throws(() => retentionSettings((k) => (k === key ? value : undefined)), (e: unknown) => {
-        assert.ok(e instanceof PreconditionError, String(e));
-        assert.equal(e.exitCode, ExitCode.precondition);
-        assert.match(e.message, new RegExp(`^${key} must be a positive whole number of days`));
-        return true;
-      }, `${key}=${value}`);
+      assert.throws(
+        () => retentionSettings((k) => (k === key ? value : undefined)),
+        (e: unknown) => {
+          assert.ok(e instanceof PreconditionError, String(e));
+          assert.equal(e.exitCode, ExitCode.precondition);
+          assert.match(e.message, new RegExp(`^${key} must be a positive whole number of days`));
+          return true;
+        },
+        `${key}=${value}`,
+      );
     }
   }
 });

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "dotenv";
-import { ENV_SCHEMA, loadEnv, validateEnv } from "../../../lib/project/env.ts";
 import { ExitCode, PreconditionError } from "../../../lib/core/errors.ts";
+import { ENV_SCHEMA, loadEnv, validateEnv } from "../../../lib/project/env.ts";
 import { testEnv } from "../../stack/harness.ts";
 import { expectError } from "../helpers.ts";
 
@@ -13,7 +13,12 @@ const TEMPLATE = join(import.meta.dirname, "../../../templates/.env.prod.example
 
 function envFile(values: Record<string, string>, mode = 0o600): string {
   const f = join(mkdtempSync(join(tmpdir(), "claw-env-")), ".env.prod");
-  writeFileSync(f, Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n"));
+  writeFileSync(
+    f,
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n"),
+  );
   chmodSync(f, mode);
   return f;
 }
@@ -28,7 +33,16 @@ test("a complete env with real values passes", () => {
 test("the template as shipped is refused: every secret is a placeholder", () => {
   const problems = validateEnv(parse(readFileSync(TEMPLATE)));
   const keys = problems.map((p) => p.key);
-  for (const k of ["POSTGRES_PASSWORD", "REDIS_PASSWORD", "SECRET_KEY", "ZHIPUAI_API_KEY", "PINECONE_API_KEY", "MINIO_ROOT_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "FLOWER_PASSWORD"]) {
+  for (const k of [
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+    "SECRET_KEY",
+    "ZHIPUAI_API_KEY",
+    "PINECONE_API_KEY",
+    "MINIO_ROOT_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+    "FLOWER_PASSWORD",
+  ]) {
     assert.ok(keys.includes(k), `${k} should be refused`);
   }
 });

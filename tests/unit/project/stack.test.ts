@@ -5,13 +5,29 @@ import { test } from "node:test";
 import { parse } from "dotenv";
 import { parse as yamlParse } from "yaml";
 import { ENV_SCHEMA } from "../../../lib/project/env.ts";
-import { composeVariables, interpolate, loadStack, serviceByRole, type Role } from "../../../lib/project/stack.ts";
+import { composeVariables, interpolate, loadStack, type Role, serviceByRole } from "../../../lib/project/stack.ts";
 
 const ROOT = join(import.meta.dirname, "../../..");
 const PROD = join(ROOT, "docker-compose.prod.yml");
 const stack = loadStack([PROD]);
-const GUIDE_SERVICES = ["claw-ai-backend", "postgres", "redis", "etcd", "minio", "milvus-standalone", "celery-worker",
-  "celery-beat", "flower", "nginx", "prometheus", "grafana", "loki", "promtail", "postgres-exporter", "redis-exporter"];
+const GUIDE_SERVICES = [
+  "claw-ai-backend",
+  "postgres",
+  "redis",
+  "etcd",
+  "minio",
+  "milvus-standalone",
+  "celery-worker",
+  "celery-beat",
+  "flower",
+  "nginx",
+  "prometheus",
+  "grafana",
+  "loki",
+  "promtail",
+  "postgres-exporter",
+  "redis-exporter",
+];
 
 test("the compose file has every service of the guide, each with a unique role label", () => {
   const names = stack.services.map((s) => s.name);
@@ -60,14 +76,25 @@ test("backend and workers run the release image ${CLAW_AI_IMAGE}:${CLAW_AI_TAG}"
 });
 
 test("stateful services keep their data in named volumes", () => {
-  const expect: Array<[Role, string]> = [["postgres", "/var/lib/postgresql/data"], ["redis", "/data"], ["etcd", "/etcd"],
-    ["minio", "/minio_data"], ["milvus", "/var/lib/milvus"], ["prometheus", "/prometheus"], ["grafana", "/var/lib/grafana"], ["loki", "/loki"]];
+  const expect: Array<[Role, string]> = [
+    ["postgres", "/var/lib/postgresql/data"],
+    ["redis", "/data"],
+    ["etcd", "/etcd"],
+    ["minio", "/minio_data"],
+    ["milvus", "/var/lib/milvus"],
+    ["prometheus", "/prometheus"],
+    ["grafana", "/var/lib/grafana"],
+    ["loki", "/loki"],
+  ];
   for (const [role, target] of expect) {
     const v = serviceByRole(stack, role).volumes.find((m) => m.target === target);
     assert.equal(v?.type, "volume", `${role} ${target}`);
     assert.ok(stack.volumes.includes(v!.source));
   }
-  assert.deepEqual(serviceByRole(stack, "backend").volumes.map((v) => [v.type, v.source, v.target]), [["bind", "./uploads", "/app/uploads"]]);
+  assert.deepEqual(
+    serviceByRole(stack, "backend").volumes.map((v) => [v.type, v.source, v.target]),
+    [["bind", "./uploads", "/app/uploads"]],
+  );
 });
 
 test("every service has rotated logs and resource limits", () => {
@@ -92,7 +119,10 @@ test("the template lists exactly the variables the compose file and the scripts 
 test("the test override changes only images and entrypoints", () => {
   const raw = parseStackRaw(join(ROOT, "tests/stack/docker-compose.test.yml"));
   for (const [name, body] of Object.entries(raw)) {
-    assert.ok(stack.services.some((s) => s.name === name), `override names unknown service ${name}`);
+    assert.ok(
+      stack.services.some((s) => s.name === name),
+      `override names unknown service ${name}`,
+    );
     for (const key of Object.keys(body)) assert.ok(["image", "entrypoint"].includes(key), `${name}.${key} overridden`);
   }
   assert.ok(Object.keys(raw).length > 0);
@@ -100,7 +130,7 @@ test("the test override changes only images and entrypoints", () => {
 
 test("compose variables and interpolation follow Compose's rules", () => {
   assert.deepEqual([...composeVariables("a ${A} ${B:-x} $C $$D ${E?err}")].sort(), ["A", "B", "C", "E"]);
-  const env = (k: string) => ({ A: "1", C: "" } as Record<string, string>)[k];
+  const env = (k: string) => (({ A: "1", C: "" }) as Record<string, string>)[k];
   assert.equal(interpolate("${A}:${B:-dflt}:${C:-empty}:$$x", env), "1:dflt:empty:$x");
 });
 

@@ -8,29 +8,50 @@ test("the dependents stopped during a data restore are the backend and the celer
 });
 
 const planManifest: Manifest = {
-  format: "claw-ops-backup", version: 1, id: "20240215-020000", createdAt: "2024-02-15T01:00:00.000Z", finishedAt: "2024-02-15T01:02:00.000Z",
-  host: "h", release: { image: "ghcr.io/claw/backend", tag: "1.0" }, composeProject: null, components: {},
+  format: "claw-ops-backup",
+  version: 1,
+  id: "20240215-020000",
+  createdAt: "2024-02-15T01:00:00.000Z",
+  finishedAt: "2024-02-15T01:02:00.000Z",
+  host: "h",
+  release: { image: "ghcr.io/claw/backend", tag: "1.0" },
+  composeProject: null,
+  components: {},
 };
 
 function plan(o: Partial<RestorePlan>): RestorePlan {
   return {
-    dir: "/srv/claw/backups/daily/20240215-020000", manifest: planManifest, components: [], skipped: [], stop: [],
-    snapshotTier: "pre-rollback", releaseFrom: "ghcr.io/claw/backend:1.1", releaseTo: "ghcr.io/claw/backend:1.0", ...o,
+    dir: "/srv/claw/backups/daily/20240215-020000",
+    manifest: planManifest,
+    components: [],
+    skipped: [],
+    stop: [],
+    snapshotTier: "pre-rollback",
+    releaseFrom: "ghcr.io/claw/backend:1.1",
+    releaseTo: "ghcr.io/claw/backend:1.0",
+    ...o,
   };
 }
 
 test("the plan of a data-only rollback says config is not restored and the release is unchanged", () => {
-  assert.deepEqual(describePlan(plan({
-    components: ["postgres", "redis"], skipped: ["milvus", "uploads", "config"], stop: ["claw-ai-backend", "celery-worker", "celery-beat", "flower"],
-  })), [
-    "backup:      20240215-020000 (/srv/claw/backups/daily/20240215-020000)",
-    "restore:     postgres, redis",
-    "leave as is: milvus, uploads, config",
-    "config:      not restored",
-    "release:     ghcr.io/claw/backend:1.1 (unchanged)",
-    "stop/start:  claw-ai-backend, celery-worker, celery-beat, flower",
-    "snapshot:    backups/pre-rollback/<now> first, holding everything that will be overwritten",
-  ]);
+  assert.deepEqual(
+    describePlan(
+      plan({
+        components: ["postgres", "redis"],
+        skipped: ["milvus", "uploads", "config"],
+        stop: ["claw-ai-backend", "celery-worker", "celery-beat", "flower"],
+      }),
+    ),
+    [
+      "backup:      20240215-020000 (/srv/claw/backups/daily/20240215-020000)",
+      "restore:     postgres, redis",
+      "leave as is: milvus, uploads, config",
+      "config:      not restored",
+      "release:     ghcr.io/claw/backend:1.1 (unchanged)",
+      "stop/start:  claw-ai-backend, celery-worker, celery-beat, flower",
+      "snapshot:    backups/pre-rollback/<now> first, holding everything that will be overwritten",
+    ],
+  );
 });
 
 test("the plan shows the release change only when config is restored and the release differs", () => {
@@ -52,7 +73,10 @@ test("an encrypted set-up refuses a plaintext backup (exit 5) unless --allow-pla
   const { InvalidBackupError } = await import("../../../lib/core/errors.ts");
   const plain = { id: "20260101-020000" } as unknown as Parameters<typeof refusePlaintext>[0];
   const encrypted = { ...plain, encryption: { scheme: "age", recipients: ["age1x"] } } as unknown as Parameters<typeof refusePlaintext>[0];
-  assert.throws(() => refusePlaintext(plain, true, false), (e: unknown) => e instanceof InvalidBackupError && /not encrypted.*--allow-plaintext/s.test(`${e.message} ${e.hint}`));
+  assert.throws(
+    () => refusePlaintext(plain, true, false),
+    (e: unknown) => e instanceof InvalidBackupError && /not encrypted.*--allow-plaintext/s.test(`${e.message} ${e.hint}`),
+  );
   refusePlaintext(plain, true, true);
   refusePlaintext(plain, false, false);
   refusePlaintext(encrypted, true, false);

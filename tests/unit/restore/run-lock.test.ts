@@ -5,7 +5,11 @@ import { recoveryAdvice } from "../../../lib/restore/run-lock.ts";
 
 const root = "/srv/claw";
 const dead: LockInfo = {
-  pid: 4242, host: "h", script: "rollback.mts", purpose: "rollback to backups/daily/20260101-020000", startedAt: "2026-01-02T10:00:00.000Z",
+  pid: 4242,
+  host: "h",
+  script: "rollback.mts",
+  purpose: "rollback to backups/daily/20260101-020000",
+  startedAt: "2026-01-02T10:00:00.000Z",
   finish: "npx zx scripts/rollback.mts --backup backups/daily/20260101-020000 --skip-redis -y",
 };
 

@@ -10,7 +10,12 @@ test("the undo record names the snapshot of the last rollback or restore, relati
   const root = tmp();
   mkdirSync(join(root, "backups"), { recursive: true });
   writeUndo(root, join(root, "backups/pre-rollback/20260102-100001"), "rollback", "20260101-020000", new Date("2026-01-02T10:00:01Z"));
-  assert.deepEqual(readUndo(root), { snapshot: "backups/pre-rollback/20260102-100001", event: "rollback", backup: "20260101-020000", at: "2026-01-02T10:00:01.000Z" });
+  assert.deepEqual(readUndo(root), {
+    snapshot: "backups/pre-rollback/20260102-100001",
+    event: "rollback",
+    backup: "20260101-020000",
+    at: "2026-01-02T10:00:01.000Z",
+  });
 });
 
 test("no record is a usage error; a record naming anything but a snapshot is refused", () => {

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { composeInputChanged, config, CONFIG_FILE, configFiles, restoreConfigFiles, servicesMounting } from "../../../../lib/backup/components/config.ts";
+import {
+  CONFIG_FILE,
+  composeInputChanged,
+  config,
+  configFiles,
+  restoreConfigFiles,
+  servicesMounting,
+} from "../../../../lib/backup/components/config.ts";
 import { ctxFor, loadProdStack, ROOT, tmp, write } from "../../helpers.ts";
 
 const stack = loadProdStack();
@@ -28,9 +35,16 @@ function projectTree(): string {
 }
 
 const CONFIG_FILES = [
-  ".env.prod", "docker-compose.prod.yml", "grafana/dashboards/claw.json", "grafana/provisioning/datasources/ds.yml",
-  "loki/loki-config.yml", "loki/promtail-config.yml", "nginx/.htpasswd", "nginx/nginx.conf",
-  "prometheus/alerts.yml", "prometheus/prometheus.yml",
+  ".env.prod",
+  "docker-compose.prod.yml",
+  "grafana/dashboards/claw.json",
+  "grafana/provisioning/datasources/ds.yml",
+  "loki/loki-config.yml",
+  "loki/promtail-config.yml",
+  "nginx/.htpasswd",
+  "nginx/nginx.conf",
+  "prometheus/alerts.yml",
+  "prometheus/prometheus.yml",
 ];
 
 test("config files are .env.prod, the compose files and the nginx/prometheus/grafana/loki trees, without TLS keys", () => {
@@ -42,7 +56,10 @@ test("config files leave out a compose file outside the project and a missing .e
   const root = projectTree();
   rmSync(join(root, ".env.prod"));
   const files = configFiles(root, [join(root, "docker-compose.prod.yml"), join(tmp("elsewhere"), "override.yml")]);
-  assert.deepEqual(files, CONFIG_FILES.filter((f) => f !== ".env.prod"));
+  assert.deepEqual(
+    files,
+    CONFIG_FILES.filter((f) => f !== ".env.prod"),
+  );
   assert.deepEqual(configFiles(tmp("empty"), []), []);
 });
 
@@ -66,7 +83,11 @@ test("services that bind-mount a changed config file are the ones force-recreate
   assert.deepEqual(servicesMounting(["loki/promtail-config.yml"], stack), ["promtail"]);
   assert.deepEqual(servicesMounting(["loki/loki-config.yml"], stack), ["loki"]);
   assert.deepEqual(servicesMounting(["grafana/provisioning/x"], stack), ["grafana"]);
-  assert.deepEqual(servicesMounting(["grafana/dashboards/claw.json", "loki/promtail-config.yml", "nginx/nginx.conf"], stack), ["grafana", "nginx", "promtail"]);
+  assert.deepEqual(servicesMounting(["grafana/dashboards/claw.json", "loki/promtail-config.yml", "nginx/nginx.conf"], stack), [
+    "grafana",
+    "nginx",
+    "promtail",
+  ]);
   assert.deepEqual(servicesMounting([".env.prod", "docker-compose.prod.yml", "nginx/nginx.conf.bak", "grafana/provisioning-old"], stack), []);
   assert.deepEqual(servicesMounting([], stack), []);
 });
@@ -82,7 +103,11 @@ test("a config restore writes back only the files that differ and names the serv
   chmodSync(join(root, ".env.prod"), 0o644);
 
   const dry = await restoreConfigFiles(join(dir, CONFIG_FILE), root, stack, true);
-  assert.deepEqual(dry, { changed: [".env.prod", "loki/promtail-config.yml", "nginx/nginx.conf"], composeChanged: true, mounting: ["nginx", "promtail"] });
+  assert.deepEqual(dry, {
+    changed: [".env.prod", "loki/promtail-config.yml", "nginx/nginx.conf"],
+    composeChanged: true,
+    mounting: ["nginx", "promtail"],
+  });
   assert.equal(readFileSync(join(root, "nginx/nginx.conf"), "utf8"), "changed since the backup\n");
 
   const r = await restoreConfigFiles(join(dir, CONFIG_FILE), root, stack);
@@ -92,7 +117,10 @@ test("a config restore writes back only the files that differ and names the serv
   assert.equal(readFileSync(join(root, ".env.prod"), "utf8"), "POSTGRES_DB=claw_ai\n");
   assert.equal(statSync(join(root, ".env.prod")).mode & 0o777, 0o600);
   assert.equal(readFileSync(join(root, "nginx/ssl/privkey.pem"), "utf8"), "KEY");
-  assert.deepEqual(readdirSync(root).filter((n) => n.startsWith(".claw")), []);
+  assert.deepEqual(
+    readdirSync(root).filter((n) => n.startsWith(".claw")),
+    [],
+  );
   assert.deepEqual((await restoreConfigFiles(join(dir, CONFIG_FILE), root, stack)).changed, []);
 });
 

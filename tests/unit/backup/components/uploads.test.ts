@@ -3,8 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, ut
 import { join } from "node:path";
 import { test } from "node:test";
 import * as tar from "tar";
+import { summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
-import { summarise, unsafeReason, uploads, UPLOADS_FILE } from "../../../../lib/backup/components/uploads.ts";
 import { ctxFor, tmp, tree, write } from "../../helpers.ts";
 
 test("archive entries that would land outside the extraction directory are named unsafe", () => {
@@ -53,7 +53,12 @@ test("an uploads archive made with node-tar is summarised: any name survives, li
   await tar.c({ cwd: live, file, portable: false, follow: false } as tar.TarOptionsWithAliasesFile, ["."]);
   assert.deepEqual(await summarise(file), { files: 4, dirs: 2, symlinks: 1, bytes: 10, unsafe: [] });
   const seen: Record<string, { type: string; mode?: number; mtime?: Date; linkpath?: string }> = {};
-  await tar.t({ file, onReadEntry: (e) => { seen[e.path] = { type: e.type, mode: e.mode, mtime: e.mtime, linkpath: e.linkpath }; } });
+  await tar.t({
+    file,
+    onReadEntry: (e) => {
+      seen[e.path] = { type: e.type, mode: e.mode, mtime: e.mtime, linkpath: e.linkpath };
+    },
+  });
   assert.ok(seen["./line\nbreak.txt"]);
   assert.ok(seen["./résumé-文件.pdf"]);
   assert.equal(seen["./sub/private.bin"]?.mode, 0o640);
@@ -95,7 +100,15 @@ test("the uploads verify refuses an archive whose counts differ from the manifes
   const dir = tmp("bk");
   const ctx = ctxFor(root, dir);
   const res = await uploads.backup(ctx);
-  const rec: ComponentRecord = { name: "uploads", status: "ok", startedAt: "", finishedAt: "", durationMs: 0, ...res, counts: { ...res.counts, files: 5 } };
+  const rec: ComponentRecord = {
+    name: "uploads",
+    status: "ok",
+    startedAt: "",
+    finishedAt: "",
+    durationMs: 0,
+    ...res,
+    counts: { ...res.counts, files: 5 },
+  };
   await assert.rejects(uploads.verify(ctx, rec), /uploads: archive holds 4 files, the manifest 5/);
 });
 
