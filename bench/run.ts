@@ -46,7 +46,7 @@ function variantEnv(v: string): string {
       .find((l) => l.startsWith("AGE-SECRET-KEY-1"))!;
     lines.push(`BACKUP_ENCRYPTION_KEY=${key}`);
   }
-  return lines.map((l) => l + "\n").join("");
+  return lines.map((l) => `${l}\n`).join("");
 }
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 const secs = (ms: number) => (ms / 1000).toFixed(1);
@@ -180,10 +180,10 @@ try {
         "\n",
     ),
     "",
-    "Restore steps: " + stepLines.join("; "),
+    `Restore steps: ${stepLines.join("; ")}`,
     "",
   ];
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
   await stack.down();
 }

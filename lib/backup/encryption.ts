@@ -99,7 +99,7 @@ async function requireAge(): Promise<void> {
 /** The key in a 0600 file inside a 0700 scratch dir, for `age -i`; the caller removes the dir. */
 function writeIdentity(dir: string, key: Secret): string {
   const f = join(dir, ".identity");
-  writeFileSync(f, key.reveal() + "\n", { mode: 0o600 });
+  writeFileSync(f, `${key.reveal()}\n`, { mode: 0o600 });
   return f;
 }
 

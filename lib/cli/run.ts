@@ -36,7 +36,7 @@ export async function runScript(
     return setExit(e instanceof ClawError ? e.exitCode : ExitCode.usage);
   }
   if (args.flags.help) {
-    process.stdout.write(helpText(spec) + "\n");
+    process.stdout.write(`${helpText(spec)}\n`);
     return setExit(ExitCode.ok);
   }
   const out = new Output({

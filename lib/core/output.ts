@@ -57,7 +57,7 @@ export class Output {
   /** The log file's line for a message (redacted); returned for the plain-output path. */
   private toLog(level: Level, text: string): string {
     const line = `${timestamp(this.now())} ${level.toUpperCase().padEnd(7)} ${text}`;
-    if (this.logFile) appendFileSync(this.logFile, line + "\n");
+    if (this.logFile) appendFileSync(this.logFile, `${line}\n`);
     return line;
   }
 
@@ -79,7 +79,7 @@ export class Output {
       fn(text, { output: process.stderr });
       return;
     }
-    (this.json || level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
+    (this.json || level === "error" || level === "warn" ? process.stderr : process.stdout).write(`${line}\n`);
   }
 
   info(m: string): void {

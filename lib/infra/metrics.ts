@@ -36,7 +36,7 @@ export function renderMetrics(m: BackupMetrics, previousSuccess: number | undefi
     "# TYPE claw_backup_component_bytes gauge",
     ...Object.entries(m.components).map(([c, v]) => `claw_backup_component_bytes{component="${c}"} ${v.bytes}`),
   ];
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 export function previousSuccess(text: string): number | undefined {

@@ -70,9 +70,9 @@ export function testEnv(o: StackOptions = {}): Record<string, string> {
 export function writeEnvFile(file: string, env: Record<string, string>): void {
   writeFileSync(
     file,
-    Object.entries(env)
+    `${Object.entries(env)
       .map(([k, v]) => `${k}=${v}`)
-      .join("\n") + "\n",
+      .join("\n")}\n`,
     { mode: 0o600 },
   );
   chmodSync(file, 0o600);
@@ -133,7 +133,7 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
       join(dir, "nginx/ssl/fullchain.pem"),
     ],
   });
-  const hashed = (await run({ argv: ["openssl", "passwd", "-apr1", "-stdin"] }, { input: env.FLOWER_PASSWORD + "\n" })).stdout.trim();
+  const hashed = (await run({ argv: ["openssl", "passwd", "-apr1", "-stdin"] }, { input: `${env.FLOWER_PASSWORD}\n` })).stdout.trim();
   writeFileSync(join(dir, "nginx/.htpasswd"), `${env.FLOWER_USER}:${hashed}\n`, { mode: 0o644 });
   const composeFile = `docker-compose.prod.yml:${TEST_OVERRIDE}`;
   const compose = new ComposeClient({

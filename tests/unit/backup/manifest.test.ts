@@ -76,6 +76,7 @@ test("a well-formed manifest passes the check unchanged", () => {
 });
 
 test("a manifest with a wrong type, a null artifact or a missing field is 'not a valid backup' naming the field (exit 5, no TypeError)", () => {
+  // biome-ignore lint/suspicious/noExplicitAny: each case breaks the manifest's shape on purpose
   const cases: Array<[(m: any) => void, RegExp]> = [
     [
       (m) => {

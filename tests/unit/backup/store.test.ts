@@ -236,7 +236,7 @@ test("leftover cleaning removes the staging dirs of dead runs and nothing else",
   writeFileSync(join(staging, "redis.rdb"), "partial");
   mkdirSync(join(root, "backups", ".tmp-20240303-020000-1"));
   mkdirSync(join(root, "backups", "notes"));
-  assert.deepEqual(cleanLeftovers(root).sort(), [".tmp-20240302-020000-" + process.pid, ".tmp-20240303-020000-1"].sort());
+  assert.deepEqual(cleanLeftovers(root).sort(), [`.tmp-20240302-020000-${process.pid}`, ".tmp-20240303-020000-1"].sort());
   assert.deepEqual(readdirSync(join(root, "backups")).sort(), ["daily", "notes"]);
   assert.ok(existsSync(join(root, "backups", "daily", "20240301-020000", "manifest.json")));
 });

@@ -100,7 +100,7 @@ function dumpAndCount(restoreBody: string, dumpCmd: string[], codec: Codec = "no
 test("dump and count in one pass: the dump goes to stdout unchanged, the counts of the same bytes to stderr", () => {
   const r = dumpAndCount("cat", ["printf", "%s\n", DATA_ONLY]);
   assert.equal(r.status, 0, r.stderr.toString());
-  assert.equal(r.stdout.toString(), DATA_ONLY + "\n");
+  assert.equal(r.stdout.toString(), `${DATA_ONLY}\n`);
   assert.deepEqual(parseDumpCounts(r.stderr.toString()), {
     "table:public.users": 2,
     "table:public.empty": 0,
@@ -112,12 +112,12 @@ test("dump and count in one pass: the dump goes to stdout unchanged, the counts 
 test("with zstd the dump goes out compressed, the counter still reads it uncompressed, and feed() brings it back", () => {
   const r = dumpAndCount("cat", ["printf", "%s\n", DATA_ONLY], "zstd");
   assert.equal(r.status, 0, r.stderr.toString());
-  assert.equal(spawnSync("zstd", ["-dc"], { input: r.stdout }).stdout.toString(), DATA_ONLY + "\n");
+  assert.equal(spawnSync("zstd", ["-dc"], { input: r.stdout }).stdout.toString(), `${DATA_ONLY}\n`);
   assert.equal(parseDumpCounts(r.stderr.toString())["table:public.users"], 2);
   const [sh0, ...args] = withDump("zstd", ["cat"]);
   const back = spawnSync(sh0!, args, { input: r.stdout });
   assert.equal(back.status, 0, back.stderr.toString());
-  assert.equal(back.stdout.toString(), DATA_ONLY + "\n");
+  assert.equal(back.stdout.toString(), `${DATA_ONLY}\n`);
   assert.deepEqual(withDump("none", ["pg_restore", "--list"]).slice(-3), ["none", "pg_restore", "--list"]);
 });
 
