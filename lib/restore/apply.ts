@@ -1,6 +1,7 @@
 /**
  * Applying a restore plan, as named phases: remove one-offs a killed run left → decrypt and
- * check every artifact → snapshot what will be overwritten → with the dependents stopped,
+ * check every artifact → each component's own check (crafted archives, unsafe live paths) →
+ * snapshot what will be overwritten → with the dependents stopped,
  * restore each component → dependents started again whatever happened (errors joined).
  */
 import { join } from "node:path";
@@ -36,6 +37,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   // every artifact is known good.
   const opened = await openShown(project.root, out, plan.dir, plan.manifest, plan.components, plan.key);
   try {
+    await checkComponents(project, out, plan, opened);
     const snapshot = await takeSnapshot(project, out, plan);
     const error = await restoreComponents(project, out, plan, opened, results).then(() => undefined, touched);
     return { snapshot, results, ...(error ? { error } : {}) };
@@ -65,6 +67,12 @@ export function undoKeyHint(project: Project, m: Manifest): string {
 /** The command that undoes a restore: roll back to the snapshot it took. */
 export function undoCommand(project: Project, snapshotDir: string, m: Manifest): string {
   return `npx zx scripts/rollback.mts --backup ${snapshotDir} -y${undoKeyHint(project, m)}`;
+}
+
+/** Each component's own pre-restore check of its (decrypted) artifacts and of the live side: nothing touched yet. */
+async function checkComponents(project: Project, out: Output, plan: RestorePlan, opened: OpenedBackup): Promise<void> {
+  const ctx: ComponentContext = { project, dir: opened.dir, out };
+  for (const c of plan.components) await REGISTRY[c].check?.(ctx, opened.manifest.components[c]!);
 }
 
 async function takeSnapshot(project: Project, out: Output, plan: RestorePlan): Promise<string> {

@@ -24,6 +24,13 @@ export interface Component {
    * Returns one line saying what was proven.
    */
   drill(ctx: ComponentContext, rec: ComponentRecord): Promise<string>;
+  /**
+   * Before a restore touches anything (before its snapshot): refuse an artifact that must not
+   * be restored (a crafted archive: entries outside what this component is made of, odd entry
+   * kinds) or a live tree it could not be restored into safely. InvalidBackupError (exit 5) for
+   * the artifact, PreconditionError (exit 3) for the live side.
+   */
+  check?(ctx: ComponentContext, rec: ComponentRecord): Promise<void>;
   /** Make the live data equal the backup, and prove it against rec.counts. */
   restore(ctx: ComponentContext, rec: ComponentRecord): Promise<void>;
 }
