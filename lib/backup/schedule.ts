@@ -7,10 +7,12 @@
  * H, fewer fields) that `crontab -` would then refuse or run differently. cron-parser checks
  * ranges and computes the next runs, in local time, as the cron daemon does.
  */
+import { accessSync, constants } from "node:fs";
+import { join } from "node:path";
 import { CronExpressionParser } from "cron-parser";
-import { crontabInstall, crontabList } from "../commands/crontab.ts";
+import { crontabInstall, crontabList, underCronEnvironment } from "../commands/crontab.ts";
 import { CommandError, PreconditionError, UsageError } from "../core/errors.ts";
-import { formatCommand, run } from "../core/exec.ts";
+import { formatCommand, lastLine, run } from "../core/exec.ts";
 
 export const DEFAULT_BACKUP_CRON = "0 2 * * *";
 
@@ -54,10 +56,60 @@ export function nextRuns(expr: string, from: Date, count = 3): Date[] {
   return out;
 }
 
-/** The crontab line that runs the backup from `projectDir`, logging to logs/backup.log. */
-export function backupCronLine(expr: string, projectDir: string): string {
+/**
+ * The crontab line that runs the backup from `projectDir`, logging to logs/backup.log. With
+ * `pathValue`, the line pins PATH: cron's own is /usr/bin:/bin with no profile, where npx or
+ * docker installed elsewhere (nvm, /usr/local/bin, snap) are not found and the backup never runs.
+ */
+export function backupCronLine(expr: string, projectDir: string, pathValue?: string, repoDir = projectDir): string {
   validateCron(expr);
-  return `${expr.trim().split(/\s+/).join(" ")} ${cdPrefix(projectDir)} npx zx scripts/backup.mts >> logs/backup.log 2>&1`;
+  const log = repoDir === projectDir ? "logs/backup.log" : crontabSafe(shQuote(`${projectDir}/logs/backup.log`));
+  return `${expr.trim().split(/\s+/).join(" ")} ${backupCronCommand(projectDir, pathValue, [], repoDir)} >> ${log} 2>&1`;
+}
+
+/**
+ * The command part of the line, `%` escaped for crontab: `cd <dir> && [PATH=…] npx zx
+ * scripts/backup.mts [args]`; when the project is not the claw-ops checkout itself
+ * (CLAW_OPS_PROJECT_DIR), the line runs from the checkout (npx finds zx and tsx there) and
+ * names the project: `cd <checkout> && CLAW_OPS_PROJECT_DIR=<dir> …`.
+ */
+export function backupCronCommand(projectDir: string, pathValue?: string, args: readonly string[] = [], repoDir = projectDir): string {
+  const path = pathValue === undefined ? "" : `PATH=${crontabSafe(shQuote(pathValue))} `;
+  const where = repoDir === projectDir ? `${cdPrefix(projectDir)} ` : `${cdPrefix(repoDir)} ${projectMarker(projectDir)}`;
+  return `${where}${path}npx zx scripts/backup.mts${args.map((a) => ` ${shQuote(a)}`).join("")}`;
+}
+
+/** In a crontab command an unescaped % ends the command (the rest becomes stdin). */
+const crontabSafe = (s: string) => s.replace(/%/g, "\\%");
+const projectMarker = (projectDir: string) => `CLAW_OPS_PROJECT_DIR=${crontabSafe(shQuote(checkLine(projectDir)))} `;
+
+/** The same command as sh runs it outside crontab (crontab's `\%` is a plain `%`). */
+export const unescapeCrontab = (command: string) => command.replace(/\\%/g, "%");
+
+/** Cron's own environment: no profile, PATH=/usr/bin:/bin. */
+export const CRON_PATH = "/usr/bin:/bin";
+
+/**
+ * Pure: the PATH the cron line pins: the directories of node (npx lives beside it) and docker
+ * as found now, then the system directories. Relative entries are never taken.
+ */
+export function pinnedPath(dirs: ReadonlyArray<string | undefined>): string {
+  const system = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+  return [...new Set([...dirs.filter((d): d is string => !!d && d.startsWith("/")), ...system])].join(":");
+}
+
+/** The directory on PATH holding an executable `name`, if any (what `command -v` finds). */
+export function dirOnPath(name: string, path = process.env.PATH ?? ""): string | undefined {
+  for (const dir of path.split(":")) {
+    if (!dir.startsWith("/")) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return dir;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -65,8 +117,8 @@ export function backupCronLine(expr: string, projectDir: string): string {
  * scripts/backup.mts for this projectDir (the first keeps its place; without one, the line is
  * appended). Every other line, comments included, is kept byte for byte. Pure.
  */
-export function mergeCrontab(existing: string, line: string, projectDir: string): { text: string; changed: boolean } {
-  const ours = `${cdPrefix(projectDir)} `;
+export function mergeCrontab(existing: string, line: string, projectDir: string, repoDir = projectDir): { text: string; changed: boolean } {
+  const ours = repoDir === projectDir ? `${cdPrefix(projectDir)} ` : projectMarker(projectDir);
   const lines = existing === "" ? [] : existing.replace(/\n$/, "").split("\n");
   const out: string[] = [];
   let placed = false;
@@ -90,6 +142,22 @@ export async function readCrontab(): Promise<string> {
   notInstalled(r.status, r.stderr);
   if (/no crontab for/i.test(r.stderr)) return "";
   throw crontabFailed(crontabList(), r.status, r.stderr);
+}
+
+/**
+ * Run a crontab command under cron's environment (env -i, PATH=/usr/bin:/bin); refuse with the
+ * reason when it fails, so a line that would never run is not installed.
+ */
+export async function proveCronCommand(command: string): Promise<void> {
+  const home = process.env.HOME ?? "/root";
+  const user = process.env.LOGNAME ?? process.env.USER ?? "root";
+  const r = await run({ argv: underCronEnvironment(command, home, user) }, { allowFailure: true, timeoutMs: 120_000 });
+  if (r.status !== 0) {
+    throw new PreconditionError(
+      `the cron line does not run under cron's environment (PATH=${CRON_PATH}, no profile): ${lastLine(r.stderr || r.stdout)}`,
+      "check that node, npx and docker are installed for this user; the line pins the PATH they were found on",
+    );
+  }
 }
 
 /** Replaces the current user's crontab with `text`. */
@@ -147,18 +215,22 @@ function parse(five: string, original: string, from: Date) {
   }
 }
 
-const SH_SAFE = /^[A-Za-z0-9_./-]+$/;
+const SH_SAFE = /^[A-Za-z0-9_./:-]+$/;
+const shQuote = (s: string) => (SH_SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** `cd <dir> &&`, the dir single-quoted for sh if needed and `%` escaped for crontab. */
 function cdPrefix(projectDir: string): string {
-  if (/[\r\n]/.test(projectDir))
+  return `cd ${crontabSafe(shQuote(checkLine(projectDir)))} &&`;
+}
+
+function checkLine(dir: string): string {
+  if (/[\r\n]/.test(dir)) {
     throw new UsageError(
-      `the project directory cannot go on a crontab line: ${JSON.stringify(projectDir)}`,
+      `the project directory cannot go on a crontab line: ${JSON.stringify(dir)}`,
       "move the project to a path without line breaks",
     );
-  const quoted = SH_SAFE.test(projectDir) ? projectDir : `'${projectDir.replace(/'/g, `'\\''`)}'`;
-  // In a crontab command an unescaped % ends the command (the rest becomes stdin).
-  return `cd ${quoted.replace(/%/g, "\\%")} &&`;
+  }
+  return dir;
 }
 
 function runsOurBackup(line: string, ours: string): boolean {

@@ -2,7 +2,7 @@
  * backup.mts: typed options from the flags (one mode per run), then one handler per mode.
  * The handlers only open the project, take the lock and call lib/backup or lib/restore.
  */
-import { relative } from "node:path";
+import { dirname, relative } from "node:path";
 import { drillBackup } from "../backup/drill.ts";
 import { decryptionKey, encryptionConfig } from "../backup/encryption.ts";
 import { backupJob } from "../backup/job.ts";
@@ -12,7 +12,7 @@ import { prune } from "../backup/run.ts";
 import { backupEntries, formatBytes, formatListing, listBackups, resolveBackupDir, snapshotEntries } from "../backup/store.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
-import { openProject, projectRoot } from "../project/project.ts";
+import { openProject, projectRoot, repoRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
@@ -110,20 +110,26 @@ export function listCommand(out: Output, root: string): number {
 
 async function installCron(out: Output, root: string, given: string | undefined): Promise<number> {
   // Loaded only here: cron-parser and its date library add ~10 MB to every other run.
-  const { backupCronLine, DEFAULT_BACKUP_CRON, mergeCrontab, nextRuns, readCrontab, validateCron, writeCrontab } = await import(
-    "../backup/schedule.ts"
+  const s = await import("../backup/schedule.ts");
+  const expr = given ?? s.DEFAULT_BACKUP_CRON;
+  s.validateCron(expr);
+  const path = s.pinnedPath([dirname(process.execPath), s.dirOnPath("npx"), s.dirOnPath("docker")]);
+  const repo = repoRoot();
+  const line = s.backupCronLine(expr, root, path, repo);
+  // Proved before it is installed: the very command, under cron's environment, as a dry run.
+  await out.step("running the line under cron's environment (--dry-run)", () =>
+    s.proveCronCommand(s.unescapeCrontab(s.backupCronCommand(root, path, ["--dry-run"], repo))),
   );
-  const expr = given ?? DEFAULT_BACKUP_CRON;
-  validateCron(expr);
-  const line = backupCronLine(expr, root);
-  const { text, changed } = mergeCrontab(await readCrontab(), line, root);
-  if (changed) await writeCrontab(text);
+  const { text, changed } = s.mergeCrontab(await s.readCrontab(), line, root, repo);
+  if (changed) await s.writeCrontab(text);
   out.success(changed ? `installed: ${line}` : `already installed: ${line}`);
   out.info(
-    `next runs: ${nextRuns(expr, new Date())
+    `next runs: ${s
+      .nextRuns(expr, new Date())
       .map((d) => d.toString())
       .join("; ")}`,
   );
+  out.info(`PATH pinned on the line: ${path}`);
   out.result({ ok: true, line, changed });
   return 0;
 }

@@ -4,6 +4,7 @@
  */
 import { basename, join } from "node:path";
 import { ClawError, ExitCode } from "../core/errors.ts";
+import { LOG_KEEP_DAYS, pruneLogs } from "../core/logs.ts";
 import { Output } from "../core/output.ts";
 import { redact } from "../core/secret.ts";
 import { projectRoot } from "../project/project.ts";
@@ -45,6 +46,11 @@ export async function runScript(
     verbose: Boolean(args.flags.verbose),
     ...(logDir ? { logDir } : {}),
   });
+  if (logDir) {
+    const pruned = pruneLogs(logDir, new Date());
+    if (pruned.remove.length || pruned.rotate.length)
+      out.debug(`logs: removed ${pruned.remove.length} older than ${LOG_KEEP_DAYS} days, rotated ${pruned.rotate.join(", ") || "none"}`);
+  }
   const onSignal = () => out.warn("interrupt received: finishing the current step and cleaning up (Ctrl-C again aborts at once)");
   process.once("SIGINT", onSignal);
   try {

@@ -29,9 +29,12 @@ export interface Project {
   compose: ComposeClient;
 }
 
-/** The directory holding scripts/ and lib/, unless CLAW_OPS_PROJECT_DIR says otherwise. */
+/** The claw-ops checkout: the directory holding scripts/, lib/ and node_modules/. */
+export const repoRoot = (): string => resolve(import.meta.dirname, "..", "..");
+
+/** The project: the checkout itself, unless CLAW_OPS_PROJECT_DIR says otherwise. */
 export function projectRoot(environ: NodeJS.ProcessEnv = process.env): string {
-  return resolve(environ.CLAW_OPS_PROJECT_DIR ?? join(import.meta.dirname, "..", ".."));
+  return resolve(environ.CLAW_OPS_PROJECT_DIR ?? repoRoot());
 }
 
 /** Pure: compose files for a root, from COMPOSE_FILE or the default. */

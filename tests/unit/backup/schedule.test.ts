@@ -7,14 +7,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
+  backupCronCommand,
   backupCronLine,
   DEFAULT_BACKUP_CRON,
   mergeCrontab,
   nextRuns,
+  pinnedPath,
   readCrontab,
+  unescapeCrontab,
   validateCron,
   writeCrontab,
 } from "../../../lib/backup/schedule.ts";
+import { underCronEnvironment } from "../../../lib/commands/crontab.ts";
 import { ExitCode, PreconditionError, UsageError } from "../../../lib/core/errors.ts";
 import { expectError } from "../helpers.ts";
 
@@ -204,4 +208,43 @@ test("the real crontab round-trips a merged line and is restored afterwards", { 
     else spawnSync("crontab", ["-r"]);
   }
   assert.equal(await readCrontab(), saved);
+});
+
+test("the cron line pins the PATH node, npx and docker were found on, absolute entries only, system directories after", () => {
+  assert.equal(
+    pinnedPath(["/root/.nvm/versions/node/v20/bin", undefined, "relative/bin", "/usr/bin"]),
+    "/root/.nvm/versions/node/v20/bin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin",
+  );
+  assert.equal(
+    backupCronLine("0 2 * * *", DIR, "/opt/node/bin:/usr/bin"),
+    `0 2 * * * cd ${DIR} && PATH=/opt/node/bin:/usr/bin npx zx scripts/backup.mts >> logs/backup.log 2>&1`,
+  );
+  assert.equal(backupCronCommand(DIR, "/a b%/bin", ["--dry-run"]), `cd ${DIR} && PATH='/a b\\%/bin' npx zx scripts/backup.mts --dry-run`);
+  assert.equal(unescapeCrontab("PATH='/a b\\%/bin'"), "PATH='/a b%/bin'");
+});
+
+test("a project apart from the claw-ops checkout runs from the checkout, names the project, logs into it, and is matched by that name", () => {
+  const line = backupCronLine("0 2 * * *", "/srv/site", "/usr/bin", "/opt/claw-ops");
+  assert.equal(
+    line,
+    "0 2 * * * cd /opt/claw-ops && CLAW_OPS_PROJECT_DIR=/srv/site PATH=/usr/bin npx zx scripts/backup.mts >> /srv/site/logs/backup.log 2>&1",
+  );
+  const other =
+    "0 1 * * * cd /opt/claw-ops && CLAW_OPS_PROJECT_DIR=/srv/other PATH=/usr/bin npx zx scripts/backup.mts >> /srv/other/logs/backup.log 2>&1";
+  const old = "0 4 * * * cd /opt/claw-ops && CLAW_OPS_PROJECT_DIR=/srv/site npx zx scripts/backup.mts >> /srv/site/logs/backup.log 2>&1";
+  assert.deepEqual(mergeCrontab(`${other}\n${old}\n`, line, "/srv/site", "/opt/claw-ops"), { text: `${other}\n${line}\n`, changed: true });
+});
+
+test("the cron proof runs the command with an empty environment and cron's PATH, through /bin/sh", () => {
+  assert.deepEqual(underCronEnvironment("cd /srv && npx zx scripts/backup.mts --dry-run", "/root", "root"), [
+    "env",
+    "-i",
+    "HOME=/root",
+    "LOGNAME=root",
+    "SHELL=/bin/sh",
+    "PATH=/usr/bin:/bin",
+    "/bin/sh",
+    "-c",
+    "cd /srv && npx zx scripts/backup.mts --dry-run",
+  ]);
 });

@@ -1,9 +1,9 @@
 /** The real scripts, run as operators run them: `npx zx scripts/<name>.mts`. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { testEnv, writeEnvFile } from "../../stack/harness.ts";
 
@@ -66,21 +66,33 @@ test("a missing .env.prod is refused with exit 3 and the command that creates it
   assert.match(r.stdout + r.stderr, /cp templates\/.env.prod.example .env.prod/);
 });
 
-test("backup.mts --install-cron twice leaves exactly one line; an invalid expression is refused with exit 2", {
-  skip: spawnSync("sh", ["-c", "command -v crontab"]).status !== 0 && "crontab is not installed",
+test("backup.mts --install-cron proves the line under cron's environment, pins PATH, and twice leaves exactly one line; an invalid expression is refused with exit 2", {
+  skip:
+    spawnSync("sh", ["-c", "command -v crontab"]).status !== 0
+      ? "crontab is not installed"
+      : spawnSync("docker", ["info"]).status !== 0 && "the Docker engine is not reachable (the proof runs backup.mts --dry-run)",
 }, () => {
   const saved = spawnSync("crontab", ["-l"], { encoding: "utf8" });
   const dir = projectWith(testEnv());
+  copyFileSync(join(ROOT, "docker-compose.prod.yml"), join(dir, "docker-compose.prod.yml"));
   try {
     for (let i = 0; i < 2; i++) {
       const r = zx("backup", ["--install-cron", "15 3 * * *"], { CLAW_OPS_PROJECT_DIR: dir });
       assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout + r.stderr, /running the line under cron's environment \(--dry-run\)/);
       assert.match(r.stdout, /next runs: /);
     }
     const lines = spawnSync("crontab", ["-l"], { encoding: "utf8" })
       .stdout.split("\n")
       .filter((l) => l.includes(dir));
-    assert.deepEqual(lines, [`15 3 * * * cd ${dir} && npx zx scripts/backup.mts >> logs/backup.log 2>&1`]);
+    assert.equal(lines.length, 1, lines.join("\n"));
+    const nodeDir = dirname(process.execPath);
+    assert.match(
+      lines[0]!,
+      new RegExp(
+        `^15 3 \\* \\* \\* cd ${ROOT} && CLAW_OPS_PROJECT_DIR=${dir} PATH=[^ ]*${nodeDir}[^ ]* npx zx scripts/backup.mts >> ${dir}/logs/backup.log 2>&1$`,
+      ),
+    );
     const bad = zx("backup", ["--install-cron", "61 * * * *"], { CLAW_OPS_PROJECT_DIR: dir });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /invalid cron expression/);
