@@ -1,7 +1,9 @@
 /**
  * backup.mts and rollback.mts on the real stack: real pg_dump/pg_restore, Redis BGSAVE and
- * AOF, etcd snapshots, MinIO and uploads. One stack for the whole file; the tests run in
- * order and build on each other's backups.
+ * AOF, etcd snapshots, MinIO and uploads. One stack for the whole file. A test that needs a
+ * backup, a restore or a rollback made for another test awaits it as a memoized fixture
+ * (once()): run alone (--test-name-pattern) it makes what it needs; in a whole-file run, in
+ * order, it reuses what an earlier test already made, so the full run does no extra work.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -23,6 +25,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { run } from "../../lib/core/exec.ts";
+import { once } from "../stack/fixtures.ts";
 import { createStack, type TestStack } from "../stack/harness.ts";
 import { ensureImages } from "../stack/images.ts";
 import { runScript, startScript, tailOf } from "../stack/scripts.ts";
@@ -40,9 +43,6 @@ interface ListRow {
 
 describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }, () => {
   let stack: TestStack;
-  let A: Fingerprint; // the state in backup `first`
-  let B: Fingerprint; // the state after mutate()
-  let first: ListRow;
   const list = async (): Promise<ListRow[]> => {
     const r = await runScript(stack, "backup", ["--list", "--json"]);
     assert.equal(r.status, 0, tailOf(r));
@@ -50,6 +50,34 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   };
   const backupsOf = (tier: string) =>
     existsSync(join(stack.dir, "backups", tier)) ? readdirSync(join(stack.dir, "backups", tier)).filter((n) => !n.startsWith(".")) : [];
+
+  /** The first full backup, `first`, of the seeded state A; `rows`: the list right after it. */
+  const firstBackup = once(async () => {
+    const A = await fingerprint(stack);
+    const r = await runScript(stack, "backup", []);
+    assert.equal(r.status, 0, tailOf(r));
+    const rows = await list();
+    return { A, first: rows[0]!, rows };
+  });
+  /** mutate() to state B, then --restore of `first` (back to A); B is snapshotted to pre-restore first. */
+  const restoredOnce = once(async () => {
+    const { A, first } = await firstBackup();
+    await mutate(stack);
+    const B = await fingerprint(stack);
+    for (const k of Object.keys(A) as Array<keyof Fingerprint>) assert.notEqual(B[k], A[k], `mutate() changed ${k}`);
+    const snapshotsBefore = backupsOf("pre-restore");
+    const r = await runScript(stack, "backup", ["--restore", `backups/daily/${first.id}`, "-y"]);
+    assert.equal(r.status, 0, tailOf(r));
+    const snapshot = backupsOf("pre-restore").find((n) => !snapshotsBefore.includes(n));
+    assert.ok(snapshot, "the restore took a pre-restore snapshot");
+    return { B, snapshot };
+  });
+  /** The restore undone by a rollback to its pre-restore snapshot: every component in state B again. */
+  const undoneOnce = once(async () => {
+    const { snapshot } = await restoredOnce();
+    const r = await runScript(stack, "rollback", ["--backup", `backups/pre-restore/${snapshot}`, "-y"]);
+    assert.equal(r.status, 0, tailOf(r));
+  });
 
   before(async () => {
     await ensureImages((m) => process.stderr.write(`[images] ${m}\n`));
@@ -63,12 +91,8 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   test("a full backup is verified, listed, and promoted to weekly and monthly by hard links", async () => {
-    A = await fingerprint(stack);
-    const r = await runScript(stack, "backup", []);
-    assert.equal(r.status, 0, tailOf(r));
-    const rows = await list();
+    const { rows, first } = await firstBackup();
     assert.equal(rows.length, 1);
-    first = rows[0]!;
     assert.deepEqual(first.tiers.sort(), ["daily", "monthly", "weekly"]);
     assert.deepEqual(first.components, ["postgres", "redis", "milvus", "uploads", "config"]);
     const daily = join(stack.dir, "backups/daily", first.id);
@@ -89,11 +113,8 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   test("--restore brings back exactly what was backed up, and Redis keeps it across a restart (appendonly yes)", async () => {
-    await mutate(stack);
-    B = await fingerprint(stack);
-    for (const k of Object.keys(A) as Array<keyof Fingerprint>) assert.notEqual(B[k], A[k], `mutate() changed ${k}`);
-    const r = await runScript(stack, "backup", ["--restore", `backups/daily/${first.id}`, "-y"]);
-    assert.equal(r.status, 0, tailOf(r));
+    const { A } = await firstBackup();
+    await restoredOnce(); // mutate() to B, checked to differ from A everywhere, then --restore of `first`
     assert.deepEqual(await fingerprint(stack), A);
     assert.equal(await redisCli(stack, "CONFIG", "GET", "appendonly"), "appendonly\nyes");
     await stack.compose.restart(["redis"]);
@@ -103,13 +124,15 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   test("the pre-restore snapshot undoes the restore exactly", async () => {
-    const snap = backupsOf("pre-restore")[0]!;
-    const r = await runScript(stack, "rollback", ["--backup", `backups/pre-restore/${snap}`, "-y"]);
-    assert.equal(r.status, 0, tailOf(r));
+    const { B } = await restoredOnce();
+    await undoneOnce(); // rollback --backup backups/pre-restore/<its snapshot>, exit 0
     assert.deepEqual(await fingerprint(stack), B);
   });
 
   test("rollback N --skip-redis --skip-milvus --skip-uploads rolls back the database only, under load", async () => {
+    const { A, first } = await firstBackup();
+    const { B } = await restoredOnce();
+    await undoneOnce(); // the precondition: every component in state B, the live config that of `first`
     const rows = await list();
     const idx = rows.find((x) => x.id === first.id)!.index;
     const configBefore = configPrint(stack.dir);
@@ -137,6 +160,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   test("rollback N --skip-db --skip-redis --skip-milvus --skip-uploads rolls back configuration only", async () => {
+    const { first } = await firstBackup();
     const before = await fingerprint(stack);
     const confA = configPrint(stack.dir);
     appendFileSync(join(stack.dir, "nginx/nginx.conf"), "\n# edited after the backup\n");
@@ -152,6 +176,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   test("--dry-run prints the plan and changes nothing", async () => {
+    const { first } = await firstBackup();
     const before = backupsOf("pre-rollback").length;
     const idx = (await list()).find((x) => x.id === first.id)!.index;
     const r = await runScript(stack, "rollback", [String(idx), "--skip-config", "--dry-run"]);
@@ -162,6 +187,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   test("refusals change nothing: corrupt artifact, bad index, not a backup, missing component, no TTY", async () => {
+    const { first } = await firstBackup();
     const state = await fingerprint(stack);
     const snapshots = backupsOf("pre-rollback").length + backupsOf("pre-restore").length;
     // A corrupt copy of the first backup (a copy: the original's files are hard-linked across tiers).
@@ -197,6 +223,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   test("--verify is a restore drill in throwaway containers: counts match, live data untouched, nothing left behind", async () => {
+    const { first } = await firstBackup();
     const state = await fingerprint(stack);
     const r = await runScript(stack, "backup", ["--verify", `backups/daily/${first.id}`, "--json"]);
     assert.equal(r.status, 0, tailOf(r));
@@ -395,8 +422,6 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
   });
 
   describe("rollback, component by component, release, and interruption", () => {
-    let S: Fingerprint;
-    let id: string;
     const indexOf = async (backupId: string) => String((await list()).find((x) => x.id === backupId)!.index);
     const ALL_SKIPS = {
       postgres: "--skip-db",
@@ -405,12 +430,17 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       uploads: "--skip-uploads",
       config: "--skip-config",
     } as const;
-
-    test("each data component rolls back alone; the others stay exactly as they were", async () => {
-      S = await fingerprint(stack);
+    /** A full backup `id` of state S, recording the release claw-test/app:local. */
+    const stateBackup = once(async () => {
+      const S = await fingerprint(stack);
       const b = await runScript(stack, "backup", []);
       assert.equal(b.status, 0, tailOf(b));
-      id = (await list()).find((x) => x.tiers.includes("daily"))!.id;
+      const id = (await list()).find((x) => x.tiers.includes("daily"))!.id;
+      return { S, id };
+    });
+
+    test("each data component rolls back alone; the others stay exactly as they were", async () => {
+      const { S, id } = await stateBackup();
       await mutate(stack, 2);
       const S2 = await fingerprint(stack);
       for (const k of Object.keys(S) as Array<keyof Fingerprint>) assert.notEqual(S2[k], S[k], `mutate(2) changed ${k}`);
@@ -431,6 +461,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     });
 
     test("the release returns to the image tag recorded in the backup", async () => {
+      const { id } = await stateBackup();
       await run({ argv: ["docker", "tag", "claw-test/app:local", "claw-test/app:v2"] });
       const envFile = join(stack.dir, ".env.prod");
       writeFileSync(envFile, readFileSync(envFile, "utf8").replace(/^CLAW_AI_TAG=.*$/m, "CLAW_AI_TAG=v2"), { mode: 0o600 });
@@ -444,6 +475,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     });
 
     test("a rollback killed mid-restore leaves the lock and snapshot behind, and the next run says how to finish or undo", async () => {
+      const { S, id } = await stateBackup();
       const bg = startScript(stack, "rollback", [await indexOf(id), "-y"]);
       for (let i = 0; i < 1200 && !/restore postgres/.test(bg.output()); i++) await sleep(100);
       assert.match(bg.output(), /restore postgres/, "the rollback reached the restore");
