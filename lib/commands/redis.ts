@@ -55,7 +55,10 @@ export const RESTORE_SCRIPT = [
   "mv restore.rdb.tmp dump.rdb",
   // The private server listens on a unix socket only, with the service's own password.
   'set -- --port 0 --unixsocket /tmp/claw-restore.sock --dir /data --dbfilename dump.rdb --appendonly no --save ""',
-  'if [ -n "${REDISCLI_AUTH:-}" ]; then set -- "$@" --requirepass "$REDISCLI_AUTH"; fi',
+  // No password on the private server: it listens on this one-off container's unix socket only,
+  // and a password on its command line would show in the host's ps (requirepass is
+  // configuration, not data: nothing of it is in the RDB or the AOF).
+  "unset REDISCLI_AUTH",
   'redis-server "$@" --daemonize yes --pidfile /tmp/claw-restore.pid --logfile /tmp/claw-restore.log',
   'cli() { redis-cli -s /tmp/claw-restore.sock "$@"; }',
   "i=0; until cli ping 2>/dev/null | grep -q PONG; do i=$((i+1)); [ $i -lt 3000 ] || { cat /tmp/claw-restore.log >&2; exit 1; }; sleep 0.2; done",
