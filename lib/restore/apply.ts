@@ -8,13 +8,14 @@ import { join } from "node:path";
 import type { ComponentContext } from "../backup/components/component.ts";
 import { type OpenedBackup, openBackup } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type Manifest } from "../backup/manifest.ts";
-import { REGISTRY } from "../backup/registry.ts";
+import { REGISTRY, rolesNeeded } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
 import { whileStopped } from "../core/cleanup.ts";
 import { ClawError, ExitCode } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import type { Secret } from "../core/secret.ts";
 import type { Project } from "../project/project.ts";
+import { servicesOf } from "../project/release.ts";
 import type { RestorePlan } from "./plan.ts";
 import { writeUndo } from "./undo.ts";
 
@@ -38,6 +39,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   const opened = await openShown(project.root, out, plan.dir, plan.manifest, plan.components, plan.key);
   try {
     await checkComponents(project, out, plan, opened);
+    await startLeftStopped(project, out, plan);
     const snapshot = await takeSnapshot(project, out, plan);
     const error = await restoreComponents(project, out, plan, opened, results).then(() => undefined, touched);
     return { snapshot, results, ...(error ? { error } : {}) };
@@ -67,6 +69,22 @@ export function undoKeyHint(project: Project, m: Manifest): string {
 /** The command that undoes a restore: roll back to the snapshot it took. */
 export function undoCommand(project: Project, snapshotDir: string, m: Manifest): string {
   return `npx zx scripts/rollback.mts --backup ${snapshotDir} -y${undoKeyHint(project, m)}`;
+}
+
+/**
+ * A run that died may have left data services stopped (Redis, Milvus, MinIO, etcd while their
+ * component was replaced): start them, so the snapshot can be taken and the restore finished.
+ */
+async function startLeftStopped(project: Project, out: Output, plan: RestorePlan): Promise<void> {
+  const wanted = servicesOf(project, rolesNeeded(plan.components));
+  if (wanted.length === 0) return;
+  const states = await project.compose.ps({ all: true });
+  const stopped = wanted.filter((s) => states.find((c) => c.service === s)?.state !== "running");
+  if (stopped.length === 0) return;
+  out.warn(
+    `${stopped.join(", ")} ${stopped.length === 1 ? "was" : "were"} not running (left stopped by a run that died?): starting ${stopped.length === 1 ? "it" : "them"} first`,
+  );
+  await project.compose.startReady(stopped);
 }
 
 /** Each component's own pre-restore check of its (decrypted) artifacts and of the live side: nothing touched yet. */

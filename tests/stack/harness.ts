@@ -22,6 +22,8 @@ export interface StackOptions {
   tag?: string;
   httpPort?: number;
   httpsPort?: number;
+  /** Values that replace the generated ones in .env.prod (e.g. a 63-character POSTGRES_DB). */
+  env?: Record<string, string>;
 }
 
 export interface TestStack {
@@ -64,6 +66,7 @@ export function testEnv(o: StackOptions = {}): Record<string, string> {
     FLOWER_PASSWORD: secret(),
     HTTP_PORT: String(o.httpPort ?? 80),
     HTTPS_PORT: String(o.httpsPort ?? 443),
+    ...o.env,
   };
 }
 
