@@ -11,6 +11,8 @@ const identity: FlagSpec = {
   description: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)",
 };
 const allowPlaintext: FlagSpec = { type: "boolean", description: "accept a backup that is not encrypted although .env.prod sets up encryption" };
+/** What a restore reads a backup with: --restore and rollback alike. */
+const restoreInputs: Readonly<Record<string, FlagSpec>> = { identity, "allow-plaintext": allowPlaintext };
 const dryRun: FlagSpec = { type: "boolean", description: "print the plan, change nothing" };
 const yes = (what = ""): FlagSpec => ({ type: "boolean", short: "y", description: `do not ask for confirmation${what}` });
 
@@ -49,8 +51,7 @@ export const backupSpec: ScriptSpec = {
     },
     prune: { type: "boolean", description: "apply the retention policy only" },
     "install-cron": { type: "boolean", description: "install the daily cron line (expression as argument, default '0 2 * * *')" },
-    identity,
-    "allow-plaintext": allowPlaintext,
+    ...restoreInputs,
     "dry-run": dryRun,
     yes: yes(" (restore)"),
   },
@@ -80,8 +81,7 @@ export const rollbackSpec: ScriptSpec = {
     "skip-milvus": { type: "boolean", description: "leave Milvus (etcd + MinIO + Milvus) untouched" },
     "skip-uploads": { type: "boolean", description: "leave uploads untouched" },
     "skip-config": { type: "boolean", description: "leave configuration (.env.prod, compose, nginx, …) untouched" },
-    identity,
-    "allow-plaintext": allowPlaintext,
+    ...restoreInputs,
     "dry-run": { ...dryRun, description: "print the exact plan, change nothing" },
     yes: yes(),
   },
