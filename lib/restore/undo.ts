@@ -1,5 +1,5 @@
 /**
- * The undo record: the snapshot the last rollback or restore took, in backups/.undo.json,
+ * The undo record: the snapshot the last rollback or restore took, in backups/undo.json,
  * written the moment that snapshot exists. `rollback.mts --undo` rolls back to it (and, being
  * a rollback itself, records its own snapshot: a second --undo redoes).
  */
@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import { backupsRoot } from "../backup/store.ts";
 import { InvalidBackupError, UsageError } from "../core/errors.ts";
 
-export const UNDO_FILE = ".undo.json";
+export const UNDO_FILE = "undo.json";
 
 export interface UndoRecord {
   /** The snapshot directory, relative to the project root. */
