@@ -161,7 +161,7 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
   const m = readManifest(dir);
   const who = {
     script: SCRIPT,
-    purpose: `restore from ${relative(root, dir)}`,
+    purpose: `restore from ${m.id}`,
     finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)} -y`,
   };
   return withRunLock(root, who, out, () =>

@@ -116,7 +116,7 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
     const flag = Object.entries(SKIPS).find(([, c]) => c === missing[0])?.[0];
     throw new InvalidBackupError(`backup ${m.id} has no ${missing.join(", ")} component`, `roll back the rest with --${flag}`);
   }
-  const who = { script: SCRIPT, purpose: `rollback to ${relative(root, dir)}`, finish: finishCommand(root, dir, components) };
+  const who = { script: SCRIPT, purpose: `rollback to ${m.id}`, finish: finishCommand(root, dir, components) };
   return withRunLock(root, who, out, () =>
     restoreFlow(project, out, {
       event: "rollback",

@@ -487,7 +487,8 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       const v = await runScript(stack, "backup", ["--verify", `backups/pre-rollback/${snap}`]);
       assert.equal(v.status, 0, `the pre-rollback snapshot is intact: ${tailOf(v)}`);
       assert.match(v.stderr, /rollback\.mts run \(rollback to \d{8}-\d{6}, pid \d+, started .*\) died before it finished/);
-      assert.match(v.stderr, /to finish it, run the same rollback again/);
+      // The exact command that finishes it: the same backup by path (an index may name another backup by now).
+      assert.match(v.stderr, new RegExp(`to finish it: npx zx scripts/rollback.mts --backup backups/daily/${id} -y`));
       assert.match(v.stderr, new RegExp(`to undo it instead: npx zx scripts/rollback.mts --backup backups/pre-rollback/${snap} -y`));
       const next = await runScript(stack, "rollback", [await indexOf(id), "-y"]);
       assert.equal(next.status, 0, tailOf(next));
