@@ -5,35 +5,343 @@
  * come back with a rollback.
  * Restore writes back only files that differ, each atomically, and names them (never their
  * contents); services that mount a changed file or read a changed env are recreated.
+ *
+ * A restore runs as root and writes into the project, so the archive is never extracted as
+ * is: every entry must be one of the files config backups are made of (allowedConfigFile) and
+ * a regular file (or a directory holding them); its bytes are copied into private scratch
+ * files named by number, never by the archive's path. The live side is checked too: a
+ * directory on the way that is a symlink out of the project is refused (checkLiveTree), a
+ * file that is a symlink is replaced, never written through. Written files keep the owner
+ * and mode of the live file they replace (a new one gets the project root's owner), never
+ * with setuid, setgid or sticky bits.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import * as tar from "tar";
-import { InvalidBackupError } from "../../core/errors.ts";
+import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
 import type { StackModel } from "../../project/stack.ts";
-import { artifact } from "../manifest.ts";
+import { artifact, type ComponentRecord } from "../manifest.ts";
+import { newWorkDir } from "../store.ts";
+import { errorCode, FILE_TYPES, isRoot, NAME_MAX, PATH_MAX } from "./archive-rules.ts";
 import type { Component } from "./component.ts";
 
 export const CONFIG_FILE = "config.tar";
 export const CONFIG_DIRS = ["nginx", "prometheus", "grafana", "loki"];
+const ENV_FILE = ".env.prod";
 const EXCLUDE = [/^nginx\/ssl(\/|$)/];
+/** Top-level compose files by their usual names (any other name comes from the project's own list). */
+const COMPOSE_NAME = /^(docker-)?compose[^/]*\.ya?ml$/;
 
-/** Project-relative config files that exist (sorted). */
-export function configFiles(root: string, composeFiles: readonly string[]): string[] {
-  const out = new Set<string>();
-  if (existsSync(join(root, ".env.prod"))) out.add(".env.prod");
-  for (const f of composeFiles) {
-    const rel = relative(root, f);
-    if (!rel.startsWith("..")) out.add(rel);
+/** Pure: is a relative path one that stays inside its base (not "", not `..`, not absolute)? */
+const staysInside = (rel: string) => rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+
+/** Pure: a real path is the directory itself or below it. */
+const within = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+
+/** The project's compose files as project-relative paths (those inside the project only). */
+export function composeRelPaths(root: string, composeFiles: readonly string[]): string[] {
+  return composeFiles.map((f) => relative(root, resolve(root, f))).filter(staysInside);
+}
+
+const lstatOrUndefined = (p: string): Stats | undefined => {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
   }
+};
+
+/**
+ * Project-relative config files that exist (sorted): regular files only, symlinks are never
+ * followed (a restore writes regular files and refuses links). `skipped` collects what was
+ * left out for not being a regular file.
+ */
+export function configFiles(root: string, composeFiles: readonly string[], skipped: string[] = []): string[] {
+  const out = new Set<string>();
+  const consider = (rel: string) => {
+    const st = lstatOrUndefined(join(root, rel));
+    if (st?.isFile()) out.add(rel);
+    else if (st) skipped.push(rel);
+  };
+  consider(ENV_FILE);
+  for (const rel of composeRelPaths(root, composeFiles)) consider(rel);
   const walk = (rel: string) => {
-    const abs = join(root, rel);
-    if (!existsSync(abs) || EXCLUDE.some((re) => re.test(rel))) return;
-    if (statSync(abs).isDirectory()) for (const n of readdirSync(abs).sort()) walk(join(rel, n));
-    else if (statSync(abs).isFile()) out.add(rel);
+    if (EXCLUDE.some((re) => re.test(rel))) return;
+    const st = lstatOrUndefined(join(root, rel));
+    if (!st) return;
+    if (st.isDirectory()) for (const n of readdirSync(join(root, rel)).sort()) walk(join(rel, n));
+    else if (st.isFile()) out.add(rel);
+    else skipped.push(rel);
   };
   for (const d of CONFIG_DIRS) walk(d);
+  skipped.sort();
   return [...out].sort();
+}
+
+/** Pure: one of the files config backups are made of (a project-relative, normalised path). */
+export function allowedConfigFile(rel: string, composeRel: readonly string[]): boolean {
+  if (rel === ENV_FILE || composeRel.includes(rel) || COMPOSE_NAME.test(rel)) return true;
+  const [top, ...rest] = rel.split("/");
+  return CONFIG_DIRS.includes(top!) && rest.length > 0 && !EXCLUDE.some((re) => re.test(rel));
+}
+
+/** Pure: a directory that holds such files (the project root, a config dir or below, a compose file's directory). */
+export function allowedConfigDir(rel: string, composeRel: readonly string[]): boolean {
+  if (rel === "") return true;
+  const top = rel.split("/")[0]!;
+  if (CONFIG_DIRS.includes(top) && !EXCLUDE.some((re) => re.test(rel))) return true;
+  return composeRel.some((f) => f.startsWith(`${rel}/`));
+}
+
+/**
+ * Pure: the project-relative path of a config archive entry, or why it is refused. Leading
+ * `./` and trailing slashes are dropped; any other odd segment (`..`, `.`, empty) is refused.
+ */
+export function configEntryPath(path: string, type: string, composeRel: readonly string[]): { rel: string } | { why: string } {
+  if (path.includes("\0")) return { why: "a NUL byte in its name" };
+  if (path.startsWith("/")) return { why: "an absolute path" };
+  const rel = path.replace(/^(\.\/+)+/, "").replace(/\/+$/, "");
+  const segs = rel === "" || rel === "." ? [] : rel.split("/");
+  if (segs.some((s) => s === "" || s === "." || s === "..")) return { why: "a `..`, `.` or empty name in its path" };
+  if (segs.some((s) => Buffer.byteLength(s) > NAME_MAX) || Buffer.byteLength(rel) > PATH_MAX) return { why: "a name too long to write" };
+  const clean = segs.join("/");
+  if (type === "Directory") return allowedConfigDir(clean, composeRel) ? { rel: clean } : { why: "a directory config backups are not made of" };
+  if (!FILE_TYPES.includes(type)) return { why: `a ${type} entry (only regular files are restored)` };
+  return allowedConfigFile(clean, composeRel) ? { rel: clean } : { why: "not a file config backups are made of" };
+}
+
+interface ConfigArchiveFile {
+  rel: string;
+  mode: number;
+  /** The scratch file holding its bytes (when read with a scratch directory). */
+  scratch?: string;
+}
+
+/**
+ * Read a config archive and check every entry; with a scratch directory, each file's bytes
+ * go to a scratch file named by number. InvalidBackupError for an unreadable archive and for
+ * the first entry that is refused.
+ */
+export function readConfigArchive(archive: string, composeRel: readonly string[], scratch?: string): ConfigArchiveFile[] {
+  const files: ConfigArchiveFile[] = [];
+  const kinds = new Map<string, "file" | "dir">();
+  /** Every directory some entry lies beneath. */
+  const beneath = new Set<string>();
+  const open = new Set<number>();
+  let refused: string | undefined;
+  let writeError: unknown;
+  const onEntry = (e: tar.ReadEntry): string | undefined => {
+    const r = configEntryPath(e.path, e.type, composeRel);
+    if ("why" in r) return r.why;
+    const kind = e.type === "Directory" ? "dir" : "file";
+    const segs = r.rel === "" ? [] : r.rel.split("/");
+    for (let i = 1; i < segs.length; i++) {
+      const up = segs.slice(0, i).join("/");
+      if (kinds.get(up) === "file") return "beneath a file of the archive";
+      beneath.add(up);
+    }
+    const seen = kinds.get(r.rel);
+    if (seen === "file" || (seen === "dir" && kind === "file")) return "in the archive twice";
+    if (kind === "file" && beneath.has(r.rel)) return "a file, and the archive has entries beneath it";
+    kinds.set(r.rel, kind);
+    if (kind === "dir") return undefined;
+    const f: ConfigArchiveFile = { rel: r.rel, mode: typeof e.mode === "number" ? e.mode : 0o644 };
+    files.push(f);
+    if (scratch === undefined) return undefined;
+    f.scratch = join(scratch, String(files.length));
+    let fd: number;
+    try {
+      fd = openSync(f.scratch, "wx", 0o600);
+    } catch (err) {
+      writeError ??= err;
+      return undefined;
+    }
+    open.add(fd);
+    e.on("data", (chunk: Buffer) => {
+      try {
+        if (writeError === undefined) writeSync(fd, chunk);
+      } catch (err) {
+        writeError = err;
+      }
+    });
+    e.on("end", () => {
+      open.delete(fd);
+      closeSync(fd);
+    });
+    return undefined;
+  };
+  try {
+    tar.t({
+      file: archive,
+      sync: true,
+      strict: true,
+      onReadEntry: (e) => {
+        if (refused !== undefined) return;
+        const why = onEntry(e);
+        if (why !== undefined) refused = `${JSON.stringify(e.path)}: ${why}`;
+      },
+    });
+  } catch (e) {
+    if (e instanceof ClawError) throw e;
+    throw new InvalidBackupError(`config: ${CONFIG_FILE} is not a readable tar archive (${errorCode(e)})`);
+  } finally {
+    for (const fd of open) closeSync(fd);
+  }
+  if (refused !== undefined) throw new InvalidBackupError(`config: ${CONFIG_FILE} holds an entry a config restore must not write: ${refused}`);
+  if (writeError !== undefined) throw new ClawError(`config: could not unpack ${CONFIG_FILE} into a scratch directory (${errorCode(writeError)})`);
+  return files;
+}
+
+/** The manifest's counts.files, or InvalidBackupError when the record is not what a backup writes. */
+function wantFiles(rec: unknown): number {
+  const counts = typeof rec === "object" && rec !== null ? (rec as { counts?: unknown }).counts : undefined;
+  if (typeof counts !== "object" || counts === null || Array.isArray(counts))
+    throw new InvalidBackupError("config: the manifest record has no counts");
+  const n = (counts as Record<string, unknown>).files;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)
+    throw new InvalidBackupError("config: the manifest's counts.files is not a whole number");
+  return n;
+}
+
+/** Archive checked entry by entry and against the manifest's file count. */
+function checkArchive(archive: string, rec: ComponentRecord, composeRel: readonly string[]): ConfigArchiveFile[] {
+  const want = wantFiles(rec);
+  const files = readConfigArchive(archive, composeRel);
+  if (files.length !== want) throw new InvalidBackupError(`config: archive holds ${files.length} files, the manifest ${want}`);
+  return files;
+}
+
+/**
+ * The live side of a restore: from the project root down to each file, every directory on
+ * the way is a directory, or a symlink whose real path stays inside the project (else a
+ * write would land outside it); the file itself is not a directory (a symlink there is
+ * replaced, not followed). PreconditionError naming the path; nothing is touched.
+ */
+export function checkLiveTree(root: string, rels: readonly string[]): void {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch (e) {
+    throw new PreconditionError(`config: the project directory ${root} cannot be resolved (${errorCode(e)})`);
+  }
+  const checked = new Set<string>();
+  for (const rel of rels) {
+    const segs = rel.split("/");
+    for (let i = 1; i <= segs.length; i++) {
+      const sub = segs.slice(0, i).join("/");
+      const leaf = i === segs.length;
+      if (!leaf && checked.has(sub)) continue;
+      let st: Stats;
+      try {
+        st = lstatSync(join(root, sub));
+      } catch (e) {
+        if (errorCode(e) === "ENOENT") break; // created by the restore, as is everything below it
+        throw new PreconditionError(`config: cannot inspect ${sub} in the project (${errorCode(e)}), so ${rel} cannot be restored safely`);
+      }
+      if (leaf) {
+        if (st.isDirectory()) throw new PreconditionError(`config: ${rel} is a directory in the project; the backup holds a file there`);
+        break;
+      }
+      if (st.isSymbolicLink()) {
+        let real: string;
+        try {
+          real = realpathSync(join(root, sub));
+        } catch (e) {
+          throw new PreconditionError(
+            `config: ${sub} is a symlink that does not resolve (${errorCode(e)}: a loop or a missing target); a restore would write through it`,
+            "replace the link with a real directory, or leave config out (--skip-config)",
+          );
+        }
+        if (!within(real, realRoot))
+          throw new PreconditionError(
+            `config: ${sub} is a symlink to ${real}, outside the project ${realRoot}; a restore would write through it`,
+            "replace the link with a real directory, or leave config out (--skip-config)",
+          );
+        st = statSync(real);
+      }
+      if (!st.isDirectory()) throw new PreconditionError(`config: ${sub} is not a directory in the project, so ${rel} cannot be restored`);
+      checked.add(sub);
+    }
+  }
+}
+
+/** The live file's bytes when it is a regular file (never through a final symlink, never a FIFO); otherwise undefined. */
+function liveBytes(path: string): Buffer | undefined {
+  try {
+    return lstatSync(path).isFile() ? readFileSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Does the scratch copy differ from the live file? */
+function differs(root: string, f: ConfigArchiveFile): boolean {
+  const live = liveBytes(join(root, f.rel));
+  return live === undefined || !live.equals(readFileSync(f.scratch!));
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** Missing parent directories, one by one, owned like the project root. */
+function makeParents(root: string, rel: string, owner: Owner): void {
+  const segs = rel.split("/").slice(0, -1);
+  for (let i = 1; i <= segs.length; i++) {
+    const abs = join(root, ...segs.slice(0, i));
+    if (lstatOrUndefined(abs)) continue;
+    mkdirSync(abs, { mode: 0o755 });
+    if (isRoot()) chownSync(abs, owner.uid, owner.gid);
+  }
+}
+
+/**
+ * One file written atomically: copied to a fresh staging name beside it (O_EXCL: never
+ * through a planted link), owner and mode set, renamed over the live one.
+ */
+function writeConfigFile(root: string, f: ConfigArchiveFile, rootOwner: Owner): void {
+  const dst = join(root, f.rel);
+  let staged: string | undefined;
+  try {
+    makeParents(root, f.rel, rootOwner);
+    const live = lstatOrUndefined(dst);
+    const keep = live?.isFile() ? live : undefined;
+    const mode = f.rel === ENV_FILE ? 0o600 : (keep?.mode ?? f.mode) & 0o777;
+    const owner = keep ?? rootOwner;
+    staged = join(dirname(dst), `.claw-new-${process.pid}-${randomBytes(6).toString("hex")}`);
+    copyFileSync(f.scratch!, staged, constants.COPYFILE_EXCL);
+    if (isRoot()) chownSync(staged, owner.uid, owner.gid);
+    chmodSync(staged, mode);
+    renameSync(staged, dst);
+  } catch (e) {
+    if (staged !== undefined) rmSync(staged, { force: true });
+    throw new ClawError(`config: could not write ${f.rel} (${errorCode(e)})`, { cause: e });
+  }
+}
+
+export interface ConfigRestoreResult {
+  changed: string[];
+  composeChanged: boolean;
+  mounting: string[];
 }
 
 /**
@@ -56,13 +364,11 @@ export function servicesMounting(changed: readonly string[], stack: StackModel):
   return [...out].sort();
 }
 
-export interface ConfigRestoreResult {
-  changed: string[];
-  composeChanged: boolean;
-  mounting: string[];
-}
-
-/** Write back the archive's files that differ from the live ones. */
+/**
+ * Write back the archive's files that differ from the live ones. The archive is checked
+ * entry by entry (InvalidBackupError) and, unless a dry run, the live tree too
+ * (PreconditionError), before anything is written.
+ */
 export async function restoreConfigFiles(
   archive: string,
   root: string,
@@ -70,38 +376,30 @@ export async function restoreConfigFiles(
   dryRun = false,
   composeFiles: readonly string[] = [],
 ): Promise<ConfigRestoreResult> {
-  const tmp = mkdtempSync(join(root, ".claw-config-"));
+  const composeRel = composeRelPaths(root, composeFiles);
+  readConfigArchive(archive, composeRel); // refuse a crafted archive before a single byte is unpacked
+  let scratch: string;
   try {
-    await tar.x({ file: archive, cwd: tmp, strict: true, preservePaths: false });
-    const files: string[] = [];
-    const walk = (rel: string) => {
-      const abs = join(tmp, rel);
-      if (statSync(abs).isDirectory()) for (const n of readdirSync(abs)) walk(join(rel, n));
-      else files.push(rel);
-    };
-    for (const n of readdirSync(tmp)) walk(n);
-    const changed = files
-      .filter((f) => {
-        const live = join(root, f);
-        return !existsSync(live) || !readFileSync(live).equals(readFileSync(join(tmp, f)));
-      })
-      .sort();
+    scratch = newWorkDir(root, "config");
+  } catch (e) {
+    throw new ClawError(`config: cannot make a scratch directory under ${root}/backups (${errorCode(e)})`, { cause: e });
+  }
+  try {
+    const files = readConfigArchive(archive, composeRel, scratch);
+    if (!dryRun)
+      checkLiveTree(
+        root,
+        files.map((f) => f.rel),
+      );
+    const changed = files.filter((f) => differs(root, f)).sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
     if (!dryRun) {
-      for (const f of changed) {
-        const src = join(tmp, f);
-        const dst = join(root, f);
-        const mode = f === ".env.prod" ? 0o600 : statSync(src).mode & 0o777;
-        const staged = `${dst}.claw-new`;
-        mkdirSync(dirname(dst), { recursive: true });
-        writeFileSync(staged, readFileSync(src), { mode });
-        chmodSync(staged, mode);
-        renameSync(staged, dst);
-      }
+      const st = statSync(root);
+      for (const f of changed) writeConfigFile(root, f, { uid: st.uid, gid: st.gid });
     }
-    const composeRel = composeFiles.map((f) => relative(root, f));
-    return { changed, composeChanged: composeInputChanged(changed, composeRel), mounting: servicesMounting(changed, stack) };
+    const names = changed.map((f) => f.rel);
+    return { changed: names, composeChanged: composeInputChanged(names, composeRel), mounting: servicesMounting(names, stack) };
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
@@ -109,7 +407,9 @@ export const config: Component = {
   name: "config",
 
   async backup(ctx) {
-    const files = configFiles(ctx.project.root, ctx.project.composeFiles);
+    const skipped: string[] = [];
+    const files = configFiles(ctx.project.root, ctx.project.composeFiles, skipped);
+    if (files.length === 0) throw new ClawError(`config: no configuration file found in ${ctx.project.root}`);
     await tar.c(
       { cwd: ctx.project.root, file: join(ctx.dir, CONFIG_FILE), portable: false, follow: false, mode: 0o600 } as tar.TarOptionsWithAliasesFile,
       files,
@@ -118,34 +418,32 @@ export const config: Component = {
       artifacts: [await artifact(ctx.dir, CONFIG_FILE)],
       tools: { tar: "node-tar 7" },
       counts: { files: files.length },
-      notes: [`files: ${files.join(", ")}`],
+      notes: [`files: ${files.join(", ")}`, ...(skipped.length ? [`not backed up (not regular files): ${skipped.join(", ")}`] : [])],
     };
   },
 
   async verify(ctx, rec) {
-    let n = 0;
-    try {
-      await tar.t({
-        file: join(ctx.dir, CONFIG_FILE),
-        strict: true,
-        onReadEntry: (e) => {
-          if (e.type !== "Directory") n++;
-        },
-      });
-    } catch {
-      throw new InvalidBackupError(`config: ${CONFIG_FILE} is not a readable tar archive`);
-    }
-    if (n !== rec.counts.files) throw new InvalidBackupError(`config: archive holds ${n} files, the manifest ${rec.counts.files}`);
+    checkArchive(join(ctx.dir, CONFIG_FILE), rec, composeRelPaths(ctx.project.root, ctx.project.composeFiles));
   },
 
   async drill(ctx, rec) {
     await this.verify(ctx, rec);
-    // A dry run of the real restore: extracts every file, compares, writes nothing.
+    // A dry run of the real restore: unpacks every file into scratch, compares, writes nothing live.
     const r = await restoreConfigFiles(join(ctx.dir, CONFIG_FILE), ctx.project.root, ctx.project.stack, true, ctx.project.composeFiles);
-    return `${rec.counts.files} files extract cleanly; ${r.changed.length ? `differ from the live ones: ${r.changed.join(", ")}` : "all equal the live ones"}`;
+    return `${wantFiles(rec)} files extract cleanly; ${r.changed.length ? `differ from the live ones: ${r.changed.join(", ")}` : "all equal the live ones"}`;
   },
 
-  async restore(ctx) {
+  async check(ctx, rec) {
+    const files = checkArchive(join(ctx.dir, CONFIG_FILE), rec, composeRelPaths(ctx.project.root, ctx.project.composeFiles));
+    checkLiveTree(
+      ctx.project.root,
+      files.map((f) => f.rel),
+    );
+  },
+
+  async restore(ctx, rec) {
+    // check() ran before the snapshot; the same checks again here, right before writing.
+    await this.verify(ctx, rec);
     const r = await restoreConfigFiles(join(ctx.dir, CONFIG_FILE), ctx.project.root, ctx.project.stack, false, ctx.project.composeFiles);
     ctx.out.info(r.changed.length ? `config: restored ${r.changed.join(", ")}` : "config: no file differed");
     if (r.composeChanged) await ctx.project.compose.up({ wait: true });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
@@ -10,7 +10,10 @@ import {
   restoreConfigFiles,
   servicesMounting,
 } from "../../../../lib/backup/components/config.ts";
-import { ctxFor, loadProdStack, ROOT, tmp, write } from "../../helpers.ts";
+import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
+import { type ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
+import { ctxFor, loadProdStack, ROOT, tmp, tree, write } from "../../helpers.ts";
+import { type CraftEntry, craftTar } from "./tar-craft.ts";
 
 const stack = loadProdStack();
 
@@ -132,4 +135,238 @@ test("a config restore recreates a config directory that no longer exists", asyn
   const r = await restoreConfigFiles(join(dir, CONFIG_FILE), root, stack);
   assert.deepEqual(r.changed, ["loki/loki-config.yml", "loki/promtail-config.yml"]);
   assert.equal(readFileSync(join(root, "loki/loki-config.yml"), "utf8"), "auth_enabled: false\n");
+});
+
+// ---- crafted archives and unsafe live trees -------------------------------------------------
+
+const configRec = (files: number): ComponentRecord => ({
+  name: "config",
+  status: "ok",
+  startedAt: "",
+  finishedAt: "",
+  durationMs: 0,
+  artifacts: [],
+  tools: {},
+  counts: { files },
+  notes: [],
+});
+
+const noCompose = { compose: { up: async () => {} } };
+
+async function rejectsWith(p: Promise<unknown>, cls: typeof InvalidBackupError | typeof PreconditionError, re?: RegExp): Promise<ClawError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    if (re) assert.match(e.message, re);
+    return e;
+  }
+  assert.fail(`expected a ${cls.name}`);
+}
+
+/** A backup dir holding a crafted config.tar (plus the compose file every real one has). */
+function craftedBackup(entries: CraftEntry[]): { dir: string; rec: ComponentRecord } {
+  const dir = tmp("bk");
+  const all: CraftEntry[] = [{ path: "docker-compose.prod.yml", body: "services: {}\n" }, ...entries];
+  writeFileSync(join(dir, CONFIG_FILE), craftTar(all));
+  const files = all.filter((e) => (e.type ?? (e.linkpath === undefined ? "File" : "SymbolicLink")) !== "Directory").length;
+  return { dir, rec: configRec(files) };
+}
+
+const REFUSED: Array<[string, CraftEntry]> = [
+  ["a script", { path: "scripts/backup.mts", body: "await $`rm -rf /`" }],
+  ["a git hook", { path: ".git/hooks/pre-commit", body: "#!/bin/sh\n", mode: 0o755 }],
+  ["a TLS key", { path: "nginx/ssl/privkey.pem", body: "OLD KEY" }],
+  ["the TLS dir", { path: "nginx/ssl/", type: "Directory" }],
+  ["a file beside the config dirs", { path: "README.md", body: "x" }],
+  ["uploads", { path: "uploads/photo.jpg", body: "x" }],
+  ["a config dir as a file", { path: "nginx", body: "x" }],
+  ["a symlink", { path: "nginx/conf.d/evil.conf", linkpath: "/etc/passwd" }],
+  ["a relative symlink", { path: "nginx/nginx.conf", linkpath: "../.env.prod" }],
+  ["a hard link", { path: "nginx/hard.conf", type: "Link", linkpath: "docker-compose.prod.yml" }],
+  ["a character device", { path: "nginx/null", type: "CharacterDevice" }],
+  ["a block device", { path: "nginx/sda", type: "BlockDevice" }],
+  ["a fifo", { path: "prometheus/fifo", type: "FIFO" }],
+  ["a path with ..", { path: "nginx/../scripts/x.mts", body: "x" }],
+  ["a path out of the project", { path: "../outside.conf", body: "x" }],
+  ["an absolute path", { path: "/etc/cron.d/claw", body: "* * * * * root sh\n" }],
+  ["an absolute path into a config dir", { path: "/nginx/nginx.conf", body: "x" }],
+  ["a name over 255 bytes", { path: `nginx/${"n".repeat(300)}.conf`, body: "x" }],
+  ["a directory outside the config dirs", { path: "scripts/", type: "Directory" }],
+];
+
+test("a config archive entry outside what config backups are made of, or not a regular file, is refused (exit 5) before anything is touched", async () => {
+  for (const [what, entry] of REFUSED) {
+    const root = projectTree();
+    const before = tree(root);
+    const { dir, rec } = craftedBackup([entry]);
+    const ctx = ctxFor(root, dir, noCompose);
+    assert.ok(config.check, "config has a pre-restore check");
+    const e = await rejectsWith(config.check(ctx, rec), InvalidBackupError);
+    assert.equal(e.exitCode, ExitCode.invalidBackup, what);
+    // Defence in depth: the restore itself refuses the same archive.
+    await rejectsWith(config.restore(ctx, rec), InvalidBackupError);
+    await rejectsWith(restoreConfigFiles(join(dir, CONFIG_FILE), root, stack), InvalidBackupError);
+    await rejectsWith(config.verify(ctx, rec), InvalidBackupError);
+    assert.deepEqual(tree(root), before, `${what}: nothing changed`);
+  }
+});
+
+test("a config archive entry twice, or a file that is also a directory, is refused (exit 5)", async () => {
+  for (const entries of [
+    [
+      { path: "nginx/nginx.conf", body: "a" },
+      { path: "nginx/nginx.conf", body: "b" },
+    ],
+    [
+      { path: "nginx/conf.d", body: "a" },
+      { path: "nginx/conf.d/x.conf", body: "b" },
+    ],
+  ] satisfies CraftEntry[][]) {
+    const root = projectTree();
+    const { dir, rec } = craftedBackup(entries);
+    await rejectsWith(config.check!(ctxFor(root, dir), rec), InvalidBackupError);
+  }
+});
+
+test("a config archive of allowed files only (odd names inside the config dirs, compose files, their directories) passes check and restores", async () => {
+  const root = projectTree();
+  const { dir, rec } = craftedBackup([
+    { path: "./nginx/", type: "Directory" },
+    { path: "nginx/conf.d/", type: "Directory" },
+    { path: "nginx/conf.d/odd\nname é.conf", body: "server {}\n" },
+    { path: "grafana/dashboards/new/deep.json", body: "{}\n" },
+    { path: "compose.yaml", body: "services: {}\n" },
+    { path: "docker-compose.override.yml", body: "services: {}\n" },
+    { path: ".env.prod", body: "POSTGRES_DB=claw_ai\n" },
+  ]);
+  const ctx = ctxFor(root, dir, noCompose);
+  await config.check!(ctx, rec);
+  await config.verify(ctx, rec);
+  await config.restore(ctx, rec);
+  assert.equal(readFileSync(join(root, "nginx/conf.d/odd\nname é.conf"), "utf8"), "server {}\n");
+  assert.equal(readFileSync(join(root, "compose.yaml"), "utf8"), "services: {}\n");
+});
+
+test("a compose file the project names (COMPOSE_FILE) may sit in a subdirectory; other files there are refused", async () => {
+  const root = projectTree();
+  const { dir, rec } = craftedBackup([{ path: "deploy/prod.yml", body: "services: {}\n" }]);
+  const composeFiles = [join(root, "docker-compose.prod.yml"), join(root, "deploy/prod.yml")];
+  await config.check!(ctxFor(root, dir, { composeFiles }), rec);
+  await rejectsWith(config.check!(ctxFor(root, dir), rec), InvalidBackupError, /deploy\/prod\.yml/);
+});
+
+test("a live config directory that is a symlink out of the project is refused by check() (exit 3): the restore never writes through it", async () => {
+  const root = projectTree();
+  const outside = tmp("outside");
+  write(outside, "default.conf", "theirs\n");
+  symlinkSync(outside, join(root, "nginx/conf.d"));
+  const { dir, rec } = craftedBackup([{ path: "nginx/conf.d/default.conf", body: "ours\n" }]);
+  const ctx = ctxFor(root, dir, noCompose);
+  const e = await rejectsWith(config.check!(ctx, rec), PreconditionError, /nginx\/conf\.d is a symlink to .*outside the project/);
+  assert.equal(e.exitCode, ExitCode.precondition);
+  await rejectsWith(restoreConfigFiles(join(dir, CONFIG_FILE), root, stack), PreconditionError);
+  await rejectsWith(config.restore(ctx, rec), PreconditionError);
+  assert.deepEqual(tree(outside), ["default.conf: theirs\n"]);
+  // A relative link out works the same.
+  rmSync(join(root, "nginx/conf.d"));
+  symlinkSync("../../".repeat(8) + outside.slice(1), join(root, "nginx/conf.d"));
+  await rejectsWith(config.check!(ctx, rec), PreconditionError, /outside the project/);
+  assert.deepEqual(tree(outside), ["default.conf: theirs\n"]);
+});
+
+test("a live config directory that is a symlink inside the project is written through; a live file that is a symlink is replaced, not written through", async () => {
+  const root = projectTree();
+  write(root, "nginx/conf.d.real/default.conf", "old\n");
+  symlinkSync("conf.d.real", join(root, "nginx/conf.d"));
+  const secret = join(tmp("outside"), "secret");
+  writeFileSync(secret, "not yours\n");
+  symlinkSync(secret, join(root, "nginx/mime.types"));
+  const { dir, rec } = craftedBackup([
+    { path: "nginx/conf.d/default.conf", body: "new\n" },
+    { path: "nginx/mime.types", body: "types {}\n" },
+  ]);
+  const ctx = ctxFor(root, dir, noCompose);
+  await config.check!(ctx, rec);
+  await config.restore(ctx, rec);
+  assert.equal(readFileSync(join(root, "nginx/conf.d.real/default.conf"), "utf8"), "new\n");
+  assert.equal(lstatSync(join(root, "nginx/conf.d")).isSymbolicLink(), true);
+  assert.equal(lstatSync(join(root, "nginx/mime.types")).isFile(), true);
+  assert.equal(readFileSync(secret, "utf8"), "not yours\n");
+});
+
+test("a symlink loop in a config archive or in the live tree is a clean refusal, never ELOOP", async () => {
+  const root = projectTree();
+  const { dir, rec } = craftedBackup([
+    { path: "nginx/a", linkpath: "b" },
+    { path: "nginx/b", linkpath: "a" },
+    { path: "nginx/a/x.conf", body: "x" },
+  ]);
+  const ctx = ctxFor(root, dir, noCompose);
+  for (const p of [config.verify(ctx, rec), config.check!(ctx, rec), config.drill(ctx, rec), config.restore(ctx, rec)]) {
+    const e = await rejectsWith(p, InvalidBackupError);
+    assert.equal(e.exitCode, ExitCode.invalidBackup);
+  }
+  await rejectsWith(restoreConfigFiles(join(dir, CONFIG_FILE), root, stack), InvalidBackupError);
+
+  symlinkSync("loop", join(root, "nginx/loop"));
+  const live = craftedBackup([{ path: "nginx/loop/x.conf", body: "x" }]);
+  const lctx = ctxFor(root, live.dir, noCompose);
+  await rejectsWith(config.check!(lctx, live.rec), PreconditionError, /nginx\/loop/);
+  assert.match(await config.drill(lctx, live.rec), /differ from the live ones: .*nginx\/loop\/x\.conf/);
+});
+
+test("a config restore keeps the owner and mode of the live files; new files and directories get the project root's owner; no setuid/setgid/sticky", async () => {
+  const root = projectTree();
+  chownSync(root, 2001, 2002);
+  chownSync(join(root, ".env.prod"), 3001, 3002);
+  chownSync(join(root, "nginx/nginx.conf"), 4001, 4002);
+  chmodSync(join(root, "nginx/nginx.conf"), 0o640);
+  const { dir, rec } = craftedBackup([
+    { path: ".env.prod", body: "POSTGRES_DB=restored\n", mode: 0o4755, uid: 0 },
+    { path: "nginx/nginx.conf", body: "restored {}\n", mode: 0o6755 },
+    { path: "nginx/new.d/extra.conf", body: "new\n", mode: 0o7775, uid: 0, gid: 0 },
+    { path: "prometheus/rules.yml", body: "groups: []\n", mode: 0o1640 },
+  ]);
+  await config.restore(ctxFor(root, dir, noCompose), rec);
+  const st = (rel: string) => lstatSync(join(root, rel));
+  assert.equal(readFileSync(join(root, ".env.prod"), "utf8"), "POSTGRES_DB=restored\n");
+  assert.deepEqual([st(".env.prod").uid, st(".env.prod").gid, st(".env.prod").mode & 0o7777], [3001, 3002, 0o600]);
+  assert.deepEqual([st("nginx/nginx.conf").uid, st("nginx/nginx.conf").gid, st("nginx/nginx.conf").mode & 0o7777], [4001, 4002, 0o640]);
+  assert.deepEqual([st("nginx/new.d").uid, st("nginx/new.d").gid], [2001, 2002]);
+  assert.deepEqual(
+    [st("nginx/new.d/extra.conf").uid, st("nginx/new.d/extra.conf").gid, st("nginx/new.d/extra.conf").mode & 0o7777],
+    [2001, 2002, 0o775],
+  );
+  assert.deepEqual([st("prometheus/rules.yml").uid, st("prometheus/rules.yml").mode & 0o7777], [2001, 0o640]);
+  // A new .env.prod is 0600 and owned like the project root.
+  rmSync(join(root, ".env.prod"));
+  await config.restore(ctxFor(root, dir, noCompose), rec);
+  assert.deepEqual([st(".env.prod").uid, st(".env.prod").gid, st(".env.prod").mode & 0o7777], [2001, 2002, 0o600]);
+});
+
+test("a config backup holds regular files only: symlinks in the config dirs are left out and named in the notes", async () => {
+  const root = projectTree();
+  symlinkSync("nginx.conf", join(root, "nginx/default.conf"));
+  symlinkSync("loop", join(root, "nginx/loop"));
+  symlinkSync(tmp("outside"), join(root, "grafana/elsewhere"));
+  const dir = tmp("bk");
+  const res = await config.backup(ctxFor(root, dir));
+  assert.deepEqual(res.counts, { files: CONFIG_FILES.length });
+  assert.ok(
+    res.notes.some((n) => /not backed up \(not regular files\): grafana\/elsewhere, nginx\/default\.conf, nginx\/loop/.test(n)),
+    res.notes.join("\n"),
+  );
+  await config.check!(ctxFor(root, dir), { ...configRec(CONFIG_FILES.length), ...res });
+});
+
+test("a config record with wrong types is refused (exit 5), not a TypeError", async () => {
+  const root = projectTree();
+  const dir = tmp("bk");
+  const res = await config.backup(ctxFor(root, dir));
+  for (const bad of [null, {}, { counts: null }, { counts: { files: "10" } }, { counts: { files: -1 } }, { counts: [] }]) {
+    await rejectsWith(config.verify(ctxFor(root, dir), bad as unknown as ComponentRecord), InvalidBackupError);
+    await rejectsWith(config.check!(ctxFor(root, dir), bad as unknown as ComponentRecord), InvalidBackupError);
+  }
+  await config.verify(ctxFor(root, dir), { ...configRec(0), ...res });
 });

@@ -1,11 +1,35 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as tar from "tar";
 import { summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
+import { ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
 import { ctxFor, tmp, tree, write } from "../../helpers.ts";
+import { type CraftEntry, craftTar } from "./tar-craft.ts";
+
+const countsOf = (s: { files: number; dirs: number; symlinks: number; bytes: number }) => ({
+  files: s.files,
+  dirs: s.dirs,
+  symlinks: s.symlinks,
+  bytes: s.bytes,
+});
 
 test("archive entries that would land outside the extraction directory are named unsafe", () => {
   const cases: Array<[string, string, string | undefined, string | undefined]> = [
@@ -139,4 +163,214 @@ test("a symlink that escapes through another symlink of the archive is reported 
   await tar.x({ file, cwd: join(d, "x", "uploads"), strict: true, preservePaths: false });
   assert.equal(readFileSync(join(d, "x", "uploads", "l"), "utf8"), "outside");
   assert.notDeepEqual((await summarise(file)).unsafe, []);
+});
+
+// ---- linked live directories, crafted archives -----------------------------------------------
+
+const recOf = (counts: Record<string, number>): ComponentRecord => ({
+  name: "uploads",
+  status: "ok",
+  startedAt: "",
+  finishedAt: "",
+  durationMs: 0,
+  artifacts: [],
+  tools: {},
+  counts,
+  notes: [],
+});
+
+async function rejectsWith(
+  p: Promise<unknown>,
+  cls: typeof InvalidBackupError | typeof PreconditionError | typeof ClawError,
+  re?: RegExp,
+): Promise<ClawError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    if (re) assert.match(e.message, re);
+    return e;
+  }
+  assert.fail(`expected a ${cls.name}`);
+}
+
+/** root/uploads as a link (relative or absolute) to a real directory holding the usual tree. */
+function linkedUploads(how: "relative" | "absolute"): { root: string; real: string; link: string } {
+  const { root, live } = uploadsTree();
+  const real = how === "relative" ? join(root, "data", "uploads-real") : join(tmp("disk"), "uploads-real");
+  mkdirSync(join(real, ".."), { recursive: true });
+  renameSync(live, real);
+  symlinkSync(how === "relative" ? "data/uploads-real" : real, live);
+  return { root, real, link: live };
+}
+
+for (const how of ["relative", "absolute"] as const) {
+  test(`a live uploads that is ${how === "relative" ? "a relative" : "an absolute"} symlink is backed up through the link and restored into the real directory (the link stays)`, async () => {
+    const { root, real, link } = linkedUploads(how);
+    const dir = tmp("bk");
+    const ctx = ctxFor(root, dir);
+    const res = await uploads.backup(ctx);
+    assert.deepEqual(res.counts, { files: 4, dirs: 2, symlinks: 1, bytes: 10 });
+    const rec = recOf(res.counts);
+    await uploads.verify(ctx, rec);
+    await uploads.check!(ctx, rec);
+    const before = tree(real);
+    rmSync(join(real, "sub"), { recursive: true });
+    write(real, "added-after-backup.txt", "gone after restore");
+    await uploads.restore(ctx, rec);
+    assert.equal(lstatSync(link).isSymbolicLink(), true, "the link stays a link");
+    assert.equal(readlinkSync(link), how === "relative" ? "data/uploads-real" : real);
+    assert.deepEqual(tree(real), before);
+    assert.deepEqual(tree(link), before);
+  });
+}
+
+test("a backup whose archive holds nothing while the live uploads hold something fails", async () => {
+  const root = tmp("proj");
+  mkdirSync(join(root, "uploads"));
+  // node-tar leaves a FIFO out of the archive: the live directory holds one entry, the archive none.
+  execFileSync("mkfifo", [join(root, "uploads", "pipe")]);
+  await rejectsWith(uploads.backup(ctxFor(root, tmp("bk"))), ClawError, /uploads: the archive of .* holds nothing, but the directory holds 1 files/);
+});
+
+test("a live uploads symlink that does not resolve (dangling or a loop) or a file where the directory should be is refused by check() (exit 3)", async () => {
+  const { root } = uploadsTree();
+  const dir = tmp("bk");
+  const ctx = ctxFor(root, dir);
+  const rec = recOf((await uploads.backup(ctx)).counts);
+  const live = join(root, "uploads");
+  for (const make of [() => symlinkSync("gone", live), () => symlinkSync("uploads", live), () => writeFileSync(live, "a file")]) {
+    rmSync(live, { recursive: true, force: true });
+    make();
+    const e = await rejectsWith(uploads.check!(ctx, rec), PreconditionError, /uploads: /);
+    assert.equal(e.exitCode, ExitCode.precondition);
+    await rejectsWith(uploads.backup(ctxFor(root, tmp("bk"))), PreconditionError);
+  }
+});
+
+test("an uploads restore masks setuid/setgid/sticky off every entry (the top dir too) and gives everything the owner of the live directory", async () => {
+  const root = tmp("proj");
+  const live = join(root, "uploads");
+  mkdirSync(live, { mode: 0o750 });
+  chownSync(live, 5001, 5002);
+  const dir = tmp("bk");
+  writeFileSync(
+    join(dir, UPLOADS_FILE),
+    craftTar([
+      { path: "./", type: "Directory", mode: 0o7777, uid: 4242, gid: 4242 },
+      { path: "./suid-root", body: "#!/bin/sh\n", mode: 0o4755, uid: 0, gid: 0 },
+      { path: "./sgid/", type: "Directory", mode: 0o2775, uid: 7, gid: 7 },
+      { path: "./sgid/f", body: "x", mode: 0o2644, uid: 7, gid: 7 },
+      { path: "./sticky/", type: "Directory", mode: 0o1777, uid: 0 },
+      { path: "./l", linkpath: "suid-root", uid: 9, gid: 9 },
+    ]),
+  );
+  const ctx = ctxFor(root, dir);
+  const rec = recOf({ files: 2, dirs: 3, symlinks: 1, bytes: 11 });
+  await uploads.check!(ctx, rec);
+  await uploads.restore(ctx, rec);
+  for (const rel of [".", "suid-root", "sgid", "sgid/f", "sticky", "l"]) {
+    const st = lstatSync(join(live, rel));
+    assert.deepEqual([rel, st.uid, st.gid], [rel, 5001, 5002], `${rel} is owned like the live directory`);
+    if (!st.isSymbolicLink()) assert.equal(st.mode & 0o7000, 0, `${rel}: no setuid/setgid/sticky (${(st.mode & 0o7777).toString(8)})`);
+  }
+  assert.equal(lstatSync(live).mode & 0o7777, 0o777);
+  assert.equal(lstatSync(join(live, "suid-root")).mode & 0o7777, 0o755);
+  assert.deepEqual(readdirSync(root), ["uploads"]);
+  assert.deepEqual(readdirSync(live).sort(), ["l", "sgid", "sticky", "suid-root"]);
+});
+
+test("an uploads archive whose top entry is not a directory is refused by verify() and check() (exit 5)", async () => {
+  for (const top of [
+    { path: ".", linkpath: "sub" },
+    { path: "./", linkpath: "sub" },
+    { path: ".", body: "a file" },
+  ] satisfies CraftEntry[]) {
+    const root = tmp("proj");
+    mkdirSync(join(root, "uploads"));
+    const dir = tmp("bk");
+    writeFileSync(join(dir, UPLOADS_FILE), craftTar([top, { path: "./sub/", type: "Directory" }]));
+    const rec = recOf(countsOf(await summarise(join(dir, UPLOADS_FILE))));
+    const ctx = ctxFor(root, dir);
+    await rejectsWith(uploads.verify(ctx, rec), InvalidBackupError, /top/);
+    const e = await rejectsWith(uploads.check!(ctx, rec), InvalidBackupError, /top/);
+    assert.equal(e.exitCode, ExitCode.invalidBackup);
+    await rejectsWith(uploads.restore(ctx, rec), InvalidBackupError);
+    assert.deepEqual(readdirSync(join(root, "uploads")), []);
+  }
+});
+
+test("uploads entries the restore could not extract (`..` anywhere, NUL, names over 255 bytes, a link to pass through, duplicates) are unsafe", async () => {
+  const cases: Array<[CraftEntry[], RegExp]> = [
+    [[{ path: "./a/../b", body: "x" }], /escapes/],
+    [[{ path: `./${"x".repeat(256)}`, body: "x" }], /255 bytes/],
+    [
+      [
+        { path: "./l", linkpath: "sub" },
+        { path: "./sub/", type: "Directory" },
+        { path: "./l/f", body: "x" },
+      ],
+      /symlink/,
+    ],
+    [
+      [
+        { path: "./f", body: "x" },
+        { path: "./f", body: "y" },
+      ],
+      /twice/,
+    ],
+    [
+      [
+        { path: "./f", body: "x" },
+        { path: "./f/g", body: "y" },
+      ],
+      /beneath/,
+    ],
+    [[{ path: "./h", type: "Link", linkpath: "./nothing" }], /hard link/],
+    [[{ path: "./h", type: "Link", linkpath: "." }], /hard link/],
+  ];
+  assert.equal(unsafeReason("./a\0b", "File", undefined), "a NUL byte in the name");
+  assert.equal(unsafeReason("./l", "SymbolicLink", "a\0b"), "a NUL byte in the name");
+  assert.equal(unsafeReason("c:\\x", "File", undefined), "absolute path");
+  for (const [entries, re] of cases) {
+    const file = join(tmp("arch"), "u.tar");
+    writeFileSync(file, craftTar([{ path: "./", type: "Directory" }, ...entries]));
+    const s = await summarise(file);
+    assert.ok(s.unsafe.length > 0, JSON.stringify(entries));
+    assert.match(s.unsafe.join("\n"), re);
+  }
+});
+
+test("an uploads record with wrong types is refused (exit 5), not a TypeError", async () => {
+  const { root } = uploadsTree();
+  const dir = tmp("bk");
+  await uploads.backup(ctxFor(root, dir));
+  for (const bad of [null, {}, { counts: null }, { counts: { files: "4", dirs: 2, symlinks: 1, bytes: 10 } }, { counts: { files: 4 } }]) {
+    await rejectsWith(uploads.verify(ctxFor(root, dir), bad as unknown as ComponentRecord), InvalidBackupError);
+    await rejectsWith(uploads.check!(ctxFor(root, dir), bad as unknown as ComponentRecord), InvalidBackupError);
+  }
+});
+
+test("uploads with a symlink chain (latest -> current -> report.pdf) and hard links back up, drill and restore", async () => {
+  const root = tmp("proj");
+  const live = join(root, "uploads");
+  write(live, "report.pdf", "pdf");
+  write(live, "sub/deep.txt", "deep");
+  symlinkSync("report.pdf", join(live, "current"));
+  symlinkSync("current", join(live, "latest"));
+  symlinkSync("sub", join(live, "sub-link"));
+  symlinkSync("sub-link/deep.txt", join(live, "via-link"));
+  linkSync(join(live, "report.pdf"), join(live, "sub/hard.pdf"));
+  const dir = tmp("bk");
+  const ctx = ctxFor(root, dir);
+  const rec = recOf((await uploads.backup(ctx)).counts);
+  assert.deepEqual(rec.counts, { files: 3, dirs: 2, symlinks: 4, bytes: 7 });
+  await uploads.check!(ctx, rec);
+  assert.match(await uploads.drill(ctx, rec), /4 symlinks/);
+  const before = tree(live);
+  rmSync(live, { recursive: true });
+  mkdirSync(live);
+  await uploads.restore(ctx, rec);
+  assert.deepEqual(tree(live), before);
+  assert.equal(statSync(join(live, "sub/hard.pdf")).ino, statSync(join(live, "report.pdf")).ino);
 });
