@@ -29,8 +29,10 @@ export interface LockInfo {
   startedAt: string;
   /** The holder's PID namespace (`pid:[…]` of /proc/self/ns/pid): a pid means nothing in another one. */
   pidNamespace?: string;
-  /** The holder's kernel boot id: two machines may share a host name. */
+  /** The holder's kernel boot id: a restart since means the holder is gone. */
   bootId?: string;
+  /** /etc/machine-id: two machines may share a host name. */
+  machineId?: string;
   /** The exact command that finishes this run if it dies (e.g. the same rollback, by path). */
   finish?: string;
 }
@@ -253,44 +255,61 @@ function parseInfo(raw: string): LockInfo | undefined {
   };
   if (typeof o.pidNamespace === "string") info.pidNamespace = o.pidNamespace;
   if (typeof o.bootId === "string") info.bootId = o.bootId;
+  if (typeof o.machineId === "string") info.machineId = o.machineId;
   if (typeof o.finish === "string") info.finish = o.finish;
   return info;
 }
 
 /** This process' PID namespace and boot id, where Linux tells them. */
-export function here(): Pick<LockInfo, "pidNamespace" | "bootId"> {
-  const out: Pick<LockInfo, "pidNamespace" | "bootId"> = {};
-  try {
-    out.pidNamespace = readlinkSync("/proc/self/ns/pid");
-  } catch {
-    /* not Linux */
-  }
-  try {
-    out.bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  } catch {
-    /* not Linux */
-  }
+type Where = Pick<LockInfo, "pidNamespace" | "bootId" | "machineId">;
+
+/** This process' PID namespace, boot id and machine id, where Linux tells them. */
+export function here(): Where {
+  const out: Where = {};
+  const read = (f: () => string) => {
+    try {
+      return f().trim() || undefined;
+    } catch {
+      return undefined; // not Linux, or not there
+    }
+  };
+  const ns = read(() => readlinkSync("/proc/self/ns/pid"));
+  const boot = read(() => readFileSync("/proc/sys/kernel/random/boot_id", "utf8"));
+  const machine = read(() => readFileSync("/etc/machine-id", "utf8"));
+  if (ns) out.pidNamespace = ns;
+  if (boot) out.bootId = boot;
+  if (machine) out.machineId = machine;
   return out;
 }
 
 /**
- * Pure: whether the holder's pid can be checked from here: same host name, same PID
- * namespace and same boot. A container that has the host's name, or another machine of the
- * same name, is "elsewhere": its lock is never judged stale (a recorded field that we cannot
- * compare, from an older lock file, is not held against it).
+ * Pure: where the holder ran, seen from here.
+ * - "here": same host name, machine, boot and PID namespace: its pid can be checked.
+ * - "earlier-boot": same host name and the same machine id, another boot: the machine was
+ *   restarted since (power loss, crash), so the holder is gone.
+ * - "elsewhere": another host name or machine id, or another PID namespace (a container named
+ *   like its host), or another boot where the machine id is unknown: never judged stale.
+ * A field an older lock file did not record is not held against it.
  */
-export function sameMachine(holder: LockInfo, me: { host: string } & Pick<LockInfo, "pidNamespace" | "bootId">): boolean {
-  if (holder.host !== me.host) return false;
-  if (holder.pidNamespace !== undefined && me.pidNamespace !== undefined && holder.pidNamespace !== me.pidNamespace) return false;
-  if (holder.bootId !== undefined && me.bootId !== undefined && holder.bootId !== me.bootId) return false;
-  return true;
+export function whereHeld(holder: LockInfo, me: { host: string } & Where): "here" | "earlier-boot" | "elsewhere" {
+  const differ = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a !== b;
+  if (holder.host !== me.host || differ(holder.machineId, me.machineId)) return "elsewhere";
+  if (differ(holder.bootId, me.bootId)) return holder.machineId !== undefined && holder.machineId === me.machineId ? "earlier-boot" : "elsewhere";
+  if (differ(holder.pidNamespace, me.pidNamespace)) return "elsewhere";
+  return "here";
 }
 
-const local = (info: LockInfo) => sameMachine(info, { host: hostname(), ...here() });
+/** Pure: whether the holder's pid can be checked from here. */
+export const sameMachine = (holder: LockInfo, me: { host: string } & Where): boolean => whereHeld(holder, me) === "here";
+
+const seenFromHere = (info: LockInfo) => whereHeld(info, { host: hostname(), ...here() });
+const local = (info: LockInfo) => seenFromHere(info) === "here";
 
 function isStale(seen: Seen, now: Date): boolean {
   if (!seen.info) return now.getTime() - seen.mtimeMs > CORRUPT_LOCK_GRACE_MS;
-  if (!local(seen.info)) return false; // another machine, container or boot: we cannot tell
+  const where = seenFromHere(seen.info);
+  if (where === "earlier-boot") return true; // the machine restarted since: nothing of that run is alive
+  if (where === "elsewhere") return false; // another machine or container: we cannot tell
   return !pidAlive(seen.info.pid);
 }
 

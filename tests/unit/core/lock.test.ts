@@ -308,3 +308,23 @@ test("a holder in another PID namespace or boot with this host name is never sta
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a lock from an earlier boot of this very machine (same host and machine id) is stale: a power loss does not lock the scripts out", async () => {
+  const { whereHeld } = await import("../../../lib/core/lock.ts");
+  const base = { pid: 1, host: "h", script: "backup.mts", purpose: "backup", startedAt: "z" };
+  const me = { host: "h", machineId: "m1", bootId: "b2", pidNamespace: "pid:[1]" };
+  assert.equal(whereHeld({ ...base, machineId: "m1", bootId: "b1", pidNamespace: "pid:[1]" }, me), "earlier-boot");
+  assert.equal(whereHeld({ ...base, machineId: "m2", bootId: "b1" }, me), "elsewhere", "another machine of the same name");
+  assert.equal(whereHeld({ ...base, bootId: "b1" }, { ...me, machineId: undefined }), "elsewhere", "machine unknown: cannot tell a reboot from another machine");
+  assert.equal(whereHeld({ ...base, machineId: "m1", bootId: "b2", pidNamespace: "pid:[9]" }, me), "elsewhere", "a container named like its host");
+  assert.equal(whereHeld({ ...base, machineId: "m1", bootId: "b2", pidNamespace: "pid:[1]" }, me), "here");
+  const dir = mkdtempSync(join(tmpdir(), "claw-lock-boot-"));
+  try {
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ ...base, pid: process.pid, host: hostname(), ...here(), bootId: "an-earlier-boot" }));
+    const lock = await acquireLock(dir, { script: "rollback.mts", purpose: "rollback" });
+    assert.equal(lock.recoveredFrom?.bootId, "an-earlier-boot", "taken over although that pid is alive now: it is another process since the restart");
+    await lock.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
