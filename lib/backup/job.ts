@@ -58,7 +58,7 @@ async function recoverDeadRun(project: Project, out: Output, components: readonl
 }
 
 async function copyOffsiteShown(project: Project, out: Output, r: BackupOutcome): Promise<string | undefined> {
-  const offsite = project.config.offsite;
+  const offsite = project.config.offsite();
   if (!offsite) return undefined;
   const where = await out.step(`offsite copy to ${offsite.bucket}`, () => copyOffsite(offsite, r.dir, "daily", r.id, (m) => out.warn(m)));
   return `s3://${offsite.bucket}/${where}/`;

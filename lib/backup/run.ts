@@ -195,7 +195,7 @@ function promoteAndPrune(
 export function prune(project: Project, now: Date, warn: (m: string) => void = () => undefined): string[] {
   const refs = refsOf(listBackups(project.root, { tiers: ["daily", "weekly", "monthly"] }));
   if (refs.length === 0) return [];
-  const plan = planPrune(refs, project.config.retention, now);
+  const plan = planPrune(refs, project.config.retention(), now);
   for (const b of plan.future ?? [])
     warn(
       `backup ${b.tier}/${b.id} is dated in the future (${b.time.toISOString()}): left out of retention; check the clock, or remove it if you did not make it`,

@@ -45,8 +45,10 @@ export function listBackups(root: string, o: { tiers?: readonly StoreTier[]; onI
     if (!existsSync(tdir)) continue;
     for (const id of readdirSync(tdir).sort()) {
       const dir = join(tdir, id);
-      if (id.startsWith(".") || !statSync(dir).isDirectory()) continue;
+      if (id.startsWith(".")) continue;
       try {
+        // A dangling link or an unreadable entry is one damaged backup, not a failed listing.
+        if (!statSync(dir).isDirectory()) continue;
         const manifest = readManifest(dir);
         if (manifest.id !== id) throw new InvalidBackupError(`its manifest belongs to backup ${manifest.id}, not ${id}`);
         out.push({ tier, id, dir, manifest, time: new Date(manifest.createdAt), bytes: dirBytes(dir) });

@@ -14,7 +14,7 @@ import { UsageError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import { openProject, projectRoot, repoRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
-import { withRunLock } from "../restore/run-lock.ts";
+import { inputFlags, withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
 
@@ -44,6 +44,10 @@ export function backupCommand(args: ParsedArgs): BackupCommand {
   const selection = SELECTION_FLAGS.filter((s) => f[s] !== undefined && f[s] !== false);
   if (mode && selection.length) throw new UsageError(`--${selection[0]} applies to a backup run, not to --${mode}`);
   if (f.only !== undefined && f["db-only"]) throw new UsageError("--only and --db-only cannot be combined", "--db-only is --only postgres");
+  // A mode without a dry run must not run for real when one was asked for.
+  if (f["dry-run"] && (mode === "prune" || mode === "install-cron" || mode === "verify")) {
+    throw new UsageError(`--${mode} has no --dry-run`, mode === "prune" ? "see what the policy keeps with --list" : undefined);
+  }
   switch (mode) {
     case "list":
       return { mode };
@@ -162,10 +166,11 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
   const who = {
     script: SCRIPT,
     purpose: `restore from ${m.id}`,
-    finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)} -y`,
+    finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)}${inputFlags(cmd)} -y`,
   };
-  return withRunLock(root, who, out, () =>
+  return withRunLock(root, who, out, (lock) =>
     restoreFlow(project, out, {
+      lock,
       event: "restore",
       dir,
       components: Object.keys(m.components) as ComponentName[],
@@ -181,6 +186,9 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
 
 async function takeBackup(out: Output, root: string, components: ComponentName[], dryRun: boolean): Promise<number> {
   const project = await openProject({ root });
+  // Refused before any work: a backup uses both (a restore or a rollback does not).
+  project.config.retention();
+  project.config.offsite();
   if (dryRun) {
     out.info(`would back up: ${components.join(", ")} into backups/daily/<now>/ (then promote, prune)`);
     out.info(`needs running: ${rolesNeeded(components).join(", ") || "nothing"}`);

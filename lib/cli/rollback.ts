@@ -9,7 +9,7 @@ import { InvalidBackupError, UsageError } from "../core/errors.ts";
 import { choose } from "../core/prompts.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
-import { withRunLock } from "../restore/run-lock.ts";
+import { inputFlags, withRunLock } from "../restore/run-lock.ts";
 import { readUndo } from "../restore/undo.ts";
 import { listCommand } from "./backup.ts";
 import type { ParsedArgs } from "./flags.ts";
@@ -50,7 +50,13 @@ export function rollbackComponents(flags: Record<string, unknown>): ComponentNam
 /** Pure: the typed command of a rollback.mts run. */
 export function rollbackCommand(args: ParsedArgs): RollbackCommand {
   const f = args.flags;
-  if (f.list) return { mode: "list" };
+  if (f.list) {
+    const other = ["backup", "undo", "dry-run", "yes", "identity", "allow-plaintext", ...Object.keys(SKIPS)].find(
+      (k) => f[k] !== undefined && f[k] !== false,
+    );
+    if (other || args.positionals.length) throw new UsageError(`--list takes no ${other ? `--${other}` : "index"}`);
+    return { mode: "list" };
+  }
   if (f.backup !== undefined && args.positionals.length) throw new UsageError("give either an index or --backup <dir>, not both");
   if (f.undo && (f.backup !== undefined || args.positionals.length))
     throw new UsageError("--undo names its own snapshot: give no index and no --backup");
@@ -79,12 +85,17 @@ export function pickByIndex<T>(rows: readonly T[], given: string): T {
 }
 
 /** Pure: the command that finishes a rollback to `dir` if this run dies: the same backup by path, the same components. */
-export function finishCommand(root: string, dir: string, components: readonly ComponentName[]): string {
+export function finishCommand(
+  root: string,
+  dir: string,
+  components: readonly ComponentName[],
+  o: { identity?: string | undefined; allowPlaintext?: boolean } = {},
+): string {
   const skips = Object.entries(SKIPS)
     .filter(([, c]) => !components.includes(c))
     .map(([f]) => ` --${f}`)
     .join("");
-  return `npx zx scripts/rollback.mts --backup ${relative(root, dir)}${skips} -y`;
+  return `npx zx scripts/rollback.mts --backup ${relative(root, dir)}${skips}${inputFlags(o)} -y`;
 }
 
 async function chooseBackup(root: string, target: Extract<RollbackCommand, { mode: "rollback" }>["target"]): Promise<string> {
@@ -116,9 +127,10 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
     const flag = Object.entries(SKIPS).find(([, c]) => c === missing[0])?.[0];
     throw new InvalidBackupError(`backup ${m.id} has no ${missing.join(", ")} component`, `roll back the rest with --${flag}`);
   }
-  const who = { script: SCRIPT, purpose: `rollback to ${m.id}`, finish: finishCommand(root, dir, components) };
-  return withRunLock(root, who, out, () =>
+  const who = { script: SCRIPT, purpose: `rollback to ${m.id}`, finish: finishCommand(root, dir, components, cmd) };
+  return withRunLock(root, who, out, (lock) =>
     restoreFlow(project, out, {
+      lock,
       event: "rollback",
       dir,
       components,

@@ -61,14 +61,14 @@ export async function runScript(
       out.error(e.message);
       if (e.hint) out.info(`hint: ${e.hint}`);
       if (out.verbose && e.stack) out.debug(redact(e.stack));
-      if (out.json) out.result({ ok: false, error: e.message, exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}) });
+      if (out.json && !out.resultWritten) out.result({ ok: false, error: e.message, exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}) });
       return setExit(e.exitCode);
     }
     const err = e as Error;
     out.error(`unexpected error: ${err?.message ?? String(e)}`);
     if (out.verbose && err?.stack) out.debug(redact(err.stack));
     else out.info("hint: run again with --verbose for details");
-    if (out.json) out.result({ ok: false, error: err?.message ?? String(e), exitCode: ExitCode.failed });
+    if (out.json && !out.resultWritten) out.result({ ok: false, error: err?.message ?? String(e), exitCode: ExitCode.failed });
     return setExit(ExitCode.failed);
   } finally {
     process.removeListener("SIGINT", onSignal);

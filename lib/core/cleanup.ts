@@ -60,24 +60,6 @@ export async function whileStopped<T>(
 }
 
 /**
- * Cleanups registered as each effect happens, run last-in first-out; every one runs, and
- * their errors are joined to the main error.
- */
-export class Cleanups {
-  readonly #steps: Array<() => Promise<unknown>> = [];
-  add(step: () => Promise<unknown>): void {
-    this.#steps.push(step);
-  }
-  /** Run every cleanup; rethrow `error` (joined with cleanup failures), or the cleanup failures alone. */
-  async run(error?: unknown): Promise<void> {
-    const failed: unknown[] = [];
-    for (const step of this.#steps.splice(0).reverse()) await step().catch((e: unknown) => failed.push(e));
-    if (error !== undefined) throw joinErrors(error, failed);
-    if (failed.length) throw joinErrors(failed[0], failed.slice(1));
-  }
-}
-
-/**
  * Run steps in order; when one fails, undo the steps already done, last first, and throw the
  * failure joined with any undo that failed too.
  */

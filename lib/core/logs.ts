@@ -45,8 +45,15 @@ export function pruneLogs(dir: string, now: Date): LogPlan {
     return { remove: [], rotate: [] };
   }
   const plan = planLogs(files, now);
-  for (const n of plan.remove) rmSync(join(dir, n), { force: true });
+  const quietly = (f: () => void) => {
+    try {
+      f();
+    } catch {
+      /* another run pruned or rotated it first */
+    }
+  };
+  for (const n of plan.remove) quietly(() => rmSync(join(dir, n), { force: true }));
   // A run still appending keeps writing to the renamed file: nothing is lost.
-  for (const n of plan.rotate) renameSync(join(dir, n), join(dir, `${n}.1`));
+  for (const n of plan.rotate) quietly(() => renameSync(join(dir, n), join(dir, `${n}.1`)));
   return plan;
 }

@@ -121,8 +121,13 @@ export class Output {
 
   /** The machine-readable result of a `--json` run. */
   result(value: unknown): void {
-    if (this.json) process.stdout.write(`${redactedJson(value, 2)}\n`);
+    if (!this.json) return;
+    this.resultWritten = true;
+    process.stdout.write(`${redactedJson(value, 2)}\n`);
   }
+
+  /** Whether the run's JSON result is out already (a failed restore reports its own): stdout holds one document. */
+  resultWritten = false;
 
   close(): void {
     onCommand(undefined);

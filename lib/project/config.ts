@@ -44,12 +44,24 @@ export interface NotifySettings {
 
 export interface ClawConfig {
   postgres: PostgresSettings;
-  retention: RetentionPolicy;
   encryption: EncryptionSettings;
-  /** Undefined when OFFSITE_S3_BUCKET is unset. */
-  offsite: OffsiteSettings | undefined;
   notify: NotifySettings;
+  /**
+   * Read (and checked) when first asked for, by the operations that use them: a wrong
+   * retention or offsite setting must not stop a rollback at 2 a.m.
+   */
+  retention(): RetentionPolicy;
+  /** Undefined when OFFSITE_S3_BUCKET is unset. */
+  offsite(): OffsiteSettings | undefined;
 }
+
+const memo = <T>(f: () => T): (() => T) => {
+  let done: { value: T } | undefined;
+  return () => {
+    done ??= { value: f() };
+    return done.value;
+  };
+};
 
 const bad = (key: string, problem: string, hint?: string) => new PreconditionError(`.env.prod: ${key} ${problem}`, hint);
 
@@ -57,10 +69,10 @@ const bad = (key: string, problem: string, hint?: string) => new PreconditionErr
 export function parseConfig(get: EnvGetter): ClawConfig {
   return {
     postgres: postgresSettings(get),
-    retention: retentionSettings(get),
     encryption: encryptionSettings(get),
-    offsite: offsiteSettings(get),
     notify: { webhookUrl: get("WEBHOOK_URL") || undefined },
+    retention: memo(() => retentionSettings(get)),
+    offsite: memo(() => offsiteSettings(get)),
   };
 }
 

@@ -153,10 +153,17 @@ export function composeDisagreements(text: string): EnvProblem[] {
     if (!m) continue;
     const [, key, raw] = m as unknown as [string, string, string];
     if (raw.startsWith("'")) continue;
-    const value = raw.startsWith('"') ? raw.slice(1, raw.indexOf('"', 1) < 0 ? undefined : raw.indexOf('"', 1)) : raw.split(/\s#/)[0]!;
-    if (/\$/.test(value))
+    const quoted = raw.startsWith('"');
+    const value = quoted ? raw.slice(1) : raw.split(/\s#/)[0]!;
+    // In double quotes Compose decodes backslash escapes and dotenv keeps them as they are.
+    if (quoted && value.includes("\\"))
+      problems.push({
+        key,
+        problem: "holds a `\\` in double quotes, which Docker Compose decodes and dotenv does not: put the value in single quotes",
+      });
+    else if (/\$/.test(quoted ? value.slice(0, Math.max(0, value.lastIndexOf('"'))) : value))
       problems.push({ key, problem: "holds a `$` that Docker Compose would expand as a variable: put the value in single quotes" });
-    else if (!raw.startsWith('"') && value.includes("#"))
+    else if (!quoted && value.includes("#"))
       problems.push({ key, problem: "holds a `#` that Docker Compose keeps but dotenv reads as a comment: put the value in single quotes" });
   }
   return problems;

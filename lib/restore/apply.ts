@@ -27,7 +27,15 @@ export interface RestoreOutcome {
   error?: Error;
 }
 
-export async function applyRestore(project: Project, out: Output, plan: RestorePlan): Promise<RestoreOutcome> {
+export interface ApplyOptions {
+  /**
+   * false when finishing a rollback/restore that died: the undo record keeps pointing at the
+   * dead run's own snapshot (the state before it), not at the half-restored state this run saves.
+   */
+  recordUndo?: boolean;
+}
+
+export async function applyRestore(project: Project, out: Output, plan: RestorePlan, o: ApplyOptions = {}): Promise<RestoreOutcome> {
   const results = Object.fromEntries(
     COMPONENTS.map((c) => [c, plan.components.includes(c) ? "not reached" : "skipped"]),
   ) as RestoreOutcome["results"];
@@ -39,8 +47,11 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   const opened = await openShown(project.root, out, plan.dir, plan.manifest, plan.components, plan.key);
   try {
     await checkComponents(project, out, plan, opened);
-    await startLeftStopped(project, out, plan);
-    const snapshot = await takeSnapshot(project, out, plan);
+    const started = await startLeftStopped(project, out, plan);
+    // Once it has started services, a refusal of the snapshot is no longer "nothing touched".
+    const snapshot = await takeSnapshot(project, out, plan, o.recordUndo !== false).catch((e: unknown) => {
+      throw started ? touched(e) : e;
+    });
     const error = await restoreComponents(project, out, plan, opened, results).then(() => undefined, touched);
     return { snapshot, results, ...(error ? { error } : {}) };
   } finally {
@@ -75,16 +86,17 @@ export function undoCommand(project: Project, snapshotDir: string, m: Manifest):
  * A run that died may have left data services stopped (Redis, Milvus, MinIO, etcd while their
  * component was replaced): start them, so the snapshot can be taken and the restore finished.
  */
-async function startLeftStopped(project: Project, out: Output, plan: RestorePlan): Promise<void> {
+async function startLeftStopped(project: Project, out: Output, plan: RestorePlan): Promise<boolean> {
   const wanted = servicesOf(project, rolesNeeded(plan.components));
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return false;
   const states = await project.compose.ps({ all: true });
   const stopped = wanted.filter((s) => states.find((c) => c.service === s)?.state !== "running");
-  if (stopped.length === 0) return;
+  if (stopped.length === 0) return false;
   out.warn(
     `${stopped.join(", ")} ${stopped.length === 1 ? "was" : "were"} not running (left stopped by a run that died?): starting ${stopped.length === 1 ? "it" : "them"} first`,
   );
   await project.compose.startReady(stopped);
+  return true;
 }
 
 /** Each component's own pre-restore check of its (decrypted) artifacts and of the live side: nothing touched yet. */
@@ -93,12 +105,12 @@ async function checkComponents(project: Project, out: Output, plan: RestorePlan,
   for (const c of plan.components) await REGISTRY[c].check?.(ctx, opened.manifest.components[c]!);
 }
 
-async function takeSnapshot(project: Project, out: Output, plan: RestorePlan): Promise<string> {
+async function takeSnapshot(project: Project, out: Output, plan: RestorePlan, recordUndo: boolean): Promise<string> {
   const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
     runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }),
   );
   // Recorded before anything is overwritten: `rollback.mts --undo` finds it even if this run dies.
-  writeUndo(project.root, snap.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
+  if (recordUndo) writeUndo(project.root, snap.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
   out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, snap.id), snap.manifest)}`);
   return snap.dir;
 }

@@ -10,6 +10,7 @@ import { decryptionKey } from "../backup/encryption.ts";
 import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import type { SnapshotTier } from "../backup/store.ts";
 import { ClawError } from "../core/errors.ts";
+import type { Lock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
 import { notify } from "../infra/notify.ts";
@@ -31,6 +32,8 @@ export interface RestoreRequest {
   verifyStack: boolean;
   /** Accept a plaintext backup although this set-up encrypts (--allow-plaintext). */
   allowPlaintext?: boolean;
+  /** The lock this run holds: when it was recovered from a dead rollback/restore, the undo record is left alone. */
+  lock?: Lock;
 }
 
 export async function restoreFlow(project: Project, out: Output, req: RestoreRequest): Promise<number> {
@@ -48,7 +51,9 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
     `${req.event === "rollback" ? "Roll back" : "Restore"} ${plan.components.join(", ")} to ${plan.manifest.id}? Current data will be replaced.`,
     { yes: req.yes, what: verb },
   );
-  const outcome = await applyRestore(project, out, plan);
+  const finishing = req.lock?.recoveredFrom !== undefined && /^(rollback|restore)/.test(req.lock.recoveredFrom.purpose);
+  if (finishing) out.info("the undo record (rollback.mts --undo) keeps the snapshot the interrupted run took: the state before it");
+  const outcome = await applyRestore(project, out, plan, { recordUndo: !finishing });
   if (!outcome.error && req.verifyStack) {
     outcome.error = await verifyStack(project, out).then(() => undefined, touched);
   }

@@ -3,7 +3,7 @@
  * recovered from a run that died, the operator is told what that run was doing and how to
  * finish or undo it.
  */
-import { relative } from "node:path";
+import { relative, resolve } from "node:path";
 import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
 import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
@@ -12,21 +12,24 @@ import type { Output } from "../core/output.ts";
  * The exact commands that finish or undo a run that died: its own recorded `finish` command,
  * and a rollback to the snapshot it took (one made after it started), if it got that far.
  */
-export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date }>, root: string): string[] {
+export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date; encrypted?: boolean }>, root: string): string[] {
   if (!/^(rollback|restore)/.test(dead.purpose)) return [];
   const started = new Date(dead.startedAt).getTime();
   const own = snapshots.filter((s) => s.time.getTime() >= started).sort((a, b) => a.time.getTime() - b.time.getTime())[0];
-  const lines = [
+  // Without its own snapshot it never got past confirming and copying: nothing to finish or undo.
+  if (!own) return ["it died before its safety snapshot was complete (or before it was confirmed): the live data was not touched"];
+  const key = own.encrypted ? " (add --identity <your age key file> unless .env.prod holds BACKUP_ENCRYPTION_KEY)" : "";
+  return [
     dead.finish
       ? `to finish it: ${dead.finish}`
       : `to finish it, run the same ${dead.script === "rollback.mts" ? "rollback" : "restore"} again, naming the backup by its directory`,
+    `to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, own.dir)} -y${key}`,
   ];
-  lines.push(
-    own
-      ? `to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, own.dir)} -y`
-      : "it died before its safety snapshot was complete: the live data was not touched",
-  );
-  return lines;
+}
+
+/** --identity and --allow-plaintext as the run was given them, for a printed command (the key file by absolute path). */
+export function inputFlags(o: { identity?: string | undefined; allowPlaintext?: boolean }): string {
+  return `${o.identity ? ` --identity ${resolve(o.identity)}` : ""}${o.allowPlaintext ? " --allow-plaintext" : ""}`;
 }
 
 export function reportRecovered(out: Output, lock: Lock, root: string): void {
@@ -35,7 +38,12 @@ export function reportRecovered(out: Output, lock: Lock, root: string): void {
   out.warn(
     `a previous ${dead.script} run (${dead.purpose}, pid ${dead.pid}, started ${dead.startedAt}) died before it finished; its lock was recovered`,
   );
-  for (const line of recoveryAdvice(dead, listBackups(root, { tiers: SNAPSHOT_TIERS }), root)) out.warn(line);
+  const snapshots = listBackups(root, { tiers: SNAPSHOT_TIERS }).map((b) => ({
+    dir: b.dir,
+    time: b.time,
+    encrypted: b.manifest.encryption !== undefined,
+  }));
+  for (const line of recoveryAdvice(dead, snapshots, root)) out.warn(line);
 }
 
 export function withRunLock<T>(root: string, who: LockOwner, out: Output, fn: (lock: Lock) => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Cleanups, type ServiceControl, whileStopped, withCleanup } from "../../../lib/core/cleanup.ts";
+import { type ServiceControl, whileStopped, withCleanup } from "../../../lib/core/cleanup.ts";
 import { ClawError, CleanupFailedError, ExitCode, InvalidBackupError, PreconditionError } from "../../../lib/core/errors.ts";
 
 /** Records what was stopped and started; fails where told to. */
@@ -115,24 +115,6 @@ test("withCleanup runs the cleanup after success and after failure", async () =>
     /^Error: x$/,
   );
   assert.deepEqual(seen, ["work", "cleanup", "cleanup2"]);
-});
-
-test("Cleanups run last-in first-out, every one of them, and their failures are joined to the main error", async () => {
-  const seen: string[] = [];
-  const c = new Cleanups();
-  c.add(async () => seen.push("remove temp dir"));
-  c.add(async () => {
-    seen.push("start redis");
-    throw new Error("redis did not start");
-  });
-  c.add(async () => seen.push("release lock"));
-  const err = await c.run(new ClawError("restore failed")).then(
-    () => assert.fail("expected the joined error"),
-    (e: ClawError) => e,
-  );
-  assert.deepEqual(seen, ["release lock", "start redis", "remove temp dir"]);
-  assert.equal(err.message, "restore failed; and then: redis did not start");
-  await new Cleanups().run(); // nothing registered, no error: resolves
 });
 
 test("runUndoable undoes the steps already done, last first, when a later step fails", async () => {

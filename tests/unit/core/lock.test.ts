@@ -315,7 +315,11 @@ test("a lock from an earlier boot of this very machine (same host and machine id
   const me = { host: "h", machineId: "m1", bootId: "b2", pidNamespace: "pid:[1]" };
   assert.equal(whereHeld({ ...base, machineId: "m1", bootId: "b1", pidNamespace: "pid:[1]" }, me), "earlier-boot");
   assert.equal(whereHeld({ ...base, machineId: "m2", bootId: "b1" }, me), "elsewhere", "another machine of the same name");
-  assert.equal(whereHeld({ ...base, bootId: "b1" }, { ...me, machineId: undefined }), "elsewhere", "machine unknown: cannot tell a reboot from another machine");
+  assert.equal(
+    whereHeld({ ...base, bootId: "b1" }, { ...me, machineId: undefined }),
+    "elsewhere",
+    "machine unknown: cannot tell a reboot from another machine",
+  );
   assert.equal(whereHeld({ ...base, machineId: "m1", bootId: "b2", pidNamespace: "pid:[9]" }, me), "elsewhere", "a container named like its host");
   assert.equal(whereHeld({ ...base, machineId: "m1", bootId: "b2", pidNamespace: "pid:[1]" }, me), "here");
   const dir = mkdtempSync(join(tmpdir(), "claw-lock-boot-"));

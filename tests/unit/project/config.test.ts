@@ -19,9 +19,9 @@ const refusal = (fn: () => unknown): PreconditionError => {
 test("the configuration is read once into typed sections with their defaults", () => {
   const c = parseConfig(get(BASE));
   assert.deepEqual(c.postgres, { user: "claw_ai", db: "claw_ai", compressionLevel: undefined });
-  assert.deepEqual(c.retention, DEFAULT_POLICY);
+  assert.deepEqual(c.retention(), DEFAULT_POLICY);
   assert.deepEqual(c.encryption, { recipients: [], key: undefined });
-  assert.equal(c.offsite, undefined);
+  assert.equal(c.offsite(), undefined);
   assert.deepEqual(c.notify, { webhookUrl: undefined });
 });
 
@@ -64,13 +64,20 @@ test("offsite settings name the key that is missing or wrong, never a value", ()
     /OFFSITE_S3_PART_MB must be a whole number of at least 5/,
   );
   assert.match(refusal(() => offsiteSettings(get({ ...base, OFFSITE_S3_PATH_STYLE: "yes" }))).message, /OFFSITE_S3_PATH_STYLE must be true or false/);
-  const e = refusal(() => parseConfig(get({ ...BASE, ...base, OFFSITE_S3_ENDPOINT: "" })));
+  const c = parseConfig(get({ ...BASE, ...base, OFFSITE_S3_ENDPOINT: "" }));
+  const e = refusal(() => c.offsite());
   assert.doesNotMatch(e.message, /very-secret-key/);
 });
 
 test("a malformed encryption key is refused while the configuration is read, without echoing it", () => {
   const e = refusal(() => parseConfig(get({ ...BASE, BACKUP_ENCRYPTION_KEY: "AGE-SECRET-KEY-1NOPE" })));
   assert.doesNotMatch(e.message, /NOPE/);
+});
+
+test("a wrong retention or offsite setting is refused only by what uses it: reading the configuration (a rollback) does not fail", () => {
+  const c = parseConfig(get({ ...BASE, OFFSITE_S3_BUCKET: "Not A Bucket", BACKUP_RETENTION_DAILY_DAYS: "soon" }));
+  assert.match(refusal(() => c.offsite()).message, /OFFSITE_S3_BUCKET/);
+  assert.match(refusal(() => c.retention()).message, /BACKUP_RETENTION_DAILY_DAYS/);
 });
 
 test("offsite bucket, prefix and endpoint that would send requests to another path or host are refused (exit 3)", () => {
