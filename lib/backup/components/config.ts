@@ -35,8 +35,11 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { parse as dotenvParse } from "dotenv";
 import * as tar from "tar";
 import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
+import { parseConfig } from "../../project/config.ts";
+import { composeDisagreements, validateEnv } from "../../project/env.ts";
 import type { StackModel } from "../../project/stack.ts";
 import { artifact, type ComponentRecord } from "../manifest.ts";
 import { newWorkDir } from "../store.ts";
@@ -403,6 +406,36 @@ export async function restoreConfigFiles(
   }
 }
 
+/**
+ * The backup's .env.prod must pass today's checks: restored as it is, a value that is refused
+ * now (a placeholder, a `$` Compose would expand, a malformed key) would make every later run,
+ * `rollback.mts --undo` included, stop with exit 3.
+ */
+function checkRestoredEnv(archive: string, root: string, composeRel: readonly string[]): void {
+  const scratch = newWorkDir(root, "config-env");
+  try {
+    const env = readConfigArchive(archive, composeRel, scratch).find((f) => f.rel === ENV_FILE);
+    if (!env?.scratch) return;
+    const text = readFileSync(env.scratch, "utf8");
+    const values = dotenvParse(text);
+    const first = [...composeDisagreements(text), ...validateEnv(values)][0];
+    let why = first ? `${first.key} ${first.problem}` : undefined;
+    try {
+      parseConfig((k) => values[k]);
+    } catch (e) {
+      why ??= (e as Error).message.replace(/^\.env\.prod: /, "");
+    }
+    if (why) {
+      throw new InvalidBackupError(
+        `config: the backup's .env.prod would be refused by today's checks (${why})`,
+        "roll back the rest with rollback.mts --backup <dir> --skip-config, then fix .env.prod by hand",
+      );
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 export const config: Component = {
   name: "config",
 
@@ -439,6 +472,8 @@ export const config: Component = {
       ctx.project.root,
       files.map((f) => f.rel),
     );
+    if (files.some((f) => f.rel === ENV_FILE))
+      checkRestoredEnv(join(ctx.dir, CONFIG_FILE), ctx.project.root, composeRelPaths(ctx.project.root, ctx.project.composeFiles));
   },
 
   async restore(ctx, rec) {

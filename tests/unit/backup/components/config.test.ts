@@ -12,14 +12,20 @@ import {
 } from "../../../../lib/backup/components/config.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
 import { type ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
+import { testEnv } from "../../../stack/harness.ts";
 import { ctxFor, loadProdStack, ROOT, tmp, tree, write } from "../../helpers.ts";
 import { type CraftEntry, craftTar } from "./tar-craft.ts";
 
 const stack = loadProdStack();
 
+const VALID_ENV = `${Object.entries(testEnv())
+  .map(([k, v]) => `${k}=${v}`)
+  .join("\n")}\n`;
+
 function projectTree(): string {
   const root = tmp("cfg");
-  write(root, ".env.prod", "POSTGRES_DB=claw_ai\n", 0o600);
+  // A .env.prod that passes today's checks (a restore refuses to bring back one that does not).
+  write(root, ".env.prod", VALID_ENV, 0o600);
   writeFileSync(join(root, "docker-compose.prod.yml"), readFileSync(join(ROOT, "docker-compose.prod.yml")));
   write(root, "nginx/nginx.conf", "events {}\n");
   write(root, "nginx/.htpasswd", "admin:x\n");
@@ -117,7 +123,7 @@ test("a config restore writes back only the files that differ and names the serv
   assert.deepEqual(r, dry);
   assert.equal(readFileSync(join(root, "nginx/nginx.conf"), "utf8"), "events {}\n");
   assert.equal(readFileSync(join(root, "loki/promtail-config.yml"), "utf8"), "server: {}\n");
-  assert.equal(readFileSync(join(root, ".env.prod"), "utf8"), "POSTGRES_DB=claw_ai\n");
+  assert.equal(readFileSync(join(root, ".env.prod"), "utf8"), VALID_ENV);
   assert.equal(statSync(join(root, ".env.prod")).mode & 0o777, 0o600);
   assert.equal(readFileSync(join(root, "nginx/ssl/privkey.pem"), "utf8"), "KEY");
   assert.deepEqual(
@@ -238,7 +244,7 @@ test("a config archive of allowed files only (odd names inside the config dirs, 
     { path: "grafana/dashboards/new/deep.json", body: "{}\n" },
     { path: "compose.yaml", body: "services: {}\n" },
     { path: "docker-compose.override.yml", body: "services: {}\n" },
-    { path: ".env.prod", body: "POSTGRES_DB=claw_ai\n" },
+    { path: ".env.prod", body: VALID_ENV },
   ]);
   const ctx = ctxFor(root, dir, noCompose);
   await config.check!(ctx, rec);
@@ -369,4 +375,22 @@ test("a config record with wrong types is refused (exit 5), not a TypeError", as
     await rejectsWith(config.check!(ctxFor(root, dir), bad as unknown as ComponentRecord), InvalidBackupError);
   }
   await config.verify(ctxFor(root, dir), { ...configRec(0), ...res });
+});
+
+test("a backup whose .env.prod would be refused by today's checks (a placeholder, a $ Compose expands) is refused by check() (exit 5), naming the key only", async () => {
+  for (const [what, line, re] of [
+    ["a placeholder", "REDIS_PASSWORD=change_this_redis_password", /REDIS_PASSWORD still holds the template's placeholder/],
+    ["a $ Compose would expand", "SECRET_KEY=abc$defabcdefabcdefabcdefabcdefabcdef", /SECRET_KEY holds a `\$`/],
+  ] as const) {
+    const root = projectTree();
+    const before = tree(root);
+    const env = `${VALID_ENV.split("\n")
+      .filter((l) => !l.startsWith(`${line.split("=")[0]}=`))
+      .join("\n")}${line}\n`;
+    const { dir, rec } = craftedBackup([{ path: ".env.prod", body: env, mode: 0o600 }]);
+    const e = await rejectsWith(config.check!(ctxFor(root, dir, noCompose), rec), InvalidBackupError, re);
+    assert.match(e.hint ?? "", /--skip-config/, what);
+    assert.doesNotMatch(e.message, /change_this|abc\$def/);
+    assert.deepEqual(tree(root), before, `${what}: nothing changed`);
+  }
 });
