@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "dotenv";
 import { ExitCode, PreconditionError } from "../../../lib/core/errors.ts";
-import { ENV_SCHEMA, loadEnv, validateEnv } from "../../../lib/project/env.ts";
+import { composeDisagreements, ENV_SCHEMA, loadEnv, validateEnv } from "../../../lib/project/env.ts";
 import { testEnv } from "../../stack/harness.ts";
 import { expectError } from "../helpers.ts";
 
@@ -85,4 +85,30 @@ test("a missing .env.prod is refused with the command to create it", () => {
 test("every schema key is documented in the template", () => {
   const keys = Object.keys(parse(readFileSync(TEMPLATE)));
   for (const spec of ENV_SCHEMA) assert.ok(keys.includes(spec.name), `${spec.name} missing from the template`);
+});
+
+test("POSTGRES_DB and POSTGRES_USER longer than PostgreSQL's 63-byte identifiers are refused, naming the key", () => {
+  const ok = validateEnv({ ...testEnv(), POSTGRES_DB: "a".repeat(63) });
+  assert.ok(!ok.some((p) => p.key === "POSTGRES_DB"));
+  const bad = validateEnv({ ...testEnv(), POSTGRES_DB: "a".repeat(64), POSTGRES_USER: "u".repeat(64) });
+  assert.deepEqual(bad.map((p) => p.key).sort(), ["POSTGRES_DB", "POSTGRES_USER"]);
+});
+
+test("values Compose would read differently are refused by key: an unquoted # without a blank before it, a $ outside single quotes", () => {
+  assert.deepEqual(
+    composeDisagreements(["A=abc#def", "B=abc #comment", 'C="ab#c"', "D=x$y", "E='q$w#e'", 'F="a${b}"', "# G=$y", "H=plain"].join("\n")).map(
+      (p) => p.key,
+    ),
+    ["A", "D", "F"],
+  );
+  const e = refusal(() => loadEnv(envFile({ ...testEnv(), POSTGRES_PASSWORD: "abcdefgh#ijklmnop" })));
+  assert.match(e.message, /POSTGRES_PASSWORD holds a `#`/);
+  assert.doesNotMatch(e.message, /abcdefgh/);
+});
+
+test("a backslash inside double quotes is refused: Compose decodes it, dotenv does not", () => {
+  assert.deepEqual(
+    composeDisagreements(['A="ab\\"cd"', 'B="x\\\\y"', "C='x\\\\y'"].join("\n")).map((p) => p.key),
+    ["A", "B"],
+  );
 });
