@@ -105,3 +105,15 @@ export const ctxFor = (root: string, dir: string, extra: Record<string, unknown>
     dir,
     out: { info() {} },
   }) as unknown as ComponentContext;
+
+/** Await a promise that must reject with `cls` (and a message matching `re`); returns the error. */
+export async function rejectsWith(p: Promise<unknown>, cls: new (...args: never[]) => ClawError, re?: RegExp): Promise<ClawError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    if (re) assert.match(e.message, re);
+    return e;
+  }
+  assert.fail(`expected a ${cls.name}`);
+}

@@ -11,9 +11,9 @@ import {
   servicesMounting,
 } from "../../../../lib/backup/components/config.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
-import { type ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
+import { ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
 import { testEnv } from "../../../stack/harness.ts";
-import { ctxFor, loadProdStack, ROOT, tmp, tree, write } from "../../helpers.ts";
+import { ctxFor, loadProdStack, ROOT, rejectsWith, tmp, tree, write } from "../../helpers.ts";
 import { type CraftEntry, craftTar } from "./tar-craft.ts";
 
 const stack = loadProdStack();
@@ -158,17 +158,6 @@ const configRec = (files: number): ComponentRecord => ({
 });
 
 const noCompose = { compose: { up: async () => {} } };
-
-async function rejectsWith(p: Promise<unknown>, cls: typeof InvalidBackupError | typeof PreconditionError, re?: RegExp): Promise<ClawError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    if (re) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected a ${cls.name}`);
-}
 
 /** A backup dir holding a crafted config.tar (plus the compose file every real one has). */
 function craftedBackup(entries: CraftEntry[]): { dir: string; rec: ComponentRecord } {

@@ -21,7 +21,7 @@ import * as tar from "tar";
 import { summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
 import { ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
-import { ctxFor, tmp, tree, write } from "../../helpers.ts";
+import { ctxFor, rejectsWith, tmp, tree, write } from "../../helpers.ts";
 import { type CraftEntry, craftTar } from "./tar-craft.ts";
 
 const countsOf = (s: { files: number; dirs: number; symlinks: number; bytes: number }) => ({
@@ -178,21 +178,6 @@ const recOf = (counts: Record<string, number>): ComponentRecord => ({
   counts,
   notes: [],
 });
-
-async function rejectsWith(
-  p: Promise<unknown>,
-  cls: typeof InvalidBackupError | typeof PreconditionError | typeof ClawError,
-  re?: RegExp,
-): Promise<ClawError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    if (re) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected a ${cls.name}`);
-}
 
 /** root/uploads as a link (relative or absolute) to a real directory holding the usual tree. */
 function linkedUploads(how: "relative" | "absolute"): { root: string; real: string; link: string } {
