@@ -7,7 +7,7 @@ import { settleAll } from "../core/async.ts";
 import type { Output } from "../core/output.ts";
 import type { Secret } from "../core/secret.ts";
 import type { Project } from "../project/project.ts";
-import { openBackup } from "./encryption.ts";
+import { openBackupShown } from "./encryption.ts";
 import { type ComponentName, readManifest, verifyArtifacts } from "./manifest.ts";
 import { REGISTRY } from "./registry.ts";
 
@@ -24,8 +24,7 @@ export async function drillBackup(project: Project, out: Output, dir: string, ke
   await out.step(`checksums of ${comps.length} component(s)`, () => verifyArtifacts(dir, m, comps));
   const removed = await project.compose.removeOneOffs(project.effectiveName);
   if (removed) out.warn(`removed ${removed} throwaway container(s) left by a run that was killed`);
-  const open = () => openBackup(project.root, dir, m, comps, key);
-  const opened = await (m.encryption ? out.step("decrypt the backup (age)", open) : open());
+  const opened = await openBackupShown(out, project.root, dir, m, comps, key);
   const proven = await settleAll(
     comps.map((c) =>
       out.step(`restore drill: ${c}`, async () => {

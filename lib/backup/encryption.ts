@@ -21,13 +21,12 @@ import { join } from "node:path";
 import { ageDecrypt, ageEncrypt, ageRecipientOf, ageVersion, encryptAndProve } from "../commands/age.ts";
 import { InvalidBackupError, PreconditionError } from "../core/errors.ts";
 import { canRun, lastLine, run } from "../core/exec.ts";
+import type { Output } from "../core/output.ts";
 import { Secret } from "../core/secret.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../core/time.ts";
 import { checkAgeKey, type EncryptionSettings } from "../project/config.ts";
 import { AGE_SUFFIX, type ArtifactRecord, artifact, type ComponentName, type ComponentRecord, type Manifest, sha256File } from "./manifest.ts";
 import { newWorkDir } from "./store.ts";
-
-export { AGE_SUFFIX } from "./manifest.ts";
 
 export interface EncryptionConfig {
   recipients: string[];
@@ -198,6 +197,19 @@ export async function openBackup(
     throw e;
   }
   return { dir: work, manifest: plainManifest(m), close: () => rmSync(work, { recursive: true, force: true }) };
+}
+
+/** openBackup, shown as a step when there is something to decrypt (restore and drill alike). */
+export function openBackupShown(
+  out: Output,
+  root: string,
+  dir: string,
+  m: Manifest,
+  components: readonly ComponentName[],
+  key: Secret | undefined,
+): Promise<OpenedBackup> {
+  const open = () => openBackup(root, dir, m, components, key);
+  return m.encryption ? out.step("decrypt the backup (age)", open) : open();
 }
 
 /** Cheap key check for planning and --dry-run: decrypt the smallest artifact to nowhere. */

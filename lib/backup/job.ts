@@ -8,7 +8,7 @@ import type { Output } from "../core/output.ts";
 import { writeMetrics } from "../infra/metrics.ts";
 import { type Notification, notify } from "../infra/notify.ts";
 import type { Project } from "../project/project.ts";
-import { servicesOf } from "../project/release.ts";
+import { startLeftStopped } from "../project/release.ts";
 import { COMPONENTS, type ComponentName, type ComponentRecord } from "./manifest.ts";
 import { copyOffsite } from "./offsite.ts";
 import { rolesNeeded } from "./registry.ts";
@@ -53,8 +53,7 @@ export async function backupJob(project: Project, out: Output, lock: Lock, compo
 /** A run that died may have had services stopped for a consistent copy: start them again first. */
 async function recoverDeadRun(project: Project, out: Output, components: readonly ComponentName[]): Promise<void> {
   await project.compose.removeOneOffs(project.effectiveName);
-  const names = servicesOf(project, rolesNeeded(components));
-  if (names.length) await out.step(`making sure ${names.join(", ")} run again`, () => project.compose.startReady(names));
+  await startLeftStopped(project, rolesNeeded(components), (m) => out.warn(m));
 }
 
 async function copyOffsiteShown(project: Project, out: Output, r: BackupOutcome): Promise<string | undefined> {

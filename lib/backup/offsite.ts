@@ -13,8 +13,6 @@ import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag
 import type { OffsiteSettings } from "../project/config.ts";
 import { hashFile, MANIFEST } from "./manifest.ts";
 
-export type OffsiteConfig = OffsiteSettings;
-
 const md5File = async (file: string, start = 0, end?: number): Promise<Buffer> => (await hashFile(file, "md5", start, end)).digest;
 
 const retryOptions = (what: string, warn: (m: string) => void) => ({
@@ -36,7 +34,7 @@ async function noRetryOn4xx<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Upload one file in one PUT or in parts; returns the ETag the object must end up with. */
-async function upload(c: OffsiteConfig, key: string, file: string, warn: (m: string) => void): Promise<string> {
+async function upload(c: OffsiteSettings, key: string, file: string, warn: (m: string) => void): Promise<string> {
   const size = statSync(file).size;
   if (size <= c.partBytes) {
     const md5 = await md5File(file);
@@ -64,7 +62,7 @@ async function upload(c: OffsiteConfig, key: string, file: string, warn: (m: str
 }
 
 /** Upload one backup directory; returns the remote key prefix. */
-export async function copyOffsite(c: OffsiteConfig, dir: string, tier: string, id: string, warn: (m: string) => void): Promise<string> {
+export async function copyOffsite(c: OffsiteSettings, dir: string, tier: string, id: string, warn: (m: string) => void): Promise<string> {
   const base = `${c.prefix}/${tier}/${id}`;
   const files = readdirSync(dir)
     .filter((f) => f !== MANIFEST)

@@ -10,8 +10,6 @@
 import { ClawError, ExitCode } from "../core/errors.ts";
 import type { RetentionPolicy } from "../project/config.ts";
 
-export { DEFAULT_POLICY, type RetentionPolicy } from "../project/config.ts";
-
 export type Tier = "daily" | "weekly" | "monthly";
 export const TIERS: readonly Tier[] = Object.freeze(["daily", "weekly", "monthly"] as const);
 

@@ -180,9 +180,6 @@ export function swapSteps(db: string, restored: string, old: string): SqlStep[] 
   ];
 }
 
-/** The swap's SQL statements in order. */
-export const swapSql = (db: string, restored: string, old: string): string[] => swapSteps(db, restored, old).map((s) => s.sql);
-
 /** Exit 0 when the container has zstd. */
 export const hasZstd = () => ["sh", "-c", "command -v zstd"];
 

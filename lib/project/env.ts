@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { parse } from "dotenv";
 import { PreconditionError } from "../core/errors.ts";
-import { registerSecretValue, Secret } from "../core/secret.ts";
+import { registerSecretValue } from "../core/secret.ts";
 
 export interface KeySpec {
   name: string;
@@ -176,23 +176,9 @@ export class ClawEnv {
   ) {
     for (const spec of ENV_SCHEMA) if (spec.secret && values[spec.name]) registerSecretValue(values[spec.name]!);
   }
+  /** The raw value, for Compose-style interpolation; settings are read typed from project.config. */
   get(name: string): string | undefined {
     return this.values[name];
-  }
-  require(name: string): string {
-    const v = this.values[name];
-    if (v === undefined) throw new PreconditionError(`${this.file}: ${name} is missing`);
-    return v;
-  }
-  secret(name: string): Secret {
-    return new Secret(this.require(name));
-  }
-  int(name: string, fallback: number): number {
-    const v = this.values[name];
-    return v === undefined || v === "" ? fallback : Number.parseInt(v, 10);
-  }
-  keys(): string[] {
-    return Object.keys(this.values);
   }
 }
 

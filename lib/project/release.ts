@@ -41,3 +41,20 @@ export async function requireRunning(project: Project, roles: readonly Role[]): 
     }
   }
 }
+
+/**
+ * Start the services of these roles that are not running (a run that died may have left them
+ * stopped for a consistent copy) and wait until they are ready; returns the ones it started.
+ */
+export async function startLeftStopped(project: Project, roles: readonly Role[], warn: (m: string) => void): Promise<string[]> {
+  const wanted = servicesOf(project, roles);
+  if (wanted.length === 0) return [];
+  const states = await project.compose.ps({ all: true });
+  const stopped = wanted.filter((s) => states.find((c) => c.service === s)?.state !== "running");
+  if (stopped.length === 0) return [];
+  warn(
+    `${stopped.join(", ")} ${stopped.length === 1 ? "was" : "were"} not running (left stopped by a run that died?): starting ${stopped.length === 1 ? "it" : "them"} first`,
+  );
+  await project.compose.startReady(stopped);
+  return stopped;
+}

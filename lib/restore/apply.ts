@@ -6,16 +6,15 @@
  */
 import { join } from "node:path";
 import type { ComponentContext } from "../backup/components/component.ts";
-import { type OpenedBackup, openBackup } from "../backup/encryption.ts";
+import { type OpenedBackup, openBackupShown } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type Manifest } from "../backup/manifest.ts";
 import { REGISTRY, rolesNeeded } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
 import { whileStopped } from "../core/cleanup.ts";
 import { ClawError, ExitCode } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
-import type { Secret } from "../core/secret.ts";
 import type { Project } from "../project/project.ts";
-import { servicesOf } from "../project/release.ts";
+import { startLeftStopped } from "../project/release.ts";
 import type { RestorePlan } from "./plan.ts";
 import { writeUndo } from "./undo.ts";
 
@@ -44,10 +43,10 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
   // Decrypted (and each plaintext checked) before the snapshot: nothing is touched until
   // every artifact is known good.
-  const opened = await openShown(project.root, out, plan.dir, plan.manifest, plan.components, plan.key);
+  const opened = await openBackupShown(out, project.root, plan.dir, plan.manifest, plan.components, plan.key);
   try {
     await checkComponents(project, out, plan, opened);
-    const started = await startLeftStopped(project, out, plan);
+    const started = (await startLeftStopped(project, rolesNeeded(plan.components), (m) => out.warn(m))).length > 0;
     // Once it has started services, a refusal of the snapshot is no longer "nothing touched".
     const snapshot = await takeSnapshot(project, out, plan, o.recordUndo !== false).catch((e: unknown) => {
       throw started ? touched(e) : e;
@@ -59,19 +58,6 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   }
 }
 
-/** openBackup, shown as a step when there is something to decrypt. */
-export function openShown(
-  root: string,
-  out: Output,
-  dir: string,
-  m: Manifest,
-  components: readonly ComponentName[],
-  key: Secret | undefined,
-): Promise<OpenedBackup> {
-  const open = () => openBackup(root, dir, m, components, key);
-  return m.encryption ? out.step("decrypt the backup (age)", open) : open();
-}
-
 /** An encrypted snapshot needs the key to be undone: say so when .env.prod does not hold it. */
 export function undoKeyHint(project: Project, m: Manifest): string {
   return m.encryption && !project.config.encryption.key ? " --identity <your age key file>" : "";
@@ -80,23 +66,6 @@ export function undoKeyHint(project: Project, m: Manifest): string {
 /** The command that undoes a restore: roll back to the snapshot it took. */
 export function undoCommand(project: Project, snapshotDir: string, m: Manifest): string {
   return `npx zx scripts/rollback.mts --backup ${snapshotDir} -y${undoKeyHint(project, m)}`;
-}
-
-/**
- * A run that died may have left data services stopped (Redis, Milvus, MinIO, etcd while their
- * component was replaced): start them, so the snapshot can be taken and the restore finished.
- */
-async function startLeftStopped(project: Project, out: Output, plan: RestorePlan): Promise<boolean> {
-  const wanted = servicesOf(project, rolesNeeded(plan.components));
-  if (wanted.length === 0) return false;
-  const states = await project.compose.ps({ all: true });
-  const stopped = wanted.filter((s) => states.find((c) => c.service === s)?.state !== "running");
-  if (stopped.length === 0) return false;
-  out.warn(
-    `${stopped.join(", ")} ${stopped.length === 1 ? "was" : "were"} not running (left stopped by a run that died?): starting ${stopped.length === 1 ? "it" : "them"} first`,
-  );
-  await project.compose.startReady(stopped);
-  return true;
 }
 
 /** Each component's own pre-restore check of its (decrypted) artifacts and of the live side: nothing touched yet. */

@@ -18,6 +18,7 @@ import { verifyStack } from "../project/health.ts";
 import type { Project } from "../project/project.ts";
 import { applyRestore, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
+import { interruptedRestore } from "./run-lock.ts";
 
 export interface RestoreRequest {
   event: "restore" | "rollback";
@@ -51,7 +52,7 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
     `${req.event === "rollback" ? "Roll back" : "Restore"} ${plan.components.join(", ")} to ${plan.manifest.id}? Current data will be replaced.`,
     { yes: req.yes, what: verb },
   );
-  const finishing = req.lock?.recoveredFrom !== undefined && /^(rollback|restore)/.test(req.lock.recoveredFrom.purpose);
+  const finishing = interruptedRestore(req.lock?.recoveredFrom);
   if (finishing) out.info("the undo record (rollback.mts --undo) keeps the snapshot the interrupted run took: the state before it");
   const outcome = await applyRestore(project, out, plan, { recordUndo: !finishing });
   if (!outcome.error && req.verifyStack) {

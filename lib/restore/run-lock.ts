@@ -12,8 +12,11 @@ import type { Output } from "../core/output.ts";
  * The exact commands that finish or undo a run that died: its own recorded `finish` command,
  * and a rollback to the snapshot it took (one made after it started), if it got that far.
  */
+/** Pure: whether a run that died was a rollback or a restore (one that may have left data half replaced). */
+export const interruptedRestore = (dead: LockInfo | undefined): boolean => dead !== undefined && /^(rollback|restore)/.test(dead.purpose);
+
 export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date; encrypted?: boolean }>, root: string): string[] {
-  if (!/^(rollback|restore)/.test(dead.purpose)) return [];
+  if (!interruptedRestore(dead)) return [];
   const started = new Date(dead.startedAt).getTime();
   const own = snapshots.filter((s) => s.time.getTime() >= started).sort((a, b) => a.time.getTime() - b.time.getTime())[0];
   // Without its own snapshot it never got past confirming and copying: nothing to finish or undo.

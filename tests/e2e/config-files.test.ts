@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { run } from "../../lib/core/exec.ts";
-import { REPO_ROOT } from "../stack/harness.ts";
+import { REPO_ROOT, selfSignedCert } from "../stack/harness.ts";
 import { ensureImages, imageRef } from "../stack/images.ts";
 
 describe("configuration files", { timeout: 900_000 }, () => {
@@ -15,24 +15,7 @@ describe("configuration files", { timeout: 900_000 }, () => {
 
   test("nginx -t accepts nginx/nginx.conf", async () => {
     const ssl = mkdtempSync(join(tmpdir(), "claw-ssl-"));
-    await run({
-      argv: [
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        join(ssl, "privkey.pem"),
-        "-out",
-        join(ssl, "fullchain.pem"),
-      ],
-    });
+    await selfSignedCert(ssl);
     const r = await run(
       {
         argv: [

@@ -109,13 +109,8 @@ export async function removeStaleTestStacks(): Promise<void> {
   if (volumes.length) await run({ argv: ["docker", "volume", "rm", "-f", ...volumes] }, { allowFailure: true });
 }
 
-export async function createStack(o: StackOptions = {}): Promise<TestStack> {
-  const name = `${TEST_PREFIX}${randomBytes(4).toString("hex")}`;
-  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
-  for (const p of COPIED) cpSync(join(REPO_ROOT, p), join(dir, p), { recursive: true });
-  for (const d of ["uploads", "metrics", "logs", "nginx/ssl", "backups"]) mkdirSync(join(dir, d), { recursive: true });
-  const env = testEnv(o);
-  writeEnvFile(join(dir, ".env.prod"), env);
+/** A self-signed certificate for localhost: <dir>/fullchain.pem and <dir>/privkey.pem. */
+export async function selfSignedCert(dir: string): Promise<void> {
   await run({
     argv: [
       "openssl",
@@ -131,11 +126,21 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
       "-addext",
       "subjectAltName=DNS:localhost,IP:127.0.0.1",
       "-keyout",
-      join(dir, "nginx/ssl/privkey.pem"),
+      join(dir, "privkey.pem"),
       "-out",
-      join(dir, "nginx/ssl/fullchain.pem"),
+      join(dir, "fullchain.pem"),
     ],
   });
+}
+
+export async function createStack(o: StackOptions = {}): Promise<TestStack> {
+  const name = `${TEST_PREFIX}${randomBytes(4).toString("hex")}`;
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  for (const p of COPIED) cpSync(join(REPO_ROOT, p), join(dir, p), { recursive: true });
+  for (const d of ["uploads", "metrics", "logs", "nginx/ssl", "backups"]) mkdirSync(join(dir, d), { recursive: true });
+  const env = testEnv(o);
+  writeEnvFile(join(dir, ".env.prod"), env);
+  await selfSignedCert(join(dir, "nginx/ssl"));
   const hashed = (await run({ argv: ["openssl", "passwd", "-apr1", "-stdin"] }, { input: `${env.FLOWER_PASSWORD}\n` })).stdout.trim();
   writeFileSync(join(dir, "nginx/.htpasswd"), `${env.FLOWER_USER}:${hashed}\n`, { mode: 0o644 });
   const composeFile = `docker-compose.prod.yml:${TEST_OVERRIDE}`;

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after } from "node:test";
 import type { ComponentContext } from "../../lib/backup/components/component.ts";
+import type { ComponentRecord } from "../../lib/backup/manifest.ts";
 import { type ClawError, ExitCode, UsageError } from "../../lib/core/errors.ts";
 import { loadStack, type StackModel } from "../../lib/project/stack.ts";
 
@@ -116,4 +117,9 @@ export async function rejectsWith(p: Promise<unknown>, cls: new (...args: never[
     return e;
   }
   assert.fail(`expected a ${cls.name}`);
+}
+
+/** A component record with no artifacts, holding only these counts (for archive checks that read counts). */
+export function componentRecord(name: ComponentRecord["name"], counts: Record<string, number>): ComponentRecord {
+  return { name, status: "ok", startedAt: "", finishedAt: "", durationMs: 0, artifacts: [], tools: {}, counts, notes: [] };
 }

@@ -225,9 +225,9 @@ function wantFiles(rec: unknown): number {
 }
 
 /** Archive checked entry by entry and against the manifest's file count. */
-function checkArchive(archive: string, rec: ComponentRecord, composeRel: readonly string[]): ConfigArchiveFile[] {
+function checkArchive(archive: string, rec: ComponentRecord, composeRel: readonly string[], scratch?: string): ConfigArchiveFile[] {
   const want = wantFiles(rec);
-  const files = readConfigArchive(archive, composeRel);
+  const files = readConfigArchive(archive, composeRel, scratch);
   if (files.length !== want) throw new InvalidBackupError(`config: archive holds ${files.length} files, the manifest ${want}`);
   return files;
 }
@@ -411,28 +411,20 @@ export async function restoreConfigFiles(
  * now (a placeholder, a `$` Compose would expand, a malformed key) would make every later run,
  * `rollback.mts --undo` included, stop with exit 3.
  */
-function checkRestoredEnv(archive: string, root: string, composeRel: readonly string[]): void {
-  const scratch = newWorkDir(root, "config-env");
+function checkRestoredEnv(text: string): void {
+  const values = dotenvParse(text);
+  const first = [...composeDisagreements(text), ...validateEnv(values)][0];
+  let why = first ? `${first.key} ${first.problem}` : undefined;
   try {
-    const env = readConfigArchive(archive, composeRel, scratch).find((f) => f.rel === ENV_FILE);
-    if (!env?.scratch) return;
-    const text = readFileSync(env.scratch, "utf8");
-    const values = dotenvParse(text);
-    const first = [...composeDisagreements(text), ...validateEnv(values)][0];
-    let why = first ? `${first.key} ${first.problem}` : undefined;
-    try {
-      parseConfig((k) => values[k]);
-    } catch (e) {
-      why ??= (e as Error).message.replace(/^\.env\.prod: /, "");
-    }
-    if (why) {
-      throw new InvalidBackupError(
-        `config: the backup's .env.prod would be refused by today's checks (${why})`,
-        "roll back the rest with rollback.mts --backup <dir> --skip-config, then fix .env.prod by hand",
-      );
-    }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    parseConfig((k) => values[k]);
+  } catch (e) {
+    why ??= (e as Error).message.replace(/^\.env\.prod: /, "");
+  }
+  if (why) {
+    throw new InvalidBackupError(
+      `config: the backup's .env.prod would be refused by today's checks (${why})`,
+      "roll back the rest with rollback.mts --backup <dir> --skip-config, then fix .env.prod by hand",
+    );
   }
 }
 
@@ -467,13 +459,19 @@ export const config: Component = {
   },
 
   async check(ctx, rec) {
-    const files = checkArchive(join(ctx.dir, CONFIG_FILE), rec, composeRelPaths(ctx.project.root, ctx.project.composeFiles));
-    checkLiveTree(
-      ctx.project.root,
-      files.map((f) => f.rel),
-    );
-    if (files.some((f) => f.rel === ENV_FILE))
-      checkRestoredEnv(join(ctx.dir, CONFIG_FILE), ctx.project.root, composeRelPaths(ctx.project.root, ctx.project.composeFiles));
+    // One read of the archive: its entries checked, their bytes in a scratch dir for the .env.prod check.
+    const scratch = newWorkDir(ctx.project.root, "config-check");
+    try {
+      const files = checkArchive(join(ctx.dir, CONFIG_FILE), rec, composeRelPaths(ctx.project.root, ctx.project.composeFiles), scratch);
+      checkLiveTree(
+        ctx.project.root,
+        files.map((f) => f.rel),
+      );
+      const env = files.find((f) => f.rel === ENV_FILE)?.scratch;
+      if (env) checkRestoredEnv(readFileSync(env, "utf8"));
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   },
 
   async restore(ctx, rec) {

@@ -7,7 +7,6 @@ import { test } from "node:test";
 import {
   assertPlanKeepsSomething,
   type BackupRef,
-  DEFAULT_POLICY,
   formatBackupId,
   isoWeekKey,
   monthKey,
@@ -15,11 +14,11 @@ import {
   planPrune,
   promotionsFor,
   RetentionError,
-  type RetentionPolicy,
   TIERS,
   type Tier,
 } from "../../../lib/backup/retention.ts";
 import { ClawError, ExitCode } from "../../../lib/core/errors.ts";
+import { DEFAULT_POLICY, type RetentionPolicy } from "../../../lib/project/config.ts";
 
 const DAY = 86_400_000;
 

@@ -26,7 +26,6 @@ import {
   ROW_COUNT_SQL,
   restoreDump,
   restoreNames,
-  swapSql,
   swapSteps,
   withDump,
 } from "../../../lib/commands/postgres.ts";
@@ -166,17 +165,20 @@ test("row counts are parsed from name<TAB>count lines; anything else is ignored"
 });
 
 test("the swap renames the live database away and the restored one in, with connections closed in between", () => {
-  assert.deepEqual(swapSql("claw_ai", "claw_ai__claw_restore", "claw_ai__claw_old_x"), [
-    'ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS false',
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'claw_ai' AND pid <> pg_backend_pid()",
-    'ALTER DATABASE "claw_ai" RENAME TO "claw_ai__claw_old_x"',
-    'ALTER DATABASE "claw_ai__claw_restore" RENAME TO "claw_ai"',
-    'ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true',
-  ]);
+  assert.deepEqual(
+    swapSteps("claw_ai", "claw_ai__claw_restore", "claw_ai__claw_old_x").map((s) => s.sql),
+    [
+      'ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS false',
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'claw_ai' AND pid <> pg_backend_pid()",
+      'ALTER DATABASE "claw_ai" RENAME TO "claw_ai__claw_old_x"',
+      'ALTER DATABASE "claw_ai__claw_restore" RENAME TO "claw_ai"',
+      'ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true',
+    ],
+  );
 });
 
 test("the swap quotes a database name holding double and single quotes as identifier and literal", () => {
-  const sql = swapSql(`we"ird'db`, `we"ird'db__claw_restore`, `we"ird'db__claw_old_1`);
+  const sql = swapSteps(`we"ird'db`, `we"ird'db__claw_restore`, `we"ird'db__claw_old_1`).map((s) => s.sql);
   assert.deepEqual(sql, [
     `ALTER DATABASE "we""ird'db" ALLOW_CONNECTIONS false`,
     `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'we"ird''db' AND pid <> pg_backend_pid()`,

@@ -27,7 +27,7 @@ const refusal = (fn: () => unknown): PreconditionError => expectError(Preconditi
 
 test("a complete env with real values passes", () => {
   assert.deepEqual(validateEnv(testEnv()), []);
-  assert.equal(loadEnv(envFile(testEnv())).require("POSTGRES_DB"), "claw_ai");
+  assert.equal(loadEnv(envFile(testEnv())).get("POSTGRES_DB"), "claw_ai");
 });
 
 test("the template as shipped is refused: every secret is a placeholder", () => {

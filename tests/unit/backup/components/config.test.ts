@@ -13,7 +13,7 @@ import {
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
 import { ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
 import { testEnv } from "../../../stack/harness.ts";
-import { ctxFor, loadProdStack, ROOT, rejectsWith, tmp, tree, write } from "../../helpers.ts";
+import { componentRecord, ctxFor, loadProdStack, ROOT, rejectsWith, tmp, tree, write } from "../../helpers.ts";
 import { type CraftEntry, craftTar } from "./tar-craft.ts";
 
 const stack = loadProdStack();
@@ -145,17 +145,7 @@ test("a config restore recreates a config directory that no longer exists", asyn
 
 // ---- crafted archives and unsafe live trees -------------------------------------------------
 
-const configRec = (files: number): ComponentRecord => ({
-  name: "config",
-  status: "ok",
-  startedAt: "",
-  finishedAt: "",
-  durationMs: 0,
-  artifacts: [],
-  tools: {},
-  counts: { files },
-  notes: [],
-});
+const configRec = (files: number): ComponentRecord => componentRecord("config", { files });
 
 const noCompose = { compose: { up: async () => {} } };
 

@@ -21,7 +21,7 @@ import * as tar from "tar";
 import { summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
 import { ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
-import { ctxFor, rejectsWith, tmp, tree, write } from "../../helpers.ts";
+import { componentRecord, ctxFor, rejectsWith, tmp, tree, write } from "../../helpers.ts";
 import { type CraftEntry, craftTar } from "./tar-craft.ts";
 
 const countsOf = (s: { files: number; dirs: number; symlinks: number; bytes: number }) => ({
@@ -167,17 +167,7 @@ test("a symlink that escapes through another symlink of the archive is reported 
 
 // ---- linked live directories, crafted archives -----------------------------------------------
 
-const recOf = (counts: Record<string, number>): ComponentRecord => ({
-  name: "uploads",
-  status: "ok",
-  startedAt: "",
-  finishedAt: "",
-  durationMs: 0,
-  artifacts: [],
-  tools: {},
-  counts,
-  notes: [],
-});
+const recOf = (counts: Record<string, number>): ComponentRecord => componentRecord("uploads", counts);
 
 /** root/uploads as a link (relative or absolute) to a real directory holding the usual tree. */
 function linkedUploads(how: "relative" | "absolute"): { root: string; real: string; link: string } {
