@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx zx
-import { runPendingScript } from "../lib/cli/pending.ts";
 // deploy.mts — see `npx zx scripts/deploy.mts --help`. Thin: flags → lib/ → exit code.
+import { deployMain } from "../lib/cli/deploy.ts";
+import { runScript } from "../lib/cli/run.ts";
 import { deploySpec } from "../lib/cli/specs.ts";
 
-await runPendingScript(deploySpec);
+await runScript(deploySpec, deployMain, { logs: true });

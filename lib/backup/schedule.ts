@@ -119,11 +119,20 @@ export function dirOnPath(name: string, path = process.env.PATH ?? ""): string |
  */
 export function mergeCrontab(existing: string, line: string, projectDir: string, repoDir = projectDir): { text: string; changed: boolean } {
   const ours = repoDir === projectDir ? `${cdPrefix(projectDir)} ` : projectMarker(projectDir);
+  return replaceCrontabLines(existing, line, (l) => runsOurBackup(l, ours));
+}
+
+/**
+ * Puts `line` into the crontab text `existing` in place of every line `isOurs` picks (the
+ * first keeps its place; without one, the line is appended). Every other line is kept byte
+ * for byte. Pure; the generic half of mergeCrontab, for other lines claw-ops owns.
+ */
+export function replaceCrontabLines(existing: string, line: string, isOurs: (line: string) => boolean): { text: string; changed: boolean } {
   const lines = existing === "" ? [] : existing.replace(/\n$/, "").split("\n");
   const out: string[] = [];
   let placed = false;
   for (const l of lines) {
-    if (runsOurBackup(l, ours)) {
+    if (isOurs(l)) {
       if (!placed) out.push(line);
       placed = true;
     } else {

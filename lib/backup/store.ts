@@ -1,5 +1,5 @@
 /**
- * The backups/ tree: backups/{daily,weekly,monthly,pre-rollback,pre-restore}/<id>/.
+ * The backups/ tree: backups/{daily,weekly,monthly,pre-rollback,pre-restore,pre-deploy}/<id>/.
  * A backup is written in backups/.tmp-<id>-<pid>/ and renamed into place only once every
  * artifact is verified, so a killed run never leaves anything that looks like a backup.
  * Weekly and monthly copies are hard links (zero extra bytes; a copy only across filesystems).
@@ -11,7 +11,8 @@ import { type ComponentName, type Manifest, readManifest } from "./manifest.ts";
 import { type BackupRef, type PrunePlan, TIERS, type Tier } from "./retention.ts";
 
 export const BACKUPS_DIR = "backups";
-export const SNAPSHOT_TIERS = ["pre-rollback", "pre-restore"] as const;
+/** Copies taken before an operation changes live data: undo points, listed apart from regular backups. */
+export const SNAPSHOT_TIERS = ["pre-rollback", "pre-restore", "pre-deploy"] as const;
 export type SnapshotTier = (typeof SNAPSHOT_TIERS)[number];
 export type StoreTier = Tier | SnapshotTier;
 export const STORE_TIERS: readonly StoreTier[] = [...TIERS, ...SNAPSHOT_TIERS];
@@ -262,3 +263,17 @@ export const refsOf = (backups: readonly StoredBackup[]): BackupRef[] =>
   backups
     .filter((b): b is StoredBackup & { tier: Tier } => (TIERS as readonly string[]).includes(b.tier))
     .map((b) => ({ tier: b.tier, id: b.id, time: b.time }));
+
+/** Keep the newest `keep` backups of one snapshot tier (never fewer than one), remove the rest; returns what went. */
+export function pruneSnapshotTier(root: string, tier: SnapshotTier, keep: number): string[] {
+  const base = backupsRoot(root);
+  const removed: string[] = [];
+  for (const b of listBackups(root, { tiers: [tier] }).slice(Math.max(1, keep))) {
+    if (!/^\d{8}-\d{6}$/.test(b.id)) continue;
+    const dir = join(base, tier, b.id);
+    if (relative(base, dir).startsWith("..")) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(`${tier}/${b.id}`);
+  }
+  return removed;
+}

@@ -49,7 +49,7 @@ export function parseFlags(spec: ScriptSpec, argv: readonly string[]): ParsedArg
     const unknown = /Unknown option '([^']+)'/.exec(msg);
     if (unknown) throw new UsageError(`unknown flag ${unknown[1]}`);
     const missing = /Option '([^']+)' argument missing/.exec(msg);
-    if (missing) throw new UsageError(`flag ${missing[1]!.replace(/^-\w, /, "")} needs a value`);
+    if (missing) throw new UsageError(`flag ${missing[1]!.replace(/^-\w, /, "").replace(/ <value>$/, "")} needs a value`);
     throw new UsageError(msg.split("\n")[0] ?? msg);
   }
   const max = spec.positionals?.max ?? 0;

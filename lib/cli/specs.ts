@@ -18,16 +18,36 @@ const yes = (what = ""): FlagSpec => ({ type: "boolean", short: "y", description
 
 export const deploySpec: ScriptSpec = {
   name: "deploy.mts",
-  summary: "deploy or upgrade the CLAW.AI stack (docker-compose.prod.yml + .env.prod)",
-  usage: ["npx zx scripts/deploy.mts [--tag <release>] [--dry-run] [-y]"],
+  summary: "deploy a release of the CLAW.AI stack with no downtime (docker-compose.prod.yml + .env.prod)",
+  usage: [
+    "npx zx scripts/deploy.mts [--tag <release>] [--skip-backup] [--skip-migrations] [--skip-ssl] [--skip-health-check] [--dry-run] [-y]",
+    "npx zx scripts/deploy.mts --rollback-release [<release id>] [--dry-run]",
+    "npx zx scripts/deploy.mts --list-releases [--json] | --status [--json]",
+  ],
   flags: {
-    tag: { type: "string", value: "release", description: "backend image tag to deploy (default: CLAW_AI_TAG)" },
-    "skip-backup": { type: "boolean", description: "do not take a backup before changing a running stack" },
-    "skip-migrate": { type: "boolean", description: "do not run database migrations" },
-    "dry-run": dryRun,
-    yes: yes(),
+    tag: { type: "string", value: "release", description: "backend image tag to deploy (default: CLAW_AI_TAG in .env.prod)" },
+    "skip-backup": { type: "boolean", description: "no pre-deploy backup (backups/pre-deploy/)" },
+    "skip-migrations": { type: "boolean", description: "do not run database migrations (alembic upgrade head)" },
+    "skip-migrate": { type: "boolean", description: "the same as --skip-migrations" },
+    "skip-ssl": { type: "boolean", description: "leave TLS alone (no certificate check, certbot or self-signed one)" },
+    "skip-health-check": { type: "boolean", description: "skip the final check (every service healthy, /health through nginx)" },
+    "restore-db-on-failure": {
+      type: "boolean",
+      description: "if the deploy fails after migrations ran, restore the database from the pre-deploy backup (writes since are lost)",
+    },
+    "rollback-release": { type: "boolean", description: "go back to a release of the ledger (default: the one before the current), no pull" },
+    "list-releases": { type: "boolean", description: "the release ledger, newest first (* = serving)" },
+    status: { type: "boolean", description: "what runs now: the release, each service's state and health, the last deploy" },
+    "dry-run": { ...dryRun, description: "run the read-only checks and print the plan, change nothing" },
+    yes: yes(" (the database restore after a failed deploy)"),
   },
-  examples: ["npx zx scripts/deploy.mts", "npx zx scripts/deploy.mts --tag 1.4.2 -y"],
+  positionals: { name: "release id", description: "with --rollback-release: the release to go back to (see --list-releases)", max: 1 },
+  examples: [
+    "npx zx scripts/deploy.mts --tag 1.4.2",
+    "npx zx scripts/deploy.mts --tag 1.4.2 --dry-run",
+    "npx zx scripts/deploy.mts --rollback-release",
+    "npx zx scripts/deploy.mts --status",
+  ],
 };
 
 export const backupSpec: ScriptSpec = {

@@ -37,6 +37,10 @@ export interface UpOptions {
   forceRecreate?: boolean;
   noBuild?: boolean;
   removeOrphans?: boolean;
+  /** Keep existing containers as they are, even when their definition changed (a rollout adds beside them). */
+  noRecreate?: boolean;
+  /** Containers per service (`--scale name=n`): a rollout runs the new release beside the old. */
+  scale?: Readonly<Record<string, number>>;
 }
 
 export function up(p: ComposeProject, o: UpOptions = {}): string[] {
@@ -49,6 +53,8 @@ export function up(p: ComposeProject, o: UpOptions = {}): string[] {
   if (o.forceRecreate) a.push("--force-recreate");
   if (o.noBuild) a.push("--no-build");
   if (o.removeOrphans) a.push("--remove-orphans");
+  if (o.noRecreate) a.push("--no-recreate");
+  for (const [svc, n] of Object.entries(o.scale ?? {})) a.push("--scale", `${svc}=${n}`);
   return [...a, ...(o.services ?? [])];
 }
 

@@ -66,3 +66,67 @@ export function dockerOneOffIds(projectLabel: string, projectName: string): stri
 export function dockerRemove(ids: readonly string[]): string[] {
   return ["docker", "rm", "-f", ...ids];
 }
+
+/** Stop containers with a grace period (SIGTERM, then SIGKILL after `timeoutSec`). */
+export function dockerStop(ids: readonly string[], timeoutSec: number): string[] {
+  return ["docker", "stop", "-t", String(timeoutSec), ...ids];
+}
+
+/** Run a command in one container by id (no TTY, like `compose exec -T`). */
+export function dockerExec(id: string, command: readonly string[]): string[] {
+  return ["docker", "exec", id, ...command];
+}
+
+/** The last lines a container logged (stdout and stderr). */
+export function dockerLogs(id: string, tail: number): string[] {
+  return ["docker", "logs", "--tail", String(tail), id];
+}
+
+/** Docker's own health record of a container: JSON with Status and the last probes' output. */
+export function dockerHealthLog(id: string): string[] {
+  return ["docker", "inspect", "--format", "{{json .State.Health}}", id];
+}
+
+/** Id and repo digests of a local image; exits non-zero when it is not present. */
+export function dockerImageInspect(ref: string): string[] {
+  return ["docker", "image", "inspect", "--format", "{{.Id}} {{range .RepoDigests}}{{.}},{{end}}", ref];
+}
+
+/** Local tags of one repository, one `repo:tag id` per line. */
+export function dockerImageTags(repository: string): string[] {
+  return ["docker", "image", "ls", "--filter", `reference=${repository}`, "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"];
+}
+
+/** Ids of every container, running or not. */
+export const dockerAllContainerIds = () => ["docker", "ps", "-aq"];
+
+/** The image id (sha256:…) each container was created from, one per line. */
+export function dockerImageIdsOf(ids: readonly string[]): string[] {
+  return ["docker", "inspect", "--format", "{{.Image}}", ...ids];
+}
+
+/** Remove one tag; never forced: an image a container uses stays. */
+export function dockerImageRemove(ref: string): string[] {
+  return ["docker", "image", "rm", ref];
+}
+
+export function dockerPull(ref: string): string[] {
+  return ["docker", "pull", "--quiet", ref];
+}
+
+/** "<status> <exit code>" of a container (running 0, exited 1, …). */
+export function dockerState(id: string): string[] {
+  return ["docker", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", id];
+}
+
+/** Remove stopped containers; their volumes stay (no -v). */
+export function dockerRemoveStopped(ids: readonly string[]): string[] {
+  return ["docker", "rm", ...ids];
+}
+
+/** Containers that publish a host port: "<name> <compose project>" per line. */
+export function dockerPublishers(port: number): string[] {
+  return ["docker", "ps", "--filter", `publish=${port}`, "--format", '{{.Names}} {{.Label "com.docker.compose.project"}}'];
+}
+
+export const dockerRootDir = () => ["docker", "info", "--format", "{{.DockerRootDir}}"];

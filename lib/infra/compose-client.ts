@@ -35,17 +35,34 @@ export class ComposeClient implements ServiceControl {
   constructor(
     readonly project: ComposeProject,
     private readonly healthchecks: Readonly<Record<string, readonly string[] | string | undefined>> = {},
+    /** Variables Compose interpolates with, over .env.prod's (a deploy's CLAW_AI_TAG). */
+    readonly env: Readonly<Record<string, string>> = {},
   ) {}
 
+  /** The same client with these variables set for Compose (they win over the env file's). */
+  withEnv(env: Readonly<Record<string, string>>): ComposeClient {
+    return new ComposeClient(this.project, this.healthchecks, { ...this.env, ...env });
+  }
+
+  /** A service's healthcheck as an argv to exec, when it has one. */
+  healthcheck(service: string): string[] | undefined {
+    return b.healthcheckArgv(this.healthchecks[service]);
+  }
+
+  private run(argv: readonly string[], ro: RunOptions = {}, env?: Record<string, string>): Promise<RunResult> {
+    const all = { ...this.env, ...env };
+    return run({ argv, ...(Object.keys(all).length ? { env: all } : {}) }, ro);
+  }
+
   async ps(o: { all?: boolean; services?: readonly string[] } = {}): Promise<ContainerState[]> {
-    const out = await run({ argv: b.ps(this.project, o) });
+    const out = await this.run(b.ps(this.project, o));
     if (this.project.flavor === "v2") return b.parsePsJson(out.stdout);
     const ids = out.stdout
       .split("\n")
       .map((s) => s.trim())
       .filter(Boolean);
     if (ids.length === 0) return [];
-    return b.parseInspect((await run({ argv: d.dockerInspect(ids) })).stdout);
+    return b.parseInspect((await this.run(d.dockerInspect(ids))).stdout);
   }
 
   async up(o: UpOptions = {}, timeoutMs = SERVICE_READY_TIMEOUT_MS): Promise<void> {
@@ -55,15 +72,15 @@ export class ComposeClient implements ServiceControl {
       // each (in one call Compose would wait for each depends_on health condition, i.e. for
       // Docker's first check), then probed for readiness ourselves.
       for (const s of o.services!) {
-        await run(
-          { argv: b.up(this.project, { ...o, services: [s], wait: false }) },
-          { timeoutMs, hint: `see \`docker compose logs ${s}\` for the cause` },
-        );
+        await this.run(b.up(this.project, { ...o, services: [s], wait: false }), {
+          timeoutMs,
+          hint: `see \`docker compose logs ${s}\` for the cause`,
+        });
       }
       await this.waitReady(probes as ReadonlyArray<readonly [string, string[]]>, timeoutMs);
       return;
     }
-    await run({ argv: b.up(this.project, o) }, { timeoutMs, hint: "see `docker compose logs <service>` for the cause" });
+    await this.run(b.up(this.project, o), { timeoutMs, hint: "see `docker compose logs <service>` for the cause" });
     if (o.wait && this.project.flavor === "v1") await this.waitHealthy(o.services, timeoutMs);
   }
 
@@ -77,7 +94,7 @@ export class ComposeClient implements ServiceControl {
     await Promise.all(
       probes.map(async ([service, argv]) => {
         for (;;) {
-          const r = await run({ argv: b.exec(this.project, service, argv) }, { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+          const r = await this.run(b.exec(this.project, service, argv), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
           if (r?.status === 0) return;
           if (Date.now() > deadline) {
             throw new ServiceUnhealthyError(
@@ -111,7 +128,7 @@ export class ComposeClient implements ServiceControl {
   }
 
   exec(service: string, command: readonly string[], eo: ExecOptions = {}, ro: RunOptions = {}, env?: Record<string, string>): Promise<RunResult> {
-    return run({ argv: b.exec(this.project, service, command, eo), ...(env ? { env } : {}) }, ro);
+    return this.run(b.exec(this.project, service, command, eo), ro, env);
   }
 
   /** A one-off container of a service (`run --rm -T`), e.g. to work on its volumes while it is stopped. */
@@ -121,7 +138,7 @@ export class ComposeClient implements ServiceControl {
     o: ExecOptions & { entrypoint?: string; noDeps?: boolean; volumes?: readonly string[] } = {},
     ro: RunOptions = {},
   ): Promise<RunResult> {
-    return run({ argv: b.runOnce(this.project, service, command, o) }, ro);
+    return this.run(b.runOnce(this.project, service, command, o), ro);
   }
 
   /**
@@ -132,14 +149,14 @@ export class ComposeClient implements ServiceControl {
   async removeOneOffs(projectName: string): Promise<number> {
     const ids = new Set<string>();
     for (const projectLabel of [b.COMPOSE_PROJECT_LABEL, d.THROWAWAY_PROJECT_LABEL]) {
-      const out = await run({ argv: d.dockerOneOffIds(projectLabel, projectName) });
+      const out = await this.run(d.dockerOneOffIds(projectLabel, projectName));
       for (const id of out.stdout
         .split("\n")
         .map((s) => s.trim())
         .filter(Boolean))
         ids.add(id);
     }
-    if (ids.size) await run({ argv: d.dockerRemove([...ids]) });
+    if (ids.size) await this.run(d.dockerRemove([...ids]));
     return ids.size;
   }
 
@@ -154,12 +171,12 @@ export class ComposeClient implements ServiceControl {
     o: { entrypoint?: string; user?: string } = {},
     ro: RunOptions = {},
   ): Promise<RunResult> {
-    const image = (await run({ argv: d.dockerImageOf(await this.containerId(service)) })).stdout.trim();
-    return run({ argv: d.dockerRunThrowaway(projectName, image, command, o) }, ro);
+    const image = (await this.run(d.dockerImageOf(await this.containerId(service)))).stdout.trim();
+    return this.run(d.dockerRunThrowaway(projectName, image, command, o), ro);
   }
 
   async containerId(service: string): Promise<string> {
-    const id = (await run({ argv: b.psQuiet(this.project, service) })).stdout.trim().split("\n")[0] ?? "";
+    const id = (await this.run(b.psQuiet(this.project, service))).stdout.trim().split("\n")[0] ?? "";
     if (!id) throw new PreconditionError(`service ${service} has no container`, `start it: docker compose up -d ${service}`);
     return id;
   }
@@ -167,14 +184,14 @@ export class ComposeClient implements ServiceControl {
   /** Copy between a service and the host; `from`/`to` use the `service:path` form. */
   async cp(from: string, to: string): Promise<void> {
     if (this.project.flavor === "v2") {
-      await run({ argv: b.cp(this.project, from, to) });
+      await this.run(b.cp(this.project, from, to));
       return;
     }
     const resolve = async (spec: string) => {
       const m = /^([A-Za-z0-9_.-]+):(\/.*)$/.exec(spec);
       return m ? `${await this.containerId(m[1]!)}:${m[2]}` : spec;
     };
-    await run({ argv: d.dockerCp(await resolve(from), await resolve(to)) });
+    await this.run(d.dockerCp(await resolve(from), await resolve(to)));
   }
 
   /** Stop services, run the work, start them again and wait until ready, whatever happened (errors joined). */
@@ -188,18 +205,18 @@ export class ComposeClient implements ServiceControl {
   }
 
   async stop(services: readonly string[], timeoutSec?: number): Promise<void> {
-    await run({ argv: b.stop(this.project, services, timeoutSec === undefined ? {} : { timeoutSec }) });
+    await this.run(b.stop(this.project, services, timeoutSec === undefined ? {} : { timeoutSec }));
   }
   async start(services: readonly string[]): Promise<void> {
-    await run({ argv: b.start(this.project, services) });
+    await this.run(b.start(this.project, services));
   }
   async restart(services: readonly string[]): Promise<void> {
-    await run({ argv: b.restart(this.project, services) });
+    await this.run(b.restart(this.project, services));
   }
   async down(o: { volumes?: boolean; removeOrphans?: boolean; timeoutSec?: number } = {}): Promise<void> {
-    await run({ argv: b.down(this.project, o) }, { timeoutMs: 300_000 });
+    await this.run(b.down(this.project, o), { timeoutMs: 300_000 });
   }
   async logs(services: readonly string[], tail = 100): Promise<string> {
-    return (await run({ argv: b.logs(this.project, services, { tail }) }, { allowFailure: true })).stdout;
+    return (await this.run(b.logs(this.project, services, { tail }), { allowFailure: true })).stdout;
   }
 }

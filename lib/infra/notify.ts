@@ -2,10 +2,13 @@
 import { redactedJson } from "../core/secret.ts";
 
 export interface Notification {
-  event: "backup" | "restore" | "rollback";
+  event: "backup" | "restore" | "rollback" | "deploy";
   status: "success" | "failure";
   host: string;
   backup?: string;
+  /** deploy: the release id and the tag deployed. */
+  release?: string;
+  tag?: string;
   failedComponent?: string;
   reason?: string;
   durationMs?: number;

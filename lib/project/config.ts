@@ -42,8 +42,18 @@ export interface NotifySettings {
   webhookUrl: string | undefined;
 }
 
+export interface DeploySettings {
+  /** The TLS certificate's domain: DEPLOY_DOMAIN, else DOMAIN (the environment wins over .env.prod). */
+  domain: string | undefined;
+  email: string | undefined;
+  keepReleases: number;
+  keepBackups: number;
+  minFreeMb: number;
+}
+
 export interface ClawConfig {
   postgres: PostgresSettings;
+  deploy: DeploySettings;
   encryption: EncryptionSettings;
   notify: NotifySettings;
   /**
@@ -71,8 +81,24 @@ export function parseConfig(get: EnvGetter): ClawConfig {
     postgres: postgresSettings(get),
     encryption: encryptionSettings(get),
     notify: { webhookUrl: get("WEBHOOK_URL") || undefined },
+    deploy: deploySettings(get),
     retention: memo(() => retentionSettings(get)),
     offsite: memo(() => offsiteSettings(get)),
+  };
+}
+
+export function deploySettings(get: EnvGetter, environ: NodeJS.ProcessEnv = process.env): DeploySettings {
+  const pick = (k: string) => environ[k] || get(k) || undefined;
+  const int = (k: string, dflt: number) => {
+    const v = get(k);
+    return v ? Number(v) : dflt;
+  };
+  return {
+    domain: pick("DEPLOY_DOMAIN") ?? pick("DOMAIN"),
+    email: pick("DEPLOY_EMAIL"),
+    keepReleases: int("DEPLOY_KEEP_RELEASES", 5),
+    keepBackups: int("DEPLOY_KEEP_BACKUPS", 5),
+    minFreeMb: int("DEPLOY_MIN_FREE_MB", 1024),
   };
 }
 

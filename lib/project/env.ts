@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { parse } from "dotenv";
 import { PreconditionError } from "../core/errors.ts";
+import { writeFileAtomic } from "../core/files.ts";
 import { registerSecretValue } from "../core/secret.ts";
 
 export interface KeySpec {
@@ -58,6 +59,23 @@ export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "FLOWER_USER", description: "user for /flower/ basic auth", required: true, secret: false },
   password("FLOWER_PASSWORD", "password for /flower/ basic auth"),
   { name: "DOMAIN", description: "public host name", required: true, secret: false },
+  { name: "DEPLOY_DOMAIN", description: "deploy: domain of the TLS certificate (default: DOMAIN)", required: false, secret: false },
+  { name: "DEPLOY_EMAIL", description: "deploy: e-mail for Let's Encrypt (certbot)", required: false, secret: false },
+  {
+    name: "DEPLOY_KEEP_RELEASES",
+    description: "deploy: images of this many releases are kept (5)",
+    required: false,
+    secret: false,
+    pattern: /^[1-9]\d*$/,
+  },
+  { name: "DEPLOY_KEEP_BACKUPS", description: "deploy: pre-deploy backups kept (5)", required: false, secret: false, pattern: /^[1-9]\d*$/ },
+  {
+    name: "DEPLOY_MIN_FREE_MB",
+    description: "deploy: refuse with less free disk than this (1024)",
+    required: false,
+    secret: false,
+    pattern: /^\d+$/,
+  },
   { name: "HTTP_PORT", description: "host port for HTTP", required: false, secret: false, pattern: /^\d{1,5}$/ },
   { name: "HTTPS_PORT", description: "host port for HTTPS", required: false, secret: false, pattern: /^\d{1,5}$/ },
   { name: "BACKUP_RETENTION_DAILY_DAYS", description: "days to keep daily backups (7)", required: false, secret: false, pattern: /^\d+$/ },
@@ -214,4 +232,30 @@ export function loadEnv(file: string, o: { validate?: boolean } = {}): ClawEnv {
     }
   }
   return env;
+}
+
+/**
+ * Pure: the env file text with `key` set to `value` (a plain token: no quoting needed). The
+ * last line that sets it is replaced in place (dotenv and Compose both take the last), every
+ * other byte is kept; without one, the line is appended.
+ */
+export function withEnvValue(text: string, key: string, value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || !/^[A-Za-z0-9_.:/@-]*$/.test(value)) throw new Error(`not a plain env assignment: ${key}`);
+  const lines = text.split("\n");
+  const re = new RegExp(`^\\s*(?:export\\s+)?${key}\\s*=`);
+  let at = -1;
+  lines.forEach((l, i) => {
+    if (re.test(l)) at = i;
+  });
+  if (at >= 0) {
+    lines[at] = `${key}=${value}${lines[at]!.endsWith("\r") ? "\r" : ""}`;
+    return lines.join("\n");
+  }
+  const body = text === "" || text.endsWith("\n") ? text : `${text}\n`;
+  return `${body}${key}=${value}\n`;
+}
+
+/** Set one key of the env file in place: atomic replace, mode 0600 kept. */
+export function setEnvValue(file: string, key: string, value: string): void {
+  writeFileAtomic(file, withEnvValue(readFileSync(file, "utf8"), key, value), 0o600);
 }

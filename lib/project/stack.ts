@@ -53,6 +53,10 @@ export interface ServiceModel {
   networks: string[];
   ports: string[];
   labels: Record<string, string>;
+  /** The service has a `build:` section (a deploy builds it instead of pulling). */
+  build?: boolean;
+  /** `stop_grace_period` as written (e.g. "30s", "5m"). */
+  stopGracePeriod?: string;
 }
 
 export interface StackModel {
@@ -117,6 +121,8 @@ function parseService(name: string, s: Raw): ServiceModel {
   if (role) model.role = role as Role;
   if (typeof s.container_name === "string") model.containerName = s.container_name;
   if (typeof s.image === "string") model.image = s.image;
+  if (s.build !== undefined && s.build !== null) model.build = true;
+  if (typeof s.stop_grace_period === "string") model.stopGracePeriod = s.stop_grace_period;
   if (hc && hc.disable !== true) {
     model.healthcheck = {
       test: Array.isArray(hc.test) ? hc.test.map(String) : String(hc.test ?? ""),

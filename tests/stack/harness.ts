@@ -15,7 +15,7 @@ import { ComposeClient, detectComposeFlavor } from "../../lib/infra/compose-clie
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
 export const TEST_PREFIX = "clawtest-";
 const TEST_OVERRIDE = "tests/stack/docker-compose.test.yml";
-const COPIED = ["docker-compose.prod.yml", "nginx/nginx.conf", "prometheus", "grafana", "loki", TEST_OVERRIDE];
+const COPIED = ["docker-compose.prod.yml", "nginx/nginx.conf", "nginx/live", "prometheus", "grafana", "loki", TEST_OVERRIDE];
 
 export interface StackOptions {
   /** Backend release (tag of claw-test/app). */
@@ -137,7 +137,7 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
   const name = `${TEST_PREFIX}${randomBytes(4).toString("hex")}`;
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   for (const p of COPIED) cpSync(join(REPO_ROOT, p), join(dir, p), { recursive: true });
-  for (const d of ["uploads", "metrics", "logs", "nginx/ssl", "backups"]) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ["uploads", "metrics", "logs", "nginx/ssl", "nginx/certbot", "backups"]) mkdirSync(join(dir, d), { recursive: true });
   const env = testEnv(o);
   writeEnvFile(join(dir, ".env.prod"), env);
   await selfSignedCert(join(dir, "nginx/ssl"));

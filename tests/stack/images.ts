@@ -98,3 +98,19 @@ export async function ensureImages(log: (m: string) => void = () => {}): Promise
   await Promise.all([worker(), worker()]);
   return built;
 }
+
+/** Another release of the backend stand-in: the same image under another tag (APP_VERSION comes from the tag). */
+export async function tagAppRelease(tag: string): Promise<string> {
+  await run({ argv: ["docker", "tag", imageRef("app"), `${REPO}/app:${tag}`] });
+  return `${REPO}/app:${tag}`;
+}
+
+/** A release whose /health answers 503 (its container never becomes healthy). */
+export async function buildBrokenRelease(tag = "broken"): Promise<string> {
+  const ref = `${REPO}/app:${tag}`;
+  await run(
+    { argv: ["docker", "build", "-q", "-t", ref, "-"] },
+    { input: `FROM ${imageRef("app")}\nENV CLAW_TEST_BROKEN_HEALTH=1\n`, timeoutMs: 300_000 },
+  );
+  return ref;
+}

@@ -49,7 +49,12 @@ import type { Component } from "./component.ts";
 export const CONFIG_FILE = "config.tar";
 export const CONFIG_DIRS = ["nginx", "prometheus", "grafana", "loki"];
 const ENV_FILE = ".env.prod";
-const EXCLUDE = [/^nginx\/ssl(\/|$)/];
+/**
+ * Not configuration: certificates (secrets, renewed in place), the backend container nginx
+ * serves now (deploy state: an old one restored would name a container that is gone) and
+ * certbot's challenge files.
+ */
+const EXCLUDE = [/^nginx\/(ssl|live|certbot)(\/|$)/];
 /** Top-level compose files by their usual names (any other name comes from the project's own list). */
 const COMPOSE_NAME = /^(docker-)?compose[^/]*\.ya?ml$/;
 

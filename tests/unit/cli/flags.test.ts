@@ -39,7 +39,7 @@ test("an unknown flag is a one-line usage error naming it", () => {
 test("a flag missing its value and a surplus argument are usage errors", () => {
   assert.match(usage(() => parseFlags(rollbackSpec, ["--backup"])).message, /--backup/);
   assert.match(usage(() => parseFlags(rollbackSpec, ["1", "2"])).message, /unexpected argument "2"/);
-  assert.match(usage(() => parseFlags(deploySpec, ["extra"])).message, /unexpected argument/);
+  assert.match(usage(() => parseFlags(deploySpec, ["extra", "more"])).message, /unexpected argument/);
 });
 
 test("help lists every flag of the guide", () => {

@@ -37,10 +37,12 @@ test("the compose file has every service of the guide, each with a unique role l
   assert.equal(new Set(roles).size, roles.length);
 });
 
-test("the guide's container names are kept", () => {
+test("the guide's container names are kept for the singletons; the backend and workers have none (a deploy runs two side by side)", () => {
   assert.equal(serviceByRole(stack, "postgres").containerName, "claw_ai_postgres");
   assert.equal(serviceByRole(stack, "redis").containerName, "claw_ai_redis");
-  assert.equal(serviceByRole(stack, "backend").containerName, "claw_ai_backend");
+  assert.equal(serviceByRole(stack, "celery-beat").containerName, "claw_ai_celery_beat");
+  assert.equal(serviceByRole(stack, "backend").containerName, undefined);
+  assert.equal(serviceByRole(stack, "celery-worker").containerName, undefined);
 });
 
 test("every long-running service has a healthcheck, except the shell-less redis exporter", () => {
@@ -116,14 +118,16 @@ test("the template lists exactly the variables the compose file and the scripts 
   assert.deepEqual([...template].sort(), [...used].sort());
 });
 
-test("the test override changes only images and entrypoints", () => {
+test("the test override changes only images, entrypoints and the stand-in's test knobs", () => {
   const raw = parseStackRaw(join(ROOT, "tests/stack/docker-compose.test.yml"));
   for (const [name, body] of Object.entries(raw)) {
     assert.ok(
       stack.services.some((s) => s.name === name),
       `override names unknown service ${name}`,
     );
-    for (const key of Object.keys(body)) assert.ok(["image", "entrypoint"].includes(key), `${name}.${key} overridden`);
+    for (const key of Object.keys(body)) assert.ok(["image", "entrypoint", "environment"].includes(key), `${name}.${key} overridden`);
+    // Only knobs the backend stand-in reads for the tests (beat ticks), never a production setting.
+    for (const k of Object.keys((body.environment as Record<string, string> | undefined) ?? {})) assert.deepEqual(k, "BEAT_TICK_SECONDS");
   }
   assert.ok(Object.keys(raw).length > 0);
 });

@@ -41,6 +41,8 @@ def health(response: Response):
         checks["redis"] = "ok"
     except Exception as e:
         checks["redis"] = f"error: {type(e).__name__}"
+    if settings.BROKEN_HEALTH:
+        checks["release"] = "error: this test release is built to fail its health check"
     ok = all(v == "ok" for v in checks.values())
     response.status_code = 200 if ok else 503
     return {"status": "ok" if ok else "degraded", "version": settings.VERSION, **checks}
@@ -49,6 +51,11 @@ def health(response: Response):
 @app.get("/version")
 def version():
     return {"version": settings.VERSION}
+
+
+@app.post("/echo")
+async def echo(request: Request):
+    return await request.json()
 
 
 @app.get("/metrics")
@@ -124,3 +131,17 @@ async def add_vectors(collection: str, request: Request):
 @app.get("/api/test/vectors/{collection}")
 def get_vectors(collection: str):
     return milvus("/v1/vector/query", {"collectionName": collection})
+
+
+@app.post("/api/test/tasks/slow")
+async def slow_task(request: Request):
+    from .worker import slow
+
+    body = await request.json()
+    result = slow.delay(body["seconds"], body["key"])
+    return {"id": result.id}
+
+
+@app.get("/api/test/beat-ticks")
+def beat_ticks():
+    return {"ticks": [t.decode() for t in cache.lrange("test:beat:ticks", 0, -1)]}

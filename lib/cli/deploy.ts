@@ -1,0 +1,201 @@
+/**
+ * deploy.mts: typed options from the flags (one mode per run), then one handler per mode:
+ * deploy (or go back to a release), --list-releases, --status.
+ */
+import { UsageError } from "../core/errors.ts";
+import type { Output } from "../core/output.ts";
+import { containersOf } from "../deploy/containers.ts";
+import { currentRelease, formatReleases, readLedger, rollbackTarget } from "../deploy/ledger.ts";
+import { describeDeploy } from "../deploy/plan.ts";
+import { servingBackend } from "../deploy/rollout.ts";
+import { applyDeploy, newReleaseId, prepareDeploy, printSummary, reportInterruptedDeploy } from "../deploy/run.ts";
+import { describeTlsPlan } from "../deploy/tls.ts";
+import { tlsPlanFor } from "../deploy/tls-phase.ts";
+import { openProject, projectRoot } from "../project/project.ts";
+import { withRunLock } from "../restore/run-lock.ts";
+import type { ParsedArgs } from "./flags.ts";
+import type { ScriptContext } from "./run.ts";
+
+const SCRIPT = "deploy.mts";
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export type DeployCommand =
+  | { mode: "list-releases" }
+  | { mode: "status" }
+  | {
+      mode: "deploy";
+      /** undefined: CLAW_AI_TAG of .env.prod. */
+      tag: string | undefined;
+      skipBackup: boolean;
+      skipMigrations: boolean;
+      skipSsl: boolean;
+      skipHealthCheck: boolean;
+      restoreDbOnFailure: boolean;
+      dryRun: boolean;
+      yes: boolean;
+    }
+  | {
+      mode: "rollback-release";
+      id: string | undefined;
+      skipBackup: boolean;
+      skipSsl: boolean;
+      skipHealthCheck: boolean;
+      dryRun: boolean;
+      yes: boolean;
+    };
+
+const MODES = ["list-releases", "status", "rollback-release"] as const;
+const DEPLOY_ONLY = ["tag", "skip-migrations", "skip-migrate", "restore-db-on-failure"] as const;
+
+/** Pure: the typed command of a deploy.mts run; conflicting modes and flags are a usage error. */
+export function deployCommand(args: ParsedArgs): DeployCommand {
+  const f = args.flags;
+  const given = (k: string) => f[k] !== undefined && f[k] !== false;
+  const modes = MODES.filter(given);
+  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
+  const mode = modes[0];
+  const positional = args.positionals[0];
+  if (positional !== undefined && mode !== "rollback-release")
+    throw new UsageError(`unexpected argument ${JSON.stringify(positional)}`, "a release id goes with --rollback-release");
+  if (mode === "list-releases" || mode === "status") {
+    const other = Object.keys(f).find((k) => given(k) && k !== mode && k !== "json" && k !== "verbose");
+    if (other) throw new UsageError(`--${mode} takes no --${other}`);
+    return { mode };
+  }
+  const common = {
+    skipBackup: given("skip-backup"),
+    skipSsl: given("skip-ssl"),
+    skipHealthCheck: given("skip-health-check"),
+    dryRun: given("dry-run"),
+    yes: given("yes"),
+  };
+  if (mode === "rollback-release") {
+    const bad = DEPLOY_ONLY.find(given);
+    if (bad) throw new UsageError(`--rollback-release takes no --${bad}`, "it goes back to a release's own tag and never runs migrations");
+    return { mode, id: positional, ...common };
+  }
+  const tag = f.tag === undefined ? undefined : String(f.tag);
+  if (tag !== undefined && !TAG.test(tag))
+    throw new UsageError(`--tag ${JSON.stringify(tag)} is not a Docker image tag`, "letters, digits, _ . - (at most 128)");
+  return {
+    mode: "deploy",
+    tag,
+    ...common,
+    skipMigrations: given("skip-migrations") || given("skip-migrate"),
+    restoreDbOnFailure: given("restore-db-on-failure"),
+  };
+}
+
+export async function deployMain({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const cmd = deployCommand(args);
+  if (cmd.mode === "list-releases") return listReleases(out, root);
+  const project = await openProject({ root });
+  if (cmd.mode === "status") return status(project, out);
+  const { releases } = readLedger(root);
+  let tag: string;
+  let target;
+  if (cmd.mode === "rollback-release") {
+    const t = rollbackTarget(releases, cmd.id);
+    if (!t.ok) throw new UsageError(t.error, t.hint);
+    target = t.release;
+    tag = t.release.tag;
+  } else {
+    tag = cmd.tag ?? project.env.get("CLAW_AI_TAG") ?? "";
+  }
+  const req = {
+    kind: cmd.mode === "deploy" ? ("deploy" as const) : ("rollback-release" as const),
+    tag,
+    skipBackup: cmd.skipBackup,
+    skipMigrations: cmd.mode === "deploy" ? cmd.skipMigrations : true,
+    skipSsl: cmd.skipSsl,
+    skipHealthCheck: cmd.skipHealthCheck,
+    restoreDbOnFailure: cmd.mode === "deploy" ? cmd.restoreDbOnFailure : false,
+    dryRun: cmd.dryRun,
+    yes: cmd.yes,
+    ...(target ? { target } : {}),
+  };
+  const releaseId = newReleaseId(new Date(), new Set(releases.map((r) => r.id)));
+  if (cmd.dryRun) {
+    const { plan } = await prepareDeploy(project, out, req, releaseId);
+    for (const l of describeDeploy(plan)) out.info(l);
+    if (!cmd.skipSsl) out.info(describeTlsPlan((await tlsPlanFor(project, plan.nginx)).plan));
+    out.info("dry run: nothing was changed");
+    out.result({ ok: true, dryRun: true, plan });
+    return 0;
+  }
+  const who = {
+    script: SCRIPT,
+    purpose: `${req.kind === "deploy" ? "deploy" : "rollback to"} release ${tag}`,
+    finish: `npx zx scripts/deploy.mts --tag ${tag}`,
+  };
+  return withRunLock(root, who, out, async (lock) => {
+    reportInterruptedDeploy(root, out);
+    const { plan, compose, preflightMs } = await prepareDeploy(project, out, req, releaseId);
+    for (const l of describeDeploy(plan)) out.info(l);
+    const outcome = await applyDeploy(project, out, plan, compose, lock, preflightMs);
+    printSummary(out, outcome.phases);
+    out.success(`release ${outcome.releaseId} (${outcome.tag}) serves; deployed in ${(outcome.durationMs / 1000).toFixed(1)}s`);
+    out.result(outcome);
+    return 0;
+  });
+}
+
+function listReleases(out: Output, root: string): number {
+  const { releases, skipped } = readLedger(root);
+  if (skipped) out.warn(`${skipped} unreadable line(s) in releases/ledger.jsonl were skipped (a deploy killed while writing?)`);
+  if (out.json) {
+    const current = currentRelease(releases)?.id;
+    out.result([...releases].reverse().map((r) => ({ ...r, serving: r.id === current })));
+    return 0;
+  }
+  process.stdout.write(`${formatReleases(releases)}\n`);
+  return 0;
+}
+
+async function status(project: Awaited<ReturnType<typeof openProject>>, out: Output): Promise<number> {
+  const { releases } = readLedger(project.root);
+  const current = currentRelease(releases);
+  const last = releases[releases.length - 1];
+  const states = await project.compose.ps({ all: true });
+  const backend = project.stack.services.find((s) => s.role === "backend");
+  const serving = servingBackend(project.root);
+  const backends = backend ? await containersOf(project.compose, backend.name) : [];
+  const services = project.stack.services.map((s) => {
+    const cs = states.filter((c) => c.service === s.name);
+    return {
+      service: s.name,
+      containers: cs.map((c) => ({ name: c.name, state: c.state, health: c.health })),
+      // "starting": Docker has not run its first check yet (start_period); not a failure.
+      ok: cs.length > 0 && cs.every((c) => c.state === "running" && c.health !== "unhealthy"),
+    };
+  });
+  const ok = services.every((s) => s.ok);
+  const result = {
+    ok,
+    release: current ? { id: current.id, tag: current.tag, image: current.image, deployedAt: current.finishedAt ?? current.startedAt } : null,
+    envTag: project.env.get("CLAW_AI_TAG") ?? null,
+    servingBackend: serving ?? null,
+    backendContainers: backends.map((c) => c.name),
+    lastDeploy: last
+      ? { id: last.id, kind: last.kind, tag: last.tag, result: last.result, phase: last.phase ?? null, error: last.error ?? null }
+      : null,
+    services,
+  };
+  if (out.json) {
+    out.result(result);
+    return ok ? 0 : 1;
+  }
+  const lines = [
+    `release: ${current ? `${current.id} ${current.image}:${current.tag} (deployed ${current.finishedAt ?? current.startedAt})` : "none deployed by deploy.mts yet"}`,
+    `.env.prod CLAW_AI_TAG: ${result.envTag ?? "(unset)"}`,
+    `nginx serves: ${serving ?? "(live/backend.conf missing)"}${backends.length > 1 ? `  (backend containers: ${backends.map((c) => c.name).join(", ")})` : ""}`,
+    `last deploy: ${last ? `${last.id} ${last.kind} ${last.tag}: ${last.result}${last.result !== "succeeded" && last.phase ? ` (in ${last.phase})` : ""}${last.error ? `: ${last.error}` : ""}` : "none"}`,
+    "",
+    ...services.map(
+      (s) =>
+        `${s.ok ? "ok  " : "DOWN"} ${s.service.padEnd(20)} ${s.containers.map((c) => `${c.name} ${c.state}${c.health !== "none" ? `/${c.health}` : ""}`).join(", ") || "no container"}`,
+    ),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,31 @@
+/** Files replaced whole: written to a temporary name beside them, fsynced, then renamed over. */
+import { chownSync, closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+
+/**
+ * Replace `file` with `text` atomically: a reader sees the old content or the new, never
+ * half. An existing file keeps its mode and (when we run as root) its owner; a new one gets `mode`.
+ */
+export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  let old: { mode: number; uid: number; gid: number } | undefined;
+  try {
+    old = statSync(file);
+  } catch {
+    old = undefined;
+  }
+  try {
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      fchmodSync(fd, old ? old.mode & 0o7777 : mode);
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (old && process.getuid?.() === 0) chownSync(tmp, old.uid, old.gid);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The release ledger: one JSON line per event under releases/ledger.jsonl, appended and
+ * fsynced (never rewritten), so a deploy killed at any point leaves every earlier line intact
+ * and at worst one torn last line, which the reader skips. A release is the merge of its
+ * lines by id: "started", then phase progress, then its result.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+
+export const LEDGER_FILE = "releases/ledger.jsonl";
+/** Images of this many succeeded releases are kept, so going back needs no pull. */
+export const DEFAULT_KEEP_RELEASES = 5;
+
+export type ReleaseResult = "started" | "succeeded" | "failed" | "rolled-back" | "interrupted";
+export type ReleaseKind = "deploy" | "rollback-release" | "auto-rollback";
+
+export interface PhaseTiming {
+  name: string;
+  ms: number;
+  result: "ok" | "skipped" | "failed";
+  note?: string;
+}
+
+export interface ReleaseRecord {
+  id: string;
+  kind: ReleaseKind;
+  tag: string;
+  image: string;
+  /** Local image id (sha256:…) and registry digests, when the image has any. */
+  imageId?: string;
+  repoDigests?: string[];
+  startedAt: string;
+  finishedAt?: string;
+  result: ReleaseResult;
+  /** The phase a release that has not finished is in. */
+  phase?: string;
+  durationMs?: number;
+  /** sha256 (first 16 hex) of the compose files, nginx.conf and .env.prod as deployed. */
+  configHashes?: Record<string, string>;
+  migrationHead?: string | null;
+  preDeployBackup?: string | null;
+  /** The release that served before this one (its id). */
+  previous?: string | null;
+  previousTag?: string | null;
+  /** The backend container that serves (nginx's target) once it succeeded. */
+  backendContainer?: string;
+  phases?: PhaseTiming[];
+  error?: string;
+}
+
+/** One line of the file: a full record, or an update of one (id plus the fields that changed). */
+export type LedgerLine = Partial<ReleaseRecord> & { id: string };
+
+export const ledgerPath = (root: string) => join(root, LEDGER_FILE);
+
+/** Append one line, durable before it returns (dir 0700, file 0600: it names releases and backups). */
+export function appendLedger(root: string, line: LedgerLine): void {
+  const file = ledgerPath(root);
+  mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
+  // A run killed mid-write leaves a torn last line: start on a line of our own.
+  const torn = existsSync(file) && statSync(file).size > 0 && !readFileSync(file, "utf8").endsWith("\n");
+  const fd = openSync(file, "a", 0o600);
+  try {
+    writeSync(fd, `${torn ? "\n" : ""}${JSON.stringify(line)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Pure: the releases of a ledger text, oldest first, lines merged by id; unreadable lines are skipped and counted. */
+export function parseLedger(text: string): { releases: ReleaseRecord[]; skipped: number } {
+  const byId = new Map<string, ReleaseRecord>();
+  let skipped = 0;
+  for (const raw of text.split("\n")) {
+    if (!raw.trim()) continue;
+    let line: LedgerLine;
+    try {
+      line = JSON.parse(raw) as LedgerLine;
+    } catch {
+      skipped++;
+      continue;
+    }
+    if (typeof line?.id !== "string") {
+      skipped++;
+      continue;
+    }
+    const prev = byId.get(line.id);
+    if (!prev && (typeof line.tag !== "string" || typeof line.startedAt !== "string")) {
+      skipped++;
+      continue;
+    }
+    byId.set(line.id, { ...(prev as ReleaseRecord), ...line } as ReleaseRecord);
+  }
+  return { releases: [...byId.values()], skipped };
+}
+
+export function readLedger(root: string): { releases: ReleaseRecord[]; skipped: number } {
+  const file = ledgerPath(root);
+  return existsSync(file) ? parseLedger(readFileSync(file, "utf8")) : { releases: [], skipped: 0 };
+}
+
+/** Pure: the release that serves now: the newest one that succeeded (or was rolled back to). */
+export function currentRelease(releases: readonly ReleaseRecord[]): ReleaseRecord | undefined {
+  return [...releases].reverse().find((r) => r.result === "succeeded");
+}
+
+/** Pure: the newest release that never finished (a deploy that died), if it is the newest of all. */
+export function unfinishedRelease(releases: readonly ReleaseRecord[]): ReleaseRecord | undefined {
+  const last = releases[releases.length - 1];
+  return last && (last.result === "started" || last.result === "interrupted") ? last : undefined;
+}
+
+/**
+ * Pure: what `--rollback-release [<id>]` goes back to: the named release, or the newest
+ * succeeded one before the current whose tag differs. Only a release that once succeeded.
+ */
+export type RollbackTarget = { ok: true; release: ReleaseRecord } | { ok: false; error: string; hint: string };
+
+export function rollbackTarget(releases: readonly ReleaseRecord[], id?: string): RollbackTarget {
+  const ok = releases.filter((r) => r.result === "succeeded");
+  if (id !== undefined) {
+    const r = releases.find((x) => x.id === id);
+    if (!r) return { ok: false, error: `no release ${id} in the ledger`, hint: "see the releases with deploy.mts --list-releases" };
+    if (r.result !== "succeeded")
+      return { ok: false, error: `release ${id} never served (it ${r.result})`, hint: "pick one whose result is succeeded" };
+    return { ok: true, release: r };
+  }
+  const current = ok[ok.length - 1];
+  if (!current)
+    return { ok: false, error: "no release has succeeded yet: there is nothing to go back to", hint: "deploy one first: deploy.mts --tag <release>" };
+  const before = [...ok.slice(0, -1)].reverse().find((r) => r.tag !== current.tag || r.image !== current.image);
+  if (!before)
+    return {
+      ok: false,
+      error: `release ${current.id} (${current.tag}) is the only one that served`,
+      hint: "there is no previous release to go back to",
+    };
+  return { ok: true, release: before };
+}
+
+/**
+ * Pure: the image tags to keep: those of the newest `keep` succeeded releases (distinct tags)
+ * plus any tag given in `alsoKeep` (what runs now, what is being deployed).
+ */
+export function tagsToKeep(releases: readonly ReleaseRecord[], keep: number, alsoKeep: readonly string[] = []): Set<string> {
+  const out = new Set(alsoKeep);
+  const distinct: string[] = [];
+  for (const r of [...releases].reverse()) {
+    if (r.result !== "succeeded" || distinct.includes(r.tag)) continue;
+    distinct.push(r.tag);
+    if (distinct.length >= keep) break;
+  }
+  for (const t of distinct) out.add(t);
+  return out;
+}
+
+/**
+ * Pure: which local tags of the app image may be removed: tags the ledger knows (a deploy put
+ * them here), not among those kept, whose image no container uses. Anything else, including
+ * tags claw-ops never deployed, stays.
+ */
+export function imagesToPrune(
+  releases: readonly ReleaseRecord[],
+  image: string,
+  local: ReadonlyArray<{ ref: string; id: string }>,
+  inUse: ReadonlySet<string>,
+  keep: ReadonlySet<string>,
+): string[] {
+  const known = new Set(releases.filter((r) => r.image === image).map((r) => r.tag));
+  const short = (id: string) => id.replace(/^sha256:/, "").slice(0, 12);
+  const used = new Set([...inUse].map(short));
+  return local
+    .filter(({ ref }) => ref.startsWith(`${image}:`))
+    .filter(({ ref, id }) => {
+      const tag = ref.slice(image.length + 1);
+      return known.has(tag) && !keep.has(tag) && !used.has(short(id));
+    })
+    .map(({ ref }) => ref);
+}
+
+/** Pure: the --list-releases table, newest first; `*` marks the release that serves. */
+export function formatReleases(releases: readonly ReleaseRecord[]): string {
+  if (releases.length === 0) return "no releases yet (the ledger is empty): deploy one with deploy.mts";
+  const current = currentRelease(releases)?.id;
+  const rows = [...releases]
+    .reverse()
+    .map((r) => [
+      r.id === current ? "*" : " ",
+      r.id,
+      r.kind === "deploy" ? "" : r.kind,
+      r.tag,
+      r.result + (r.phase && r.result !== "succeeded" ? ` (${r.phase})` : ""),
+      r.durationMs === undefined ? "" : `${(r.durationMs / 1000).toFixed(1)}s`,
+      r.preDeployBackup ?? "",
+      r.migrationHead ?? "",
+    ]);
+  const head = ["", "RELEASE", "KIND", "TAG", "RESULT", "TIME", "PRE-DEPLOY BACKUP", "MIGRATION"];
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}

@@ -1,0 +1,550 @@
+/**
+ * Deploy step 4, TLS (skipped with --skip-ssl): nginx serves nginx/ssl/{fullchain,privkey}.pem.
+ *
+ *   probeTls   (reads)  the pair in nginx/ssl, whether certbot is installed, whether DOMAIN
+ *                       resolves to this host (its own interfaces only, no outside service)
+ *   planTls    (pure)   keep | certbot (webroot when nginx runs, else standalone) | self-signed
+ *   applyTls   (writes) the chosen pair, through a scratch dir in nginx/ssl and a rename
+ *   installRenewal      a certbot deploy hook that copies renewed certificates in and reloads
+ *                       nginx, and one `certbot renew` crontab line (idempotent)
+ *
+ * Decisions:
+ * - A pair that is readable, matches, covers DOMAIN and has not expired is kept (a warning
+ *   under 30 days). A valid *self-signed* pair is kept only while certbot cannot be used: once
+ *   it can (installed, DOMAIN public and resolving here, DEPLOY_EMAIL set) the deploy replaces
+ *   it, so a self-signed certificate made while DNS was not ready does not stay for good.
+ * - Certbot usable but no DEPLOY_EMAIL, and no pair to keep: refused (UsageError, exit 2) at plan
+ *   time, before anything is touched. A host that can get a trusted certificate should not
+ *   quietly serve a self-signed one for want of one setting; --skip-ssl is the way out.
+ * - Names Let's Encrypt cannot or must not issue for (empty, localhost, IP literals, the
+ *   reserved example/test names, template placeholders, single labels) never reach certbot.
+ * - A certbot failure is an error (the hint names port 80 and the webroot), never a silent
+ *   self-signed fallback.
+ */
+import { createHash, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { lookup } from "node:dns/promises";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+import { join } from "node:path";
+import { dirOnPath, pinnedPath, readCrontab, replaceCrontabLines, validateCron, writeCrontab } from "../backup/schedule.ts";
+import { type CertbotMode, certbotCertonly, certbotRenew, certbotVersion, composeNginxReload, opensslSelfSigned } from "../commands/tls.ts";
+import { ClawError, PreconditionError, UsageError } from "../core/errors.ts";
+import { canRun, run } from "../core/exec.ts";
+import { DAY_MS, MINUTE_MS, SECOND_MS } from "../core/time.ts";
+import { ENV_SCHEMA, isPlaceholder } from "../project/env.ts";
+
+export const SSL_DIR = "nginx/ssl";
+export const CERT_FILE = "fullchain.pem";
+export const KEY_FILE = "privkey.pem";
+/** Mounted into nginx as /var/www/certbot, where it serves /.well-known/acme-challenge/ from. */
+export const WEBROOT_DIR = "nginx/certbot";
+export const LETSENCRYPT_LIVE = "/etc/letsencrypt/live";
+export const RENEWAL_HOOKS_DIR = "/etc/letsencrypt/renewal-hooks/deploy";
+export const DEFAULT_RENEW_CRON = "17 3 * * *";
+/** Fewer days left than this: the kept certificate comes with a warning. */
+export const EXPIRY_WARN_DAYS = 30;
+export const SELF_SIGNED_DAYS = 90;
+/** Ends the crontab line claw-ops owns (sh reads it as a comment); how the merge finds it again. */
+export const RENEW_MARKER = "# claw-ops: certbot renew";
+
+// ---------------------------------------------------------------------------------------------
+// Inspection (pure)
+
+export interface CertInspection {
+  subject: string;
+  issuer: string;
+  /** undefined only when fullchain.pem is not a certificate at all. */
+  notAfter: Date | undefined;
+  /** Whole days until notAfter (negative once expired). */
+  daysLeft: number;
+  matchesKey: boolean;
+  coversDomain: boolean;
+  selfSigned: boolean;
+  /** Issued by Let's Encrypt (so `certbot renew` can renew it). */
+  letsEncrypt: boolean;
+  /** Why the pair cannot serve the domain now; empty when it can. */
+  problems: string[];
+}
+
+/** What a pair of PEM texts holds, at `now`, for `domain` (any name when undefined). Pure. */
+export function inspectCertificate(certPem: string | Buffer, keyPem: string | Buffer, now: Date, domain?: string): CertInspection {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    return {
+      subject: "",
+      issuer: "",
+      notAfter: undefined,
+      daysLeft: 0,
+      matchesKey: false,
+      coversDomain: false,
+      selfSigned: false,
+      letsEncrypt: false,
+      problems: [`${CERT_FILE} is missing or not a PEM certificate`],
+    };
+  }
+  let key: KeyObject | undefined;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    key = undefined;
+  }
+  const notBefore = new Date(cert.validFrom);
+  const notAfter = new Date(cert.validTo);
+  const matchesKey = key !== undefined && keyMatches(cert, key);
+  const coversDomain = domain === undefined || (isIP(domain) ? cert.checkIP(domain) : cert.checkHost(domain)) !== undefined;
+  const problems: string[] = [];
+  if (notBefore.getTime() > now.getTime()) problems.push(`not valid before ${notBefore.toISOString()}`);
+  if (notAfter.getTime() <= now.getTime()) problems.push(`expired on ${notAfter.toISOString()}`);
+  if (key === undefined) problems.push(`${KEY_FILE} is missing or not an unencrypted PEM private key`);
+  else if (!matchesKey) problems.push(`${KEY_FILE} is not the key of ${CERT_FILE}`);
+  if (!coversDomain) problems.push(`issued for ${cert.subjectAltName ?? cert.subject.replace(/\n/g, ", ")}, not for ${domain}`);
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    notAfter,
+    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS),
+    matchesKey,
+    coversDomain,
+    selfSigned: cert.issuer === cert.subject,
+    letsEncrypt: /^O=Let's Encrypt$/m.test(cert.issuer),
+    problems,
+  };
+}
+
+function keyMatches(cert: X509Certificate, key: KeyObject): boolean {
+  try {
+    return cert.checkPrivateKey(key);
+  } catch {
+    return false; // a key of another type
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names (pure)
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+/** Reserved for documentation and testing (RFC 2606, RFC 6761) or private use: never on the public internet. */
+const RESERVED_SUFFIXES = ["example", "test", "invalid", "localhost", "local", "localdomain", "internal", "lan", "home.arpa"];
+const EXAMPLE_DOMAINS = ["example.com", "example.net", "example.org"];
+const DOMAIN_SPEC = ENV_SCHEMA.find((k) => k.name === "DOMAIN")!;
+
+/** DOMAIN, trimmed and lower-cased; PreconditionError (nothing touched) when no certificate can name it. */
+export function checkDomain(domain: string): string {
+  const d = domain.trim().toLowerCase().replace(/\.$/, "");
+  const hint = "set DOMAIN in .env.prod to the host name clients use (no scheme, port, path or wildcard)";
+  if (d === "") throw new PreconditionError("DOMAIN is empty: there is no name to serve HTTPS for", hint);
+  if (isIP(d)) return d;
+  if (d.length > 253 || !d.split(".").every((l) => LABEL.test(l))) throw new PreconditionError(`DOMAIN '${domain}' is not a host name`, hint);
+  return d;
+}
+
+const under = (d: string, suffix: string) => d === suffix || d.endsWith(`.${suffix}`);
+
+/** Why Let's Encrypt must not be asked for `domain` (already checked), or undefined when it may. Pure. */
+export function certbotIneligible(domain: string): string | undefined {
+  if (isIP(domain)) return `${domain} is an IP address, not a host name`;
+  if (under(domain, "localhost")) return `${domain} is a local name`;
+  if (isPlaceholder(DOMAIN_SPEC, domain) || /your-?domain/.test(domain)) return `${domain} is the template's placeholder`;
+  if (EXAMPLE_DOMAINS.some((e) => under(domain, e)) || RESERVED_SUFFIXES.some((s) => under(domain, s)))
+    return `${domain} is a reserved example, test or private name`;
+  if (!domain.includes(".")) return `${domain} is not a fully qualified public name`;
+  return undefined;
+}
+
+/** DEPLOY_EMAIL, checked: Let's Encrypt refuses addresses at reserved domains. */
+export function checkEmail(email: string): string {
+  const e = email.trim();
+  const hint = "set DEPLOY_EMAIL to an address you read: Let's Encrypt sends expiry notices there";
+  const at = e.lastIndexOf("@");
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) throw new UsageError(`DEPLOY_EMAIL '${email}' is not an e-mail address`, hint);
+  const host = e.slice(at + 1).toLowerCase();
+  if (certbotIneligible(host) !== undefined) throw new UsageError(`DEPLOY_EMAIL '${email}' is at a domain that receives no mail (${host})`, hint);
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan (pure)
+
+export interface TlsInput {
+  /** The project root (nginx/ssl and nginx/certbot are under it). */
+  root: string;
+  domain: string;
+  /** DEPLOY_EMAIL, for Let's Encrypt. */
+  email?: string | undefined;
+  now: Date;
+  /** The pair in nginx/ssl; undefined when neither file exists. */
+  existing?: CertInspection | undefined;
+  certbotInstalled: boolean;
+  domainResolvesHere: boolean;
+  nginxRunning: boolean;
+  /** Where DOMAIN resolved to, for the warning that says why certbot was not used. */
+  resolvedTo?: readonly string[] | undefined;
+}
+
+export type TlsPlan =
+  | { action: "keep"; domain: string; daysLeft: number; selfSigned: boolean; renew: boolean; warnings: string[] }
+  | { action: "certbot"; domain: string; mode: CertbotMode; argv: string[]; lineage: string; warnings: string[] }
+  | { action: "self-signed"; domain: string; reason: string; warnings: string[] };
+
+/** The TLS decision, from what probeTls saw (see the module's head for the rules). Pure; throws before anything is touched. */
+export function planTls(input: TlsInput): TlsPlan {
+  const domain = checkDomain(input.domain);
+  const existing = input.existing;
+  const blocker = whyNotCertbot(input, domain);
+  const email = input.email?.trim() ? input.email : undefined;
+  if (existing && existing.problems.length === 0) {
+    if (!existing.selfSigned) {
+      const renew = existing.letsEncrypt && input.certbotInstalled;
+      return { action: "keep", domain, daysLeft: existing.daysLeft, selfSigned: false, renew, warnings: expiryWarnings(existing, renew) };
+    }
+    if (blocker !== undefined || email === undefined) {
+      const why = blocker ?? "DEPLOY_EMAIL is not set (set it and deploy again to replace this certificate with a trusted one)";
+      return {
+        action: "keep",
+        domain,
+        daysLeft: existing.daysLeft,
+        selfSigned: true,
+        renew: false,
+        warnings: [selfSignedWarning(domain, why), ...expiryWarnings(existing, false)],
+      };
+    }
+  }
+  const replaced = existing ? [replacedWarning(existing)] : [];
+  if (blocker === undefined) {
+    if (email === undefined) {
+      throw new UsageError(
+        `Let's Encrypt can issue a certificate for ${domain}, but DEPLOY_EMAIL is not set`,
+        "set DEPLOY_EMAIL to an address you read (expiry notices go there), or deploy with --skip-ssl and put your own certificate in nginx/ssl",
+      );
+    }
+    const mode: CertbotMode = input.nginxRunning ? "webroot" : "standalone";
+    const who = { domain, email: checkEmail(email) };
+    const argv = certbotCertonly(mode === "webroot" ? { ...who, mode, webroot: join(input.root, WEBROOT_DIR) } : { ...who, mode });
+    return { action: "certbot", domain, mode, argv, lineage: `${LETSENCRYPT_LIVE}/${domain}`, warnings: replaced };
+  }
+  return { action: "self-signed", domain, reason: blocker, warnings: [selfSignedWarning(domain, blocker), ...replaced] };
+}
+
+/** Whether the certificate the plan leaves in place is one `certbot renew` renews. */
+export const wantsRenewal = (plan: TlsPlan): boolean => plan.action === "certbot" || (plan.action === "keep" && plan.renew);
+
+/** One line per decision, for the deploy's plan (and --dry-run). */
+export function describeTlsPlan(plan: TlsPlan): string {
+  switch (plan.action) {
+    case "keep":
+      return `TLS: keep the ${plan.selfSigned ? "self-signed " : ""}certificate in ${SSL_DIR} for ${plan.domain} (${plan.daysLeft} days left)`;
+    case "certbot":
+      return `TLS: certbot (${plan.mode}) for ${plan.domain}, copied from ${plan.lineage} into ${SSL_DIR}`;
+    case "self-signed":
+      return `TLS: a self-signed certificate for ${plan.domain} (${SELF_SIGNED_DAYS} days) in ${SSL_DIR}: ${plan.reason}`;
+  }
+}
+
+function whyNotCertbot(input: TlsInput, domain: string): string | undefined {
+  const ineligible = certbotIneligible(domain);
+  if (ineligible !== undefined) return `${ineligible}; set DOMAIN in .env.prod to the public host name, or put your own certificate in ${SSL_DIR}`;
+  if (!input.certbotInstalled) return "certbot is not installed (apt-get install certbot, then deploy again)";
+  if (!input.domainResolvesHere) {
+    const to = input.resolvedTo?.length ? `resolves to ${input.resolvedTo.join(", ")}, not only to addresses of this host` : "does not resolve";
+    return `${domain} ${to}; point its A/AAAA records at this host and deploy again (behind NAT, put a certificate in ${SSL_DIR} yourself)`;
+  }
+  return undefined;
+}
+
+function selfSignedWarning(domain: string, why: string): string {
+  return `!!! SELF-SIGNED certificate for ${domain}: browsers and API clients will reject HTTPS until a trusted one is in ${SSL_DIR}. Certbot was not used: ${why} !!!`;
+}
+
+function expiryWarnings(c: CertInspection, renew: boolean): string[] {
+  if (c.daysLeft >= EXPIRY_WARN_DAYS) return [];
+  const next = renew ? "`certbot renew` (cron) should renew it: check with `certbot renew --dry-run`" : "replace it before then";
+  return [`the certificate in ${SSL_DIR} expires in ${c.daysLeft} day${c.daysLeft === 1 ? "" : "s"} (${c.notAfter?.toISOString()}): ${next}`];
+}
+
+function replacedWarning(c: CertInspection): string {
+  return c.problems.length ? `replacing the pair in ${SSL_DIR}: ${c.problems.join("; ")}` : `replacing the self-signed certificate in ${SSL_DIR}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probe (reads only)
+
+export interface TlsProbe {
+  existing: CertInspection | undefined;
+  certbotInstalled: boolean;
+  domainResolvesHere: boolean;
+  resolvedTo: string[];
+}
+
+/**
+ * What planTls needs from this host, touching nothing. `extraAddresses` count as this host's
+ * own (a public IP behind NAT that no interface carries).
+ */
+export async function probeTls(
+  root: string,
+  domain: string,
+  o: { now?: Date; extraAddresses?: readonly string[]; lookupTimeoutMs?: number } = {},
+): Promise<TlsProbe> {
+  const d = checkDomain(domain);
+  const [certbotInstalled, resolvedTo] = await Promise.all([canRun({ argv: certbotVersion() }), resolve(d, o.lookupTimeoutMs ?? 5 * SECOND_MS)]);
+  return {
+    existing: readPair(root, o.now ?? new Date(), d),
+    certbotInstalled,
+    domainResolvesHere: resolvesHere(resolvedTo, [...localAddresses(), ...(o.extraAddresses ?? [])]),
+    resolvedTo,
+  };
+}
+
+/** Every address DOMAIN resolves to is this host's (loopback counts); false when it resolves to nothing. Pure. */
+export function resolvesHere(resolved: readonly string[], local: readonly string[]): boolean {
+  const mine = new Set(local.map(normalizeAddress));
+  return resolved.length > 0 && resolved.map(normalizeAddress).every((a) => mine.has(a) || a === "::1" || /^127\./.test(a));
+}
+
+const normalizeAddress = (a: string) =>
+  a
+    .toLowerCase()
+    .replace(/%.*$/, "")
+    .replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
+
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+}
+
+async function resolve(domain: string, timeoutMs: number): Promise<string[]> {
+  if (isIP(domain)) return [domain];
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string[]>((r) => {
+    timer = setTimeout(() => r([]), timeoutMs);
+  });
+  try {
+    const found = lookup(domain, { all: true }).then(
+      (as) => as.map((a) => a.address),
+      () => [],
+    );
+    return await Promise.race([found, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The pair in nginx/ssl, inspected; undefined when neither file exists. */
+function readPair(root: string, now: Date, domain: string): CertInspection | undefined {
+  const cert = join(root, SSL_DIR, CERT_FILE);
+  const key = join(root, SSL_DIR, KEY_FILE);
+  if (!existsSync(cert) && !existsSync(key)) return undefined;
+  const read = (p: string) => (existsSync(p) ? readFileSync(p) : "");
+  return inspectCertificate(read(cert), read(key), now, domain);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply (writes nginx/ssl, and /etc/letsencrypt through certbot)
+
+export interface TlsApplyOptions {
+  out?: { info(m: string): void };
+  /** The clock the pair already in nginx/ssl is judged by (a self-signed plan never overwrites a valid one). */
+  now?: Date;
+}
+
+/** `changed`: nginx/ssl holds a new pair (a running nginx needs a reload to serve it). */
+export interface TlsOutcome {
+  action: TlsPlan["action"];
+  changed: boolean;
+}
+
+export async function applyTls(root: string, plan: TlsPlan, o: TlsApplyOptions = {}): Promise<TlsOutcome> {
+  switch (plan.action) {
+    case "keep":
+      return { action: "keep", changed: false };
+    case "self-signed":
+      return { action: "self-signed", changed: await writeSelfSigned(root, plan.domain, o) };
+    case "certbot":
+      await obtainWithCertbot(root, plan, o);
+      return { action: "certbot", changed: true };
+  }
+}
+
+async function writeSelfSigned(root: string, domain: string, o: TlsApplyOptions): Promise<boolean> {
+  const now = o.now ?? new Date();
+  const current = readPair(root, now, domain);
+  if (current && current.problems.length === 0) {
+    o.out?.info(`${SSL_DIR} already holds a valid pair for ${domain}: not overwritten`);
+    return false;
+  }
+  await withScratch(root, async (scratch) => {
+    const keyOut = join(scratch, KEY_FILE);
+    const certOut = join(scratch, CERT_FILE);
+    const argv = opensslSelfSigned({ domain, isIp: isIP(domain) !== 0, keyOut, certOut, days: SELF_SIGNED_DAYS });
+    await run({ argv }, { timeoutMs: 2 * MINUTE_MS, hint: "openssl must be installed (apt-get install openssl)" });
+    installPair(root, scratch, domain);
+  });
+  o.out?.info(`wrote a self-signed certificate for ${domain} (${SELF_SIGNED_DAYS} days) to ${SSL_DIR}`);
+  return true;
+}
+
+async function obtainWithCertbot(root: string, plan: Extract<TlsPlan, { action: "certbot" }>, o: TlsApplyOptions): Promise<void> {
+  if (plan.mode === "webroot") mkdirSync(join(root, WEBROOT_DIR), { recursive: true, mode: 0o755 });
+  const reach =
+    plan.mode === "webroot"
+      ? `nginx must serve http://${plan.domain}/.well-known/acme-challenge/ from ./${WEBROOT_DIR} (mounted at /var/www/certbot) and port 80 must reach this host from the internet`
+      : "port 80 must be free on this host and reach it from the internet";
+  await run({ argv: plan.argv }, { timeoutMs: 10 * MINUTE_MS, hint: `${reach}, and certbot must run as root; or deploy with --skip-ssl` });
+  await withScratch(root, async (scratch) => {
+    copyFileSync(join(plan.lineage, CERT_FILE), join(scratch, CERT_FILE));
+    copyFileSync(join(plan.lineage, KEY_FILE), join(scratch, KEY_FILE));
+    installPair(root, scratch, plan.domain);
+  });
+  o.out?.info(`installed the Let's Encrypt certificate for ${plan.domain} in ${SSL_DIR}`);
+}
+
+/** A 0700 scratch dir inside nginx/ssl (same filesystem, so the rename into place is atomic), removed afterwards. */
+async function withScratch(root: string, fn: (dir: string) => Promise<void>): Promise<void> {
+  const ssl = join(root, SSL_DIR);
+  mkdirSync(ssl, { recursive: true, mode: 0o700 });
+  const scratch = mkdtempSync(join(ssl, ".claw-tls-"));
+  try {
+    await fn(scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Checks the pair in `scratch` (at the present time: a pair made a moment ago is valid from
+ * this second on), sets its modes and renames it over nginx/ssl's (key first).
+ */
+function installPair(root: string, scratch: string, domain: string): void {
+  const key = join(scratch, KEY_FILE);
+  const cert = join(scratch, CERT_FILE);
+  chmodSync(key, 0o600);
+  chmodSync(cert, 0o644);
+  const check = inspectCertificate(readFileSync(cert), readFileSync(key), new Date(), domain);
+  if (check.problems.length) {
+    throw new ClawError(`the new certificate for ${domain} cannot be served: ${check.problems.join("; ")}`, {
+      hint: `nothing in ${SSL_DIR} was replaced`,
+    });
+  }
+  renameSync(key, join(root, SSL_DIR, KEY_FILE));
+  renameSync(cert, join(root, SSL_DIR, CERT_FILE));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Renewal
+
+export interface RenewalTarget {
+  root: string;
+  domain: string;
+  /** The compose command of this project (binary and global flags), e.g. baseArgs(project). */
+  composeArgv: readonly string[];
+  /** nginx's compose service (found by its ai.claw.role label). */
+  nginxService: string;
+}
+
+/** The hook's file name: one per project root, so two projects on one host keep their own. */
+export function renewalHookName(root: string): string {
+  return `claw-ai-${createHash("sha256").update(root).digest("hex").slice(0, 12)}.sh`;
+}
+
+const SH_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** One word for sh: as is when plain, else single-quoted. */
+export const shQuote = (s: string) => (SH_SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The certbot deploy hook for this project. Certbot runs every hook in renewal-hooks/deploy
+ * after each renewal, with RENEWED_LINEAGE naming the certificate: this one acts only for its
+ * own domain, copies the pair into nginx/ssl (scratch dir, then rename) and reloads nginx. Pure.
+ */
+export function renewalHookScript(t: RenewalTarget, o: { pathValue?: string; liveDir?: string } = {}): string {
+  const q = shQuote;
+  const domain = checkDomain(t.domain);
+  for (const s of [t.root, ...t.composeArgv]) {
+    if (/[\r\n\0]/.test(s)) throw new UsageError(`cannot write a line break into the renewal hook: ${JSON.stringify(s)}`);
+  }
+  return [
+    "#!/bin/sh",
+    `# Installed by claw-ops (deploy.mts) for ${t.root.replace(/[\r\n]/g, " ")}: when certbot renews`,
+    `# ${domain}, copy the new certificate into nginx/ssl and reload nginx. Rewritten by every deploy.`,
+    "set -eu",
+    `PATH=${q(o.pathValue ?? pinnedPath([]))}`,
+    "export PATH",
+    `lineage=${q(`${o.liveDir ?? LETSENCRYPT_LIVE}/${domain}`)}`,
+    `ssl=${q(join(t.root, SSL_DIR))}`,
+    '[ "${RENEWED_LINEAGE:-}" = "$lineage" ] || exit 0',
+    '[ -d "$ssl" ] || exit 0',
+    "umask 077",
+    'tmp=$(mktemp -d "$ssl/.claw-renew-XXXXXX")',
+    "trap 'rm -rf \"$tmp\"' EXIT",
+    `cp "$lineage/${CERT_FILE}" "$tmp/${CERT_FILE}"`,
+    `cp "$lineage/${KEY_FILE}" "$tmp/${KEY_FILE}"`,
+    `chmod 644 "$tmp/${CERT_FILE}"`,
+    `chmod 600 "$tmp/${KEY_FILE}"`,
+    `mv -f "$tmp/${KEY_FILE}" "$ssl/${KEY_FILE}"`,
+    `mv -f "$tmp/${CERT_FILE}" "$ssl/${CERT_FILE}"`,
+    `cd ${q(t.root)}`,
+    composeNginxReload(t.composeArgv, t.nginxService).map(q).join(" "),
+    "",
+  ].join("\n");
+}
+
+/** The crontab line that renews every due certificate (certbot runs the hooks). Validated like the backup's. Pure. */
+export function renewalCronLine(expr = DEFAULT_RENEW_CRON, certbot = "certbot"): string {
+  validateCron(expr);
+  const command = certbotRenew(certbot)
+    .map(shQuote)
+    .map((w) => w.replace(/%/g, "\\%"))
+    .join(" ");
+  return `${expr.trim().split(/\s+/).join(" ")} ${command} ${RENEW_MARKER}`;
+}
+
+/** The crontab with our renewal line in it once, every other line untouched. Pure. */
+export function mergeRenewalCron(existing: string, line: string): { text: string; changed: boolean } {
+  return replaceCrontabLines(existing, line, (l) => !/^\s*#/.test(l) && l.trimEnd().endsWith(RENEW_MARKER));
+}
+
+export interface RenewalOptions {
+  hooksDir?: string;
+  cronExpr?: string;
+  /** certbot as the cron line names it; default: its absolute path when on PATH (cron's PATH is /usr/bin:/bin). */
+  certbot?: string;
+  /** PATH inside the hook; default: docker's directory and the system ones. */
+  pathValue?: string;
+  out?: { info(m: string): void };
+}
+
+/**
+ * Installs the deploy hook (0755, rewritten only when its text changed) and the renewal cron
+ * line (merged: installing twice leaves one line). Only for certificates certbot renews
+ * (wantsRenewal).
+ */
+export async function installRenewal(
+  t: RenewalTarget,
+  o: RenewalOptions = {},
+): Promise<{ hook: string; hookChanged: boolean; cronChanged: boolean }> {
+  const certbotDir = dirOnPath("certbot");
+  const line = renewalCronLine(o.cronExpr ?? DEFAULT_RENEW_CRON, o.certbot ?? (certbotDir ? join(certbotDir, "certbot") : "certbot"));
+  const dockerDir = t.composeArgv[0] ? dirOnPath(t.composeArgv[0]) : undefined;
+  const script = renewalHookScript(t, { pathValue: o.pathValue ?? pinnedPath([dockerDir, "/snap/bin"]) });
+  const dir = o.hooksDir ?? RENEWAL_HOOKS_DIR;
+  const hook = join(dir, renewalHookName(t.root));
+  const hookChanged = !existsSync(hook) || readFileSync(hook, "utf8") !== script;
+  if (hookChanged) {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const tmp = `${hook}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, script, { mode: 0o755 });
+      chmodSync(tmp, 0o755);
+      renameSync(tmp, hook);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    o.out?.info(`installed the certbot renewal hook ${hook}`);
+  }
+  const merged = mergeRenewalCron(await readCrontab(), line);
+  if (merged.changed) {
+    await writeCrontab(merged.text);
+    o.out?.info(`crontab: ${line}`);
+  }
+  return { hook, hookChanged, cronChanged: merged.changed };
+}

@@ -1,0 +1,276 @@
+/**
+ * deploy.mts on the real stack: refusals that change nothing, the first deploy from nothing,
+ * --dry-run, a deploy under load (HTTPS, 4 keep-alive connections, GET and POST: 0 failed
+ * requests, /version switches once and never back) with a 20 s Celery task and beat ticks, a
+ * release that fails its health check, --rollback-release, and a deploy killed mid-rollout.
+ * One stack, shared in order; each test also runs alone (memoized fixtures).
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, relative } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { run } from "../../lib/core/exec.ts";
+import { once } from "../stack/fixtures.ts";
+import { createStack, type TestStack } from "../stack/harness.ts";
+import { buildBrokenRelease, ensureImages, tagAppRelease } from "../stack/images.ts";
+import { formatLoadReport, type LoadReport, startLoad } from "../stack/load.ts";
+import { runScript, type ScriptRun, startScript, tailOf } from "../stack/scripts.ts";
+import { type Fingerprint, fingerprint, seed } from "../stack/state.ts";
+
+const log = (m: string) => process.stderr.write(`[deploy-e2e] ${m}\n`);
+
+interface Status {
+  ok: boolean;
+  release: { id: string; tag: string } | null;
+  envTag: string;
+  servingBackend: string | null;
+  backendContainers: string[];
+  lastDeploy: { result: string; tag: string } | null;
+}
+interface Release {
+  id: string;
+  tag: string;
+  result: string;
+  serving: boolean;
+  kind: string;
+  preDeployBackup?: string | null;
+  phases?: Array<{ name: string; result: string }>;
+}
+
+describe("deploy.mts on the real stack", { timeout: 3_600_000 }, () => {
+  let stack: TestStack;
+  const deploy = (args: string[]) => runScript(stack, "deploy", args);
+  const ok = async (args: string[]): Promise<ScriptRun> => {
+    const r = await deploy(args);
+    assert.equal(r.status, 0, `deploy ${args.join(" ")}: ${tailOf(r, 40)}`);
+    return r;
+  };
+  const status = async (): Promise<Status> => JSON.parse((await deploy(["--status", "--json"])).stdout) as Status;
+  const releases = async (): Promise<Release[]> => JSON.parse((await ok(["--list-releases", "--json"])).stdout) as Release[];
+  /** Containers of the project (id and name), volumes, and the hash of every file of the project dir. */
+  const world = async () => {
+    const ps = await run({
+      argv: ["docker", "ps", "-a", "--filter", `label=com.docker.compose.project=${stack.name}`, "--format", "{{.ID}} {{.Names}}"],
+    });
+    const vols = await run({ argv: ["docker", "volume", "ls", "-q", "--filter", `label=com.docker.compose.project=${stack.name}`] });
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const n of readdirSync(d).sort()) {
+        const p = join(d, n);
+        const rel = relative(stack.dir, p);
+        if (rel === "logs" || rel === "uploads") continue;
+        const s = statSync(p);
+        if (s.isDirectory()) walk(p);
+        else files.push(`${rel} ${s.mode.toString(8)} ${createHash("sha256").update(readFileSync(p)).digest("hex")}`);
+      }
+    };
+    walk(stack.dir);
+    return { containers: ps.stdout.trim().split("\n").sort(), volumes: vols.stdout.trim().split("\n").sort(), files };
+  };
+  /** Load through nginx for the whole of `fn`. */
+  const underLoad = async (fn: () => Promise<ScriptRun>): Promise<{ r: ScriptRun; load: LoadReport }> => {
+    const load = startLoad({ port: stack.httpsPort, ca: stack.caCert, connections: 4, retryStaleKeepAlive: true });
+    await new Promise((res) => setTimeout(res, 1000));
+    const r = await fn();
+    await new Promise((res) => setTimeout(res, 1000));
+    const report = await load.stop();
+    log(formatLoadReport(report));
+    return { r, load: report };
+  };
+
+  before(async () => {
+    await ensureImages((m) => log(`[images] ${m}`));
+    await tagAppRelease("v2");
+    await tagAppRelease("v3");
+    await buildBrokenRelease("broken");
+    stack = await createStack({ env: { BEAT_TICK_SECONDS: "1" } });
+  });
+
+  after(async () => {
+    await stack?.down();
+  });
+
+  test("refused before anything changes: a busy port, a missing .env.prod, a placeholder secret, an unreachable Docker daemon", async () => {
+    const before = await world();
+    const envFile = join(stack.dir, ".env.prod");
+    const expect3 = async (what: string, args: string[], re: RegExp, env?: NodeJS.ProcessEnv) => {
+      const r = await runScript(env ? { ...stack, scriptEnv: { ...stack.scriptEnv, ...env } } : stack, "deploy", args);
+      assert.equal(r.status, 3, `${what}: ${tailOf(r)}`);
+      assert.match(r.stdout + r.stderr, re, what);
+    };
+    const server = createServer();
+    await new Promise<void>((res) => server.listen(stack.httpsPort, "0.0.0.0", res));
+    try {
+      await expect3("busy port", [], new RegExp(`port ${stack.httpsPort} \\(nginx\\) is in use by another program`));
+    } finally {
+      await new Promise((res) => server.close(res));
+    }
+    renameSync(envFile, `${envFile}.away`);
+    try {
+      await expect3("missing .env.prod", [], /\.env\.prod not found/);
+    } finally {
+      renameSync(`${envFile}.away`, envFile);
+    }
+    const original = readFileSync(envFile);
+    writeFileSync(envFile, original.toString().replace(/^POSTGRES_PASSWORD=.*$/m, "POSTGRES_PASSWORD=change_this_postgres_password"));
+    try {
+      await expect3("placeholder secret", [], /POSTGRES_PASSWORD/);
+    } finally {
+      writeFileSync(envFile, original);
+    }
+    await expect3("Docker unreachable", [], /Docker engine is not reachable/, { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+    const after = await world();
+    assert.deepEqual(after, before, "nothing changed: no container, no volume, every file as it was");
+    assert.deepEqual(after.containers, [""], "no container was created");
+  });
+
+  /** The first deploy from nothing (the demo's path), then seeded data to watch. */
+  const firstDeploy = once(async (): Promise<{ data: Fingerprint }> => {
+    const r = await ok(["-y"]);
+    assert.match(r.stdout, /serves; deployed in/);
+    await seed(stack);
+    return { data: await fingerprint(stack) };
+  });
+
+  test("the first deploy from nothing reaches a healthy stack; --list-releases and --status show it", async () => {
+    await firstDeploy();
+    const s = await status();
+    assert.equal(s.ok, true, JSON.stringify(s));
+    assert.equal(s.release?.tag, "local");
+    assert.equal(s.backendContainers.length, 1);
+    assert.equal(s.servingBackend, s.backendContainers[0]);
+    const rel = await releases();
+    assert.equal(rel.length, 1);
+    assert.equal(rel[0]!.result, "succeeded");
+    assert.equal(rel[0]!.serving, true);
+    const health = await stack.https("/health");
+    assert.equal(health.status, 200);
+    assert.equal((JSON.parse(health.body) as { version: string }).version, "local");
+  });
+
+  test("--dry-run prints the plan and changes nothing (container ids, volumes, files)", async () => {
+    await firstDeploy();
+    const before = await world();
+    const r = await ok(["--tag", "v2", "--dry-run"]);
+    assert.match(r.stdout, /rollout +claw-ai-backend \(beside the old, then nginx switched\)/);
+    assert.match(r.stdout, /dry run: nothing was changed/);
+    assert.deepEqual(await world(), before);
+  });
+
+  const underLoadDeploy = once(async () => {
+    await firstDeploy();
+    // A 20 s task the old worker is running when the deploy replaces it.
+    const task = await stack.https("/api/test/tasks/slow", { method: "POST", body: JSON.stringify({ seconds: 20, key: "t-slow-task" }) });
+    assert.equal(task.status, 200, task.body);
+    await new Promise((res) => setTimeout(res, 2000));
+    const out = await underLoad(() => deploy(["--tag", "v2", "--json"]));
+    return out;
+  });
+
+  test("a deploy under load: 0 failed requests, /version switches to the new tag once and never back", async () => {
+    const { r, load } = await underLoadDeploy();
+    assert.equal(r.status, 0, tailOf(r, 40));
+    assert.equal(load.failed, 0, JSON.stringify(load.failures.slice(0, 5)));
+    assert.ok(load.sent > 1000, `requests sent: ${load.sent}`);
+    assert.deepEqual(
+      load.versions.map((v) => v.version),
+      ["local", "v2"],
+    );
+    assert.equal(load.wentBack, false, JSON.stringify(load.wentBackAt));
+    const outcome = JSON.parse(r.stdout) as { ok: boolean; preDeployBackup: string; phases: Array<{ name: string; result: string }> };
+    assert.equal(outcome.ok, true);
+    assert.match(outcome.preDeployBackup, /^backups\/pre-deploy\/\d{8}-\d{6}$/);
+    const rel = await releases();
+    assert.equal(rel[0]!.tag, "v2");
+    assert.equal(rel[0]!.result, "succeeded");
+  });
+
+  test("a Celery task that runs 20 s, started before the deploy, completes; beat never runs twice", async () => {
+    await underLoadDeploy();
+    const done = await stack.https("/api/test/cache/t-slow-task");
+    assert.equal(done.status, 200, `the 20 s task's result: ${done.body}`);
+    const ticks = (JSON.parse((await stack.https("/api/test/beat-ticks")).body) as { ticks: string[] }).ticks.map((t) => {
+      const [at, host] = t.split(" ");
+      return { at: Number(at), host: host! };
+    });
+    assert.ok(ticks.length > 10, `beat ticks: ${ticks.length}`);
+    // Two beats at once would interleave their hosts; one after the other, each host is one block.
+    const blocks = ticks.filter((t, i) => i === 0 || t.host !== ticks[i - 1]!.host).map((t) => t.host);
+    // (Tick times are when a worker ran them, so a worker swap can bunch them: only the order counts.)
+    assert.ok(blocks.length >= 2, `the deploy replaced beat: ${blocks.join(" → ")}`);
+    assert.equal(new Set(blocks).size, blocks.length, `beat hosts interleave: ${blocks.join(" → ")}`);
+  });
+
+  test("a release whose health check fails never serves: the old one serves throughout, exit non-zero naming the check, the ledger says failed", async () => {
+    await underLoadDeploy();
+    const { r, load } = await underLoad(() => deploy(["--tag", "broken", "--skip-backup"]));
+    assert.equal(r.status, 1, tailOf(r, 40));
+    const text = r.stdout + r.stderr;
+    assert.match(text, /failed its health check/);
+    assert.match(text, /health check: exit 1: .*503/);
+    assert.match(text, /serving now: v2/);
+    assert.equal(load.failed, 0, JSON.stringify(load.failures.slice(0, 5)));
+    assert.deepEqual(
+      load.versions.map((v) => v.version),
+      ["v2"],
+    );
+    const rel = await releases();
+    assert.equal(rel[0]!.tag, "broken");
+    assert.equal(rel[0]!.result, "failed");
+    assert.equal(rel.find((x) => x.serving)?.tag, "v2");
+    const s = await status();
+    assert.equal(s.envTag, "v2", ".env.prod still names the release that serves");
+    assert.equal(s.backendContainers.length, 1);
+  });
+
+  test("--rollback-release goes back to the previous release under load, with no pull", async () => {
+    await underLoadDeploy();
+    const { r, load } = await underLoad(() => deploy(["--rollback-release", "--skip-backup", "--json"]));
+    assert.equal(r.status, 0, tailOf(r, 40));
+    assert.equal(load.failed, 0, JSON.stringify(load.failures.slice(0, 5)));
+    assert.deepEqual(
+      load.versions.map((v) => v.version),
+      ["v2", "local"],
+    );
+    assert.equal(load.wentBack, false);
+    const outcome = JSON.parse(r.stdout) as { phases: Array<{ name: string; result: string; note?: string }> };
+    const images = outcome.phases.find((p) => p.name === "images");
+    assert.equal(images?.result, "skipped", "nothing pulled");
+    assert.equal(outcome.phases.find((p) => p.name === "migrations")?.result, "skipped");
+    const s = await status();
+    assert.equal(s.release?.tag, "local");
+    assert.equal(s.envTag, "local");
+  });
+
+  test("SIGKILL in the middle of the rollout: the next deploy says what was interrupted and brings the stack to one release", async () => {
+    await underLoadDeploy();
+    const run1 = startScript(stack, "deploy", ["--tag", "v3", "--skip-backup"]);
+    const deadline = Date.now() + 180_000;
+    while (!/start the new claw-ai-backend beside the old: done/.test(run1.output()) && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    process.kill(-run1.child.pid!, "SIGKILL");
+    await run1.done;
+    const mid = await status();
+    assert.equal(mid.backendContainers.length, 2, "killed with the new backend beside the old");
+    assert.equal(mid.lastDeploy?.result, "started");
+    // The stack still serves (nginx was never switched).
+    assert.equal((await stack.https("/health")).status, 200);
+    const r = await ok(["--tag", "v3", "--skip-backup"]);
+    assert.match(r.stdout + r.stderr, /did not finish: its deploy died during "rollout"/);
+    assert.match(r.stdout + r.stderr, /lock was recovered/);
+    const s = await status();
+    assert.equal(s.ok, true);
+    assert.equal(s.release?.tag, "v3");
+    assert.equal(s.backendContainers.length, 1);
+    const rel = await releases();
+    assert.equal(rel[1]!.result, "interrupted");
+  });
+
+  test("volumes and their data survive every deploy (fingerprints before and after)", async () => {
+    const { data } = await firstDeploy();
+    assert.deepEqual(await fingerprint(stack), data);
+  });
+});
