@@ -9,6 +9,7 @@ import { writeMetrics } from "../infra/metrics.ts";
 import { type Notification, notify } from "../infra/notify.ts";
 import type { Project } from "../project/project.ts";
 import { startLeftStopped } from "../project/release.ts";
+import { reconcileServing } from "../project/serving.ts";
 import { COMPONENTS, type ComponentName, type ComponentRecord } from "./manifest.ts";
 import { copyOffsite } from "./offsite.ts";
 import { rolesNeeded } from "./registry.ts";
@@ -54,6 +55,8 @@ export async function backupJob(project: Project, out: Output, lock: Lock, compo
 async function recoverDeadRun(project: Project, out: Output, components: readonly ComponentName[]): Promise<void> {
   await project.compose.removeOneOffs(project.effectiveName);
   await startLeftStopped(project, rolesNeeded(components), (m) => out.warn(m));
+  const reconciled = await reconcileServing(project).catch(() => undefined);
+  if (reconciled) out.warn(reconciled);
 }
 
 async function copyOffsiteShown(project: Project, out: Output, r: BackupOutcome): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 /**
- * The backups/ tree: backups/{daily,weekly,monthly,pre-rollback,pre-restore,pre-deploy}/<id>/.
+ * The backups/ tree: backups/{daily,weekly,monthly,pre-rollback,pre-restore,pre-deploy,pre-migrate}/<id>/.
  * A backup is written in backups/.tmp-<id>-<pid>/ and renamed into place only once every
  * artifact is verified, so a killed run never leaves anything that looks like a backup.
  * Weekly and monthly copies are hard links (zero extra bytes; a copy only across filesystems).
@@ -12,7 +12,7 @@ import { type BackupRef, type PrunePlan, TIERS, type Tier } from "./retention.ts
 
 export const BACKUPS_DIR = "backups";
 /** Copies taken before an operation changes live data: undo points, listed apart from regular backups. */
-export const SNAPSHOT_TIERS = ["pre-rollback", "pre-restore", "pre-deploy"] as const;
+export const SNAPSHOT_TIERS = ["pre-rollback", "pre-restore", "pre-deploy", "pre-migrate"] as const;
 export type SnapshotTier = (typeof SNAPSHOT_TIERS)[number];
 export type StoreTier = Tier | SnapshotTier;
 export const STORE_TIERS: readonly StoreTier[] = [...TIERS, ...SNAPSHOT_TIERS];

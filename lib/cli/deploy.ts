@@ -4,14 +4,14 @@
  */
 import { UsageError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
+import { confirmOrRefuse, isInteractive } from "../core/prompts.ts";
 import { containersOf } from "../deploy/containers.ts";
 import { currentRelease, formatReleases, readLedger, rollbackTarget } from "../deploy/ledger.ts";
 import { describeDeploy } from "../deploy/plan.ts";
-import { servingBackend } from "../deploy/rollout.ts";
 import { applyDeploy, newReleaseId, prepareDeploy, printSummary, reportInterruptedDeploy } from "../deploy/run.ts";
 import { describeTlsPlan } from "../deploy/tls.ts";
-import { tlsPlanFor } from "../deploy/tls-phase.ts";
 import { openProject, projectRoot } from "../project/project.ts";
+import { servingTarget } from "../project/serving.ts";
 import { withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
@@ -99,6 +99,12 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
     if (!t.ok) throw new UsageError(t.error, t.hint);
     target = t.release;
     tag = t.release.tag;
+    const image = project.env.get("CLAW_AI_IMAGE");
+    if (image && t.release.image !== image)
+      throw new UsageError(
+        `release ${t.release.id} ran ${t.release.image}, but CLAW_AI_IMAGE is ${image}`,
+        `set CLAW_AI_IMAGE=${t.release.image} in .env.prod to go back to it`,
+      );
   } else {
     tag = cmd.tag ?? project.env.get("CLAW_AI_TAG") ?? "";
   }
@@ -118,20 +124,24 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
   if (cmd.dryRun) {
     const { plan } = await prepareDeploy(project, out, req, releaseId);
     for (const l of describeDeploy(plan)) out.info(l);
-    if (!cmd.skipSsl) out.info(describeTlsPlan((await tlsPlanFor(project, plan.nginx)).plan));
+    if (plan.tls) out.info(describeTlsPlan(plan.tls));
     out.info("dry run: nothing was changed");
     out.result({ ok: true, dryRun: true, plan });
     return 0;
   }
+  // "deploy of …" / "release rollback to …": never read as a data restore by the other scripts.
   const who = {
     script: SCRIPT,
-    purpose: `${req.kind === "deploy" ? "deploy" : "rollback to"} release ${tag}`,
-    finish: `npx zx scripts/deploy.mts --tag ${tag}`,
+    purpose: req.kind === "deploy" ? `deploy of release ${tag}` : `release rollback to ${target?.id ?? tag}`,
+    finish:
+      req.kind === "deploy" ? `npx zx scripts/deploy.mts --tag ${tag}` : `npx zx scripts/deploy.mts --rollback-release ${target?.id ?? ""}`.trim(),
   };
   return withRunLock(root, who, out, async (lock) => {
     reportInterruptedDeploy(root, out);
     const { plan, compose, preflightMs } = await prepareDeploy(project, out, req, releaseId);
     for (const l of describeDeploy(plan)) out.info(l);
+    // On a TTY the plan is confirmed (-y skips); without one a deploy goes ahead: it replaces no data.
+    if (isInteractive() && !cmd.yes) await confirmOrRefuse(`Deploy ${plan.image}:${plan.tag} as shown?`, { yes: false, what: "deploy" });
     const outcome = await applyDeploy(project, out, plan, compose, lock, preflightMs);
     printSummary(out, outcome.phases);
     out.success(`release ${outcome.releaseId} (${outcome.tag}) serves; deployed in ${(outcome.durationMs / 1000).toFixed(1)}s`);
@@ -158,7 +168,7 @@ async function status(project: Awaited<ReturnType<typeof openProject>>, out: Out
   const last = releases[releases.length - 1];
   const states = await project.compose.ps({ all: true });
   const backend = project.stack.services.find((s) => s.role === "backend");
-  const serving = servingBackend(project.root);
+  const serving = servingTarget(project.root)?.host;
   const backends = backend ? await containersOf(project.compose, backend.name) : [];
   const services = project.stack.services.map((s) => {
     const cs = states.filter((c) => c.service === s.name);

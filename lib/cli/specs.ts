@@ -39,7 +39,7 @@ export const deploySpec: ScriptSpec = {
     "list-releases": { type: "boolean", description: "the release ledger, newest first (* = serving)" },
     status: { type: "boolean", description: "what runs now: the release, each service's state and health, the last deploy" },
     "dry-run": { ...dryRun, description: "run the read-only checks and print the plan, change nothing" },
-    yes: yes(" (the database restore after a failed deploy)"),
+    yes: yes(" of the plan on a TTY (without a TTY a deploy goes ahead: it replaces no data)"),
   },
   positionals: { name: "release id", description: "with --rollback-release: the release to go back to (see --list-releases)", max: 1 },
   examples: [
@@ -115,12 +115,20 @@ export const rollbackSpec: ScriptSpec = {
 
 export const migrateSpec: ScriptSpec = {
   name: "migrate.mts",
-  summary: "run the backend's database migrations (Alembic) safely",
-  usage: ["npx zx scripts/migrate.mts [--dry-run] [-y]", "npx zx scripts/migrate.mts --status [--json]"],
+  summary: "run the backend's Alembic migrations safely: lock, lint, drift, pre-migrate backup, a failed run that changes nothing",
+  usage: [
+    "npx zx scripts/migrate.mts [--init] [--skip-backup] [--dry-run] [-y]",
+    "npx zx scripts/migrate.mts --status [--json] | --lint",
+    "npx zx scripts/migrate.mts --rollback <revision> [-y]",
+  ],
   flags: {
-    status: { type: "boolean", description: "show the current and the pending revisions" },
-    "dry-run": dryRun,
-    yes: yes(),
+    status: { type: "boolean", description: "the current and the pending revisions, drift; exit 0 at head, 6 pending, 7 database ahead" },
+    lint: { type: "boolean", description: "lint the pending revisions only (squawk + claw-ops rules)" },
+    init: { type: "boolean", description: "create the database and MIGRATE_EXTENSIONS if missing (then migrate)" },
+    rollback: { type: "string", value: "revision", description: "downgrade to this revision (a pre-migrate backup first)" },
+    "skip-backup": { type: "boolean", description: "no pre-migrate backup (backups/pre-migrate/)" },
+    "dry-run": { ...dryRun, description: "the pending revisions, their SQL and the lint report; change nothing" },
+    yes: yes(" (--rollback)"),
   },
-  examples: ["npx zx scripts/migrate.mts", "npx zx scripts/migrate.mts --status"],
+  examples: ["npx zx scripts/migrate.mts", "npx zx scripts/migrate.mts --status", "npx zx scripts/migrate.mts --rollback 0002 -y"],
 };

@@ -167,6 +167,14 @@ export function config(p: ComposeProject, o: { quiet?: boolean } = {}): string[]
   return [...baseArgs(p), "config", ...(o.quiet ? ["--quiet"] : [])];
 }
 
+/** The hash Compose gives a service's definition (`<service> <hash>`): what it compares to decide a recreate. */
+export function configHash(p: ComposeProject, service: string): string[] {
+  return [...baseArgs(p), "config", "--hash", service];
+}
+
+/** The label holding that hash on each container Compose created. */
+export const CONFIG_HASH_LABEL = "com.docker.compose.config-hash";
+
 export type Health = "healthy" | "unhealthy" | "starting" | "none";
 
 export interface ContainerState {

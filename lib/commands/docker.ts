@@ -130,3 +130,27 @@ export function dockerPublishers(port: number): string[] {
 }
 
 export const dockerRootDir = () => ["docker", "info", "--format", "{{.DockerRootDir}}"];
+
+/** "<id> <image id> <created> <name>" per container: which release a container runs, and its age. */
+export function dockerDescribe(ids: readonly string[]): string[] {
+  return ["docker", "inspect", "--format", "{{.Id}} {{.Image}} {{.Created}} {{.Name}}", ...ids];
+}
+
+/** The image reference a container was created from (repository:tag as written). */
+export function dockerConfigImage(id: string): string[] {
+  return ["docker", "inspect", "--format", "{{.Config.Image}}", id];
+}
+
+export function dockerVolumeInspect(name: string): string[] {
+  return ["docker", "volume", "inspect", "--format", "{{.Name}}", name];
+}
+
+/** Whether a registry has a reference (no pull): exits non-zero when it does not, or is unreachable. */
+export function dockerManifestInspect(ref: string): string[] {
+  return ["docker", "manifest", "inspect", ref];
+}
+
+/** A label of containers, one value per line. */
+export function dockerLabel(ids: readonly string[], label: string): string[] {
+  return ["docker", "inspect", "--format", `{{index .Config.Labels "${label}"}}`, ...ids];
+}

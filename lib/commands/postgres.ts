@@ -207,3 +207,7 @@ export const drillCommand = (owner: string, codec: Codec) => ["-c", DRILL_SCRIPT
 export const dropDatabaseSql = (db: string, { ifExists = true }: { ifExists?: boolean } = {}) =>
   `DROP DATABASE ${ifExists ? "IF EXISTS " : ""}${quoteIdent(db)} WITH (FORCE)`;
 export const createDatabaseSql = (db: string, owner: string) => `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)} TEMPLATE template0`;
+
+/** Whether a database exists (prints 1 or nothing). */
+export const databaseExistsSql = (db: string) => `SELECT 1 FROM pg_database WHERE datname = ${quoteLit(db)}`;
+export const createExtensionSql = (ext: string) => `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)}`;

@@ -27,6 +27,18 @@ export const EXIT_CODES = [
     meaning:
       "invalid backup: not a backup, corrupt or partial (checksum, age authentication), a component missing, a restore drill that does not match the manifest",
   },
+  {
+    code: 6,
+    name: "migrationsPending",
+    short: "migrations pending",
+    meaning: "migrate.mts --status: the database is behind the image (revisions pending); nothing was changed",
+  },
+  {
+    code: 7,
+    name: "databaseAhead",
+    short: "database ahead",
+    meaning: "migrate.mts: the database is at a revision this image does not know (deploy the image that made it); nothing was changed",
+  },
   { code: 130, name: "cancelled", short: "cancelled", meaning: "cancelled at a prompt" },
 ] as const;
 
@@ -81,6 +93,20 @@ export class InvalidBackupError extends ClawError {
 export class CancelledError extends ClawError {
   constructor(message = "cancelled") {
     super(message, { exitCode: ExitCode.cancelled });
+  }
+}
+
+/** migrate.mts --status: revisions are pending (nothing changed). */
+export class MigrationsPendingError extends ClawError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.migrationsPending, hint });
+  }
+}
+
+/** The database is at a revision the image does not know: refuse (nothing changed). */
+export class DatabaseAheadError extends ClawError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.databaseAhead, hint });
   }
 }
 

@@ -107,3 +107,27 @@ export async function stopAndRemove(ids: readonly string[], graceSec: number): P
   await run({ argv: d.dockerStop(ids, graceSec) }, { timeoutMs: (graceSec + 60) * SECOND_MS });
   await run({ argv: d.dockerRemoveStopped(ids) });
 }
+
+export interface ContainerRelease {
+  id: string;
+  imageId: string;
+  created: string;
+  name: string;
+}
+
+/** Image id and creation time of containers (by id or name). */
+export async function describeContainers(ids: readonly string[]): Promise<ContainerRelease[]> {
+  if (ids.length === 0) return [];
+  const r = await run({ argv: d.dockerDescribe(ids) }, { allowFailure: true });
+  return r.stdout
+    .split("\n")
+    .map((l) => l.trim().split(" "))
+    .filter((p) => p.length >= 4)
+    .map(([id, imageId, created, name]) => ({ id: id!, imageId: imageId!, created: created!, name: name!.replace(/^\//, "") }));
+}
+
+/** The local image id of a reference, if the image is here. */
+export async function imageIdOf(ref: string): Promise<string | undefined> {
+  const r = await run({ argv: d.dockerImageInspect(ref) }, { allowFailure: true });
+  return r.status === 0 ? r.stdout.trim().split(" ")[0] : undefined;
+}

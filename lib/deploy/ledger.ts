@@ -4,8 +4,9 @@
  * and at worst one torn last line, which the reader skips. A release is the merge of its
  * lines by id: "started", then phase progress, then its result.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { appendJsonLine, parseJsonLines } from "../core/jsonl.ts";
 
 export const LEDGER_FILE = "releases/ledger.jsonl";
 /** Images of this many succeeded releases are kept, so going back needs no pull. */
@@ -55,33 +56,16 @@ export const ledgerPath = (root: string) => join(root, LEDGER_FILE);
 
 /** Append one line, durable before it returns (dir 0700, file 0600: it names releases and backups). */
 export function appendLedger(root: string, line: LedgerLine): void {
-  const file = ledgerPath(root);
-  mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
-  // A run killed mid-write leaves a torn last line: start on a line of our own.
-  const torn = existsSync(file) && statSync(file).size > 0 && !readFileSync(file, "utf8").endsWith("\n");
-  const fd = openSync(file, "a", 0o600);
-  try {
-    writeSync(fd, `${torn ? "\n" : ""}${JSON.stringify(line)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  appendJsonLine(ledgerPath(root), line);
 }
 
 /** Pure: the releases of a ledger text, oldest first, lines merged by id; unreadable lines are skipped and counted. */
 export function parseLedger(text: string): { releases: ReleaseRecord[]; skipped: number } {
   const byId = new Map<string, ReleaseRecord>();
-  let skipped = 0;
-  for (const raw of text.split("\n")) {
-    if (!raw.trim()) continue;
-    let line: LedgerLine;
-    try {
-      line = JSON.parse(raw) as LedgerLine;
-    } catch {
-      skipped++;
-      continue;
-    }
-    if (typeof line?.id !== "string") {
+  const parsed = parseJsonLines(text);
+  let skipped = parsed.skipped;
+  for (const line of parsed.rows as LedgerLine[]) {
+    if (typeof line.id !== "string") {
       skipped++;
       continue;
     }
@@ -127,6 +111,9 @@ export function rollbackTarget(releases: readonly ReleaseRecord[], id?: string):
     return { ok: true, release: r };
   }
   const current = ok[ok.length - 1];
+  // A deploy that died mid-way: going back means to the release that served before it.
+  const last = releases[releases.length - 1];
+  if (current && last && (last.result === "started" || last.result === "interrupted")) return { ok: true, release: current };
   if (!current)
     return { ok: false, error: "no release has succeeded yet: there is nothing to go back to", hint: "deploy one first: deploy.mts --tag <release>" };
   const before = [...ok.slice(0, -1)].reverse().find((r) => r.tag !== current.tag || r.image !== current.image);

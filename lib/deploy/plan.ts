@@ -3,22 +3,24 @@
  * flags and what runs now, with no side effects. `--dry-run` prints it; the apply walks the
  * same object.
  */
+import type { ComponentName } from "../backup/manifest.ts";
 import type { StackModel } from "../project/stack.ts";
 import type { ReleaseKind } from "./ledger.ts";
 import type { HookName } from "./preflight.ts";
 import { type RolloutStep, rolloutSteps } from "./rollout.ts";
+import { describeTlsPlan, type TlsPlan } from "./tls.ts";
 
 export const PHASES = [
   "preflight",
   "pre-deploy hook",
-  "backup",
   "tls",
   "images",
   "infrastructure",
+  "backup",
   "migrations",
   "release config",
-  "rollout",
   "nginx",
+  "rollout",
   "health",
   "ledger",
   "prune images",
@@ -50,9 +52,14 @@ export interface DeployFacts {
   /** The tag .env.prod holds now, and the release that serves (ledger), if any. */
   currentTag: string;
   previous: { id: string; tag: string } | undefined;
-  /** Whether the data services run (a backup is possible) and whether the backend runs. */
+  /** Whether there is data to back up (Postgres runs or its volume exists) and whether the backend runs. */
   dataRunning: boolean;
   backendRunning: boolean;
+  /** The tag the serving backend container runs (what a failure goes back to), if one runs. */
+  runningTag: string | undefined;
+  /** The TLS decision preflight made (undefined with --skip-ssl). */
+  tls: TlsPlan | undefined;
+  backupComponents: ComponentName[];
   missing: string[];
   build: string[];
   hooks: HookName[];
@@ -72,6 +79,9 @@ export interface DeployPlan {
   nginx: string | undefined;
   pull: string[];
   build: string[];
+  runningTag: string | undefined;
+  tls: TlsPlan | undefined;
+  backupComponents: ComponentName[];
   options: DeployOptions;
   phases: PlannedPhase[];
 }
@@ -85,44 +95,45 @@ export function planDeploy(stack: StackModel, facts: DeployFacts, options: Deplo
   const firstDeploy = !facts.backendRunning;
   const pull = facts.missing.filter((ref) => !facts.build.length || !ref.startsWith(`${facts.image}:`));
   const going = options.kind === "deploy" ? `release ${facts.tag}` : `back to release ${facts.tag}`;
-  const phases: PlannedPhase[] = [
-    { name: "preflight", does: "Docker, Compose, .env.prod, compose config, free disk, ports, images, hooks" },
-    {
+  const phase: Record<PhaseName, PlannedPhase> = {
+    preflight: { name: "preflight", does: "Docker, Compose, .env.prod, compose config, free disk, ports, images, hooks, TLS plan" },
+    "pre-deploy hook": {
       name: "pre-deploy hook",
       does: "run hooks/pre-deploy (a failure stops the deploy here, nothing changed)",
       ...(facts.hooks.includes("pre-deploy") ? {} : { skip: "no hooks/pre-deploy" }),
     },
-    {
-      name: "backup",
-      does: "full backup to backups/pre-deploy/ through the backup engine (its own retention)",
-      ...(options.skipBackup
-        ? { skip: "--skip-backup" }
-        : facts.dataRunning
-          ? {}
-          : { skip: "the data services are not running: nothing to back up" }),
-    },
-    {
+    tls: {
       name: "tls",
-      does: `keep the certificate in nginx/ssl if valid for ${facts.domain ?? "DOMAIN"}, else certbot or a self-signed one`,
-      ...(options.skipSsl ? { skip: "--skip-ssl" } : {}),
+      does: facts.tls ? describeTlsPlan(facts.tls) : `the certificate in nginx/ssl for ${facts.domain ?? "DOMAIN"}`,
+      ...(options.skipSsl || !facts.tls ? { skip: "--skip-ssl" } : {}),
     },
-    {
+    images: {
       name: "images",
       does: [pull.length ? `pull ${pull.join(", ")}` : "", facts.build.length ? `build ${facts.build.join(", ")}` : ""].filter(Boolean).join("; "),
       ...(pull.length || facts.build.length ? {} : { skip: `every image is on this host (${facts.image}:${facts.tag} included)` }),
     },
-    { name: "infrastructure", does: `up and healthy, never recreating the app: ${infrastructure.join(", ")}` },
-    {
+    infrastructure: { name: "infrastructure", does: `up and healthy, never recreating the app: ${infrastructure.join(", ")}` },
+    backup: {
+      name: "backup",
+      does: `${facts.backupComponents.join(", ")} to backups/pre-deploy/ through the backup engine (the newest kept: DEPLOY_KEEP_BACKUPS)`,
+      ...(options.skipBackup ? { skip: "--skip-backup" } : facts.dataRunning ? {} : { skip: "a first deploy: there is no data yet" }),
+    },
+    migrations: {
       name: "migrations",
-      does: `alembic upgrade head in a one-off container of ${facts.image}:${facts.tag}, before the new code serves`,
+      does: `the migrate engine (alembic upgrade head, lint, advisory lock) in one-off containers of ${facts.image}:${facts.tag}, before the new code serves`,
       ...(options.skipMigrations ? { skip: options.kind === "deploy" ? "--skip-migrations" : "going back never downgrades the schema" } : {}),
     },
-    {
+    "release config": {
       name: "release config",
       does: `.env.prod CLAW_AI_TAG=${facts.tag}`,
       ...(facts.currentTag === facts.tag ? { skip: `.env.prod already says ${facts.tag}` } : {}),
     },
-    {
+    nginx: {
+      name: "nginx",
+      does: firstDeploy ? "start nginx in front of the new backend" : "up to date before the switch (left running when unchanged)",
+      ...(nginx ? {} : { skip: "no nginx service" }),
+    },
+    rollout: {
       name: "rollout",
       does: rollout
         .map(
@@ -132,24 +143,24 @@ export function planDeploy(stack: StackModel, facts: DeployFacts, options: Deplo
         .join(", "),
       ...(rollout.length ? {} : { skip: "no service runs the backend's image" }),
     },
-    {
-      name: "nginx",
-      does: firstDeploy ? "start nginx in front of the new backend" : "up (unchanged: left running)",
-      ...(nginx ? {} : { skip: "no nginx service" }),
-    },
-    {
+    health: {
       name: "health",
       does: `every service healthy, /health through nginx reports ${facts.tag}`,
       ...(options.skipHealthCheck ? { skip: "--skip-health-check" } : {}),
     },
-    { name: "ledger", does: `record ${going} as ${facts.releaseId} in releases/ledger.jsonl` },
-    { name: "prune images", does: `remove ${facts.image} tags older than the kept releases (never volumes)` },
-    {
+    ledger: { name: "ledger", does: `record ${going} as ${facts.releaseId} in releases/ledger.jsonl` },
+    "prune images": { name: "prune images", does: `older pre-deploy backups, and ${facts.image} tags older than the kept releases (never volumes)` },
+    "post-deploy hook": {
       name: "post-deploy hook",
       does: "run hooks/post-deploy",
       ...(facts.hooks.includes("post-deploy") ? {} : { skip: "no hooks/post-deploy" }),
     },
-  ];
+  };
+  // A running nginx is updated before the switch; a first deploy starts it after the backend.
+  const order: PhaseName[] = firstDeploy
+    ? PHASES.filter((n) => n !== "nginx").flatMap((n) => (n === "rollout" ? ["rollout", "nginx"] : [n]))
+    : [...PHASES];
+  const phases = order.map((n) => phase[n]);
   return {
     kind: options.kind,
     releaseId: facts.releaseId,
@@ -163,6 +174,9 @@ export function planDeploy(stack: StackModel, facts: DeployFacts, options: Deplo
     nginx,
     pull,
     build: facts.build,
+    runningTag: facts.runningTag,
+    tls: facts.tls,
+    backupComponents: facts.backupComponents,
     options,
     phases,
   };

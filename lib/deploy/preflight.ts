@@ -152,3 +152,21 @@ export async function missingImages(refs: readonly string[]): Promise<string[]> 
   }
   return missing;
 }
+
+/**
+ * Each missing image must exist in its registry (`docker manifest inspect`, no pull): a typo
+ * in --tag is refused here, before the backup, not in the images phase.
+ */
+export async function checkPullable(refs: readonly string[]): Promise<void> {
+  for (const ref of refs) {
+    const r = await run({ argv: d.dockerManifestInspect(ref) }, { allowFailure: true, timeoutMs: 120_000 });
+    if (r.status === 0) continue;
+    const why = lastLine(r.stderr || r.stdout) || `exit ${r.status}`;
+    throw new PreconditionError(
+      `image ${ref} is not on this host and cannot be pulled: ${why}`,
+      /manifest unknown|no such manifest|not found/i.test(why)
+        ? "check the tag (--tag) and CLAW_AI_IMAGE"
+        : "check the registry is reachable and `docker login`",
+    );
+  }
+}

@@ -1,29 +1,29 @@
 /**
  * The rollout of the app services to a release, one service at a time, by strategy:
- * - switch (the backend behind nginx): the new container starts beside the old one, passes
- *   its own healthcheck, nginx is pointed at it (live/backend.conf, `nginx -t`, graceful
- *   reload) and must answer /health with the new version; then the old workers drain and the
- *   old container gets SIGTERM (uvicorn finishes what it has in flight). A failure at any
- *   step before the old one is stopped puts nginx back and removes the new one: the old
- *   release never stopped serving.
+ * - switch (the backend behind nginx): nginx is pinned to the container that serves (at rest
+ *   live/backend.conf names the service); the new container starts beside it, passes its own
+ *   healthcheck, nginx is pointed at it (`nginx -t`, graceful reload) and must answer /health
+ *   with the new version; then the old workers drain, the old container gets SIGTERM (uvicorn
+ *   finishes what it has in flight) and nginx names the service again. A failure at any step
+ *   before the old one is stopped puts nginx back and removes the new one: the old release
+ *   never stopped serving.
  * - overlap (Celery workers): new workers start, pass `celery inspect ping`, then the old get
  *   SIGTERM and finish their running tasks within stop_grace_period (warm shutdown).
  * - recreate (Celery beat, Flower: singletons): Compose stops the old before it starts the
  *   new, so two beats never run at once.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { ContainerState } from "../commands/compose.ts";
 import { curlOnce } from "../commands/http.ts";
-import { BACKEND_CONF, backendConf, nginxDrainingWorkers, nginxReload, nginxTest, parseBackendConf } from "../commands/nginx.ts";
+import { nginxDrainingWorkers } from "../commands/nginx.ts";
 import { sleep } from "../core/async.ts";
 import { ClawError, ServiceUnhealthyError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/files.ts";
 import type { Output } from "../core/output.ts";
 import { SECOND_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
+import type { Project } from "../project/project.ts";
+import { pointNginx, pointNginxAtService, servingTarget } from "../project/serving.ts";
 import { findByRole, type ServiceModel, type StackModel } from "../project/stack.ts";
-import { containersOf, diagnose, stopAndRemove, stopGraceSec, waitContainerReady } from "./containers.ts";
+import { containersOf, describeContainers, diagnose, stopAndRemove, stopGraceSec, waitContainerReady } from "./containers.ts";
 
 export type Strategy = "switch" | "overlap" | "recreate";
 
@@ -34,7 +34,6 @@ export interface RolloutStep {
 
 /** How long old nginx workers may take to finish their requests after a reload before the old backend is stopped anyway. */
 export const DRAIN_TIMEOUT_MS = 60 * SECOND_MS;
-const BACKEND_PORT = 8000;
 
 /**
  * Pure: the services a release changes (those that run the backend's image) and how each is
@@ -53,6 +52,9 @@ export function rolloutSteps(stack: StackModel): RolloutStep[] {
 
 export interface RolloutContext {
   root: string;
+  project: Project;
+  /** The image the release runs (repository:tag): a container already on it is left alone. */
+  imageRef: string;
   stack: StackModel;
   /** Compose with the release's variables (CLAW_AI_TAG) set. */
   compose: ComposeClient;
@@ -70,6 +72,8 @@ export interface StepResult {
   containers: string[];
   /** The containers it replaced (stopped and removed). */
   replaced: string[];
+  /** Whether it changed anything (a service already on the release is left alone). */
+  changed: boolean;
 }
 
 export function rollOut(ctx: RolloutContext, step: RolloutStep): Promise<StepResult> {
@@ -85,12 +89,6 @@ const evidenceTo = (out: Output) => (lines: string[]) => {
   for (const l of lines) out.warn(l);
 };
 
-/** The backend container nginx sends requests to now (live/backend.conf), if it names one. */
-export function servingBackend(root: string): string | undefined {
-  const file = join(root, BACKEND_CONF);
-  return existsSync(file) ? parseBackendConf(readFileSync(file, "utf8"))?.host : undefined;
-}
-
 /** Start `count` more containers of a service beside the running ones; returns the new ones. */
 async function scaleUp(compose: ComposeClient, service: string, before: readonly ContainerState[]): Promise<ContainerState[]> {
   const ids = new Set(before.map((c) => c.id));
@@ -99,67 +97,105 @@ async function scaleUp(compose: ComposeClient, service: string, before: readonly
   return (await containersOf(compose, service)).filter((c) => !ids.has(c.id));
 }
 
+/** Whether every one of these containers already runs the release's definition (a step to skip). */
+async function runsRelease(ctx: RolloutContext, svc: ServiceModel, cs: readonly ContainerState[]): Promise<boolean> {
+  return (
+    (await ctx.compose.upToDate(
+      svc.name,
+      cs.map((c) => c.id),
+    )) === true
+  );
+}
+
+/**
+ * The container that serves now: the one live/backend.conf names if it runs; else (at rest:
+ * the service name) the only one running, or the oldest when a deploy that died left more.
+ */
+async function servingNow(ctx: RolloutContext, running: readonly ContainerState[]): Promise<ContainerState | undefined> {
+  const target = servingTarget(ctx.root)?.host;
+  const named = running.find((c) => c.name === target);
+  if (named || running.length <= 1) return named ?? running[0];
+  const described = await describeContainers(running.map((c) => c.id));
+  const oldest = [...described].sort((a, b) => a.created.localeCompare(b.created))[0];
+  return running.find((c) => c.id === oldest?.id || oldest?.id.startsWith(c.id));
+}
+
 async function switchBackend(ctx: RolloutContext, svc: ServiceModel): Promise<StepResult> {
-  const { compose, out } = ctx;
+  const { compose, out, project } = ctx;
   const all = await containersOf(compose, svc.name);
-  const target = servingBackend(ctx.root);
-  const nginx = findByRole(ctx.stack, "nginx");
-  const nginxUp = nginx ? running(await containersOf(compose, nginx.name)).length > 0 : false;
-  // What serves: the container nginx names; before the first deploy (the service name) all of them.
-  const serving = all.filter((c) => c.state === "running" && (target === undefined || target === svc.name || c.name === target));
-  // Anything else (a deploy that died left it, or it is stopped) serves nothing: removed first.
-  const stray = all.filter((c) => !serving.includes(c));
+  const running = all.filter((c) => c.state === "running");
+  const old = await servingNow(ctx, running);
+  const stray = all.filter((c) => c.id !== old?.id);
+  if (old && stray.length === 0 && (await runsRelease(ctx, svc, [old]))) {
+    out.info(`${svc.name}: ${old.name} already runs this release (${ctx.imageRef})`);
+    await pointNginxAtService(project, `release ${ctx.releaseId}`);
+    return { service: svc.name, strategy: "switch", containers: [old.name], replaced: [], changed: false };
+  }
+  // nginx is pinned to what serves before anything else starts: a stray or the new container
+  // never gets a request (a run that died between writing the file and reloading is made whole).
+  if (old)
+    await out.step(`nginx pinned to ${old.name} (the release that serves)`, () =>
+      pointNginx(project, old.name, `release ${ctx.releaseId}: before the switch`),
+    );
   if (stray.length) {
     out.warn(
-      `removing ${stray.length} backend container(s) that serve nothing (left by an interrupted deploy?): ${stray.map((c) => c.name).join(", ")}`,
+      `removing ${stray.length} backend container(s) nginx does not serve (left by an interrupted deploy?): ${stray.map((c) => c.name).join(", ")}`,
     );
     await stopAndRemove(
       stray.map((c) => c.id),
       stopGraceSec(svc),
     );
   }
-  const fresh = await out.step(`start the new ${svc.name} beside the old`, () => scaleUp(compose, svc.name, serving));
+  const fresh = await out.step(`start the new ${svc.name} beside the old`, () => scaleUp(compose, svc.name, old ? [old] : []));
   const created = fresh[0];
   if (fresh.length !== 1 || !created) throw new ClawError(`expected one new ${svc.name} container, Compose started ${fresh.length}`);
-  const removeFresh = () =>
-    stopAndRemove([created.id], stopGraceSec(svc)).catch((e: Error) => out.warn(`could not remove ${created.name}: ${e.message}`));
+  const backToOld = async () => {
+    await stopAndRemove([created.id], stopGraceSec(svc)).catch((e: Error) => out.warn(`could not remove ${created.name}: ${e.message}`));
+    await pointNginxAtService(project, "the new release failed: back at rest").catch((e: Error) =>
+      out.error(`could not point nginx at the service: ${e.message}`),
+    );
+  };
   try {
     await out.step(`${created.name}: healthy (its own healthcheck)`, () =>
       waitContainerReady(compose, svc, created, `release ${ctx.version}`, evidenceTo(out)),
     );
   } catch (e) {
-    await removeFresh();
+    await backToOld();
     throw e;
   }
-  const confFile = join(ctx.root, BACKEND_CONF);
-  const before = existsSync(confFile) ? readFileSync(confFile, "utf8") : undefined;
-  const point = async (text: string) => {
-    writeFileAtomic(confFile, text);
-    if (!nginxUp || !nginx) return;
-    await compose.exec(nginx.name, nginxTest());
-    await compose.exec(nginx.name, nginxReload());
-  };
-  try {
-    await out.step(`nginx → ${created.name} (nginx -t, graceful reload)`, () =>
-      point(backendConf(created.name, BACKEND_PORT, `release ${ctx.releaseId}, ${ctx.version}`)),
-    );
-    if (nginxUp && nginx) await out.step(`GET /health through nginx reports ${ctx.version}`, () => expectVersion(compose, nginx.name, ctx.version));
-  } catch (e) {
-    out.warn(`switching back: nginx → ${serving.map((c) => c.name).join(", ") || svc.name}`);
-    if (before !== undefined) await point(before).catch((e2: Error) => out.error(`could not point nginx back: ${e2.message}`));
-    await removeFresh();
-    throw e;
+  const nginx = findByRole(ctx.stack, "nginx");
+  const reloaded = await out.step(`nginx → ${created.name} (nginx -t, graceful reload)`, () =>
+    pointNginx(project, created.name, `release ${ctx.releaseId}, ${ctx.version}`).catch(async (e: unknown) => {
+      await backToOld();
+      throw e;
+    }),
+  );
+  if (reloaded && nginx) {
+    try {
+      await out.step(`GET /health through nginx reports ${ctx.version}`, () => expectVersion(compose, nginx.name, ctx.version));
+    } catch (e) {
+      if (old) {
+        out.warn(`switching back: nginx → ${old.name}`);
+        try {
+          await pointNginx(project, old.name, "the new release failed its check through nginx");
+        } catch (e2) {
+          // nginx may still send to the new container: it stays, the error says so.
+          throw new ClawError(`${(e as Error).message}; and nginx could not be pointed back at ${old.name}: ${(e2 as Error).message}`, {
+            hint: `both containers run: fix nginx, then npx zx scripts/deploy.mts --status`,
+          });
+        }
+      }
+      await backToOld();
+      throw e;
+    }
   }
-  if (serving.length) {
-    if (nginxUp && nginx) await out.step("old nginx workers finish their requests", () => drain(compose, nginx.name, out));
-    await out.step(`stop the old ${svc.name} (${serving.map((c) => c.name).join(", ")})`, () =>
-      stopAndRemove(
-        serving.map((c) => c.id),
-        stopGraceSec(svc),
-      ),
-    );
+  if (old) {
+    if (reloaded && nginx) await out.step("old nginx workers finish their requests", () => drain(compose, nginx.name, out));
+    await out.step(`stop the old ${svc.name} (${old.name})`, () => stopAndRemove([old.id], stopGraceSec(svc)));
   }
-  return { service: svc.name, strategy: "switch", containers: [created.name], replaced: serving.map((c) => c.name) };
+  // At rest nginx names the service again: only the new container is left behind it.
+  await out.step("nginx → the service (at rest)", () => pointNginxAtService(project, `release ${ctx.releaseId}, ${ctx.version}`));
+  return { service: svc.name, strategy: "switch", containers: [created.name], replaced: old ? [old.name] : [], changed: true };
 }
 
 /** Poll /health through nginx until it reports `version` (the reload is asynchronous). */
@@ -206,6 +242,10 @@ async function overlap(ctx: RolloutContext, svc: ServiceModel): Promise<StepResu
   const all = await containersOf(compose, svc.name);
   const old = running(all);
   const stopped = all.filter((c) => !old.includes(c));
+  if (stopped.length === 0 && (await runsRelease(ctx, svc, old))) {
+    out.info(`${svc.name}: already runs this release (${ctx.imageRef})`);
+    return { service: svc.name, strategy: "overlap", containers: old.map((c) => c.name), replaced: [], changed: false };
+  }
   if (stopped.length)
     await stopAndRemove(
       stopped.map((c) => c.id),
@@ -232,7 +272,7 @@ async function overlap(ctx: RolloutContext, svc: ServiceModel): Promise<StepResu
       ),
     );
   }
-  return { service: svc.name, strategy: "overlap", containers: fresh.map((c) => c.name), replaced: old.map((c) => c.name) };
+  return { service: svc.name, strategy: "overlap", containers: fresh.map((c) => c.name), replaced: old.map((c) => c.name), changed: true };
 }
 
 async function recreate(ctx: RolloutContext, svc: ServiceModel): Promise<StepResult> {
@@ -248,5 +288,6 @@ async function recreate(ctx: RolloutContext, svc: ServiceModel): Promise<StepRes
     throw new ServiceUnhealthyError(`${svc.name} did not start`, `see \`docker compose logs ${svc.name}\``);
   }
   await out.step(`${svc.name}: healthy`, () => waitContainerReady(compose, svc, c, `release ${ctx.version}`, evidenceTo(out)));
-  return { service: svc.name, strategy: "recreate", containers: [c.name], replaced: old.filter((o) => o.id !== c.id).map((o) => o.name) };
+  const replaced = old.filter((o) => o.id !== c.id).map((o) => o.name);
+  return { service: svc.name, strategy: "recreate", containers: [c.name], replaced, changed: replaced.length > 0 || old.length === 0 };
 }

@@ -11,31 +11,36 @@ import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, relative } from "node:path";
 import type { ComponentName } from "../backup/manifest.ts";
-import { COMPONENTS } from "../backup/manifest.ts";
 import { NEEDS } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
 import { pruneSnapshotTier } from "../backup/store.ts";
+import * as d from "../commands/docker.ts";
 import { curlOnce } from "../commands/http.ts";
-import { ClawError, PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
+import { PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
 import type { Lock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse, isInteractive } from "../core/prompts.ts";
+import { redact } from "../core/secret.ts";
 import { MINUTE_MS, SECOND_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import { notify } from "../infra/notify.ts";
+import { squawkBinary } from "../migrate/lint.ts";
+import { applyMigrations, MigrationFailedError } from "../migrate/run.ts";
 import { setEnvValue } from "../project/env.ts";
 import type { Project } from "../project/project.ts";
-import { releaseOf } from "../project/release.ts";
-import { interpolate } from "../project/stack.ts";
+import { releaseOf, splitImageRef } from "../project/release.ts";
+import { servingTarget } from "../project/serving.ts";
+import { findByRole, interpolate, serviceByRole } from "../project/stack.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { containersOf, diagnose, readinessBudgetMs } from "./containers.ts";
 import { buildServices, describeImage, pruneReleaseImages, pullImage } from "./images.ts";
 import { appendLedger, currentRelease, type LedgerLine, type PhaseTiming, type ReleaseRecord, readLedger, unfinishedRelease } from "./ledger.ts";
-import { type DeployOptions, type DeployPlan, type PhaseName, planDeploy } from "./plan.ts";
-import { checkComposeConfig, checkDisk, checkHooks, checkPorts, type HookName, missingImages } from "./preflight.ts";
+import { type DeployFacts, type DeployOptions, type DeployPlan, type PhaseName, planDeploy } from "./plan.ts";
+import { checkComposeConfig, checkDisk, checkHooks, checkPorts, checkPullable, type HookName, missingImages } from "./preflight.ts";
 import { type RolloutStep, rollOut, type StepResult } from "./rollout.ts";
-import { tlsPhase } from "./tls-phase.ts";
+import type { TlsPlan } from "./tls.ts";
+import { tlsPhase, tlsPlanFor } from "./tls-phase.ts";
 
 export interface DeployRequest extends DeployOptions {
   tag: string;
@@ -80,24 +85,35 @@ function configHashes(project: Project): Record<string, string> {
 
 const appImageOf = (project: Project) => releaseOf(project).image;
 
-/** What runs now, for the plan. */
-async function facts(project: Project, req: DeployRequest, releaseId: string, hooks: HookName[]) {
+/** Pre-deploy backups leave Milvus out by default: its backup pauses it, and a deploy never touches its data. */
+export const DEFAULT_DEPLOY_BACKUP: ComponentName[] = ["postgres", "redis", "uploads", "config"];
+
+/** What runs now, for the plan (reads only). */
+async function facts(project: Project, req: DeployRequest, releaseId: string, hooks: HookName[], tls: TlsPlan | undefined): Promise<DeployFacts> {
   const { releases } = readLedger(project.root);
   const current = currentRelease(releases);
   const image = appImageOf(project);
   const states = await project.compose.ps({ all: true });
-  const runningRole = (role: string) =>
+  const running = (role: string) =>
     project.stack.services.filter((s) => s.role === role).every((s) => states.some((c) => c.service === s.name && c.state === "running"));
   const withTag = (x: string) => interpolate(x, (k) => (k === "CLAW_AI_TAG" ? req.tag : (project.env.get(k) ?? process.env[k])));
   const refs = project.stack.services.filter((s) => s.image && !s.build).map((s) => withTag(s.image!));
+  const backend = serviceByRole(project.stack, "backend");
+  const serving = (await containersOf(project.compose, backend.name)).filter((c) => c.state === "running");
+  const target = servingTarget(project.root)?.host;
+  const now = serving.find((c) => c.name === target) ?? serving[0];
+  const runningImage = now ? (await run({ argv: d.dockerConfigImage(now.id) }, { allowFailure: true })).stdout.trim() : "";
   return {
     releaseId,
     image,
     tag: req.tag,
     currentTag: project.env.get("CLAW_AI_TAG") ?? "",
     previous: current ? { id: current.id, tag: current.tag } : undefined,
-    dataRunning: runningRole("postgres"),
-    backendRunning: states.some((c) => c.service === project.stack.services.find((s) => s.role === "backend")?.name && c.state === "running"),
+    dataRunning: running("postgres") || (await postgresVolumeExists(project)),
+    backendRunning: serving.length > 0,
+    runningTag: runningImage ? splitImageRef(runningImage).tag : undefined,
+    tls,
+    backupComponents: project.config.deploy.backupComponents ?? DEFAULT_DEPLOY_BACKUP,
     missing: await missingImages(refs),
     build: project.stack.services.filter((s) => s.build).map((s) => s.name),
     hooks,
@@ -105,17 +121,29 @@ async function facts(project: Project, req: DeployRequest, releaseId: string, ho
   };
 }
 
-/** Preflight (read-only) and the plan. */
+/** Whether Postgres' named volume exists (a stack found stopped still has data to back up). */
+async function postgresVolumeExists(project: Project): Promise<boolean> {
+  const pg = serviceByRole(project.stack, "postgres");
+  const vol = pg.volumes.find((v) => v.type === "volume");
+  if (!vol) return false;
+  return (await run({ argv: d.dockerVolumeInspect(`${project.effectiveName}_${vol.source}`) }, { allowFailure: true })).status === 0;
+}
+
+/** Preflight (read-only: nothing changes and nothing is locked yet) and the plan. */
 export async function prepareDeploy(project: Project, out: Output, req: DeployRequest, releaseId: string) {
   const t0 = Date.now();
   const compose = project.compose.withEnv({ CLAW_AI_TAG: req.tag });
-  const hooks = await out.step("preflight: compose config, disk, ports, hooks, images", async () => {
+  const hooks = await out.step("preflight: compose config, disk, ports, hooks, images, TLS", async () => {
     await checkComposeConfig(compose);
     await checkDisk(project, project.config.deploy.minFreeMb);
     await checkPorts(project);
     return checkHooks(project.root);
   });
-  const plan = planDeploy(project.stack, await facts(project, req, releaseId, hooks), req);
+  const nginx = findByRole(project.stack, "nginx")?.name;
+  // The TLS decision is made here, so its refusals (no domain, no DEPLOY_EMAIL) come before any change.
+  const tls = req.skipSsl ? undefined : (await tlsPlanFor(project, nginx)).plan;
+  const plan = planDeploy(project.stack, await facts(project, req, releaseId, hooks, tls), req);
+  await checkPullable(plan.pull);
   if (req.kind !== "deploy" && plan.pull.some((r) => r.startsWith(`${plan.image}:`))) {
     out.warn(`the image of release ${req.tag} is no longer on this host: it will be pulled`);
   }
@@ -124,7 +152,8 @@ export async function prepareDeploy(project: Project, out: Output, req: DeployRe
 
 /**
  * The deploy itself, under the lock the caller holds. Returns the outcome; a failed deploy
- * throws after the ledger, the webhook and the rollback are done.
+ * throws after the ledger, the webhook and the rollback are done. Once health has passed the
+ * release is committed: what follows (ledger, pruning, post-deploy hook) only warns.
  */
 export async function applyDeploy(
   project: Project,
@@ -138,7 +167,7 @@ export async function applyDeploy(
   const root = project.root;
   const phases: PhaseTiming[] = [{ name: "preflight", ms: preflightMs, result: "ok" }];
   const record = (line: Omit<LedgerLine, "id">) => appendLedger(root, { id: plan.releaseId, ...line });
-  const previousTag = plan.previous?.tag ?? (plan.firstDeploy ? undefined : plan.currentTag);
+  const previousTag = plan.runningTag;
   record({
     kind: plan.kind,
     tag: plan.tag,
@@ -148,25 +177,7 @@ export async function applyDeploy(
     previous: plan.previous?.id ?? null,
     previousTag: previousTag ?? null,
   });
-  const skip = (name: PhaseName) => plan.phases.find((p) => p.name === name)?.skip;
-  const phase = async <T>(name: PhaseName, fn: () => Promise<T>): Promise<T | undefined> => {
-    const why = skip(name);
-    if (why) {
-      phases.push({ name, ms: 0, result: "skipped", note: why });
-      out.info(`${name}: skipped (${why})`);
-      return undefined;
-    }
-    record({ phase: name });
-    const t0 = Date.now();
-    try {
-      const r = await fn();
-      phases.push({ name, ms: Date.now() - t0, result: "ok" });
-      return r;
-    } catch (e) {
-      phases.push({ name, ms: Date.now() - t0, result: "failed", note: (e as Error).message });
-      throw e;
-    }
-  };
+  const phase = phaseRunner(plan, phases, out, (name) => record({ phase: name }));
   const hookEnv = {
     CLAW_RELEASE_ID: plan.releaseId,
     CLAW_RELEASE_TAG: plan.tag,
@@ -176,153 +187,224 @@ export async function applyDeploy(
     CLAW_PROJECT_DIR: root,
   };
   let backupDir: string | null = null;
-  let head: string | null = null;
-  let headBefore: string | null = null;
+  const migration: { before: string | null; after: string | null } = { before: null, after: null };
   const rolled: RolloutStep[] = [];
-  let tagWritten = false;
+  const results: StepResult[] = [];
   try {
     await phase("pre-deploy hook", () => runHook(root, "pre-deploy", hookEnv, out));
-    const backup = await phase("backup", () => preDeployBackup(project, out));
+    await phase("tls", () => tlsPhase(project, out, plan.tls!, { nginxService: plan.nginx }));
+    await phase("images", () => images(compose, plan, out));
+    await phase("infrastructure", () => infrastructure(project, compose, plan, out));
+    // After the infrastructure: a stack found stopped with data in its volumes is backed up too.
+    const backup = await phase("backup", () => preDeployBackup(project, out, plan.backupComponents));
     if (backup) {
       backupDir = relative(root, backup);
       record({ preDeployBackup: backupDir });
     }
-    await phase("tls", () => tlsPhase(project, out, { nginxService: plan.nginx }));
-    await phase("images", () => images(compose, plan, out));
-    await phase("infrastructure", () => infrastructure(project, compose, plan, out));
-    const mig = await phase("migrations", () => migrations(project, compose, out));
-    if (mig) {
-      headBefore = mig.before;
-      head = mig.after;
-      record({ migrationHead: head });
-    }
-    await phase("release config", async () => {
-      setEnvValue(project.envFile, "CLAW_AI_TAG", plan.tag);
-      tagWritten = true;
-    });
-    const results: StepResult[] = [];
+    await phase("migrations", () =>
+      migrations(project, compose, out, migration).finally(() => record({ migrationHead: migration.after ?? migration.before })),
+    );
+    await phase("release config", async () => setEnvValue(project.envFile, "CLAW_AI_TAG", plan.tag));
+    // A running nginx is brought up to date first (a new mount, a changed config): it must
+    // read live/backend.conf before the switch. A first deploy starts it after the backend.
+    if (!plan.firstDeploy) await phase("nginx", () => nginxUp(project, compose, plan, out));
     await phase("rollout", async () => {
       for (const step of plan.rollout) {
-        try {
-          results.push(await rollOut(rolloutContext(project, compose, out, plan.tag, plan.releaseId), step));
-          rolled.push(step);
-        } catch (e) {
-          // A switch or overlap that fails removes what it started (the old keeps running); a
-          // recreate has stopped the old one already, so it is rolled back too.
-          if (step.strategy === "recreate") rolled.push(step);
-          throw e;
-        }
+        // Registered before it runs: a step that fails half way is rolled back too (steps are idempotent).
+        rolled.push(step);
+        results.push(await rollOut(rolloutContext(project, compose, out, plan, plan.tag, plan.releaseId), step));
       }
     });
-    await phase("nginx", () => nginxUp(project, compose, plan, out));
+    if (plan.firstDeploy) await phase("nginx", () => nginxUp(project, compose, plan, out));
     await phase("health", () => health(project, compose, plan, out));
-    const backend = results.find((r) => r.strategy === "switch")?.containers[0];
-    const finished = Date.now();
-    await phase("ledger", async () =>
-      record({
-        result: "succeeded",
-        phase: "done",
-        finishedAt: new Date(finished).toISOString(),
-        durationMs: finished - started,
-        configHashes: configHashes(project),
-        ...(await describeImage(`${plan.image}:${plan.tag}`)),
-        ...(backend ? { backendContainer: backend } : {}),
-        phases,
-      }),
-    );
-    await phase("prune images", async () => {
-      const removed = await pruneReleaseImages(
-        readLedger(root).releases,
-        plan.image,
-        project.config.deploy.keepReleases,
-        [plan.tag, plan.currentTag],
-        (m) => out.warn(m),
-      );
-      if (removed.length) out.info(`removed old release images: ${removed.join(", ")}`);
-    });
-    await phase("post-deploy hook", () =>
-      runHook(root, "post-deploy", hookEnv, out).catch((e: Error) => out.warn(`hooks/post-deploy failed (the release serves): ${e.message}`)),
-    );
-    const outcome: DeployOutcome = {
-      ok: true,
-      releaseId: plan.releaseId,
-      tag: plan.tag,
-      serving: { tag: plan.tag, releaseId: plan.releaseId },
-      result: "succeeded",
-      phases,
-      preDeployBackup: backupDir,
-      migrationHead: head,
-      durationMs: Date.now() - started,
-    };
-    await say(project, out, plan, "success", outcome);
-    return outcome;
   } catch (e) {
-    const err = e as Error;
-    out.error(`deploy of ${plan.tag} failed: ${err.message}`);
-    let serving: DeployOutcome["serving"] = { tag: plan.currentTag };
-    let rolledBack = false;
-    if (rolled.length && previousTag) {
-      rolledBack = await autoRollback(project, out, plan, previousTag, rolled);
-      serving = { tag: rolledBack ? previousTag : "unknown (see deploy.mts --status)", releaseId: plan.previous?.id };
-    } else if (rolled.length) {
-      serving = { tag: `${plan.tag} (partly: there is no earlier release to go back to)` };
-    }
-    if (tagWritten && rolledBack && previousTag) setEnvValue(project.envFile, "CLAW_AI_TAG", previousTag);
-    else if (tagWritten && !rolled.length && previousTag) setEnvValue(project.envFile, "CLAW_AI_TAG", previousTag);
-    const dbAdvice = await databaseAfterFailure(project, out, plan, lock, { backupDir, headBefore, head });
-    const next = rolledBack
-      ? `fix the cause, then deploy again: npx zx scripts/deploy.mts --tag ${plan.tag}`
-      : rolled.length
-        ? "see npx zx scripts/deploy.mts --status; to go back: npx zx scripts/deploy.mts --rollback-release"
-        : `nothing serving was changed; fix the cause and run npx zx scripts/deploy.mts --tag ${plan.tag} again`;
-    out.info(`serving now: ${serving.tag}${serving.releaseId ? ` (release ${serving.releaseId})` : ""}`);
-    for (const l of dbAdvice) out.warn(l);
-    out.info(`next: ${next}`);
+    return failed(project, out, plan, lock, { e, started, phases, rolled, backupDir, migration, record });
+  }
+  // Committed: the new release serves and passed its checks.
+  const backend = results.find((r) => r.strategy === "switch")?.containers[0];
+  const finished = Date.now();
+  const after = async (name: PhaseName, fn: () => Promise<unknown>) =>
+    phase(name, fn).catch((e: Error) => out.warn(`${name} failed (the release serves): ${e.message}`));
+  await after("ledger", async () =>
     record({
-      result: rolledBack ? "rolled-back" : "failed",
-      finishedAt: new Date().toISOString(),
-      durationMs: Date.now() - started,
-      error: err.message,
+      result: "succeeded",
+      phase: "done",
+      finishedAt: new Date(finished).toISOString(),
+      durationMs: finished - started,
+      configHashes: configHashes(project),
+      ...(await describeImage(`${plan.image}:${plan.tag}`)),
+      ...(backend ? { backendContainer: backend } : {}),
       phases,
-    });
-    const outcome: DeployOutcome = {
-      ok: false,
-      releaseId: plan.releaseId,
-      tag: plan.tag,
-      serving,
-      result: rolledBack ? "rolled-back" : "failed",
-      phases,
-      rolledBack,
-      preDeployBackup: backupDir,
-      migrationHead: head,
-      error: err.message,
-      next,
-      durationMs: Date.now() - started,
-    };
-    await say(project, out, plan, "failure", outcome);
-    printSummary(out, phases);
-    out.result(outcome);
-    throw e;
+    }),
+  );
+  await after("prune images", async () => {
+    const pruned = pruneSnapshotTier(root, "pre-deploy", project.config.deploy.keepBackups);
+    if (pruned.length) out.info(`pre-deploy backups pruned: ${pruned.join(", ")}`);
+    const removed = await pruneReleaseImages(
+      readLedger(root).releases,
+      plan.image,
+      project.config.deploy.keepReleases,
+      [plan.tag, plan.currentTag],
+      (m) => out.warn(m),
+    );
+    if (removed.length) out.info(`removed old release images: ${removed.join(", ")}`);
+  });
+  await after("post-deploy hook", () => runHook(root, "post-deploy", hookEnv, out));
+  const outcome: DeployOutcome = {
+    ok: true,
+    releaseId: plan.releaseId,
+    tag: plan.tag,
+    serving: { tag: plan.tag, releaseId: plan.releaseId },
+    result: "succeeded",
+    phases,
+    preDeployBackup: backupDir,
+    migrationHead: migration.after,
+    durationMs: Date.now() - started,
+  };
+  await say(project, out, plan, "success", outcome);
+  return outcome;
+}
+
+type Phase = <T>(name: PhaseName, fn: () => Promise<T>) => Promise<T | undefined>;
+
+/** Runs a named phase (or records why the plan skips it), timing it into `phases`. */
+function phaseRunner(plan: DeployPlan, phases: PhaseTiming[], out: Output, started: (name: PhaseName) => void): Phase {
+  return async (name, fn) => {
+    const why = plan.phases.find((p) => p.name === name)?.skip;
+    if (why) {
+      phases.push({ name, ms: 0, result: "skipped", note: why });
+      out.info(`${name}: skipped (${why})`);
+      return undefined;
+    }
+    started(name);
+    const t0 = Date.now();
+    try {
+      const r = await fn();
+      phases.push({ name, ms: Date.now() - t0, result: "ok" });
+      return r;
+    } catch (e) {
+      phases.push({ name, ms: Date.now() - t0, result: "failed", note: redact((e as Error).message) });
+      throw e;
+    }
+  };
+}
+
+/**
+ * A failed deploy: every service the rollout touched goes back to the release that served,
+ * .env.prod names what serves, the ledger gets the result before anything may prompt, and the
+ * output says what serves and what to run next.
+ */
+async function failed(
+  project: Project,
+  out: Output,
+  plan: DeployPlan,
+  lock: Lock,
+  f: {
+    e: unknown;
+    started: number;
+    phases: PhaseTiming[];
+    rolled: readonly RolloutStep[];
+    backupDir: string | null;
+    migration: { before: string | null; after: string | null };
+    record: (line: Omit<LedgerLine, "id">) => void;
+  },
+): Promise<never> {
+  const err = f.e as Error;
+  out.error(`deploy of ${plan.tag} failed: ${err.message}`);
+  const previousTag = plan.runningTag;
+  let rolledBack = false;
+  let changedBack = false;
+  if (f.rolled.length && previousTag) ({ ok: rolledBack, changed: changedBack } = await autoRollback(project, out, plan, previousTag, f.rolled));
+  // .env.prod names the release that serves, whoever wrote the new tag there.
+  if (previousTag && (!f.rolled.length || rolledBack) && project.env.get("CLAW_AI_TAG") !== previousTag) {
+    setEnvValue(project.envFile, "CLAW_AI_TAG", previousTag);
+    out.info(`.env.prod: CLAW_AI_TAG=${previousTag} again (the release that serves)`);
+  } else if (previousTag && (!f.rolled.length || rolledBack)) {
+    setEnvValue(project.envFile, "CLAW_AI_TAG", previousTag);
   }
+  const serving = await servingDescription(project);
+  // "rolled-back": services had moved and were put back; a release that never served just "failed".
+  const result = rolledBack && changedBack ? "rolled-back" : "failed";
+  f.record({ result, finishedAt: new Date().toISOString(), durationMs: Date.now() - f.started, error: redact(err.message), phases: f.phases });
+  const next = rolledBack
+    ? `fix the cause, then deploy again: npx zx scripts/deploy.mts --tag ${plan.tag}`
+    : f.rolled.length
+      ? `see npx zx scripts/deploy.mts --status; to go back: npx zx scripts/deploy.mts --rollback-release${plan.previous ? ` ${plan.previous.id}` : ""}`
+      : `nothing that serves was changed; fix the cause and run npx zx scripts/deploy.mts --tag ${plan.tag} again`;
+  out.info(`serving now: ${serving}`);
+  const dbAdvice = await databaseAfterFailure(project, out, plan, lock, {
+    backupDir: f.backupDir,
+    headBefore: f.migration.before,
+    head: f.migration.after,
+  });
+  for (const l of dbAdvice) out.warn(l);
+  out.info(`next: ${next}`);
+  const outcome: DeployOutcome = {
+    ok: false,
+    releaseId: plan.releaseId,
+    tag: plan.tag,
+    serving: { tag: serving, releaseId: rolledBack ? plan.previous?.id : undefined },
+    result,
+    phases: f.phases,
+    rolledBack,
+    preDeployBackup: f.backupDir,
+    migrationHead: f.migration.after,
+    error: err.message,
+    next,
+    durationMs: Date.now() - f.started,
+  };
+  await say(project, out, plan, "failure", outcome);
+  printSummary(out, f.phases);
+  out.result(outcome);
+  throw f.e;
 }
 
-export function rolloutContext(project: Project, compose: ComposeClient, out: Output, version: string, releaseId: string) {
-  return { root: project.root, stack: project.stack, compose, out, version, releaseId };
+/** What serves now, read from the stack (not assumed): nginx's target and the image it runs. */
+export async function servingDescription(project: Project): Promise<string> {
+  const backend = project.stack.services.find((s) => s.role === "backend");
+  if (!backend) return "nothing (no backend service)";
+  const running = (await containersOf(project.compose, backend.name)).filter((c) => c.state === "running");
+  if (running.length === 0) return "nothing (the backend does not run)";
+  const target = servingTarget(project.root)?.host;
+  const serving = running.find((c) => c.name === target) ?? running[0]!;
+  const image = (await run({ argv: d.dockerConfigImage(serving.id) }, { allowFailure: true })).stdout.trim();
+  return `${image ? splitImageRef(image).tag : "?"} (container ${serving.name}${running.length > 1 ? `; ${running.length} backend containers run` : ""})`;
 }
 
-/** Roll the services the failed rollout touched back to the previous tag (newest first). */
-async function autoRollback(project: Project, out: Output, plan: DeployPlan, previousTag: string, rolled: readonly RolloutStep[]): Promise<boolean> {
-  out.warn(`rolling back automatically to ${previousTag}: ${rolled.map((s) => s.service).join(", ")}`);
+export function rolloutContext(project: Project, compose: ComposeClient, out: Output, plan: DeployPlan, version: string, releaseId: string) {
+  return { root: project.root, project, stack: project.stack, compose, out, version, releaseId, imageRef: `${plan.image}:${version}` };
+}
+
+/** Roll every service the failed rollout touched back to the previous tag, newest first; every step is tried, errors joined. */
+async function autoRollback(
+  project: Project,
+  out: Output,
+  plan: DeployPlan,
+  previousTag: string,
+  rolled: readonly RolloutStep[],
+): Promise<{ ok: boolean; changed: boolean }> {
+  const steps = [...rolled].reverse();
+  out.warn(`rolling back automatically to ${previousTag}: ${steps.map((s) => s.service).join(", ")}`);
   const back = project.compose.withEnv({ CLAW_AI_TAG: previousTag });
-  try {
-    await out.step(`automatic rollback to ${previousTag}`, async () => {
-      for (const step of rolled) await rollOut(rolloutContext(project, back, out, previousTag, `${plan.releaseId} rollback`), step);
-    });
-    return true;
-  } catch (e) {
-    out.error(`the automatic rollback failed too: ${(e as Error).message}`);
-    return false;
-  }
+  const errors: Error[] = [];
+  let changed = false;
+  await out
+    .step(`automatic rollback to ${previousTag}`, async () => {
+      for (const step of steps) {
+        await rollOut(rolloutContext(project, back, out, plan, previousTag, `${plan.releaseId} rollback`), step).then(
+          (r) => {
+            changed ||= r.changed;
+          },
+          (e: Error) => {
+            errors.push(e);
+            out.error(`rolling ${step.service} back failed: ${e.message}`);
+          },
+        );
+      }
+      if (errors.length) throw errors[0];
+    })
+    .catch(() => undefined);
+  return { ok: errors.length === 0, changed };
 }
 
 /**
@@ -379,18 +461,17 @@ async function runHook(root: string, name: HookName, env: Record<string, string>
     throw new PreconditionError(`hooks/${name} failed (exit ${r.status}): ${lastLine(r.stderr || r.stdout)}`, `fix the hook; nothing was changed`);
 }
 
-/** A full backup of what runs, tier pre-deploy; returns its directory. */
-async function preDeployBackup(project: Project, out: Output): Promise<string> {
+/** A backup of `wanted` (those whose services run), tier pre-deploy; returns its directory. */
+async function preDeployBackup(project: Project, out: Output, wanted: readonly ComponentName[]): Promise<string> {
   const states = await project.compose.ps();
   const runningRole = (role: string) =>
     project.stack.services.filter((s) => s.role === role).every((s) => states.some((c) => c.service === s.name && c.state === "running"));
-  const components = COMPONENTS.filter((c: ComponentName) => NEEDS[c].every(runningRole));
-  const skipped = COMPONENTS.filter((c) => !components.includes(c));
+  const components = wanted.filter((c) => NEEDS[c].every(runningRole));
+  const skipped = wanted.filter((c) => !components.includes(c));
   if (skipped.length) out.warn(`pre-deploy backup without ${skipped.join(", ")}: not running`);
   const r = await runBackup(project, out, { components, tier: "pre-deploy" });
   out.success(`pre-deploy backup ${r.id} (${components.join(", ")})`);
-  const pruned = pruneSnapshotTier(project.root, "pre-deploy", project.config.deploy.keepBackups);
-  if (pruned.length) out.info(`pre-deploy backups pruned: ${pruned.join(", ")}`);
+  // Pruned only once the deploy succeeded: a failed one's backup is the one to go back to.
   return r.dir;
 }
 
@@ -424,26 +505,29 @@ async function ready(project: Project, compose: ComposeClient, services: readonl
   if (down.length) throw new ServiceUnhealthyError(`not running: ${down.join(", ")}`, `see \`docker compose logs ${down[0]}\``);
 }
 
-/** `alembic upgrade head` in a one-off container of the new image; the revision before and after. */
-async function migrations(project: Project, compose: ComposeClient, out: Output): Promise<{ before: string | null; after: string | null }> {
-  const backend = project.stack.services.find((s) => s.role === "backend")!.name;
-  const current = async () => {
-    const r = await compose.runOnce(backend, ["alembic", "current"], { noDeps: true }, { allowFailure: true, timeoutMs: 5 * MINUTE_MS });
-    if (r.status !== 0) throw new ClawError(`alembic current failed: ${lastLine(r.stderr || r.stdout)}`, { hint: "see the migration output above" });
-    return /^([0-9a-zA-Z_]+)/m.exec(r.stdout.trim())?.[1] ?? null;
-  };
-  const before = await current();
-  await out.step("alembic upgrade head (new image, one-off container)", () =>
-    compose.runOnce(
-      backend,
-      ["alembic", "upgrade", "head"],
-      { noDeps: true },
-      { timeoutMs: 60 * MINUTE_MS, hint: "the old release still serves; fix the migration and deploy again" },
-    ),
-  );
-  const after = await current();
-  out.info(after === before ? `database already at ${after ?? "no revision"}` : `database: ${before ?? "empty"} → ${after}`);
-  return { before, after };
+/**
+ * The migrate engine (lib/migrate) in one-off containers of the NEW image: advisory lock,
+ * lint (MIGRATE_LINT=strict blocks here, before the rollout), timeouts, one revision at a
+ * time. No backup of its own: the pre-deploy backup is the one to go back to.
+ */
+async function migrations(
+  project: Project,
+  compose: ComposeClient,
+  out: Output,
+  into: { before: string | null; after: string | null },
+): Promise<void> {
+  try {
+    const r = await applyMigrations(project, out, { skipBackup: true, dryRun: false, squawk: squawkBinary(), compose });
+    into.before = r.from;
+    into.after = r.current;
+  } catch (e) {
+    // The revision before and where a failed run left the database: what the failure path needs.
+    if (e instanceof MigrationFailedError) {
+      into.before = e.from;
+      into.after = e.current;
+    }
+    throw e;
+  }
 }
 
 async function nginxUp(project: Project, compose: ComposeClient, plan: DeployPlan, out: Output): Promise<void> {

@@ -34,8 +34,9 @@ export async function tlsPlanFor(project: Project, nginxService: string | undefi
   return { plan, nginxRunning };
 }
 
-export async function tlsPhase(project: Project, out: Output, o: { nginxService: string | undefined }): Promise<TlsPlan> {
-  const { plan, nginxRunning } = await tlsPlanFor(project, o.nginxService);
+/** Apply the TLS plan preflight made (its refusals came before any change). */
+export async function tlsPhase(project: Project, out: Output, plan: TlsPlan, o: { nginxService: string | undefined }): Promise<TlsPlan> {
+  const nginxRunning = o.nginxService ? (await containersOf(project.compose, o.nginxService)).some((c) => c.state === "running") : false;
   out.info(describeTlsPlan(plan));
   for (const w of plan.warnings) out.warn(w);
   const r = await out.step(`TLS: ${plan.action}`, () => applyTls(project.root, plan, { out }));

@@ -44,6 +44,20 @@ export class ComposeClient implements ServiceControl {
     return new ComposeClient(this.project, this.healthchecks, { ...this.env, ...env });
   }
 
+  /**
+   * Whether these containers run the service's definition as it is now (Compose's own config
+   * hash: image, environment, command, …): a rollout leaves them alone. Undefined if Compose
+   * cannot tell (v1).
+   */
+  async upToDate(service: string, ids: readonly string[]): Promise<boolean | undefined> {
+    if (this.project.flavor !== "v2" || ids.length === 0) return undefined;
+    const want = await this.run(b.configHash(this.project, service), { allowFailure: true });
+    const hash = want.status === 0 ? want.stdout.trim().split(/\s+/)[1] : undefined;
+    if (!hash) return undefined;
+    const have = (await this.run(d.dockerLabel(ids, b.CONFIG_HASH_LABEL), { allowFailure: true })).stdout.trim().split("\n");
+    return have.length === ids.length && have.every((h) => h.trim() === hash);
+  }
+
   /** A service's healthcheck as an argv to exec, when it has one. */
   healthcheck(service: string): string[] | undefined {
     return b.healthcheckArgv(this.healthchecks[service]);
@@ -94,7 +108,10 @@ export class ComposeClient implements ServiceControl {
     await Promise.all(
       probes.map(async ([service, argv]) => {
         for (;;) {
-          const r = await this.run(b.exec(this.project, service, argv), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+          // By container id (`docker exec`): `compose exec` picks container #1, which a deploy
+          // may have replaced by #2 (Compose v1 and early v2 then refuse); faster, too.
+          const id = await this.containerId(service).catch(() => undefined);
+          const r = id ? await this.run(d.dockerExec(id, argv), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined) : undefined;
           if (r?.status === 0) return;
           if (Date.now() > deadline) {
             throw new ServiceUnhealthyError(

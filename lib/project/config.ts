@@ -49,11 +49,25 @@ export interface DeploySettings {
   keepReleases: number;
   keepBackups: number;
   minFreeMb: number;
+  /** DEPLOY_BACKUP_COMPONENTS, when set; else deploy's default (everything but Milvus). */
+  backupComponents: Array<"postgres" | "redis" | "milvus" | "uploads" | "config"> | undefined;
+}
+
+export interface MigrateSettings {
+  lint: "warn" | "strict";
+  lockTimeout: string;
+  statementTimeout: string;
+  lockWaitS: number;
+  lockRetries: number;
+  expectTables: string[];
+  extensions: string[];
+  keepBackups: number;
 }
 
 export interface ClawConfig {
   postgres: PostgresSettings;
   deploy: DeploySettings;
+  migrate: MigrateSettings;
   encryption: EncryptionSettings;
   notify: NotifySettings;
   /**
@@ -82,6 +96,7 @@ export function parseConfig(get: EnvGetter): ClawConfig {
     encryption: encryptionSettings(get),
     notify: { webhookUrl: get("WEBHOOK_URL") || undefined },
     deploy: deploySettings(get),
+    migrate: migrateSettings(get),
     retention: memo(() => retentionSettings(get)),
     offsite: memo(() => offsiteSettings(get)),
   };
@@ -99,6 +114,47 @@ export function deploySettings(get: EnvGetter, environ: NodeJS.ProcessEnv = proc
     keepReleases: int("DEPLOY_KEEP_RELEASES", 5),
     keepBackups: int("DEPLOY_KEEP_BACKUPS", 5),
     minFreeMb: int("DEPLOY_MIN_FREE_MB", 1024),
+    backupComponents: deployBackupComponents(get("DEPLOY_BACKUP_COMPONENTS")),
+  };
+}
+
+const BACKUP_COMPONENTS = ["postgres", "redis", "milvus", "uploads", "config"] as const;
+function deployBackupComponents(v: string | undefined): DeploySettings["backupComponents"] {
+  if (!v) return undefined;
+  const names = v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.find((n) => !(BACKUP_COMPONENTS as readonly string[]).includes(n));
+  if (unknown || !names.length)
+    throw bad(
+      "DEPLOY_BACKUP_COMPONENTS",
+      `names ${unknown ? `an unknown component ${JSON.stringify(unknown)}` : "nothing"}`,
+      `use some of ${BACKUP_COMPONENTS.join(",")}`,
+    );
+  return names as DeploySettings["backupComponents"];
+}
+
+export function migrateSettings(get: EnvGetter, environ: NodeJS.ProcessEnv = process.env): MigrateSettings {
+  // The environment wins over .env.prod: a one-off `MIGRATE_LOCK_TIMEOUT=30s npx zx scripts/migrate.mts`.
+  const pick = (k: string) => environ[k] || get(k) || undefined;
+  const lint = pick("MIGRATE_LINT");
+  if (lint !== undefined && lint !== "warn" && lint !== "strict") throw bad("MIGRATE_LINT", "must be warn or strict");
+  return {
+    lint: lint ?? "warn",
+    lockTimeout: pick("MIGRATE_LOCK_TIMEOUT") ?? "5s",
+    statementTimeout: pick("MIGRATE_STATEMENT_TIMEOUT") ?? "0",
+    lockWaitS: Number(pick("MIGRATE_LOCK_WAIT_S") ?? 60),
+    lockRetries: Number(pick("MIGRATE_LOCK_RETRIES") ?? 3),
+    expectTables: (pick("MIGRATE_EXPECT_TABLES") ?? "users,knowledge_base,conversations,messages")
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
+    extensions: (get("MIGRATE_EXTENSIONS") ?? "")
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
+    keepBackups: Number(get("MIGRATE_KEEP_BACKUPS") || 5),
   };
 }
 

@@ -15,6 +15,7 @@ import { ClawError, ExitCode } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { startLeftStopped } from "../project/release.ts";
+import { reconcileServing } from "../project/serving.ts";
 import type { RestorePlan } from "./plan.ts";
 import { writeUndo } from "./undo.ts";
 
@@ -52,6 +53,9 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
       throw started ? touched(e) : e;
     });
     const error = await restoreComponents(project, out, plan, opened, results).then(() => undefined, touched);
+    // A deploy that died may have left nginx naming a backend container this restore replaced.
+    const reconciled = await reconcileServing(project).catch((e: Error) => `could not check which backend nginx serves: ${e.message}`);
+    if (reconciled) out.warn(reconciled);
     return { snapshot, results, ...(error ? { error } : {}) };
   } finally {
     opened.close();

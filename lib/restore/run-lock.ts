@@ -13,9 +13,17 @@ import type { Output } from "../core/output.ts";
  * and a rollback to the snapshot it took (one made after it started), if it got that far.
  */
 /** Pure: whether a run that died was a rollback or a restore (one that may have left data half replaced). */
-export const interruptedRestore = (dead: LockInfo | undefined): boolean => dead !== undefined && /^(rollback|restore)/.test(dead.purpose);
+export const interruptedRestore = (dead: LockInfo | undefined): boolean =>
+  dead !== undefined && (dead.script === "backup.mts" || dead.script === "rollback.mts") && /^(rollback|restore)/.test(dead.purpose);
 
 export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date; encrypted?: boolean }>, root: string): string[] {
+  // A deploy never restores data: it is finished, or the release that served is deployed again.
+  if (dead.script === "deploy.mts")
+    return [
+      ...(dead.finish ? [`to finish it: ${dead.finish}`] : []),
+      "to go back to the release that served before it instead: npx zx scripts/deploy.mts --rollback-release",
+    ];
+  if (dead.script === "migrate.mts") return ["run npx zx scripts/migrate.mts --status: it says where the database is and what is pending"];
   if (!interruptedRestore(dead)) return [];
   const started = new Date(dead.startedAt).getTime();
   const own = snapshots.filter((s) => s.time.getTime() >= started).sort((a, b) => a.time.getTime() - b.time.getTime())[0];

@@ -140,7 +140,7 @@ describe("deploy.mts on the real stack", { timeout: 3_600_000 }, () => {
     assert.equal(s.ok, true, JSON.stringify(s));
     assert.equal(s.release?.tag, "local");
     assert.equal(s.backendContainers.length, 1);
-    assert.equal(s.servingBackend, s.backendContainers[0]);
+    assert.equal(s.servingBackend, "claw-ai-backend", "at rest nginx names the service");
     const rel = await releases();
     assert.equal(rel.length, 1);
     assert.equal(rel[0]!.result, "succeeded");
@@ -179,6 +179,8 @@ describe("deploy.mts on the real stack", { timeout: 3_600_000 }, () => {
       ["local", "v2"],
     );
     assert.equal(load.wentBack, false, JSON.stringify(load.wentBackAt));
+    // nginx reloads 3 times (pin, switch, at rest); each may reset the keep-alive connections (4) that had a request in flight.
+    assert.ok(load.staleRetries <= 12, `stale keep-alive resends: ${load.staleRetries}`);
     const outcome = JSON.parse(r.stdout) as { ok: boolean; preDeployBackup: string; phases: Array<{ name: string; result: string }> };
     assert.equal(outcome.ok, true);
     assert.match(outcome.preDeployBackup, /^backups\/pre-deploy\/\d{8}-\d{6}$/);
@@ -210,6 +212,7 @@ describe("deploy.mts on the real stack", { timeout: 3_600_000 }, () => {
     const text = r.stdout + r.stderr;
     assert.match(text, /failed its health check/);
     assert.match(text, /health check: exit 1: .*503/);
+    assert.match(text, /last 20 log lines:/);
     assert.match(text, /serving now: v2/);
     assert.equal(load.failed, 0, JSON.stringify(load.failures.slice(0, 5)));
     assert.deepEqual(
@@ -242,6 +245,16 @@ describe("deploy.mts on the real stack", { timeout: 3_600_000 }, () => {
     const s = await status();
     assert.equal(s.release?.tag, "local");
     assert.equal(s.envTag, "local");
+  });
+
+  test("a restore after a deploy restarts the backend and nginx still reaches it (nginx names the service at rest)", async () => {
+    const { r } = await underLoadDeploy();
+    const backup = (JSON.parse(r.stdout) as { preDeployBackup: string }).preDeployBackup;
+    const rb = await runScript(stack, "rollback", ["--backup", backup, "--skip-redis", "--skip-milvus", "--skip-uploads", "--skip-config", "-y"]);
+    assert.equal(rb.status, 0, tailOf(rb, 30));
+    const h = await stack.https("/health");
+    assert.equal(h.status, 200, h.body);
+    assert.match(readFileSync(join(stack.dir, "nginx/live/backend.conf"), "utf8"), /set \$backend http:\/\/claw-ai-backend:8000;/);
   });
 
   test("SIGKILL in the middle of the rollout: the next deploy says what was interrupted and brings the stack to one release", async () => {

@@ -1,11 +1,16 @@
 /**
  * `npm run images`: build (or reuse) the local test images.
- * `npm run demo`: build images, bring the whole stack up on this machine, print its URLs.
- * The demo stack keeps running until Enter (or Ctrl-C), then is torn down with its volumes.
+ * `npm run demo`: build images, write a project directory and bring the whole stack up with
+ * the real `deploy.mts` (what a new user's first command should exercise), print its URLs and
+ * one short command per script. The stack keeps running until Enter (or Ctrl-C), then is torn
+ * down with its volumes.
  */
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { createStack, removeStaleTestStacks } from "./harness.ts";
+import { createStack, REPO_ROOT, removeStaleTestStacks } from "./harness.ts";
 import { ensureImages } from "./images.ts";
+import { startScript } from "./scripts.ts";
 
 const cmd = process.argv[2] ?? "build";
 const log = (m: string) => process.stderr.write(`[stack] ${m}\n`);
@@ -30,16 +35,27 @@ if (cmd === "demo") {
   };
   process.on("SIGINT", () => void stop());
   const t1 = Date.now();
-  log(`bringing ${stack.name} up from ${stack.dir} …`);
-  try {
-    await stack.up();
-  } catch (e) {
-    log(`stack failed: ${(e as Error).message}`);
+  log(`deploying ${stack.name} from ${stack.dir} with scripts/deploy.mts …`);
+  await removeStaleTestStacks();
+  const deploy = startScript(stack, "deploy", ["-y"]);
+  deploy.child.stdout!.pipe(process.stderr);
+  deploy.child.stderr!.pipe(process.stderr);
+  const r = await deploy.done;
+  if (r.status !== 0) {
+    log(`deploy.mts failed (exit ${r.status}); tearing the stack down`);
     await stack.down();
     process.exit(1);
   }
   const health = await stack.https("/health");
-  log(`stack healthy in ${((Date.now() - t1) / 1000).toFixed(1)}s`);
+  log(`stack deployed and healthy in ${((Date.now() - t1) / 1000).toFixed(1)}s`);
+  // One short command per script: the project's variables live in this wrapper, not in a prefix to copy.
+  const ops = join(stack.dir, "ops");
+  const vars = ["CLAW_OPS_PROJECT_DIR", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"].map((k) => `${k}='${stack.scriptEnv[k]}'`).join(" ");
+  writeFileSync(
+    ops,
+    `#!/bin/sh\n# ${stack.dir}/ops <script> [flags]: run a claw-ops script against the demo stack.\nscript="$1"; shift\ncd '${REPO_ROOT}' && exec env ${vars} npx zx "scripts/$script.mts" "$@"\n`,
+  );
+  chmodSync(ops, 0o755);
   console.log(`
 CLAW.AI demo stack "${stack.name}" is up (project dir ${stack.dir}):
   https://localhost:${stack.httpsPort}/health     -> ${health.status} ${health.body}
@@ -49,7 +65,10 @@ CLAW.AI demo stack "${stack.name}" is up (project dir ${stack.dir}):
   http://127.0.0.1:3000                Grafana     http://127.0.0.1:3100  Loki
   http://127.0.0.1:9001 / :9002        MinIO API / console
 Run the scripts against it:
-  CLAW_OPS_PROJECT_DIR=${stack.dir} COMPOSE_FILE=${stack.scriptEnv.COMPOSE_FILE} COMPOSE_PROJECT_NAME=${stack.name} npx zx scripts/backup.mts --help
+  ${ops} deploy --status
+  ${ops} backup
+  ${ops} rollback --list
+  ${ops} migrate --status
 `);
   if (process.stdin.isTTY) {
     createInterface({ input: process.stdin }).question("Press Enter to stop and remove the demo stack … ", () => void stop());

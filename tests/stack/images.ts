@@ -6,7 +6,7 @@
  * hash changes.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { run } from "../../lib/core/exec.ts";
@@ -112,5 +112,20 @@ export async function buildBrokenRelease(tag = "broken"): Promise<string> {
     { argv: ["docker", "build", "-q", "-t", ref, "-"] },
     { input: `FROM ${imageRef("app")}\nENV CLAW_TEST_BROKEN_HEALTH=1\n`, timeoutMs: 300_000 },
   );
+  return ref;
+}
+
+/** The backend stand-in with extra Alembic revisions (file name → Python source): a new release's migrations. */
+export async function buildAppWithRevisions(tag: string, revisions: Readonly<Record<string, string>>, from = imageRef("app")): Promise<string> {
+  const ref = `${REPO}/app:${tag}`;
+  const dir = mkdtempSync(join(tmpdir(), "claw-revisions-"));
+  try {
+    mkdirSync(join(dir, "versions"));
+    for (const [name, text] of Object.entries(revisions)) writeFileSync(join(dir, "versions", name), text);
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${from}\nCOPY versions/ /app/alembic/versions/\n`);
+    await run({ argv: ["docker", "build", "-q", "-t", ref, dir] }, { timeoutMs: 300_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   return ref;
 }

@@ -37,14 +37,24 @@ test("the README's exit-code table is exactly the table in errors.ts", () => {
 test("every script's --help ends with the exit codes from the same table", () => {
   assert.equal(
     exitCodesHelp(),
-    "Exit codes: 0 ok, 1 failed, 2 usage, 3 precondition (nothing touched), 4 lock held, 5 invalid backup, 130 cancelled.",
+    "Exit codes: 0 ok, 1 failed, 2 usage, 3 precondition (nothing touched), 4 lock held, 5 invalid backup, 6 migrations pending, 7 database ahead, 130 cancelled.",
   );
   for (const spec of [backupSpec, rollbackSpec, deploySpec, migrateSpec]) assert.ok(helpText(spec).endsWith(exitCodesHelp()), spec.name);
 });
 
 test("codes are unique and ExitCode names each one", () => {
   assert.equal(new Set(EXIT_CODES.map((e) => e.code)).size, EXIT_CODES.length);
-  assert.deepEqual(ExitCode, { ok: 0, failed: 1, usage: 2, precondition: 3, lockHeld: 4, invalidBackup: 5, cancelled: 130 });
+  assert.deepEqual(ExitCode, {
+    ok: 0,
+    failed: 1,
+    usage: 2,
+    precondition: 3,
+    lockHeld: 4,
+    invalidBackup: 5,
+    migrationsPending: 6,
+    databaseAhead: 7,
+    cancelled: 130,
+  });
 });
 
 test("each error class carries its code: 3 only for refusals before anything is touched", () => {

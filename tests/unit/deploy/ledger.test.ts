@@ -292,3 +292,14 @@ test("formatReleases is a table newest first with * on the release that serves a
 test("formatReleases of an empty ledger says so and how to deploy", () => {
   assert.equal(formatReleases([]), "no releases yet (the ledger is empty): deploy one with deploy.mts");
 });
+
+test("rollbackTarget after a deploy that died mid-way goes back to the release that served before it, not one further", () => {
+  const r1 = rel("r1", "1.0", "succeeded");
+  const r2 = rel("r2", "1.1", "succeeded");
+  assert.deepEqual(rollbackTarget([r1, r2, rel("r3", "1.2", "started")]), { ok: true, release: r2 });
+  assert.deepEqual(rollbackTarget([r1, r2, rel("r3", "1.2", "interrupted")]), { ok: true, release: r2 });
+  // Only one release ever served: after an interrupted deploy, going back is going back to it.
+  assert.deepEqual(rollbackTarget([r1, rel("r2", "1.1", "started")]), { ok: true, release: r1 });
+  // A deploy that failed cleanly (the old release served throughout): back means the one before.
+  assert.deepEqual(rollbackTarget([r1, r2, rel("r3", "1.2", "failed")]), { ok: true, release: r1 });
+});

@@ -46,6 +46,9 @@ function facts(o: Partial<DeployFacts> = {}): DeployFacts {
     previous: { id: "20260201-120000", tag: "1.1" },
     dataRunning: true,
     backendRunning: true,
+    runningTag: "1.1",
+    tls: undefined,
+    backupComponents: ["postgres", "redis", "uploads", "config"],
     missing: [`${IMAGE}:1.2`],
     build: [],
     hooks: ["pre-deploy", "post-deploy"],
@@ -65,6 +68,20 @@ test("rolloutSteps of the prod stack: the backend is switched first, the worker 
   assert.deepEqual(rolloutSteps(loadProdStack()), ROLLOUT);
 });
 
+const BACKUP = ["postgres", "redis", "uploads", "config"];
+const DOES = {
+  preflight: "Docker, Compose, .env.prod, compose config, free disk, ports, images, hooks, TLS plan",
+  hook: "run hooks/pre-deploy (a failure stops the deploy here, nothing changed)",
+  tls: "the certificate in nginx/ssl for api.claw-ai.com",
+  infrastructure: `up and healthy, never recreating the app: ${INFRASTRUCTURE.join(", ")}`,
+  backup: `${BACKUP.join(", ")} to backups/pre-deploy/ through the backup engine (the newest kept: DEPLOY_KEEP_BACKUPS)`,
+  migrations: `the migrate engine (alembic upgrade head, lint, advisory lock) in one-off containers of ${IMAGE}:1.2, before the new code serves`,
+  rollout:
+    "claw-ai-backend (beside the old, then nginx switched), celery-worker (new beside old, old finish their tasks), " +
+    "celery-beat (old stops, then new starts), flower (old stops, then new starts)",
+  prune: `older pre-deploy backups, and ${IMAGE} tags older than the kept releases (never volumes)`,
+};
+
 test("a deploy of the prod stack: every phase, the infrastructure without the app and nginx, the images to pull", () => {
   assert.deepEqual(plan(), {
     kind: "deploy",
@@ -79,54 +96,49 @@ test("a deploy of the prod stack: every phase, the infrastructure without the ap
     nginx: "nginx",
     pull: [`${IMAGE}:1.2`],
     build: [],
+    runningTag: "1.1",
+    tls: undefined,
+    backupComponents: BACKUP,
     options: options(),
     phases: [
-      { name: "preflight", does: "Docker, Compose, .env.prod, compose config, free disk, ports, images, hooks" },
-      { name: "pre-deploy hook", does: "run hooks/pre-deploy (a failure stops the deploy here, nothing changed)" },
-      { name: "backup", does: "full backup to backups/pre-deploy/ through the backup engine (its own retention)" },
-      { name: "tls", does: "keep the certificate in nginx/ssl if valid for api.claw-ai.com, else certbot or a self-signed one" },
+      { name: "preflight", does: DOES.preflight },
+      { name: "pre-deploy hook", does: DOES.hook },
+      // No TLS plan in these facts: what --skip-ssl gives.
+      { name: "tls", does: DOES.tls, skip: "--skip-ssl" },
       { name: "images", does: `pull ${IMAGE}:1.2` },
-      {
-        name: "infrastructure",
-        does: `up and healthy, never recreating the app: ${INFRASTRUCTURE.join(", ")}`,
-      },
-      { name: "migrations", does: `alembic upgrade head in a one-off container of ${IMAGE}:1.2, before the new code serves` },
+      { name: "infrastructure", does: DOES.infrastructure },
+      { name: "backup", does: DOES.backup },
+      { name: "migrations", does: DOES.migrations },
       { name: "release config", does: ".env.prod CLAW_AI_TAG=1.2" },
-      {
-        name: "rollout",
-        does:
-          "claw-ai-backend (beside the old, then nginx switched), celery-worker (new beside old, old finish their tasks), " +
-          "celery-beat (old stops, then new starts), flower (old stops, then new starts)",
-      },
-      { name: "nginx", does: "up (unchanged: left running)" },
+      { name: "nginx", does: "up to date before the switch (left running when unchanged)" },
+      { name: "rollout", does: DOES.rollout },
       { name: "health", does: "every service healthy, /health through nginx reports 1.2" },
       { name: "ledger", does: "record release 1.2 as 20260301-120000 in releases/ledger.jsonl" },
-      { name: "prune images", does: `remove ${IMAGE} tags older than the kept releases (never volumes)` },
+      { name: "prune images", does: DOES.prune },
       { name: "post-deploy hook", does: "run hooks/post-deploy" },
     ],
   });
 });
 
-test("the plan walks PHASES in order, one entry each", () => {
+test("the plan walks PHASES in order, one entry each; a first deploy starts nginx after the rollout", () => {
   assert.deepEqual(
     plan().phases.map((p) => p.name),
     [...PHASES],
   );
+  const first = plan({ backendRunning: false }).phases.map((p) => p.name);
+  assert.deepEqual(first.slice(first.indexOf("rollout"), first.indexOf("rollout") + 2), ["rollout", "nginx"]);
+  assert.equal(first.length, PHASES.length);
 });
 
 test("--skip-backup skips the backup, and so do data services that are not running", () => {
   assert.equal(phase(plan({}, { skipBackup: true }), "backup")?.skip, "--skip-backup");
-  assert.equal(phase(plan({ dataRunning: false }), "backup")?.skip, "the data services are not running: nothing to back up");
+  assert.equal(phase(plan({ dataRunning: false }), "backup")?.skip, "a first deploy: there is no data yet");
   assert.equal(phase(plan({ dataRunning: false }, { skipBackup: true }), "backup")?.skip, "--skip-backup");
 });
 
 test("--skip-ssl, --skip-migrations and --skip-health-check skip their phase", () => {
   const p = plan({}, { skipSsl: true, skipMigrations: true, skipHealthCheck: true });
-  assert.deepEqual(phase(p, "tls"), {
-    name: "tls",
-    does: "keep the certificate in nginx/ssl if valid for api.claw-ai.com, else certbot or a self-signed one",
-    skip: "--skip-ssl",
-  });
+  assert.deepEqual(phase(p, "tls"), { name: "tls", does: DOES.tls, skip: "--skip-ssl" });
   assert.equal(phase(p, "migrations")?.skip, "--skip-migrations");
   assert.equal(phase(p, "health")?.skip, "--skip-health-check");
   assert.deepEqual(
@@ -136,10 +148,7 @@ test("--skip-ssl, --skip-migrations and --skip-health-check skip their phase", (
 });
 
 test("the tls phase names DOMAIN when no domain is configured", () => {
-  assert.equal(
-    phase(plan({ domain: undefined }), "tls")?.does,
-    "keep the certificate in nginx/ssl if valid for DOMAIN, else certbot or a self-signed one",
-  );
+  assert.equal(phase(plan({ domain: undefined }), "tls")?.does, "the certificate in nginx/ssl for DOMAIN");
 });
 
 test("release config is skipped when .env.prod already holds the tag", () => {
@@ -186,19 +195,19 @@ test("a deploy when the backend does not run is a first deploy: nginx is started
 test("describeDeploy prints a head line and one numbered line per phase, the skipped ones with their reason", () => {
   assert.deepEqual(describeDeploy(plan({ hooks: [] }, { skipBackup: true })), [
     `deploy ${IMAGE}:1.2 as release 20260301-120000 (serving now: 1.1, release 20260201-120000)`,
-    "   1. preflight        Docker, Compose, .env.prod, compose config, free disk, ports, images, hooks",
+    `   1. preflight        ${DOES.preflight}`,
     "   2. pre-deploy hook  skipped: no hooks/pre-deploy",
-    "   3. backup           skipped: --skip-backup",
-    "   4. tls              keep the certificate in nginx/ssl if valid for api.claw-ai.com, else certbot or a self-signed one",
-    `   5. images           pull ${IMAGE}:1.2`,
-    `   6. infrastructure   up and healthy, never recreating the app: ${INFRASTRUCTURE.join(", ")}`,
-    `   7. migrations       alembic upgrade head in a one-off container of ${IMAGE}:1.2, before the new code serves`,
+    "   3. tls              skipped: --skip-ssl",
+    `   4. images           pull ${IMAGE}:1.2`,
+    `   5. infrastructure   ${DOES.infrastructure}`,
+    "   6. backup           skipped: --skip-backup",
+    `   7. migrations       ${DOES.migrations}`,
     "   8. release config   .env.prod CLAW_AI_TAG=1.2",
-    "   9. rollout          claw-ai-backend (beside the old, then nginx switched), celery-worker (new beside old, old finish their tasks), celery-beat (old stops, then new starts), flower (old stops, then new starts)",
-    "  10. nginx            up (unchanged: left running)",
+    "   9. nginx            up to date before the switch (left running when unchanged)",
+    `  10. rollout          ${DOES.rollout}`,
     "  11. health           every service healthy, /health through nginx reports 1.2",
     "  12. ledger           record release 1.2 as 20260301-120000 in releases/ledger.jsonl",
-    `  13. prune images     remove ${IMAGE} tags older than the kept releases (never volumes)`,
+    `  13. prune images     ${DOES.prune}`,
     "  14. post-deploy hook skipped: no hooks/post-deploy",
   ]);
 });
@@ -274,7 +283,11 @@ test("a stack without a backend image rolls nothing out, and one without nginx s
   assert.deepEqual(p.infrastructure, ["db", "api"]);
   assert.equal(p.nginx, undefined);
   assert.deepEqual(phase(p, "rollout"), { name: "rollout", does: "", skip: "no service runs the backend's image" });
-  assert.deepEqual(phase(p, "nginx"), { name: "nginx", does: "up (unchanged: left running)", skip: "no nginx service" });
+  assert.deepEqual(phase(p, "nginx"), {
+    name: "nginx",
+    does: "up to date before the switch (left running when unchanged)",
+    skip: "no nginx service",
+  });
 });
 
 test("a Celery worker with a container_name (which Compose refuses to scale) is recreated, not overlapped", {}, () => {

@@ -34,3 +34,23 @@ test("a run that died before its snapshot was complete touched nothing, and says
 test("a dead backup needs no advice: the next backup simply runs", () => {
   assert.deepEqual(recoveryAdvice({ ...dead, script: "backup.mts", purpose: "backup" }, [], root), []);
 });
+
+test("a dead deploy is finished by its own command or undone by going back to the release before it: never by a data restore", () => {
+  const deploy = {
+    ...dead,
+    script: "deploy.mts",
+    purpose: "release rollback to 20260101-020000",
+    finish: "npx zx scripts/deploy.mts --rollback-release 20260101-020000",
+  };
+  const snapshots = [{ dir: `${root}/backups/pre-deploy/20260102-100001`, time: new Date("2026-01-02T10:00:01.000Z") }];
+  assert.deepEqual(recoveryAdvice(deploy, snapshots, root), [
+    "to finish it: npx zx scripts/deploy.mts --rollback-release 20260101-020000",
+    "to go back to the release that served before it instead: npx zx scripts/deploy.mts --rollback-release",
+  ]);
+});
+
+test("a dead migrate run points at --status (where the database is and what is pending)", () => {
+  assert.deepEqual(recoveryAdvice({ ...dead, script: "migrate.mts", purpose: "migrations" }, [], root), [
+    "run npx zx scripts/migrate.mts --status: it says where the database is and what is pending",
+  ]);
+});

@@ -1,0 +1,152 @@
+/**
+ * migrate.mts: typed options from the flags (one mode per run), then one handler per mode:
+ * apply (default, or --dry-run), --status, --lint, --rollback <revision>.
+ */
+import { relative } from "node:path";
+import { runBackup } from "../backup/run.ts";
+import { pruneSnapshotTier } from "../backup/store.ts";
+import { ExitCode, UsageError } from "../core/errors.ts";
+import type { Output } from "../core/output.ts";
+import { confirmOrRefuse } from "../core/prompts.ts";
+import { initDatabase } from "../migrate/init.ts";
+import { describeLint, squawkBinary } from "../migrate/lint.ts";
+import { applyMigrations, engineFor, failure, lintPending, migrationStatus, refuseState } from "../migrate/run.ts";
+import { describeState } from "../migrate/state.ts";
+import { openProject, projectRoot } from "../project/project.ts";
+import { withRunLock } from "../restore/run-lock.ts";
+import type { ParsedArgs } from "./flags.ts";
+import type { ScriptContext } from "./run.ts";
+
+const SCRIPT = "migrate.mts";
+const REVISION = /^[A-Za-z0-9_]{1,64}$/;
+
+export type MigrateCommand =
+  | { mode: "apply"; init: boolean; skipBackup: boolean; dryRun: boolean }
+  | { mode: "status" }
+  | { mode: "lint" }
+  | { mode: "rollback"; revision: string; skipBackup: boolean; yes: boolean };
+
+/** Pure: the typed command of a migrate.mts run. */
+export function migrateCommand(args: ParsedArgs): MigrateCommand {
+  const f = args.flags;
+  const given = (k: string) => f[k] !== undefined && f[k] !== false;
+  const modes = (["status", "lint", "rollback"] as const).filter(given);
+  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
+  const mode = modes[0];
+  if (mode && given("init")) throw new UsageError(`--init goes with a migration run, not with --${mode}`);
+  if ((mode === "status" || mode === "lint") && (given("skip-backup") || given("dry-run") || given("yes")))
+    throw new UsageError(`--${mode} changes nothing: it takes no --skip-backup, --dry-run or -y`);
+  if (mode === "status") return { mode };
+  if (mode === "lint") return { mode };
+  if (mode === "rollback") {
+    const revision = String(f.rollback);
+    if (!REVISION.test(revision)) throw new UsageError(`--rollback ${JSON.stringify(revision)} is not an Alembic revision id`);
+    if (given("dry-run")) throw new UsageError("--rollback has no --dry-run", "see the revisions with --status");
+    return { mode, revision, skipBackup: given("skip-backup"), yes: given("yes") };
+  }
+  if (given("init") && given("dry-run")) throw new UsageError("--init has no --dry-run");
+  return { mode: "apply", init: given("init"), skipBackup: given("skip-backup"), dryRun: given("dry-run") };
+}
+
+export async function migrateMain({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
+  const cmd = migrateCommand(args);
+  const project = await openProject({ root });
+  if (cmd.mode === "status") return status(project, out);
+  if (cmd.mode === "lint") {
+    const engine = engineFor(project);
+    const s = await migrationStatus(project, engine);
+    refuseState(s.state);
+    const pending = s.state.kind === "pending" ? s.state.pending : [];
+    const lints = await lintPending(project, engine, pending, squawkBinary(), out);
+    for (const l of describeLint(lints)) out.info(l);
+    if (!pending.length) out.info("nothing pending: nothing to lint");
+    out.result({ ok: true, lint: lints });
+    return 0;
+  }
+  if (cmd.mode === "rollback") {
+    const who = { script: SCRIPT, purpose: `migration rollback to ${cmd.revision}` };
+    return withRunLock(root, who, out, async () => {
+      const engine = engineFor(project);
+      const s = await migrationStatus(project, engine);
+      refuseState(s.state);
+      if (!s.info.revisions.some((r) => r.revision === cmd.revision) && cmd.revision !== "base")
+        throw new UsageError(`revision ${cmd.revision} is not in this image`, "see the revisions with --status");
+      await confirmOrRefuse(
+        `Downgrade the database from ${s.info.current.join(", ") || "no revision"} to ${cmd.revision}? The downgrade drops what the later revisions added.`,
+        {
+          yes: cmd.yes,
+          what: "downgrade",
+        },
+      );
+      let backup: string | null = null;
+      if (!cmd.skipBackup) {
+        const r = await out.step("pre-migrate backup (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
+        backup = relative(root, r.dir);
+        pruneSnapshotTier(root, "pre-migrate", project.config.migrate.keepBackups);
+      }
+      const r = await out.step(`alembic downgrade ${cmd.revision}`, async () => {
+        const d = await engine.downgrade(cmd.revision);
+        if (!d.ok) throw failure(d, backup);
+        return d;
+      });
+      out.success(`downgraded ${r.applied.join(", ")}: the database is at ${r.current.join(", ") || "no revision"}`);
+      out.result({ ok: true, phase: "done", downgraded: r.applied, current: r.current[0] ?? null, backup });
+      return 0;
+    });
+  }
+  const run = async () => {
+    if (cmd.init) await out.step("init: database and extensions", () => initDatabase(project, out, project.config.migrate.extensions));
+    return applyMigrations(project, out, { skipBackup: cmd.skipBackup, dryRun: cmd.dryRun, squawk: squawkBinary() });
+  };
+  const outcome = cmd.dryRun ? await run() : await withRunLock(root, { script: SCRIPT, purpose: "migrations" }, out, run);
+  if (outcome.state === "at-head") out.info("nothing to migrate");
+  if (cmd.dryRun) out.info("dry run: nothing was changed");
+  out.result(outcome);
+  return 0;
+}
+
+async function status(project: Awaited<ReturnType<typeof openProject>>, out: Output): Promise<number> {
+  const engine = engineFor(project);
+  const s = await migrationStatus(project, engine);
+  const pending = s.state.kind === "pending" ? s.state.pending : [];
+  const lints = pending.length ? await lintPending(project, engine, pending, squawkBinary(), out) : [];
+  const code =
+    s.state.kind === "at-head"
+      ? ExitCode.ok
+      : s.state.kind === "pending"
+        ? ExitCode.migrationsPending
+        : s.state.kind === "ahead"
+          ? ExitCode.databaseAhead
+          : ExitCode.precondition;
+  const result = {
+    ok: code === ExitCode.ok,
+    phase: "status",
+    state: s.state.kind,
+    current: s.info.current[0] ?? null,
+    head: s.info.heads.length === 1 ? s.info.heads[0] : null,
+    heads: s.info.heads,
+    pending: pending.map((revision) => {
+      const r = s.info.revisions.find((x) => x.revision === revision);
+      const l = lints.find((x) => x.revision === revision);
+      return { revision, file: r?.file, doc: r?.doc, findings: l?.findings ?? [], ...(l?.notLintable ? { notLintable: l.notLintable } : {}) };
+    }),
+    drift: s.drift,
+    exitCode: code,
+  };
+  if (out.json) {
+    out.result(result);
+    return code;
+  }
+  const lines = [
+    describeState(s.state),
+    `current: ${result.current ?? "(empty database)"}   head: ${s.info.heads.join(", ") || "(none)"}`,
+    ...s.info.revisions.map(
+      (r) =>
+        `  ${pending.includes(r.revision) ? "pending" : s.info.current.includes(r.revision) ? "current" : "applied"}  ${r.revision}  ${r.file}  ${r.doc}`,
+    ),
+    ...s.drift.map((d) => `DRIFT: ${d.file} (${d.revision}) changed since it was applied`),
+    ...describeLint(lints),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return code;
+}

@@ -1,0 +1,26 @@
+/**
+ * `migrate.mts --init`: the database (POSTGRES_DB) and the extensions MIGRATE_EXTENSIONS names,
+ * created when missing; nothing that exists is touched. Run through psql in the postgres
+ * service, as its superuser (the image's POSTGRES_USER).
+ */
+import { createDatabaseSql, createExtensionSql, databaseExistsSql, psql } from "../commands/postgres.ts";
+import type { Output } from "../core/output.ts";
+import type { Project } from "../project/project.ts";
+import { serviceByRole } from "../project/stack.ts";
+import { waitForPostgres } from "./run.ts";
+
+export async function initDatabase(
+  project: Project,
+  out: Output,
+  extensions: readonly string[],
+): Promise<{ created: boolean; extensions: string[] }> {
+  await waitForPostgres(project);
+  const pg = serviceByRole(project.stack, "postgres").name;
+  const { user, db } = project.config.postgres;
+  const exists = (await project.compose.exec(pg, psql(user, "postgres", databaseExistsSql(db)))).stdout.trim() === "1";
+  if (!exists) await project.compose.exec(pg, psql(user, "postgres", createDatabaseSql(db, user)));
+  out.info(exists ? `database ${db} exists` : `database ${db} created`);
+  for (const ext of extensions) await project.compose.exec(pg, psql(user, db, createExtensionSql(ext)));
+  if (extensions.length) out.info(`extensions present: ${extensions.join(", ")}`);
+  return { created: !exists, extensions: [...extensions] };
+}

@@ -1,0 +1,127 @@
+/**
+ * Lint of pending revisions before they run: their offline SQL (Alembic `--sql`) checked by
+ * squawk (its JSON reporter), plus claw-ops' own rules for what squawk does not cover.
+ * The session's own lock_timeout / statement_timeout (set by claw-ops) are prepended, so the
+ * SQL linted is the SQL the session runs. Pure, except `squawkFindings` (runs squawk).
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { squawkJson } from "../commands/squawk.ts";
+import { lastLine, run } from "../core/exec.ts";
+import { repoRoot } from "../project/project.ts";
+
+/** squawk as npm installed it (squawk-cli ships its binary as a platform package), if it is there. */
+export function squawkBinary(): string | undefined {
+  const b = join(repoRoot(), "node_modules", ".bin", "squawk");
+  return existsSync(b) ? b : undefined;
+}
+
+export interface Finding {
+  revision: string;
+  rule: string;
+  message: string;
+  /** 1-based line in the revision's SQL as linted. */
+  line?: number;
+  source: "squawk" | "claw-ops";
+}
+
+export interface RevisionLint {
+  revision: string;
+  /** Offline SQL could not be rendered (e.g. the revision reads data): reported, never a crash. */
+  notLintable?: string;
+  findings: Finding[];
+}
+
+/** squawk rules about style, not about locks or data: left out. */
+export const SQUAWK_EXCLUDED = [
+  "prefer-robust-stmts",
+  "prefer-bigint-over-int",
+  "prefer-bigint-over-smallint",
+  "prefer-identity",
+  "prefer-text-field",
+  "prefer-timestamptz",
+  "ban-char-field",
+  "transaction-nesting",
+  // claw-ops sets lock_timeout for the session (prepended below); a statement_timeout would cut a
+  // legitimate long backfill, so its absence is not a finding.
+  "require-statement-timeout",
+];
+
+/** Pure: the SQL as the migration session runs it (claw-ops' SETs first; Alembic's own BEGIN/COMMIT kept). */
+export function sessionSql(sql: string, t: { lockTimeout: string; statementTimeout: string }): string {
+  const sets = [
+    t.lockTimeout !== "0" ? `SET lock_timeout = '${t.lockTimeout}';` : "",
+    t.statementTimeout !== "0" ? `SET statement_timeout = '${t.statementTimeout}';` : "",
+  ].filter(Boolean);
+  return `${sets.join("\n")}${sets.length ? "\n" : ""}${sql}`;
+}
+
+/** Pure: claw-ops' own rules, for what squawk lacks or words for another audience. */
+export function ownFindings(revision: string, sql: string): Finding[] {
+  const out: Finding[] = [];
+  const lines = sql.split("\n");
+  let inTx = false;
+  lines.forEach((raw, i) => {
+    const l = raw.trim().toUpperCase();
+    if (/^BEGIN\b|^START TRANSACTION\b/.test(l)) inTx = true;
+    if (/^(COMMIT|END|ROLLBACK)\b/.test(l)) inTx = false;
+    if (inTx && /\bCONCURRENTLY\b/.test(l))
+      out.push({
+        revision,
+        rule: "concurrently-in-transaction",
+        message:
+          "CONCURRENTLY inside a transaction fails at once: run it in its own revision outside the transaction (op.get_context().autocommit_block())",
+        line: i + 1,
+        source: "claw-ops",
+      });
+  });
+  return out;
+}
+
+/** Pure: squawk's JSON report as findings, by revision (one SQL file per revision, named <revision>.sql). */
+export function parseSquawk(json: string): Finding[] {
+  const text = json.trim();
+  if (!text) return [];
+  const rows = JSON.parse(text) as Array<{ file: string; line: number; message: string; help?: string | null; rule_name: string }>;
+  return rows.map((r) => ({
+    revision: r.file.replace(/^.*\//, "").replace(/\.sql$/, ""),
+    rule: r.rule_name,
+    message: r.help ? `${r.message} ${r.help}` : r.message,
+    line: r.line + 1,
+    source: "squawk" as const,
+  }));
+}
+
+/** Run squawk on each revision's SQL (one file each); its exit status says only whether it found something. */
+export async function squawkFindings(binary: string, sqlByRevision: Readonly<Record<string, string>>): Promise<Finding[]> {
+  const names = Object.keys(sqlByRevision);
+  if (names.length === 0) return [];
+  const dir = mkdtempSync(join(tmpdir(), "claw-lint-"));
+  try {
+    const files = names.map((rev) => {
+      const f = join(dir, `${rev}.sql`);
+      writeFileSync(f, sqlByRevision[rev]!, { mode: 0o600 });
+      return f;
+    });
+    const r = await run({ argv: squawkJson(binary, files, SQUAWK_EXCLUDED) }, { allowFailure: true, timeoutMs: 60_000 });
+    if (r.status !== 0 && !r.stdout.trim().startsWith("[")) {
+      const why = (r.stderr || r.stdout).split("\n").find((l) => /error/i.test(l)) ?? lastLine(r.stderr || r.stdout);
+      throw new Error(`squawk failed: ${why.trim()}`);
+    }
+    return parseSquawk(r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Pure: the lint report as printable lines. */
+export function describeLint(lints: readonly RevisionLint[]): string[] {
+  const lines: string[] = [];
+  for (const l of lints) {
+    if (l.notLintable) lines.push(`${l.revision}: not lintable (${l.notLintable})`);
+    else if (l.findings.length === 0) lines.push(`${l.revision}: no findings`);
+    for (const f of l.findings) lines.push(`${l.revision}: ${f.rule}${f.line ? ` (line ${f.line})` : ""}: ${f.message}`);
+  }
+  return lines;
+}
