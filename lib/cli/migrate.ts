@@ -8,9 +8,11 @@ import { pruneSnapshotTier } from "../backup/store.ts";
 import { ExitCode, UsageError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
+import { freshDatabase } from "../migrate/fresh.ts";
 import { initDatabase } from "../migrate/init.ts";
 import { describeLint, squawkBinary } from "../migrate/lint.ts";
 import { applyMigrations, engineFor, failure, lintPending, migrationStatus, refuseState } from "../migrate/run.ts";
+import { seed } from "../migrate/seed.ts";
 import { describeState } from "../migrate/state.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { withRunLock } from "../restore/run-lock.ts";
@@ -21,7 +23,7 @@ const SCRIPT = "migrate.mts";
 const REVISION = /^[A-Za-z0-9_]{1,64}$/;
 
 export type MigrateCommand =
-  | { mode: "apply"; init: boolean; skipBackup: boolean; dryRun: boolean }
+  | { mode: "apply"; init: boolean; seed: boolean; fresh: boolean; yes: boolean; skipBackup: boolean; dryRun: boolean }
   | { mode: "status" }
   | { mode: "lint" }
   | { mode: "rollback"; revision: string; skipBackup: boolean; yes: boolean };
@@ -33,7 +35,8 @@ export function migrateCommand(args: ParsedArgs): MigrateCommand {
   const modes = (["status", "lint", "rollback"] as const).filter(given);
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
   const mode = modes[0];
-  if (mode && given("init")) throw new UsageError(`--init goes with a migration run, not with --${mode}`);
+  for (const f2 of ["init", "seed", "fresh"] as const)
+    if (mode && given(f2)) throw new UsageError(`--${f2} goes with a migration run, not with --${mode}`);
   if ((mode === "status" || mode === "lint") && (given("skip-backup") || given("dry-run") || given("yes")))
     throw new UsageError(`--${mode} changes nothing: it takes no --skip-backup, --dry-run or -y`);
   if (mode === "status") return { mode };
@@ -44,8 +47,17 @@ export function migrateCommand(args: ParsedArgs): MigrateCommand {
     if (given("dry-run")) throw new UsageError("--rollback has no --dry-run", "see the revisions with --status");
     return { mode, revision, skipBackup: given("skip-backup"), yes: given("yes") };
   }
-  if (given("init") && given("dry-run")) throw new UsageError("--init has no --dry-run");
-  return { mode: "apply", init: given("init"), skipBackup: given("skip-backup"), dryRun: given("dry-run") };
+  for (const f2 of ["init", "seed", "fresh"] as const) if (given(f2) && given("dry-run")) throw new UsageError(`--${f2} has no --dry-run`);
+  if (given("fresh") && given("skip-backup")) throw new UsageError("--fresh always takes a backup first: it has no --skip-backup");
+  return {
+    mode: "apply",
+    init: given("init"),
+    seed: given("seed"),
+    fresh: given("fresh"),
+    yes: given("yes"),
+    skipBackup: given("skip-backup") || given("fresh"),
+    dryRun: given("dry-run"),
+  };
 }
 
 export async function migrateMain({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
@@ -95,8 +107,12 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
     });
   }
   const run = async () => {
-    if (cmd.init) await out.step("init: database and extensions", () => initDatabase(project, out, project.config.migrate.extensions));
-    return applyMigrations(project, out, { skipBackup: cmd.skipBackup, dryRun: cmd.dryRun, squawk: squawkBinary() });
+    // --fresh has taken its own backup: the empty database needs no other.
+    if (cmd.fresh) await freshDatabase(project, out, { yes: cmd.yes });
+    if (cmd.init || cmd.fresh) await out.step("init: database and extensions", () => initDatabase(project, out, project.config.migrate.extensions));
+    const outcome = await applyMigrations(project, out, { skipBackup: cmd.skipBackup, dryRun: cmd.dryRun, squawk: squawkBinary() });
+    const seeded = cmd.seed ? await seed(project, out) : undefined;
+    return seeded ? { ...outcome, seeds: seeded } : outcome;
   };
   const outcome = cmd.dryRun ? await run() : await withRunLock(root, { script: SCRIPT, purpose: "migrations" }, out, run);
   if (outcome.state === "at-head") out.info("nothing to migrate");

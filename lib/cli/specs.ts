@@ -117,7 +117,8 @@ export const migrateSpec: ScriptSpec = {
   name: "migrate.mts",
   summary: "run the backend's Alembic migrations safely: lock, lint, drift, pre-migrate backup, a failed run that changes nothing",
   usage: [
-    "npx zx scripts/migrate.mts [--init] [--skip-backup] [--dry-run] [-y]",
+    "npx zx scripts/migrate.mts [--init] [--seed] [--skip-backup] [--dry-run]",
+    "npx zx scripts/migrate.mts --fresh -y [--seed]",
     "npx zx scripts/migrate.mts --status [--json] | --lint",
     "npx zx scripts/migrate.mts --rollback <revision> [-y]",
   ],
@@ -125,10 +126,15 @@ export const migrateSpec: ScriptSpec = {
     status: { type: "boolean", description: "the current and the pending revisions, drift; exit 0 at head, 6 pending, 7 database ahead" },
     lint: { type: "boolean", description: "lint the pending revisions only (squawk + claw-ops rules)" },
     init: { type: "boolean", description: "create the database and MIGRATE_EXTENSIONS if missing (then migrate)" },
+    seed: { type: "boolean", description: "after migrating, apply seeds/*.sql, each once (tracked by sha256; an edited one is reported)" },
+    fresh: {
+      type: "boolean",
+      description: "drop and create the database empty, then migrate: needs -y (and, on a TTY, typing its name); a backup first",
+    },
     rollback: { type: "string", value: "revision", description: "downgrade to this revision (a pre-migrate backup first)" },
     "skip-backup": { type: "boolean", description: "no pre-migrate backup (backups/pre-migrate/)" },
     "dry-run": { ...dryRun, description: "the pending revisions, their SQL and the lint report; change nothing" },
-    yes: yes(" (--rollback)"),
+    yes: yes(" (--rollback, --fresh)"),
   },
   examples: ["npx zx scripts/migrate.mts", "npx zx scripts/migrate.mts --status", "npx zx scripts/migrate.mts --rollback 0002 -y"],
 };

@@ -211,3 +211,28 @@ export const createDatabaseSql = (db: string, owner: string) => `CREATE DATABASE
 /** Whether a database exists (prints 1 or nothing). */
 export const databaseExistsSql = (db: string) => `SELECT 1 FROM pg_database WHERE datname = ${quoteLit(db)}`;
 export const createExtensionSql = (ext: string) => `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)}`;
+
+/** The table that records which seed files ran, by name and sha256. */
+export const SEEDS_TABLE = "claw_ops_seeds";
+export const seedsTableSql = () =>
+  `CREATE TABLE IF NOT EXISTS ${SEEDS_TABLE} (name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+/** "name<TAB>sha256" per recorded seed. */
+export const seedsRecordedSql = () => `SELECT name || chr(9) || sha256 FROM ${SEEDS_TABLE} ORDER BY name`;
+export const recordSeedSql = (name: string, sha: string) => `INSERT INTO ${SEEDS_TABLE} (name, sha256) VALUES (${quoteLit(name)}, ${quoteLit(sha)})`;
+
+/** One seed file from stdin and its record, in one transaction: both or neither. */
+export const applySeed = (user: string, db: string, recordSql: string) => [
+  "psql",
+  "-U",
+  user,
+  "-d",
+  db,
+  "-v",
+  "ON_ERROR_STOP=1",
+  "--single-transaction",
+  "-q",
+  "-f",
+  "-",
+  "-c",
+  recordSql,
+];

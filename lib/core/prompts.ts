@@ -23,3 +23,15 @@ export async function choose<T extends string>(message: string, options: Array<{
   if (clack.isCancel(picked)) throw new CancelledError("cancelled, nothing was changed");
   return picked as T;
 }
+
+/**
+ * For what cannot be undone by a yes: -y is required, and on a TTY the operator also types
+ * `expected` (a database name). Without a TTY, -y alone is the confirmation.
+ */
+export async function typeToConfirm(question: string, expected: string, o: { yes: boolean; what: string }): Promise<void> {
+  if (!o.yes)
+    throw new UsageError(`refusing to ${o.what} without -y`, `run it again with -y${isInteractive() ? " (you will also type the name)" : ""}`);
+  if (!isInteractive()) return;
+  const answer = await clack.text({ message: `${question} Type ${expected} to go on:` });
+  if (clack.isCancel(answer) || answer !== expected) throw new CancelledError(`${o.what}: cancelled, nothing was changed`);
+}

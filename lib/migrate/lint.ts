@@ -11,10 +11,15 @@ import { squawkJson } from "../commands/squawk.ts";
 import { lastLine, run } from "../core/exec.ts";
 import { repoRoot } from "../project/project.ts";
 
-/** squawk as npm installed it (squawk-cli ships its binary as a platform package), if it is there. */
+/**
+ * squawk's binary: the platform package npm installed (@squawk-cli/<os>-<cpu>, an optional
+ * dependency: the registry has only linux-x64 here, and squawk-cli's own optional dependencies
+ * on the other platforms' packages would make `npm ci` refuse the lock file), or squawk-cli's
+ * launcher if an operator installed that. Undefined when neither is there (own rules only).
+ */
 export function squawkBinary(): string | undefined {
-  const b = join(repoRoot(), "node_modules", ".bin", "squawk");
-  return existsSync(b) ? b : undefined;
+  const nm = join(repoRoot(), "node_modules");
+  return [join(nm, "@squawk-cli", `${process.platform}-${process.arch}`, "bin", "squawk"), join(nm, ".bin", "squawk")].find((b) => existsSync(b));
 }
 
 export interface Finding {

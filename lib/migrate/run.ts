@@ -98,7 +98,7 @@ export async function lintPending(
 ): Promise<RevisionLint[]> {
   const { lints, sql } = lintRevisions(pending, await engine.sql(pending), project.config.migrate);
   if (!squawk) {
-    out.warn("squawk is not installed (npm ci installs squawk-cli): only claw-ops' own lint rules ran");
+    out.warn("squawk is not installed (npm ci installs it on linux-x64: @squawk-cli/linux-x64): only claw-ops' own lint rules ran");
     return lints;
   }
   const found = await squawkFindings(squawk, sql);

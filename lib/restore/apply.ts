@@ -52,7 +52,8 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     const snapshot = await takeSnapshot(project, out, plan, o.recordUndo !== false).catch((e: unknown) => {
       throw started ? touched(e) : e;
     });
-    const error = await restoreComponents(project, out, plan, opened, results).then(() => undefined, touched);
+    // Finishing a run that died: it may have left the dependents stopped, so all of them start again.
+    const error = await restoreComponents(project, out, plan, opened, results, o.recordUndo === false).then(() => undefined, touched);
     // A deploy that died may have left nginx naming a backend container this restore replaced.
     const reconciled = await reconcileServing(project).catch((e: Error) => `could not check which backend nginx serves: ${e.message}`);
     if (reconciled) out.warn(reconciled);
@@ -98,19 +99,24 @@ export function touched(e: unknown): Error {
 }
 
 /** The components one after another, with the dependents stopped; they start again whatever happened. */
-function restoreComponents(
+async function restoreComponents(
   project: Project,
   out: Output,
   plan: RestorePlan,
   opened: OpenedBackup,
   results: RestoreOutcome["results"],
+  allDependents: boolean,
 ): Promise<void> {
   const ctx: ComponentContext = { project, dir: opened.dir, out };
   const shown = {
     stop: (s: readonly string[]) => project.compose.stop(s),
     startReady: (s: readonly string[]) => out.step(`start ${s.join(", ")}`, () => project.compose.startReady(s)),
   };
-  return whileStopped(shown, plan.stop, async () => {
+  // Only what runs is stopped, so only that is started again: a restore never starts a service
+  // that was not running before it (a database-only stack stays database-only).
+  const states = await project.compose.ps();
+  const running = allDependents ? plan.stop : plan.stop.filter((s) => states.some((c) => c.service === s && c.state === "running"));
+  return whileStopped(shown, running, async () => {
     for (const c of plan.components) {
       results[c] = "failed";
       await out.step(`restore ${c}`, () => REGISTRY[c].restore(ctx, opened.manifest.components[c]!));

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { baseArgs } from "../../lib/commands/compose.ts";
@@ -241,5 +242,43 @@ describe("migrate.mts on the real stack", { timeout: 1_800_000 }, () => {
     assert.match(next.stdout + next.stderr, /stopped 1 migration container/);
     const tables = await psql(stack, "SELECT count(*) FROM information_schema.tables WHERE table_name = 't_slow'");
     assert.equal(tables.trim(), "0", "the killed revision was rolled back");
+  });
+
+  test("--seed applies each seed once; an edited seed is reported, not applied again", async () => {
+    await applied();
+    release("m4");
+    mkdirSync(join(stack.dir, "seeds"), { recursive: true });
+    const seedFile = join(stack.dir, "seeds", "01_admin.sql");
+    writeFileSync(seedFile, "INSERT INTO users (email, name) VALUES ('admin@example.com', 'admin');\n");
+    const admins = async () => (await psql(stack, "SELECT count(*) FROM users WHERE email = 'admin@example.com'")).trim();
+    await ok(["--seed", "--skip-backup"]);
+    const twice = await ok(["--seed", "--skip-backup"]);
+    assert.equal(await admins(), "1", "applied once");
+    assert.match(twice.stdout, /seeds: 0 applied, 1 already applied/);
+    writeFileSync(seedFile, "INSERT INTO users (email, name) VALUES ('admin@example.com', 'admin2');\n");
+    const edited = await ok(["--seed", "--skip-backup"]);
+    assert.match(edited.stdout + edited.stderr, /seeds\/01_admin\.sql changed since it was applied .*not run again/);
+    assert.equal(await admins(), "1");
+  });
+
+  test("--fresh without -y refuses and changes nothing; with -y it backs up first, and that backup restores", async () => {
+    await applied();
+    release("m4");
+    const users = async () => (await psql(stack, "SELECT count(*) FROM users")).trim();
+    const before = await users();
+    const refused = await migrate(["--fresh"]);
+    assert.equal(refused.status, 2, tailOf(refused));
+    assert.match(refused.stdout + refused.stderr, /refusing to drop database claw_ai without -y/);
+    assert.equal(await users(), before);
+    const r = await ok(["--fresh", "-y"]);
+    const backup = /to get the old database back: npx zx scripts\/rollback\.mts --backup (backups\/pre-migrate\/\d{8}-\d{6})/.exec(
+      r.stdout + r.stderr,
+    )?.[1];
+    assert.ok(backup, tailOf(r, 30));
+    assert.equal(await users(), "0", "an empty database, migrated");
+    assert.equal((await status()).current, "0004");
+    const restored = await runScript(stack, "backup", ["--restore", backup, "-y"]);
+    assert.equal(restored.status, 0, tailOf(restored, 30));
+    assert.equal(await users(), before, "the backup --fresh took brings every row back");
   });
 });

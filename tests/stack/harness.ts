@@ -9,6 +9,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { opensslSelfSigned } from "../../lib/commands/tls.ts";
 import { run } from "../../lib/core/exec.ts";
 import { ComposeClient, detectComposeFlavor } from "../../lib/infra/compose-client.ts";
 
@@ -111,25 +112,9 @@ export async function removeStaleTestStacks(): Promise<void> {
 
 /** A self-signed certificate for localhost: <dir>/fullchain.pem and <dir>/privkey.pem. */
 export async function selfSignedCert(dir: string): Promise<void> {
+  // deploy.mts's own builder (the certificate it would make for DOMAIN=localhost), for 2 days.
   await run({
-    argv: [
-      "openssl",
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-keyout",
-      join(dir, "privkey.pem"),
-      "-out",
-      join(dir, "fullchain.pem"),
-    ],
+    argv: opensslSelfSigned({ domain: "localhost", isIp: false, keyOut: join(dir, "privkey.pem"), certOut: join(dir, "fullchain.pem"), days: 2 }),
   });
 }
 

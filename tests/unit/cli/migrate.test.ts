@@ -10,14 +10,30 @@ const cmd = (...argv: string[]) => migrateCommand(parseFlags(migrateSpec, argv))
 const refused = (...argv: string[]) => usageError(() => cmd(...argv)).message;
 
 test("no flags applies the pending migrations, with a backup, for real", () => {
-  assert.deepEqual(cmd(), { mode: "apply", init: false, skipBackup: false, dryRun: false });
+  assert.deepEqual(cmd(), { mode: "apply", init: false, seed: false, fresh: false, yes: false, skipBackup: false, dryRun: false });
 });
 
 test("--init, --skip-backup, --dry-run and -y go with an apply run", () => {
-  assert.deepEqual(cmd("--init"), { mode: "apply", init: true, skipBackup: false, dryRun: false });
-  assert.deepEqual(cmd("--init", "--skip-backup", "-y"), { mode: "apply", init: true, skipBackup: true, dryRun: false });
-  assert.deepEqual(cmd("--dry-run"), { mode: "apply", init: false, skipBackup: false, dryRun: true });
-  assert.deepEqual(cmd("--skip-backup", "--dry-run", "--json"), { mode: "apply", init: false, skipBackup: true, dryRun: true });
+  assert.deepEqual(cmd("--init"), { mode: "apply", init: true, seed: false, fresh: false, yes: false, skipBackup: false, dryRun: false });
+  assert.deepEqual(cmd("--init", "--skip-backup", "-y"), {
+    mode: "apply",
+    init: true,
+    seed: false,
+    fresh: false,
+    yes: true,
+    skipBackup: true,
+    dryRun: false,
+  });
+  assert.deepEqual(cmd("--dry-run"), { mode: "apply", init: false, seed: false, fresh: false, yes: false, skipBackup: false, dryRun: true });
+  assert.deepEqual(cmd("--skip-backup", "--dry-run", "--json"), {
+    mode: "apply",
+    init: false,
+    seed: false,
+    fresh: false,
+    yes: false,
+    skipBackup: true,
+    dryRun: true,
+  });
 });
 
 test("--status and --lint are read-only modes (--json allowed)", () => {
@@ -82,4 +98,20 @@ test("--init with --dry-run is refused (creating the database is a change)", () 
 test("unknown flags and positionals are usage errors", () => {
   assert.equal(refused("--skip-migrations"), "unknown flag --skip-migrations");
   assert.equal(refused("0002"), 'unexpected argument "0002"');
+});
+
+test("--seed and --fresh go with an apply run; --fresh always backs up and has no --skip-backup or --dry-run", () => {
+  assert.deepEqual(cmd("--seed"), { mode: "apply", init: false, seed: true, fresh: false, yes: false, skipBackup: false, dryRun: false });
+  assert.deepEqual(cmd("--fresh", "-y", "--seed"), {
+    mode: "apply",
+    init: false,
+    seed: true,
+    fresh: true,
+    yes: true,
+    skipBackup: true,
+    dryRun: false,
+  });
+  assert.throws(() => cmd("--fresh", "--skip-backup"), /--fresh always takes a backup first/);
+  assert.throws(() => cmd("--fresh", "--dry-run"), /--fresh has no --dry-run/);
+  assert.throws(() => cmd("--status", "--seed"), /--seed goes with a migration run, not with --status/);
 });

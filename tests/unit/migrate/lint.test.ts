@@ -15,7 +15,7 @@ import {
 } from "../../../lib/migrate/lint.ts";
 import { fakeBin, ROOT, tmp, write } from "../helpers.ts";
 
-const SQUAWK = join(ROOT, "node_modules", ".bin", "squawk");
+const SQUAWK = join(ROOT, "node_modules", "@squawk-cli", `${process.platform}-${process.arch}`, "bin", "squawk");
 const CONCURRENTLY_MESSAGE =
   "CONCURRENTLY inside a transaction fails at once: run it in its own revision outside the transaction (op.get_context().autocommit_block())";
 

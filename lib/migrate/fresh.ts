@@ -1,0 +1,32 @@
+/**
+ * `migrate.mts --fresh`: the database dropped and created empty (then migrated by the caller).
+ * Refused without -y, and on a TTY the operator also types the database's name; a postgres
+ * backup into backups/pre-migrate/ is always taken first (the command to restore it is printed).
+ */
+import { relative } from "node:path";
+import { runBackup } from "../backup/run.ts";
+import { createDatabaseSql, dropDatabaseSql, psql } from "../commands/postgres.ts";
+import type { Output } from "../core/output.ts";
+import { typeToConfirm } from "../core/prompts.ts";
+import type { Project } from "../project/project.ts";
+import { serviceByRole } from "../project/stack.ts";
+import { restoreCommand, waitForPostgres } from "./run.ts";
+
+export async function freshDatabase(project: Project, out: Output, o: { yes: boolean }): Promise<string> {
+  const { user, db } = project.config.postgres;
+  await typeToConfirm(`Drop database ${db} and create it empty? Every row in it is lost (a backup is taken first).`, db, {
+    yes: o.yes,
+    what: `drop database ${db}`,
+  });
+  await waitForPostgres(project);
+  const r = await out.step("backup before --fresh (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
+  const backup = relative(project.root, r.dir);
+  out.info(`to get the old database back: ${restoreCommand(backup)}`);
+  const pg = serviceByRole(project.stack, "postgres").name;
+  await out.step(`drop and create ${db}`, async () => {
+    // WITH (FORCE): the backend's pooled connections would hold it otherwise; they reconnect.
+    await project.compose.exec(pg, psql(user, "postgres", dropDatabaseSql(db)));
+    await project.compose.exec(pg, psql(user, "postgres", createDatabaseSql(db, user)));
+  });
+  return backup;
+}
