@@ -36,6 +36,8 @@ export interface RevisionLint {
   /** Offline SQL could not be rendered (e.g. the revision reads data): reported, never a crash. */
   notLintable?: string;
   findings: Finding[];
+  /** The SQL linted (the session's SETs first), when it could be rendered. */
+  sql?: string;
 }
 
 /** squawk rules about style, not about locks or data: left out. */

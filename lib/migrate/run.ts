@@ -42,7 +42,7 @@ export interface MigrateOutcome {
   current: string | null;
   head: string | null;
   state: MigrationState["kind"];
-  pending: Array<{ revision: string; file?: string; doc?: string; findings: Finding[]; notLintable?: string }>;
+  pending: Array<{ revision: string; file?: string; doc?: string; findings: Finding[]; notLintable?: string; sql?: string | undefined }>;
   applied: string[];
   drift: Drift[];
   backup: string | null;
@@ -97,9 +97,10 @@ export async function lintPending(
   out: Output,
 ): Promise<RevisionLint[]> {
   const { lints, sql } = lintRevisions(pending, await engine.sql(pending), project.config.migrate);
+  const withSql = (l: RevisionLint): RevisionLint => (sql[l.revision] ? { ...l, sql: sql[l.revision]! } : l);
   if (!squawk) {
     out.warn("squawk is not installed (npm ci installs it on linux-x64: @squawk-cli/linux-x64): only claw-ops' own lint rules ran");
-    return lints;
+    return lints.map(withSql);
   }
   const found = await squawkFindings(squawk, sql);
   return lints.map((l) => {
@@ -108,7 +109,7 @@ export async function lintPending(
     const ours = l.findings.filter(
       (f) => !(f.rule === "concurrently-in-transaction" && theirs.some((t) => t.rule === "ban-concurrent-index-creation-in-transaction")),
     );
-    return { ...l, findings: [...theirs, ...ours] };
+    return withSql({ ...l, findings: [...theirs, ...ours] });
   });
 }
 
@@ -204,7 +205,11 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
       "fix the revisions (see the findings above), or set MIGRATE_LINT=warn",
     );
   }
-  if (o.dryRun) return { ok: true, phase: "dry-run", ...base, pending };
+  if (o.dryRun) {
+    // The SQL each pending revision runs, as Alembic renders it offline (where it can).
+    for (const l of lints) if (l.sql) out.info(`-- ${l.revision}: the SQL it runs\n${l.sql.trim()}`);
+    return { ok: true, phase: "dry-run", ...base, pending: pending.map((p) => ({ ...p, sql: lints.find((l) => l.revision === p.revision)?.sql })) };
+  }
   let backup: string | null = null;
   if (!o.skipBackup) {
     const r = await out.step("pre-migrate backup (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));

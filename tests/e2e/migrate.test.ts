@@ -127,6 +127,10 @@ describe("migrate.mts on the real stack", { timeout: 1_800_000 }, () => {
     );
     const lint = await ok(["--lint"]);
     assert.match(lint.stdout, /0004: require-concurrent-index-creation/);
+    const dry = await ok(["--dry-run"]);
+    assert.match(dry.stdout, /-- 0004: the SQL it runs\nSET lock_timeout = '5s';[\s\S]*CREATE INDEX ix_users_email ON users \(email\)/);
+    assert.match(dry.stdout, /dry run: nothing was changed/);
+    assert.equal((await status()).current, "0003");
   });
 
   test("MIGRATE_LINT=strict: a finding blocks the run and nothing is applied", async () => {
