@@ -63,6 +63,8 @@ export function migrateCommand(args: ParsedArgs): MigrateCommand {
 export async function migrateMain({ args, out }: ScriptContext, root = projectRoot()): Promise<number> {
   const cmd = migrateCommand(args);
   const project = await openProject({ root });
+  if (project.config.migrate.command && cmd.mode !== "apply")
+    throw new UsageError(`MIGRATE_COMMAND is set: --${cmd.mode} needs Alembic's revisions`, "unset MIGRATE_COMMAND to use Alembic");
   if (cmd.mode === "status") return status(project, out);
   if (cmd.mode === "lint") {
     const engine = engineFor(project);

@@ -158,8 +158,46 @@ export interface ApplyOptions {
   compose?: ComposeClient;
 }
 
+/**
+ * MIGRATE_COMMAND: the backend's own tool instead of Alembic. Only applying is possible (no
+ * status, lint or rollback: those read Alembic's revisions); the same backup and run records.
+ */
+async function applyCommand(project: Project, out: Output, o: ApplyOptions, command: readonly string[]): Promise<MigrateOutcome> {
+  if (o.dryRun) throw new PreconditionError("MIGRATE_COMMAND is set: a dry run needs Alembic's revisions", "unset MIGRATE_COMMAND to use Alembic");
+  await waitForPostgres(project);
+  const base = {
+    from: null,
+    current: null,
+    head: null,
+    state: "pending" as const,
+    drift: [],
+    applied: [] as string[],
+    backup: null as string | null,
+  };
+  if (!o.skipBackup) {
+    const r = await out.step("pre-migrate backup (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
+    base.backup = relative(project.root, r.dir);
+  }
+  const id = new Date().toISOString();
+  const runs = join(project.root, RUNS_FILE);
+  appendJsonLine(runs, { id, status: "running", startedAt: id, pid: process.pid, command: command.join(" "), backup: base.backup });
+  const backend = serviceByRole(project.stack, "backend").name;
+  const r = await out.step(`${command.join(" ")} (one-off container of the backend image)`, () =>
+    (o.compose ?? project.compose).runOnce(backend, command, { noDeps: true }, { allowFailure: true, timeoutMs: 6 * 60 * 60_000 }),
+  );
+  appendJsonLine(runs, { id, status: r.status === 0 ? "done" : "failed", finishedAt: new Date().toISOString() });
+  if (r.status !== 0) {
+    throw new ClawError(`MIGRATE_COMMAND failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`, {
+      hint: base.backup ? `if it must be undone: ${restoreCommand(base.backup)}` : "see its output above",
+    });
+  }
+  return { ok: true, phase: "done", ...base, pending: [] };
+}
+
 /** Apply pending revisions (the caller holds the lock). Throws a typed error on every refusal or failure. */
 export async function applyMigrations(project: Project, out: Output, o: ApplyOptions): Promise<MigrateOutcome> {
+  const command = project.config.migrate.command;
+  if (command) return applyCommand(project, out, o, command);
   const engine = engineFor(project, o.compose);
   // The caller holds the lock: a one-off container of ours still running belongs to the dead
   // run (killing it makes Postgres roll back the revision it is in).

@@ -61,6 +61,8 @@ export interface MigrateSettings {
   lockRetries: number;
   expectTables: string[];
   extensions: string[];
+  /** MIGRATE_COMMAND as argv, for a backend that does not use Alembic; undefined: Alembic. */
+  command: string[] | undefined;
   keepBackups: number;
 }
 
@@ -150,6 +152,7 @@ export function migrateSettings(get: EnvGetter, environ: NodeJS.ProcessEnv = pro
       .split(",")
       .map((t) => t.trim())
       .filter(Boolean),
+    command: pick("MIGRATE_COMMAND")?.trim() ? pick("MIGRATE_COMMAND")!.trim().split(/\s+/) : undefined,
     extensions: (get("MIGRATE_EXTENSIONS") ?? "")
       .split(",")
       .map((t) => t.trim())

@@ -126,6 +126,12 @@ export const ENV_SCHEMA: readonly KeySpec[] = [
     pattern: /^[A-Za-z0-9_.,]*$/,
   },
   {
+    name: "MIGRATE_COMMAND",
+    description: "migrate: the backend's own migration command when it does not use Alembic (argv, split on spaces; no shell)",
+    required: false,
+    secret: false,
+  },
+  {
     name: "MIGRATE_EXTENSIONS",
     description: "migrate --init: PostgreSQL extensions to create (comma-separated; optional)",
     required: false,

@@ -285,4 +285,16 @@ describe("migrate.mts on the real stack", { timeout: 1_800_000 }, () => {
     assert.equal(restored.status, 0, tailOf(restored, 30));
     assert.equal(await users(), before, "the backup --fresh took brings every row back");
   });
+
+  test("MIGRATE_COMMAND runs the backend's own migration tool instead (apply only: --status refuses)", async () => {
+    await applied();
+    await ok(["--rollback", "0003", "-y", "--skip-backup"]);
+    const env = { MIGRATE_COMMAND: "alembic upgrade head" };
+    const st = await migrate(["--status"], env);
+    assert.equal(st.status, 2, tailOf(st));
+    assert.match(st.stdout + st.stderr, /MIGRATE_COMMAND is set: --status needs Alembic's revisions/);
+    const r = await ok(["--skip-backup"], env);
+    assert.match(r.stdout, /alembic upgrade head \(one-off container of the backend image\)/);
+    assert.equal((await status()).current, "0004");
+  });
 });

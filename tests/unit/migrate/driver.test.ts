@@ -46,6 +46,7 @@ function stubModules(): string {
 }
 
 const SETTINGS: MigrateSettings = {
+  command: undefined,
   lint: "warn",
   lockTimeout: "5s",
   statementTimeout: "0",
