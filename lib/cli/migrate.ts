@@ -5,7 +5,7 @@
 import { relative } from "node:path";
 import { runBackup } from "../backup/run.ts";
 import { pruneSnapshotTier } from "../backup/store.ts";
-import { ExitCode, UsageError } from "../core/errors.ts";
+import { ExitCode, PreconditionError, UsageError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
 import { freshDatabase } from "../migrate/fresh.ts";
@@ -13,7 +13,7 @@ import { initDatabase } from "../migrate/init.ts";
 import { describeLint, squawkBinary } from "../migrate/lint.ts";
 import { applyMigrations, engineFor, failure, lintPending, migrationStatus, refuseState } from "../migrate/run.ts";
 import { seed } from "../migrate/seed.ts";
-import { describeState } from "../migrate/state.ts";
+import { describeState, downgradePath } from "../migrate/state.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
@@ -74,8 +74,11 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
     const lints = await lintPending(project, engine, pending, squawkBinary(), out);
     for (const l of describeLint(lints)) out.info(l);
     if (!pending.length) out.info("nothing pending: nothing to lint");
-    out.result({ ok: true, lint: lints });
-    return 0;
+    const findings = lints.reduce((n, l) => n + l.findings.length, 0);
+    const blocked = findings > 0 && project.config.migrate.lint === "strict";
+    out.result({ ok: !blocked, lint: lints });
+    // Under MIGRATE_LINT=strict the findings would block a run: --lint says so by its exit code (3).
+    return blocked ? ExitCode.precondition : 0;
   }
   if (cmd.mode === "rollback") {
     const who = { script: SCRIPT, purpose: `migration rollback to ${cmd.revision}` };
@@ -85,8 +88,19 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
       refuseState(s.state);
       if (!s.info.revisions.some((r) => r.revision === cmd.revision) && cmd.revision !== "base")
         throw new UsageError(`revision ${cmd.revision} is not in this image`, "see the revisions with --status");
+      const undo = downgradePath(s.info, cmd.revision);
+      if (!undo)
+        throw new UsageError(
+          `revision ${cmd.revision} is not below the database's (${s.info.current.join(", ") || "none"}): nothing to downgrade to`,
+          "see the revisions with --status",
+        );
+      if (undo.length === 0) {
+        out.info(`the database is at ${cmd.revision} already: nothing to downgrade`);
+        out.result({ ok: true, phase: "done", downgraded: [], current: cmd.revision, backup: null });
+        return 0;
+      }
       await confirmOrRefuse(
-        `Downgrade the database from ${s.info.current.join(", ") || "no revision"} to ${cmd.revision}? The downgrade drops what the later revisions added.`,
+        `Downgrade the database from ${s.info.current.join(", ")} to ${cmd.revision}, undoing ${undo.join(", ")}? What they added is dropped.`,
         {
           yes: cmd.yes,
           what: "downgrade",
@@ -110,7 +124,25 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
   }
   const run = async () => {
     // --fresh has taken its own backup: the empty database needs no other.
-    if (cmd.fresh) await freshDatabase(project, out, { yes: cmd.yes });
+    if (cmd.fresh) {
+      // Everything that could refuse afterwards is checked before the database is dropped.
+      const engine = engineFor(project);
+      const s = await migrationStatus(project, engine);
+      if (s.state.kind === "multiple-heads" || s.state.kind === "no-revisions") refuseState(s.state);
+      const lints = await lintPending(
+        project,
+        engine,
+        s.info.revisions.map((r) => r.revision),
+        squawkBinary(),
+        out,
+      );
+      if (project.config.migrate.lint === "strict" && lints.some((l) => l.findings.length))
+        throw new PreconditionError(
+          "MIGRATE_LINT=strict: the revisions have lint findings (see --lint); the database was not dropped",
+          "fix them, or set MIGRATE_LINT=warn",
+        );
+      await freshDatabase(project, out, { yes: cmd.yes });
+    }
     if (cmd.init || cmd.fresh) await out.step("init: database and extensions", () => initDatabase(project, out, project.config.migrate.extensions));
     const outcome = await applyMigrations(project, out, { skipBackup: cmd.skipBackup, dryRun: cmd.dryRun, squawk: squawkBinary() });
     const seeded = cmd.seed ? await seed(project, out) : undefined;
@@ -127,7 +159,12 @@ async function status(project: Awaited<ReturnType<typeof openProject>>, out: Out
   const engine = engineFor(project);
   const s = await migrationStatus(project, engine);
   const pending = s.state.kind === "pending" ? s.state.pending : [];
-  const lints = pending.length ? await lintPending(project, engine, pending, squawkBinary(), out) : [];
+  // A lint that cannot run leaves --status a CI gate: the revisions are "not lintable", the code stays 6.
+  const lints = pending.length
+    ? await lintPending(project, engine, pending, squawkBinary(), out).catch((e: Error) =>
+        pending.map((revision) => ({ revision, findings: [], notLintable: e.message })),
+      )
+    : [];
   const code =
     s.state.kind === "at-head"
       ? ExitCode.ok

@@ -26,6 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 LOCK_KEY = 7350221830261201  # claw-ops migrations: one per database
+APP_NAME = "claw-ops-migrate"
 HASH_TABLE = "claw_ops_revisions"
 
 
@@ -134,10 +135,19 @@ def migrate(direction, target):
     # Every connection Alembic's env.py opens gets these (libpq reads PGOPTIONS).
     os.environ["PGOPTIONS"] = (os.environ.get("PGOPTIONS", "") + " -c lock_timeout={} -c statement_timeout={}".format(
         os.environ.get("CLAW_MIGRATE_LOCK_TIMEOUT", "5s"), os.environ.get("CLAW_MIGRATE_STATEMENT_TIMEOUT", "0"))).strip()
+    # Every session of a claw-ops migration run carries this name (libpq reads PGAPPNAME): the
+    # holder of the lock can tell what a session left by a dead run is, and end it.
+    # The lock session has a name of its own: a run still waiting for the lock is never ended.
+    os.environ["PGAPPNAME"] = APP_NAME + "-lock"
     eng = engine()
     # Autocommit: an idle lock connection must not hold a transaction open, or a
     # CREATE INDEX CONCURRENTLY in a migration would wait for it forever.
     lock_conn = eng.connect().execution_options(isolation_level="AUTOCOMMIT")
+    os.environ["PGAPPNAME"] = APP_NAME
+    try:
+        lock_conn.execute(text("SET idle_session_timeout = 0"))  # PostgreSQL >= 14
+    except Exception:
+        pass
     deadline = time.time() + lock_wait
     waited = 0.0
     delay = 0.2
@@ -145,8 +155,9 @@ def migrate(direction, target):
         if time.time() > deadline:
             holder = lock_conn.execute(text(
                 "SELECT a.pid, a.application_name, a.client_addr::text, a.backend_start::text, a.state, left(a.query, 120) "
-                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = :lo"),
-                {"lo": LOCK_KEY & 0xFFFFFFFF}).fetchone()
+                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                "AND l.classid = :hi AND l.objid = :lo AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                {"hi": LOCK_KEY >> 32, "lo": LOCK_KEY & 0xFFFFFFFF}).fetchone()
             return {"ok": False, "code": "lock-held", "waitedS": round(waited, 1),
                     "holder": list(holder) if holder else None}
         time.sleep(delay)
@@ -154,6 +165,12 @@ def migrate(direction, target):
         delay = min(delay * 2, 2.0)
     applied = []
     try:
+        # We hold the lock: any other claw-ops migration session is left by a run that died
+        # (its container killed, its statement maybe still running). End it before applying.
+        ended = lock_conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = :a AND pid <> pg_backend_pid() AND datname = current_database()"),
+            {"a": APP_NAME}).scalar()
         start, steps = step_list(direction, target)
         for rev in steps:
             dest = rev if direction == "upgrade" else None
@@ -162,12 +179,16 @@ def migrate(direction, target):
                 script = ScriptDirectory.from_config(cfg())
                 down = script.get_revision(rev).down_revision
                 dest = (down if isinstance(down, str) else (down[0] if down else "base")) or "base"
+            # A revision with autocommit blocks commits part of itself: never run it twice.
+            path = ScriptDirectory.from_config(cfg()).get_revision(rev).path
+            with open(path, encoding="utf-8", errors="replace") as f:
+                partial = "autocommit_block" in f.read()
             for attempt in range(retries + 1):
                 try:
                     (command.upgrade if direction == "upgrade" else command.downgrade)(cfg(), dest)
                     break
                 except Exception as e:
-                    if pg_code(e) == "55P03" and attempt < retries:
+                    if pg_code(e) == "55P03" and attempt < retries and not partial:
                         time.sleep(1 + attempt * 2)
                         continue
                     with eng.connect() as c:
@@ -175,7 +196,8 @@ def migrate(direction, target):
                         bad = invalid_indexes(c)
                     return {"ok": False, "code": "lock-timeout" if pg_code(e) == "55P03" else "revision-failed",
                             "revision": rev, "error": db_error(e), "sqlstate": pg_code(e), "applied": applied,
-                            "current": now, "invalidIndexes": bad, "attempts": attempt + 1}
+                            "current": now, "invalidIndexes": bad, "attempts": attempt + 1,
+                            "nonTransactional": partial, "endedSessions": ended}
             applied.append(rev)
             with eng.begin() as c:
                 c.execute(text(f"CREATE TABLE IF NOT EXISTS {HASH_TABLE} (revision text PRIMARY KEY, sha256 text NOT NULL, "
@@ -189,10 +211,13 @@ def migrate(direction, target):
                     c.execute(text(f"DELETE FROM {HASH_TABLE} WHERE revision = :r"), {"r": rev})
         with eng.connect() as c:
             now = list(MigrationContext.configure(c).get_current_heads())
-        return {"ok": True, "applied": applied, "from": start, "current": now}
+        return {"ok": True, "applied": applied, "from": start, "current": now, "endedSessions": ended}
     finally:
-        lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-        lock_conn.close()
+        try:
+            lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            lock_conn.close()
+        except Exception:
+            pass  # the session is gone, and its lock with it
 
 
 def tables(names):

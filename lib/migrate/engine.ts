@@ -77,7 +77,11 @@ export class MigrationEngine {
 
   async info(): Promise<MigrationInfo> {
     const r = await this.call<MigrationInfo & { ok: true }>("info");
-    if (!r.ok) throw new PreconditionError(`cannot read the migration state: ${r.error}`, "is Postgres up? see docker compose logs postgres");
+    if (!r.ok)
+      throw new PreconditionError(
+        `cannot read the migration state: ${r.error}`,
+        /does not exist/.test(r.error ?? "") ? "create it: npx zx scripts/migrate.mts --init" : "is Postgres up? see docker compose logs postgres",
+      );
     return r;
   }
 

@@ -100,15 +100,24 @@ export function parseSquawk(json: string): Finding[] {
   }));
 }
 
-/** Run squawk on each revision's SQL (one file each); its exit status says only whether it found something. */
+/** Run squawk on each revision's SQL (one file each, in the order given); its exit status says only whether it found something. */
 export async function squawkFindings(binary: string, sqlByRevision: Readonly<Record<string, string>>): Promise<Finding[]> {
   const names = Object.keys(sqlByRevision);
   if (names.length === 0) return [];
   const dir = mkdtempSync(join(tmpdir(), "claw-lint-"));
+  // Each revision is linted after the SQL of the pending ones before it (in order), so a table
+  // an earlier pending revision creates counts as new: an index on it is no finding. Only the
+  // revision's own lines are reported.
+  const offset: Record<string, number> = {};
   try {
-    const files = names.map((rev) => {
+    const files = names.map((rev, i) => {
+      const before = names
+        .slice(0, i)
+        .map((n) => sqlByRevision[n]!.replace(/\n$/, ""))
+        .join("\n");
+      offset[rev] = before ? before.split("\n").length : 0;
       const f = join(dir, `${rev}.sql`);
-      writeFileSync(f, sqlByRevision[rev]!, { mode: 0o600 });
+      writeFileSync(f, before ? `${before}\n${sqlByRevision[rev]!}` : sqlByRevision[rev]!, { mode: 0o600 });
       return f;
     });
     const r = await run({ argv: squawkJson(binary, files, SQUAWK_EXCLUDED) }, { allowFailure: true, timeoutMs: 60_000 });
@@ -116,7 +125,9 @@ export async function squawkFindings(binary: string, sqlByRevision: Readonly<Rec
       const why = (r.stderr || r.stdout).split("\n").find((l) => /error/i.test(l)) ?? lastLine(r.stderr || r.stdout);
       throw new Error(`squawk failed: ${why.trim()}`);
     }
-    return parseSquawk(r.stdout);
+    return parseSquawk(r.stdout)
+      .filter((f) => (f.line ?? 1) > (offset[f.revision] ?? 0))
+      .map((f) => (f.line === undefined ? f : { ...f, line: f.line - (offset[f.revision] ?? 0) }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

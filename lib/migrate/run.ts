@@ -99,6 +99,11 @@ export async function lintPending(
   const { lints, sql } = lintRevisions(pending, await engine.sql(pending), project.config.migrate);
   const withSql = (l: RevisionLint): RevisionLint => (sql[l.revision] ? { ...l, sql: sql[l.revision]! } : l);
   if (!squawk) {
+    if (project.config.migrate.lint === "strict")
+      throw new PreconditionError(
+        "MIGRATE_LINT=strict, but squawk is not installed: the revisions cannot be linted; nothing was applied",
+        "npm ci installs it on linux-x64 (@squawk-cli/linux-x64), or set MIGRATE_LINT=warn",
+      );
     out.warn("squawk is not installed (npm ci installs it on linux-x64: @squawk-cli/linux-x64): only claw-ops' own lint rules ran");
     return lints.map(withSql);
   }
@@ -201,7 +206,8 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
   const engine = engineFor(project, o.compose);
   // The caller holds the lock: a one-off container of ours still running belongs to the dead
   // run (killing it makes Postgres roll back the revision it is in).
-  if (reportInterruptedRun(project.root, out)) {
+  // A dry run holds no lock: it only reads (a run may be applying right now).
+  if (!o.dryRun && reportInterruptedRun(project.root, out)) {
     const n = await project.compose.removeOneOffs(project.effectiveName);
     if (n) out.warn(`stopped ${n} migration container(s) the dead run left running`);
   }
@@ -252,7 +258,6 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
   if (!o.skipBackup) {
     const r = await out.step("pre-migrate backup (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
     backup = relative(project.root, r.dir);
-    pruneSnapshotTier(project.root, "pre-migrate", project.config.migrate.keepBackups);
   }
   const id = new Date().toISOString();
   const runs = join(project.root, RUNS_FILE);
@@ -275,10 +280,13 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
     to: result.current[0] ?? null,
   });
   if (missing.length) {
-    throw new ClawError(`migrated to ${result.current.join(", ")}, but expected tables are missing: ${missing.join(", ")}`, {
+    const e = new ClawError(`migrated to ${result.current.join(", ")}, but expected tables are missing: ${missing.join(", ")}`, {
       hint: `check MIGRATE_EXPECT_TABLES${backup ? `; to go back: ${restoreCommand(backup)}` : ""}`,
     });
+    throw new MigrationFailedError(e, base.current, result.current[0] ?? null);
   }
+  // Pruned only after a run that worked: a failed one's backup is the one to go back to.
+  if (backup) pruneSnapshotTier(project.root, "pre-migrate", project.config.migrate.keepBackups);
   out.success(`applied ${result.applied.join(", ")}: the database is at ${result.current.join(", ")}`);
   return { ok: true, phase: "done", ...base, current: result.current[0] ?? null, applied: result.applied, backup, pending };
 }

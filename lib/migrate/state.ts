@@ -68,3 +68,22 @@ export function describeState(s: MigrationState): string {
       return "the image has no Alembic revisions";
   }
 }
+
+/**
+ * Pure: the revisions a downgrade to `target` undoes, newest first (following each revision's
+ * first down revision from the current one); undefined when `target` is not below the current
+ * revision ("base": all of them).
+ */
+export function downgradePath(info: MigrationInfo, target: string): string[] | undefined {
+  const byId = new Map(info.revisions.map((r) => [r.revision, r]));
+  const path: string[] = [];
+  let at = info.current[0];
+  while (at !== undefined && at !== target) {
+    const r = byId.get(at);
+    if (!r) return undefined;
+    path.push(at);
+    at = r.down[0];
+  }
+  if (at === undefined && target !== "base") return undefined;
+  return path;
+}

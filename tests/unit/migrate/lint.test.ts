@@ -165,8 +165,23 @@ test("squawkFindings reads a failing squawk's JSON report (exit 1 means findings
   const bin = fakeBin("squawk", `cat '${join(dir, "report.json")}'\nexit 1`);
   assert.deepEqual(where(await squawkFindings(join(bin, "squawk"), { "0001_add_index": "x", "0002_b": "y" })), [
     { revision: "0001_add_index", rule: "require-concurrent-index-creation", line: 1, source: "squawk" },
-    { revision: "0002_b", rule: "prefer-robust-stmts", line: 2, source: "squawk" },
+    // Line 2 of 0002_b's file, whose first line is 0001's SQL: line 1 of its own.
+    { revision: "0002_b", rule: "prefer-robust-stmts", line: 1, source: "squawk" },
   ]);
+});
+
+test("a revision is linted after the pending ones before it: an index on a table an earlier one creates is no finding", async () => {
+  // Each in its own transaction, as Alembic's offline SQL has them.
+  const found = await squawkFindings(SQUAWK, {
+    "0001_create": "BEGIN;\nCREATE TABLE t (c int);\nCOMMIT;\n",
+    "0002_index": "BEGIN;\nCREATE INDEX i ON t (c);\nCOMMIT;\n",
+  });
+  assert.deepEqual(
+    found.filter((f) => f.rule === "require-concurrent-index-creation"),
+    [],
+  );
+  const alone = await squawkFindings(SQUAWK, { "0002_index": "BEGIN;\nCREATE INDEX i ON t (c);\nCOMMIT;\n" });
+  assert.ok(alone.some((f) => f.rule === "require-concurrent-index-creation"));
 });
 
 test("squawkFindings runs the real squawk on one file per revision: findings by revision, style rules left out", {}, async () => {
