@@ -167,13 +167,25 @@ export function config(p: ComposeProject, o: { quiet?: boolean } = {}): string[]
   return [...baseArgs(p), "config", ...(o.quiet ? ["--quiet"] : [])];
 }
 
-/** The hash Compose gives a service's definition (`<service> <hash>`): what it compares to decide a recreate. */
-export function configHash(p: ComposeProject, service: string): string[] {
-  return [...baseArgs(p), "config", "--hash", service];
+/** The project as Compose resolves it (interpolated), as JSON: it holds secrets, never print it. */
+export function configJson(p: ComposeProject): string[] {
+  return [...baseArgs(p), "config", "--format", "json"];
 }
 
-/** The label holding that hash on each container Compose created. */
-export const CONFIG_HASH_LABEL = "com.docker.compose.config-hash";
+/**
+ * Pure: whether a container (its `docker inspect` Config and image id) runs a service as the
+ * resolved model defines it: the same image reference, the same image id behind it, and every
+ * environment variable of the model with the same value. (`compose config --hash` would be the
+ * natural test, but Compose 2.26 computes it differently from `up`.)
+ */
+export function runsDefinition(
+  want: { image: string; imageId: string; environment: Readonly<Record<string, string | null>> },
+  have: { image: string; imageId: string; env: readonly string[] },
+): boolean {
+  if (have.image !== want.image || have.imageId !== want.imageId) return false;
+  const env = new Set(have.env);
+  return Object.entries(want.environment).every(([k, v]) => v === null || env.has(`${k}=${v}`));
+}
 
 export type Health = "healthy" | "unhealthy" | "starting" | "none";
 

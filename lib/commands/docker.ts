@@ -149,8 +149,3 @@ export function dockerVolumeInspect(name: string): string[] {
 export function dockerManifestInspect(ref: string): string[] {
   return ["docker", "manifest", "inspect", ref];
 }
-
-/** A label of containers, one value per line. */
-export function dockerLabel(ids: readonly string[], label: string): string[] {
-  return ["docker", "inspect", "--format", `{{index .Config.Labels "${label}"}}`, ...ids];
-}

@@ -45,17 +45,30 @@ export class ComposeClient implements ServiceControl {
   }
 
   /**
-   * Whether these containers run the service's definition as it is now (Compose's own config
-   * hash: image, environment, command, …): a rollout leaves them alone. Undefined if Compose
-   * cannot tell (v1).
+   * Whether these containers run the service's definition as it is now (image reference and
+   * id, environment: see runsDefinition): a rollout leaves them alone. Undefined if unknown.
    */
   async upToDate(service: string, ids: readonly string[]): Promise<boolean | undefined> {
     if (this.project.flavor !== "v2" || ids.length === 0) return undefined;
-    const want = await this.run(b.configHash(this.project, service), { allowFailure: true });
-    const hash = want.status === 0 ? want.stdout.trim().split(/\s+/)[1] : undefined;
-    if (!hash) return undefined;
-    const have = (await this.run(d.dockerLabel(ids, b.CONFIG_HASH_LABEL), { allowFailure: true })).stdout.trim().split("\n");
-    return have.length === ids.length && have.every((h) => h.trim() === hash);
+    const cfg = await this.run(b.configJson(this.project), { allowFailure: true });
+    if (cfg.status !== 0) return undefined;
+    const svc = (JSON.parse(cfg.stdout) as { services?: Record<string, { image?: string; environment?: Record<string, string | null> }> }).services?.[
+      service
+    ];
+    if (!svc?.image) return undefined;
+    const img = await this.run(d.dockerImageInspect(svc.image), { allowFailure: true });
+    const imageId = img.status === 0 ? img.stdout.trim().split(" ")[0] : undefined;
+    if (!imageId) return false;
+    const inspected = JSON.parse((await this.run(d.dockerInspect(ids))).stdout) as Array<{
+      Image: string;
+      Config: { Image: string; Env?: string[] };
+    }>;
+    return inspected.every((c) =>
+      b.runsDefinition(
+        { image: svc.image!, imageId, environment: svc.environment ?? {} },
+        { image: c.Config.Image, imageId: c.Image, env: c.Config.Env ?? [] },
+      ),
+    );
   }
 
   /** A service's healthcheck as an argv to exec, when it has one. */

@@ -25,6 +25,8 @@ describe("configuration files", { timeout: 900_000 }, () => {
           "-v",
           `${join(REPO_ROOT, "nginx/nginx.conf")}:/etc/nginx/nginx.conf:ro`,
           "-v",
+          `${join(REPO_ROOT, "nginx/live")}:/etc/nginx/live:ro`,
+          "-v",
           `${ssl}:/etc/nginx/ssl:ro`,
           "-v",
           `${join(ssl, "fullchain.pem")}:/etc/nginx/.htpasswd:ro`,

@@ -51,7 +51,8 @@ describe("the full stack on the real Docker engine", { timeout: 900_000 }, () =>
       const st = states.find((x) => x.service === s.name);
       assert.ok(st, `${s.name} has no container`);
       assert.equal(st.state, "running", `${s.name} is ${st.state}`);
-      assert.equal(st.name, s.containerName);
+      // The guide's names for the singletons; Compose's <project>-<service>-<n> for the backend and workers.
+      assert.equal(st.name, s.containerName ?? `${stack.name}-${s.name}-1`);
       assert.equal(st.health, s.healthcheck ? "healthy" : "none", `${s.name} health`);
     }
   });

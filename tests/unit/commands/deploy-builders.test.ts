@@ -96,3 +96,16 @@ test("every container id, and the image id each one was created from", () => {
   assert.deepEqual(d.dockerAllContainerIds(), ["docker", "ps", "-aq"]);
   assert.deepEqual(d.dockerImageIdsOf(["a1", "b2"]), ["docker", "inspect", "--format", "{{.Image}}", "a1", "b2"]);
 });
+
+test("runsDefinition: the same image reference and id and every variable of the model, or it is not up to date", async () => {
+  const { runsDefinition } = await import("../../../lib/commands/compose.ts");
+  const want = { image: "claw/app:v2", imageId: "sha256:aa", environment: { APP_VERSION: "v2", EMPTY: null } };
+  const have = { image: "claw/app:v2", imageId: "sha256:aa", env: ["PATH=/usr/bin", "APP_VERSION=v2"] };
+  assert.equal(runsDefinition(want, have), true);
+  // Two tags of one image: the reference differs (the version comes from it).
+  assert.equal(runsDefinition(want, { ...have, image: "claw/app:local" }), false);
+  // The same tag rebuilt: another image id.
+  assert.equal(runsDefinition(want, { ...have, imageId: "sha256:bb" }), false);
+  // A value changed in .env.prod since the container was made.
+  assert.equal(runsDefinition(want, { ...have, env: ["APP_VERSION=v1"] }), false);
+});
