@@ -31,6 +31,7 @@ export type DeployCommand =
       skipSsl: boolean;
       skipHealthCheck: boolean;
       restoreDbOnFailure: boolean;
+      checkDns: boolean;
       dryRun: boolean;
       yes: boolean;
     }
@@ -83,6 +84,7 @@ export function deployCommand(args: ParsedArgs): DeployCommand {
     ...common,
     skipMigrations: given("skip-migrations") || given("skip-migrate"),
     restoreDbOnFailure: given("restore-db-on-failure"),
+    checkDns: given("check-dns"),
   };
 }
 
@@ -116,6 +118,7 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
     skipSsl: cmd.skipSsl,
     skipHealthCheck: cmd.skipHealthCheck,
     restoreDbOnFailure: cmd.mode === "deploy" ? cmd.restoreDbOnFailure : false,
+    checkDns: cmd.mode === "deploy" ? cmd.checkDns : false,
     dryRun: cmd.dryRun,
     yes: cmd.yes,
     ...(target ? { target } : {}),

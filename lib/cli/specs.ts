@@ -31,6 +31,7 @@ export const deploySpec: ScriptSpec = {
     "skip-migrate": { type: "boolean", description: "the same as --skip-migrations" },
     "skip-ssl": { type: "boolean", description: "leave TLS alone (no certificate check, certbot or self-signed one)" },
     "skip-health-check": { type: "boolean", description: "skip the final check (every service healthy, /health through nginx)" },
+    "check-dns": { type: "boolean", description: "preflight also refuses unless DOMAIN (DEPLOY_DOMAIN) resolves only to this host" },
     "restore-db-on-failure": {
       type: "boolean",
       description: "if the deploy fails after migrations ran, restore the database from the pre-deploy backup (writes since are lost)",

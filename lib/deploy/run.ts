@@ -39,11 +39,13 @@ import { appendLedger, currentRelease, type LedgerLine, type PhaseTiming, type R
 import { type DeployFacts, type DeployOptions, type DeployPlan, type PhaseName, planDeploy } from "./plan.ts";
 import { checkComposeConfig, checkDisk, checkHooks, checkPorts, checkPullable, type HookName, missingImages } from "./preflight.ts";
 import { type RolloutStep, rollOut, type StepResult } from "./rollout.ts";
-import type { TlsPlan } from "./tls.ts";
+import { domainResolution, type TlsPlan } from "./tls.ts";
 import { tlsPhase, tlsPlanFor } from "./tls-phase.ts";
 
 export interface DeployRequest extends DeployOptions {
   tag: string;
+  /** --check-dns: refuse unless the domain resolves only to this host. */
+  checkDns?: boolean;
   dryRun: boolean;
   yes: boolean;
   /** For a rollback-release: the release gone back to. */
@@ -129,6 +131,18 @@ async function postgresVolumeExists(project: Project): Promise<boolean> {
   return (await run({ argv: d.dockerVolumeInspect(`${project.effectiveName}_${vol.source}`) }, { allowFailure: true })).status === 0;
 }
 
+/** --check-dns: the only outside lookup a deploy makes, and only when asked. */
+async function checkDns(domain: string | undefined): Promise<void> {
+  if (!domain) throw new PreconditionError("--check-dns: DOMAIN (or DEPLOY_DOMAIN) is empty", "set DOMAIN in .env.prod");
+  const r = await domainResolution(domain);
+  if (!r.here) {
+    throw new PreconditionError(
+      `--check-dns: ${domain} ${r.resolved.length ? `resolves to ${r.resolved.join(", ")}, not only to this host` : "does not resolve"}`,
+      "point its A/AAAA records at this host (behind NAT: deploy without --check-dns)",
+    );
+  }
+}
+
 /** Preflight (read-only: nothing changes and nothing is locked yet) and the plan. */
 export async function prepareDeploy(project: Project, out: Output, req: DeployRequest, releaseId: string) {
   const t0 = Date.now();
@@ -137,6 +151,7 @@ export async function prepareDeploy(project: Project, out: Output, req: DeployRe
     await checkComposeConfig(compose);
     await checkDisk(project, project.config.deploy.minFreeMb);
     await checkPorts(project);
+    if (req.checkDns) await checkDns(project.config.deploy.domain);
     return checkHooks(project.root);
   });
   const nginx = findByRole(project.stack, "nginx")?.name;

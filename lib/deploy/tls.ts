@@ -297,6 +297,15 @@ export async function probeTls(
   };
 }
 
+/**
+ * `deploy.mts --check-dns`: where DOMAIN resolves (through the system resolver, nothing else)
+ * and whether that is only this host.
+ */
+export async function domainResolution(domain: string, timeoutMs = 5 * SECOND_MS): Promise<{ resolved: string[]; here: boolean }> {
+  const resolved = await resolve(checkDomain(domain), timeoutMs);
+  return { resolved, here: resolvesHere(resolved, localAddresses()) };
+}
+
 /** Every address DOMAIN resolves to is this host's (loopback counts); false when it resolves to nothing. Pure. */
 export function resolvesHere(resolved: readonly string[], local: readonly string[]): boolean {
   const mine = new Set(local.map(normalizeAddress));

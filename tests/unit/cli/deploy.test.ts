@@ -15,6 +15,7 @@ const DEPLOY = {
   skipSsl: false,
   skipHealthCheck: false,
   restoreDbOnFailure: false,
+  checkDns: false,
   dryRun: false,
   yes: false,
 };
@@ -25,7 +26,18 @@ test("a plain deploy.mts run deploys the tag of .env.prod with every phase on", 
 
 test("every deploy flag becomes its own option", () => {
   assert.deepEqual(
-    cmd("--tag", "1.4.2", "--skip-backup", "--skip-migrations", "--skip-ssl", "--skip-health-check", "--restore-db-on-failure", "--dry-run", "-y"),
+    cmd(
+      "--tag",
+      "1.4.2",
+      "--skip-backup",
+      "--skip-migrations",
+      "--skip-ssl",
+      "--skip-health-check",
+      "--restore-db-on-failure",
+      "--check-dns",
+      "--dry-run",
+      "-y",
+    ),
     {
       mode: "deploy",
       tag: "1.4.2",
@@ -34,6 +46,7 @@ test("every deploy flag becomes its own option", () => {
       skipSsl: true,
       skipHealthCheck: true,
       restoreDbOnFailure: true,
+      checkDns: true,
       dryRun: true,
       yes: true,
     },
