@@ -125,9 +125,3 @@ export async function describeContainers(ids: readonly string[]): Promise<Contai
     .filter((p) => p.length >= 4)
     .map(([id, imageId, created, name]) => ({ id: id!, imageId: imageId!, created: created!, name: name!.replace(/^\//, "") }));
 }
-
-/** The local image id of a reference, if the image is here. */
-export async function imageIdOf(ref: string): Promise<string | undefined> {
-  const r = await run({ argv: d.dockerImageInspect(ref) }, { allowFailure: true });
-  return r.status === 0 ? r.stdout.trim().split(" ")[0] : undefined;
-}

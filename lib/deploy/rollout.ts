@@ -199,7 +199,7 @@ async function switchBackend(ctx: RolloutContext, svc: ServiceModel): Promise<St
 }
 
 /** Poll /health through nginx until it reports `version` (the reload is asynchronous). */
-async function expectVersion(compose: ComposeClient, nginx: string, version: string, timeoutMs = 20 * SECOND_MS): Promise<void> {
+export async function expectVersion(compose: ComposeClient, nginx: string, version: string, timeoutMs = 20 * SECOND_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   for (;;) {
