@@ -8,10 +8,14 @@
  * between ids: an id is wall-clock time, which skips an hour in spring and repeats one in autumn.
  */
 import { ClawError, ExitCode } from "../core/errors.ts";
-import type { RetentionPolicy } from "../project/config.ts";
+import type { RetentionPolicy, SnapshotPolicy, SnapshotTierName } from "../project/config.ts";
 
 export type Tier = "daily" | "weekly" | "monthly";
 export const TIERS: readonly Tier[] = Object.freeze(["daily", "weekly", "monthly"] as const);
+
+/** Copies taken before an operation changes live data (undo points), pruned by their own policy. */
+export type SnapshotTier = SnapshotTierName;
+export const SNAPSHOT_TIERS: readonly SnapshotTier[] = Object.freeze(["pre-rollback", "pre-restore", "pre-deploy", "pre-migrate"] as const);
 
 export interface BackupRef {
   tier: Tier;
@@ -171,5 +175,80 @@ export function planPrune(backups: readonly BackupRef[], policy: RetentionPolicy
     if (age < 0) future.push(b);
   }
   assertPlanKeepsSomething(backups, plan);
+  return future.length ? { ...plan, future } : plan;
+}
+
+// ---- snapshots ---------------------------------------------------------------------------------
+
+export interface SnapshotRef {
+  tier: SnapshotTier;
+  id: string;
+  /** The true instant the snapshot was taken, from its manifest. */
+  time: Date;
+}
+
+export interface SnapshotPrunePlan {
+  remove: SnapshotRef[];
+  keep: SnapshotRef[];
+  /** Kept but left out of the policy: dated after `now`. */
+  future?: SnapshotRef[];
+}
+
+/** `tier/id`: how a snapshot is named in `protect` and in what a prune reports. */
+export const snapshotKey = (s: { tier: string; id: string }): string => `${s.tier}/${s.id}`;
+
+function checkSnapshotPolicy(policy: SnapshotPolicy): void {
+  for (const tier of SNAPSHOT_TIERS) {
+    const v = policy.keep?.[tier];
+    if (!Number.isSafeInteger(v) || v <= 0) throw new RetentionError(`snapshot policy: keep for ${tier} must be a positive whole number (got ${v})`);
+  }
+  if (!Number.isSafeInteger(policy.days) || policy.days <= 0)
+    throw new RetentionError(`snapshot policy: days must be a positive whole number (got ${policy.days})`);
+}
+
+/**
+ * Pure snapshot retention, each tier on its own: the newest `policy.keep[tier]` snapshots (by
+ * true time, never by id) are kept, and every one younger than `policy.days` days
+ * (now - time < days × 24 h); the rest is removed. Overrides:
+ *  - a snapshot whose `tier/id` is in `protect` (the undo record's) is kept;
+ *  - one dated after `now` is kept, listed in `future`, and never counts among the newest;
+ *  - one with an invalid time is kept (its age cannot be judged).
+ * Input order is preserved in both lists.
+ */
+export function planSnapshotPrune(
+  snapshots: readonly SnapshotRef[],
+  policy: SnapshotPolicy,
+  now: Date,
+  protect: ReadonlySet<string> = new Set(),
+): SnapshotPrunePlan {
+  checkSnapshotPolicy(policy);
+  const nowMs = now.getTime();
+  if (Number.isNaN(nowMs)) throw new RetentionError("refusing to prune: `now` is an invalid date");
+  for (const s of snapshots)
+    if (!(SNAPSHOT_TIERS as readonly string[]).includes(s.tier))
+      throw new RetentionError(`unknown snapshot tier ${JSON.stringify(s.tier)} for ${s.id}`);
+
+  const newest = new Set<SnapshotRef>();
+  for (const tier of SNAPSHOT_TIERS) {
+    const dated = snapshots
+      .filter((s) => s.tier === tier && !Number.isNaN(s.time.getTime()) && s.time.getTime() <= nowMs)
+      .sort((a, b) => b.time.getTime() - a.time.getTime() || b.id.localeCompare(a.id));
+    for (const s of dated.slice(0, Math.max(1, policy.keep[tier]))) newest.add(s);
+  }
+
+  const plan: SnapshotPrunePlan = { remove: [], keep: [] };
+  const future: SnapshotRef[] = [];
+  for (const s of snapshots) {
+    const t = s.time.getTime();
+    const age = nowMs - t;
+    const old = !Number.isNaN(t) && age >= policy.days * DAY_MS;
+    (old && !newest.has(s) && !protect.has(snapshotKey(s)) ? plan.remove : plan.keep).push(s);
+    if (age < 0) future.push(s);
+  }
+  // The last line of defence: no tier is ever emptied by a plan.
+  for (const tier of SNAPSHOT_TIERS) {
+    if (snapshots.some((s) => s.tier === tier) && !plan.keep.some((s) => s.tier === tier))
+      throw new RetentionError(`refusing to prune: the plan would remove every ${tier} snapshot`, "check the system clock");
+  }
   return future.length ? { ...plan, future } : plan;
 }

@@ -34,7 +34,9 @@ import {
   listBackups,
   newStagingDir,
   promote,
+  pruneSnapshots,
   refsOf,
+  SNAPSHOT_TIERS,
   type SnapshotTier,
   type StoredBackup,
   type StoreTier,
@@ -192,15 +194,25 @@ function promoteAndPrune(
   return { promoted, pruned: doPrune ? prune(project, now, (m) => out.warn(m)) : [] };
 }
 
+/**
+ * Retention: the regular tiers by BACKUP_RETENTION_*_DAYS, then the snapshot tiers by the
+ * snapshot policy (BACKUP_SNAPSHOT_*; never the undo record's snapshot). Both policies are
+ * read before anything is removed. Returns every `tier/id` removed.
+ */
 export function prune(project: Project, now: Date, warn: (m: string) => void = () => undefined): string[] {
+  const policy = project.config.retention();
+  const snapshotPolicy = project.config.snapshotRetention();
   const refs = refsOf(listBackups(project.root, { tiers: ["daily", "weekly", "monthly"] }));
-  if (refs.length === 0) return [];
-  const plan = planPrune(refs, project.config.retention(), now);
-  for (const b of plan.future ?? [])
-    warn(
-      `backup ${b.tier}/${b.id} is dated in the future (${b.time.toISOString()}): left out of retention; check the clock, or remove it if you did not make it`,
-    );
-  return applyPrune(project.root, plan);
+  const removed: string[] = [];
+  if (refs.length) {
+    const plan = planPrune(refs, policy, now);
+    for (const b of plan.future ?? [])
+      warn(
+        `backup ${b.tier}/${b.id} is dated in the future (${b.time.toISOString()}): left out of retention; check the clock, or remove it if you did not make it`,
+      );
+    removed.push(...applyPrune(project.root, plan));
+  }
+  return [...removed, ...pruneSnapshots(project.root, snapshotPolicy, now, SNAPSHOT_TIERS, warn)];
 }
 
 function diskFull(e: unknown): boolean {

@@ -4,16 +4,29 @@
  * artifact is verified, so a killed run never leaves anything that looks like a backup.
  * Weekly and monthly copies are hard links (zero extra bytes; a copy only across filesystems).
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { ClawError, InvalidBackupError } from "../core/errors.ts";
+import type { SnapshotPolicy } from "../project/config.ts";
 import { type ComponentName, type Manifest, readManifest } from "./manifest.ts";
-import { type BackupRef, type PrunePlan, TIERS, type Tier } from "./retention.ts";
+import {
+  type BackupRef,
+  type PrunePlan,
+  planSnapshotPrune,
+  SNAPSHOT_TIERS,
+  type SnapshotPrunePlan,
+  type SnapshotRef,
+  type SnapshotTier,
+  snapshotKey,
+  TIERS,
+  type Tier,
+} from "./retention.ts";
+
+export { SNAPSHOT_TIERS, type SnapshotTier };
 
 export const BACKUPS_DIR = "backups";
-/** Copies taken before an operation changes live data: undo points, listed apart from regular backups. */
-export const SNAPSHOT_TIERS = ["pre-rollback", "pre-restore", "pre-deploy", "pre-migrate"] as const;
-export type SnapshotTier = (typeof SNAPSHOT_TIERS)[number];
+/** backups/undo.json: the snapshot the last rollback or restore took (written by lib/restore/undo.ts). */
+export const UNDO_FILE = "undo.json";
 export type StoreTier = Tier | SnapshotTier;
 export const STORE_TIERS: readonly StoreTier[] = [...TIERS, ...SNAPSHOT_TIERS];
 const TMP_PREFIX = ".tmp-";
@@ -151,13 +164,19 @@ export function formatListing(
   snapshots: readonly BackupEntry[],
   damaged: ReadonlyArray<{ dir: string; why: string }>,
   root: string,
+  /** `tier/id` → why the snapshot policy will remove it (snapshotPruneMarks). */
+  marks: ReadonlyMap<string, string> = new Map(),
 ): string {
   const parts = [formatEntries(regular)];
   if (snapshots.length) {
+    const mark = (s: BackupEntry) => {
+      const why = marks.get(entryKey(s));
+      return why ? `  (pruned by policy: ${why})` : "";
+    };
     parts.push(
       "",
       "snapshots taken before a rollback or restore (undo points: rollback.mts --undo, or --backup <dir>):",
-      ...snapshots.map((s) => `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.join(",")}`),
+      ...snapshots.map((s) => `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.join(",")}${mark(s)}`),
     );
   }
   if (damaged.length) parts.push("", "damaged (not usable; left in place):", ...damaged.map((d) => `  ${relative(root, d.dir)}: ${d.why}`));
@@ -264,16 +283,121 @@ export const refsOf = (backups: readonly StoredBackup[]): BackupRef[] =>
     .filter((b): b is StoredBackup & { tier: Tier } => (TIERS as readonly string[]).includes(b.tier))
     .map((b) => ({ tier: b.tier, id: b.id, time: b.time }));
 
-/** Keep the newest `keep` backups of one snapshot tier (never fewer than one), remove the rest; returns what went. */
-export function pruneSnapshotTier(root: string, tier: SnapshotTier, keep: number): string[] {
+/** A snapshot row's `tier/id` (snapshot rows have exactly one tier). */
+export const entryKey = (e: Pick<BackupEntry, "tiers" | "id">): string => snapshotKey({ tier: e.tiers[0] ?? "", id: e.id });
+
+const UNDO_SNAPSHOT_RE = /^backups\/(pre-rollback|pre-restore)\/(\d{8}-\d{6})$/;
+
+/**
+ * What backups/undo.json protects from the snapshot policy, read tolerantly (never throws):
+ * none when there is no record; the snapshot it names (`tier/id`); or, when the record cannot be
+ * read or names no snapshot, `unreadable`: then no pre-rollback or pre-restore snapshot may go.
+ */
+export function undoProtection(root: string): { kind: "none" } | { kind: "snapshot"; key: string } | { kind: "unreadable"; why: string } {
+  const file = join(backupsRoot(root), UNDO_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "none" };
+    return { kind: "unreadable", why: (e as Error).message };
+  }
+  let snapshot: unknown;
+  try {
+    snapshot = (JSON.parse(text) as { snapshot?: unknown } | null)?.snapshot;
+  } catch {
+    return { kind: "unreadable", why: "it is not JSON" };
+  }
+  const m = typeof snapshot === "string" ? UNDO_SNAPSHOT_RE.exec(snapshot) : null;
+  if (!m) return { kind: "unreadable", why: "it names no snapshot" };
+  return { kind: "snapshot", key: `${m[1]}/${m[2]}` };
+}
+
+const isSnapshot = (b: StoredBackup): b is StoredBackup & { tier: SnapshotTier } => (SNAPSHOT_TIERS as readonly string[]).includes(b.tier);
+
+/**
+ * The snapshot policy's plan for the stored snapshots of `tiers` (all four by default), with the
+ * undo record's snapshot protected. `backups` is a listing already made (listBackups), else
+ * the tiers are listed here.
+ */
+export function planSnapshots(
+  root: string,
+  policy: SnapshotPolicy,
+  now: Date,
+  o: { tiers?: readonly SnapshotTier[]; backups?: readonly StoredBackup[]; warn?: (m: string) => void } = {},
+): SnapshotPrunePlan {
+  const tiers = o.tiers ?? SNAPSHOT_TIERS;
+  const refs: SnapshotRef[] = (o.backups ?? listBackups(root, { tiers }))
+    .filter(isSnapshot)
+    .filter((b) => tiers.includes(b.tier))
+    .map((b) => ({ tier: b.tier, id: b.id, time: b.time }));
+  const undo = undoProtection(root);
+  const protect = new Set<string>();
+  if (undo.kind === "snapshot") protect.add(undo.key);
+  if (undo.kind === "unreadable") {
+    const undoTiers: readonly string[] = ["pre-rollback", "pre-restore"];
+    for (const r of refs) if (undoTiers.includes(r.tier)) protect.add(snapshotKey(r));
+    if (refs.some((r) => undoTiers.includes(r.tier)))
+      o.warn?.(`${BACKUPS_DIR}/${UNDO_FILE} is unreadable (${undo.why}): no pre-rollback or pre-restore snapshot is pruned until it is fixed`);
+  }
+  return planSnapshotPrune(refs, policy, now, protect);
+}
+
+/**
+ * Apply the snapshot policy to `tiers` (all four by default); returns the `tier/id` of what went.
+ * Only a backups/<snapshot tier>/<YYYYMMDD-HHMMSS> directory is ever removed.
+ */
+export function pruneSnapshots(
+  root: string,
+  policy: SnapshotPolicy,
+  now: Date,
+  tiers: readonly SnapshotTier[] = SNAPSHOT_TIERS,
+  warn: (m: string) => void = () => undefined,
+): string[] {
+  const plan = planSnapshots(root, policy, now, { tiers, warn });
+  for (const s of plan.future ?? [])
+    warn(`snapshot ${snapshotKey(s)} is dated in the future (${s.time.toISOString()}): left out of retention; check the clock`);
   const base = backupsRoot(root);
   const removed: string[] = [];
-  for (const b of listBackups(root, { tiers: [tier] }).slice(Math.max(1, keep))) {
-    if (!/^\d{8}-\d{6}$/.test(b.id)) continue;
-    const dir = join(base, tier, b.id);
-    if (relative(base, dir).startsWith("..")) continue;
+  for (const s of plan.remove) {
+    if (!/^\d{8}-\d{6}$/.test(s.id) || !SNAPSHOT_TIERS.includes(s.tier) || !tiers.includes(s.tier)) continue;
+    const tdir = join(base, s.tier);
+    const dir = resolve(tdir, s.id);
+    if (relative(tdir, dir) !== s.id) continue;
     rmSync(dir, { recursive: true, force: true });
-    removed.push(`${tier}/${b.id}`);
+    removed.push(snapshotKey(s));
   }
   return removed;
+}
+
+/**
+ * pruneSnapshots after an operation that worked (a deploy, a migration): never throws, so a
+ * wrong setting or an unremovable directory cannot turn that success into a failure; the
+ * problem is warned instead. `policy` is read here, inside the guard.
+ */
+export function pruneSnapshotsAfterSuccess(
+  root: string,
+  policy: () => SnapshotPolicy,
+  tiers: readonly SnapshotTier[],
+  warn: (m: string) => void,
+): string[] {
+  try {
+    return pruneSnapshots(root, policy(), new Date(), tiers, warn);
+  } catch (e) {
+    warn(`snapshots not pruned: ${(e as Error).message}`);
+    return [];
+  }
+}
+
+/** Policy terms for one tier, as the listing says why a snapshot goes. */
+const pruneReason = (policy: SnapshotPolicy, tier: SnapshotTier) =>
+  `older than ${policy.days} day${policy.days === 1 ? "" : "s"} and not among the newest ${policy.keep[tier]} ${tier}`;
+
+/**
+ * `tier/id` → why, for every snapshot of a listing already made that the policy would remove
+ * now, the undo record's excepted (what `--list` marks). Nothing is removed.
+ */
+export function snapshotPruneMarks(root: string, policy: SnapshotPolicy, now: Date, backups: readonly StoredBackup[]): Map<string, string> {
+  const plan = planSnapshots(root, policy, now, { backups });
+  return new Map(plan.remove.map((s) => [snapshotKey(s), pruneReason(policy, s.tier)]));
 }

@@ -2,17 +2,30 @@
  * backup.mts: typed options from the flags (one mode per run), then one handler per mode.
  * The handlers only open the project, take the lock and call lib/backup or lib/restore.
  */
-import { dirname, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { drillBackup } from "../backup/drill.ts";
 import { decryptionKey, encryptionConfig } from "../backup/encryption.ts";
 import { backupJob } from "../backup/job.ts";
 import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import { rolesNeeded, selectComponents } from "../backup/registry.ts";
 import { prune } from "../backup/run.ts";
-import { backupEntries, formatBytes, formatListing, listBackups, resolveBackupDir, snapshotEntries } from "../backup/store.ts";
+import {
+  type BackupEntry,
+  backupEntries,
+  entryKey,
+  formatBytes,
+  formatListing,
+  listBackups,
+  resolveBackupDir,
+  type StoredBackup,
+  snapshotEntries,
+  snapshotPruneMarks,
+} from "../backup/store.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
-import { openProject, projectRoot, repoRoot } from "../project/project.ts";
+import { snapshotSettings } from "../project/config.ts";
+import { loadEnv } from "../project/env.ts";
+import { ENV_FILE, openProject, projectRoot, repoRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { inputFlags, withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
@@ -96,20 +109,44 @@ export async function backupMain({ args, out }: ScriptContext, root = projectRoo
   }
 }
 
-/** `--list` (rollback.mts --list too): every backup, newest first, with its index. */
-export function listCommand(out: Output, root: string): number {
+/**
+ * `--list` (rollback.mts --list too): every backup, newest first, with its index; each snapshot
+ * the snapshot policy would remove now is marked (JSON: `willPrune` on every snapshot row).
+ */
+export function listCommand(out: Output, root: string, now = new Date()): number {
   const damaged: Array<{ dir: string; why: string }> = [];
   const all = listBackups(root, { onInvalid: (dir, why) => damaged.push({ dir, why }) });
   const rows = backupEntries(all);
   const snapshots = snapshotEntries(all);
+  const marks = snapshots.length ? listingMarks(out, root, now, all) : new Map<string, string>();
   // A damaged backup is listed as such; it never stops the others from being listed or used.
   if (out.json) {
-    out.result([...rows, ...snapshots].map((r) => ({ ...r, dir: relative(root, r.dir), time: r.time.toISOString() })));
+    const json = (r: BackupEntry) => ({ ...r, dir: relative(root, r.dir), time: r.time.toISOString() });
+    out.result([...rows.map(json), ...snapshots.map((r) => ({ ...json(r), ...(marks ? { willPrune: marks.has(entryKey(r)) } : {}) }))]);
     for (const d of damaged) out.warn(`damaged: ${relative(root, d.dir)}: ${d.why}`);
   } else {
-    process.stdout.write(`${formatListing(rows, snapshots, damaged, root)}\n`);
+    process.stdout.write(`${formatListing(rows, snapshots, damaged, root, marks)}\n`);
   }
   return 0;
+}
+
+/**
+ * What the snapshot policy in .env.prod would remove now; undefined (nothing marked, a warning)
+ * when that policy cannot be read: a listing never fails over it.
+ */
+function listingMarks(out: Output, root: string, now: Date, all: readonly StoredBackup[]): Map<string, string> | undefined {
+  try {
+    const env = loadEnv(join(root, ENV_FILE), { validate: false });
+    return snapshotPruneMarks(
+      root,
+      snapshotSettings((k) => env.get(k)),
+      now,
+      all,
+    );
+  } catch (e) {
+    out.warn(`snapshots not marked for pruning: ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 async function installCron(out: Output, root: string, given: string | undefined): Promise<number> {
@@ -188,6 +225,7 @@ async function takeBackup(out: Output, root: string, components: ComponentName[]
   const project = await openProject({ root });
   // Refused before any work: a backup uses both (a restore or a rollback does not).
   project.config.retention();
+  project.config.snapshotRetention();
   project.config.offsite();
   if (dryRun) {
     out.info(`would back up: ${components.join(", ")} into backups/daily/<now>/ (then promote, prune)`);
@@ -208,6 +246,7 @@ async function takeBackup(out: Output, root: string, components: ComponentName[]
   if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
   if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
   if (r.offsite) out.info(`offsite: ${r.offsite}`);
+  if (out.verbose) out.debug(`where the time went: ${out.phases.map((p) => `${p.step} ${(p.ms / 1000).toFixed(1)} s`).join("; ")}`);
   // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
   const peakRssKB = process.resourceUsage().maxRSS;
   out.debug(`peak RSS ${Math.round(peakRssKB / 1024)} MiB`);
@@ -220,6 +259,8 @@ async function takeBackup(out: Output, root: string, components: ComponentName[]
     peakRssKB,
     promoted: r.promoted,
     pruned: r.pruned,
+    ...(r.manifest.components.milvus ? { milvusPausedMs: r.manifest.components.milvus.counts["milvus:pausedMs"] } : {}),
+    phases: out.phases,
     components: r.manifest.components,
   });
   return 0;

@@ -4,7 +4,7 @@
  */
 import { relative } from "node:path";
 import { runBackup } from "../backup/run.ts";
-import { pruneSnapshotTier } from "../backup/store.ts";
+import { pruneSnapshotsAfterSuccess } from "../backup/store.ts";
 import { ExitCode, PreconditionError, UsageError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
@@ -110,7 +110,12 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
       if (!cmd.skipBackup) {
         const r = await out.step("pre-migrate backup (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
         backup = relative(root, r.dir);
-        pruneSnapshotTier(root, "pre-migrate", project.config.migrate.keepBackups);
+        pruneSnapshotsAfterSuccess(
+          root,
+          () => project.config.snapshotRetention(),
+          ["pre-migrate"],
+          (m) => out.warn(m),
+        );
       }
       const r = await out.step(`alembic downgrade ${cmd.revision}`, async () => {
         const d = await engine.downgrade(cmd.revision);

@@ -115,7 +115,7 @@ export function planDeploy(stack: StackModel, facts: DeployFacts, options: Deplo
     infrastructure: { name: "infrastructure", does: `up and healthy, never recreating the app: ${infrastructure.join(", ")}` },
     backup: {
       name: "backup",
-      does: `${facts.backupComponents.join(", ")} to backups/pre-deploy/ through the backup engine (the newest kept: DEPLOY_KEEP_BACKUPS)`,
+      does: `${facts.backupComponents.join(", ")} to backups/pre-deploy/ through the backup engine (kept by the snapshot policy: the newest DEPLOY_KEEP_BACKUPS or BACKUP_SNAPSHOT_KEEP, and any younger than BACKUP_SNAPSHOT_DAYS)`,
       ...(options.skipBackup ? { skip: "--skip-backup" } : facts.dataRunning ? {} : { skip: "a first deploy: there is no data yet" }),
     },
     migrations: {

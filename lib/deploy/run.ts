@@ -13,7 +13,7 @@ import { join, relative } from "node:path";
 import type { ComponentName } from "../backup/manifest.ts";
 import { NEEDS } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
-import { pruneSnapshotTier } from "../backup/store.ts";
+import { pruneSnapshots } from "../backup/store.ts";
 import * as d from "../commands/docker.ts";
 import { PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
@@ -264,7 +264,7 @@ export async function applyDeploy(
     }),
   );
   await after("prune images", async () => {
-    const pruned = pruneSnapshotTier(root, "pre-deploy", project.config.deploy.keepBackups);
+    const pruned = pruneSnapshots(root, project.config.snapshotRetention(), new Date(), ["pre-deploy"], (m) => out.warn(m));
     if (pruned.length) out.info(`pre-deploy backups pruned: ${pruned.join(", ")}`);
     const removed = await pruneReleaseImages(
       readLedger(root).releases,

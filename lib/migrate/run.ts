@@ -8,7 +8,7 @@
 import { join, relative } from "node:path";
 import pRetry from "p-retry";
 import { runBackup } from "../backup/run.ts";
-import { pruneSnapshotTier } from "../backup/store.ts";
+import { pruneSnapshotsAfterSuccess } from "../backup/store.ts";
 import { ClawError, DatabaseAheadError, LockHeldError, PreconditionError } from "../core/errors.ts";
 import { appendJsonLine, readJsonLines } from "../core/jsonl.ts";
 import type { Output } from "../core/output.ts";
@@ -286,7 +286,13 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
     throw new MigrationFailedError(e, base.current, result.current[0] ?? null);
   }
   // Pruned only after a run that worked: a failed one's backup is the one to go back to.
-  if (backup) pruneSnapshotTier(project.root, "pre-migrate", project.config.migrate.keepBackups);
+  if (backup)
+    pruneSnapshotsAfterSuccess(
+      project.root,
+      () => project.config.snapshotRetention(),
+      ["pre-migrate"],
+      (m) => out.warn(m),
+    );
   out.success(`applied ${result.applied.join(", ")}: the database is at ${result.current.join(", ")}`);
   return { ok: true, phase: "done", ...base, current: result.current[0] ?? null, applied: result.applied, backup, pending };
 }

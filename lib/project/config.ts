@@ -25,6 +25,21 @@ export interface RetentionPolicy {
 
 export const DEFAULT_POLICY: RetentionPolicy = Object.freeze({ dailyDays: 7, weeklyDays: 30, monthlyDays: 365 });
 
+/** The snapshot tiers (backups/<tier>/<id>: copies taken before an operation changes live data). */
+export type SnapshotTierName = "pre-rollback" | "pre-restore" | "pre-deploy" | "pre-migrate";
+
+/**
+ * Snapshot retention: per tier, the newest `keep[tier]` are kept, and every one younger than
+ * `days` days; the rest is pruned (the undo record's snapshot never is).
+ */
+export interface SnapshotPolicy {
+  keep: Record<SnapshotTierName, number>;
+  days: number;
+}
+
+export const DEFAULT_SNAPSHOT_KEEP = 3;
+export const DEFAULT_SNAPSHOT_DAYS = 7;
+
 export interface EncryptionSettings {
   /** BACKUP_AGE_RECIPIENTS (the key's own recipient is added when the key is set). */
   recipients: string[];
@@ -47,6 +62,7 @@ export interface DeploySettings {
   domain: string | undefined;
   email: string | undefined;
   keepReleases: number;
+  /** DEPLOY_KEEP_BACKUPS as given (5 when unset); pruning reads snapshotRetention(), where unset means BACKUP_SNAPSHOT_KEEP. */
   keepBackups: number;
   minFreeMb: number;
   /** DEPLOY_BACKUP_COMPONENTS, when set; else deploy's default (everything but Milvus). */
@@ -63,6 +79,7 @@ export interface MigrateSettings {
   extensions: string[];
   /** MIGRATE_COMMAND as argv, for a backend that does not use Alembic; undefined: Alembic. */
   command: string[] | undefined;
+  /** MIGRATE_KEEP_BACKUPS as given (5 when unset); pruning reads snapshotRetention(), where unset means BACKUP_SNAPSHOT_KEEP. */
   keepBackups: number;
 }
 
@@ -77,6 +94,8 @@ export interface ClawConfig {
    * retention or offsite setting must not stop a rollback at 2 a.m.
    */
   retention(): RetentionPolicy;
+  /** BACKUP_SNAPSHOT_KEEP / _DAYS (DEPLOY_/MIGRATE_KEEP_BACKUPS for their tier), checked when first asked for. */
+  snapshotRetention(): SnapshotPolicy;
   /** Undefined when OFFSITE_S3_BUCKET is unset. */
   offsite(): OffsiteSettings | undefined;
 }
@@ -100,6 +119,7 @@ export function parseConfig(get: EnvGetter): ClawConfig {
     deploy: deploySettings(get),
     migrate: migrateSettings(get),
     retention: memo(() => retentionSettings(get)),
+    snapshotRetention: memo(() => snapshotSettings(get)),
     offsite: memo(() => offsiteSettings(get)),
   };
 }
@@ -197,6 +217,36 @@ export function retentionSettings(get: EnvGetter): RetentionPolicy {
     policy[field] = n;
   }
   return policy;
+}
+
+/** A positive whole number from `key`, or undefined when it is unset or empty; anything else is refused, naming the key. */
+function positiveInt(get: EnvGetter, key: string, unit: string, hint: string): number | undefined {
+  const raw = get(key)?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new PreconditionError(`${key} must be a positive whole number of ${unit}`, hint);
+  return n;
+}
+
+/**
+ * The snapshot policy: BACKUP_SNAPSHOT_KEEP (3) newest of each snapshot tier and every one
+ * younger than BACKUP_SNAPSHOT_DAYS (7) days are kept. DEPLOY_KEEP_BACKUPS and
+ * MIGRATE_KEEP_BACKUPS, when set, override the count for pre-deploy and pre-migrate.
+ */
+export function snapshotSettings(get: EnvGetter): SnapshotPolicy {
+  const dflt = (key: string, n: number) => `set ${key}=${n} in .env.prod, or remove it for the default`;
+  const tier = (key: string) => `set ${key}=${DEFAULT_SNAPSHOT_KEEP} in .env.prod, or remove it to use BACKUP_SNAPSHOT_KEEP`;
+  const keep = positiveInt(get, "BACKUP_SNAPSHOT_KEEP", "snapshots", dflt("BACKUP_SNAPSHOT_KEEP", DEFAULT_SNAPSHOT_KEEP)) ?? DEFAULT_SNAPSHOT_KEEP;
+  const days = positiveInt(get, "BACKUP_SNAPSHOT_DAYS", "days", dflt("BACKUP_SNAPSHOT_DAYS", DEFAULT_SNAPSHOT_DAYS)) ?? DEFAULT_SNAPSHOT_DAYS;
+  return {
+    keep: {
+      "pre-rollback": keep,
+      "pre-restore": keep,
+      "pre-deploy": positiveInt(get, "DEPLOY_KEEP_BACKUPS", "backups", tier("DEPLOY_KEEP_BACKUPS")) ?? keep,
+      "pre-migrate": positiveInt(get, "MIGRATE_KEEP_BACKUPS", "backups", tier("MIGRATE_KEEP_BACKUPS")) ?? keep,
+    },
+    days,
+  };
 }
 
 const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;

@@ -5,10 +5,11 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { backupsRoot } from "../backup/store.ts";
+import { backupsRoot, UNDO_FILE } from "../backup/store.ts";
 import { InvalidBackupError, UsageError } from "../core/errors.ts";
 
-export const UNDO_FILE = "undo.json";
+// Defined in the store, whose snapshot retention reads the record too (and never prunes its snapshot).
+export { UNDO_FILE };
 
 export interface UndoRecord {
   /** The snapshot directory, relative to the project root. */

@@ -175,6 +175,65 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     assert.deepEqual(await fingerprint(stack), before, "data untouched");
   });
 
+  test("snapshot retention: after more rollbacks than the policy keeps, the oldest snapshots are gone, the newest stays, no regular backup touched", async () => {
+    const { first } = await firstBackup();
+    const env = join(stack.dir, ".env.prod");
+    const envBefore = readFileSync(env, "utf8");
+    try {
+      const regular = () => ["daily", "weekly", "monthly"].map((t) => `${t}: ${backupsOf(t).join(",")}`);
+      const regularBefore = regular();
+      const older = backupsOf("pre-rollback");
+      // Four configuration-only rollbacks (no service is stopped): four pre-rollback snapshots.
+      for (let i = 0; i < 4; i++) {
+        const r = await runScript(stack, "rollback", [
+          "--backup",
+          `backups/daily/${first.id}`,
+          "--skip-db",
+          "--skip-redis",
+          "--skip-milvus",
+          "--skip-uploads",
+          "-y",
+        ]);
+        assert.equal(r.status, 0, tailOf(r));
+      }
+      const made = backupsOf("pre-rollback")
+        .filter((n) => !older.includes(n))
+        .sort();
+      assert.equal(made.length, 4);
+      // Ten days pass for every snapshot but the newest (their manifests' true instants moved back).
+      const all = backupsOf("pre-rollback").sort();
+      const newest = all[all.length - 1]!;
+      for (const id of all.filter((n) => n !== newest)) {
+        const f = join(stack.dir, "backups/pre-rollback", id, "manifest.json");
+        const m = JSON.parse(readFileSync(f, "utf8")) as { createdAt: string; finishedAt: string };
+        const back = (iso: string) => new Date(new Date(iso).getTime() - 10 * 86_400_000).toISOString();
+        writeFileSync(f, JSON.stringify({ ...m, createdAt: back(m.createdAt), finishedAt: back(m.finishedAt) }, null, 2), { mode: 0o600 });
+      }
+      // The policy is set after the rollbacks: each of them put back the backed-up .env.prod.
+      const others = readFileSync(env, "utf8")
+        .split("\n")
+        .filter((l) => !/^BACKUP_SNAPSHOT_(KEEP|DAYS)=/.test(l));
+      writeFileSync(env, `${others.join("\n")}\nBACKUP_SNAPSHOT_KEEP=2\nBACKUP_SNAPSHOT_DAYS=7\n`, { mode: 0o600 });
+      // The newest two stay (the newest is also the undo record's); every older one is marked, then pruned.
+      const keep = all.slice(-2);
+      const marked = ((await list()) as Array<ListRow & { willPrune?: boolean }>)
+        .filter((r) => r.dir.includes("pre-rollback/") && r.willPrune)
+        .map((r) => r.id);
+      assert.deepEqual(
+        marked.sort(),
+        all.filter((n) => !keep.includes(n)),
+      );
+      const r = await runScript(stack, "backup", ["--prune"]);
+      assert.equal(r.status, 0, tailOf(r));
+      assert.deepEqual(backupsOf("pre-rollback").sort(), keep);
+      assert.deepEqual(regular(), regularBefore, "no regular backup touched");
+      const undo = JSON.parse(readFileSync(join(stack.dir, "backups/undo.json"), "utf8")) as { snapshot: string };
+      assert.equal(undo.snapshot, `backups/pre-rollback/${newest}`);
+    } finally {
+      writeFileSync(env, envBefore, { mode: 0o600 });
+    }
+  });
+
   test("--dry-run prints the plan and changes nothing", async () => {
     const { first } = await firstBackup();
     const before = backupsOf("pre-rollback").length;

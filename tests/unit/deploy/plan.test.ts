@@ -74,7 +74,7 @@ const DOES = {
   hook: "run hooks/pre-deploy (a failure stops the deploy here, nothing changed)",
   tls: "the certificate in nginx/ssl for api.claw-ai.com",
   infrastructure: `up and healthy, never recreating the app: ${INFRASTRUCTURE.join(", ")}`,
-  backup: `${BACKUP.join(", ")} to backups/pre-deploy/ through the backup engine (the newest kept: DEPLOY_KEEP_BACKUPS)`,
+  backup: `${BACKUP.join(", ")} to backups/pre-deploy/ through the backup engine (kept by the snapshot policy: the newest DEPLOY_KEEP_BACKUPS or BACKUP_SNAPSHOT_KEEP, and any younger than BACKUP_SNAPSHOT_DAYS)`,
   migrations: `the migrate engine (alembic upgrade head, lint, advisory lock) in one-off containers of ${IMAGE}:1.2, before the new code serves`,
   rollout:
     "claw-ai-backend (beside the old, then nginx switched), celery-worker (new beside old, old finish their tasks), " +

@@ -159,3 +159,40 @@ test("a non-integer, negative or zero retention is refused, naming the key", () 
     }
   }
 });
+
+import { snapshotSettings } from "../../../lib/project/config.ts";
+
+const SNAPSHOT_TIERS = ["pre-rollback", "pre-restore", "pre-deploy", "pre-migrate"] as const;
+const keepAll = (n: number) => Object.fromEntries(SNAPSHOT_TIERS.map((t) => [t, n]));
+
+test("the snapshot policy defaults to the newest 3 of each tier and 7 days", () => {
+  assert.deepEqual(snapshotSettings(get({})), { keep: keepAll(3), days: 7 });
+  assert.deepEqual(snapshotSettings(get({ BACKUP_SNAPSHOT_KEEP: "", BACKUP_SNAPSHOT_DAYS: " " })), { keep: keepAll(3), days: 7 });
+  assert.deepEqual(parseConfig(get(BASE)).snapshotRetention(), { keep: keepAll(3), days: 7 });
+});
+
+test("BACKUP_SNAPSHOT_KEEP and _DAYS set the policy; DEPLOY_ and MIGRATE_KEEP_BACKUPS override their tier only when set", () => {
+  assert.deepEqual(snapshotSettings(get({ BACKUP_SNAPSHOT_KEEP: "5", BACKUP_SNAPSHOT_DAYS: " 14 " })), { keep: keepAll(5), days: 14 });
+  assert.deepEqual(snapshotSettings(get({ BACKUP_SNAPSHOT_KEEP: "2", DEPLOY_KEEP_BACKUPS: "6", MIGRATE_KEEP_BACKUPS: "" })), {
+    keep: { "pre-rollback": 2, "pre-restore": 2, "pre-deploy": 6, "pre-migrate": 2 },
+    days: 7,
+  });
+  assert.deepEqual(snapshotSettings(get({ MIGRATE_KEEP_BACKUPS: "1" })).keep, { ...keepAll(3), "pre-migrate": 1 });
+  // The deploy and migrate sections still read their own keys as before.
+  const c = parseConfig(get({ ...BASE, DEPLOY_KEEP_BACKUPS: "6" }));
+  assert.equal(c.deploy.keepBackups, 6);
+  assert.equal(c.migrate.keepBackups, 5);
+});
+
+test("a snapshot count or age that is not a positive whole number is refused, naming the key, only when the policy is asked for", () => {
+  for (const key of ["BACKUP_SNAPSHOT_KEEP", "BACKUP_SNAPSHOT_DAYS", "DEPLOY_KEEP_BACKUPS", "MIGRATE_KEEP_BACKUPS"]) {
+    for (const value of ["0", "-1", "2.5", "1e3", "3d", "three", "99999999999999999999"]) {
+      const e = refusal(() => snapshotSettings(get({ [key]: value })));
+      assert.match(e.message, new RegExp(`^${key} must be a positive whole number of`), `${key}=${value}`);
+      assert.doesNotMatch(e.message, new RegExp(value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+      assert.match(e.hint ?? "", new RegExp(`set ${key}=\\d+ in \\.env\\.prod`));
+    }
+  }
+  const c = parseConfig(get({ ...BASE, BACKUP_SNAPSHOT_DAYS: "soon" }));
+  assert.match(refusal(() => c.snapshotRetention()).message, /BACKUP_SNAPSHOT_DAYS/);
+});
