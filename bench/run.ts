@@ -25,8 +25,16 @@ import { ensureImages } from "../tests/stack/images.ts";
 import { runScript, tailOf } from "../tests/stack/scripts.ts";
 import { psql, redisCli } from "../tests/stack/state.ts";
 
-const { values } = parseArgs({ options: { "size-mb": { type: "string", default: "1000" }, variants: { type: "string", default: "default" } } });
+const { values } = parseArgs({
+  options: {
+    "size-mb": { type: "string", default: "1000" },
+    variants: { type: "string", default: "default" },
+    runs: { type: "string", default: "1" },
+  },
+});
 const sizeMb = Number(values["size-mb"]);
+/** Cycles of backup → restore → rollback of everything on the same dataset (median and spread over them). */
+const cycles = Math.max(1, Number(values.runs));
 /**
  * Backup variants run one after another on the same dataset: `default` (pg_dump's own
  * compression), `pg<N>` (BACKUP_PG_COMPRESSION=N), `+age` (encrypted to a fresh recipient),
@@ -97,6 +105,7 @@ try {
     id: string;
     bytes: number;
     peakRssKB: number;
+    milvusPausedMs?: number;
     components: Record<string, { name: string; durationMs: number; artifacts: Array<{ bytes: number }> }>;
   };
   const envFile = join(stack.dir, ".env.prod");
@@ -144,16 +153,42 @@ try {
   const baselineMs = baseline.reduce((s, [, ms]) => s + ms, 0);
   rmSync(base, { recursive: true, force: true });
 
-  // --- restore --------------------------------------------------------------------------------
-  const r0 = Date.now();
-  const restore = await runScript(stack, "backup", ["--restore", `backups/daily/${res.id}`, "-y", "--json"]);
-  const restoreMs = Date.now() - r0;
-  if (restore.status !== 0) throw new Error(`restore failed: ${tailOf(restore)}`);
-  const stepLines = (restore.stdout + restore.stderr)
-    .split("\n")
-    .filter((l) => /(restore \w+|snapshot of the current state|start [\w-]+.*): done in/.test(l))
-    .map((l) => l.replace(/^.*?(SUCCESS|DEBUG)\s+/, ""));
-  const rss = JSON.parse(restore.stdout) as { peakRssKB: number }; // --json: stdout holds only the result
+  // --- restore and rollback, then more cycles of all three -----------------------------------
+  type Restored = { peakRssKB: number; backendDowntimeMs?: number; phases?: Array<{ step: string; ms: number }> };
+  const restoreOf = async (script: "backup" | "rollback", id: string) => {
+    const args = script === "backup" ? ["--restore", `backups/daily/${id}`] : ["--backup", `backups/daily/${id}`];
+    const t = Date.now();
+    const r = await runScript(stack, script, [...args, "-y", "--json"]);
+    const ms = Date.now() - t;
+    if (r.status !== 0) throw new Error(`${script} of ${id} failed: ${tailOf(r)}`);
+    return { ms, res: JSON.parse(r.stdout) as Restored }; // --json: stdout holds only the result
+  };
+  type Cycle = { backupMs: number; backup: Result; restoreMs: number; restore: Restored; rollbackMs: number; rollback: Restored };
+  const cyclesDone: Cycle[] = [];
+  for (let i = 0; i < cycles; i++) {
+    let backupMs = runs[0]!.ms;
+    let backupRes = res;
+    if (i > 0) {
+      log(`cycle ${i + 1}: backup`);
+      const b0 = Date.now();
+      const b = await runScript(stack, "backup", ["--json"]);
+      backupMs = Date.now() - b0;
+      if (b.status !== 0) throw new Error(`backup failed: ${tailOf(b)}`);
+      backupRes = JSON.parse(b.stdout) as Result;
+    }
+    log(`cycle ${i + 1}: backup.mts --restore`);
+    const restore = await restoreOf("backup", backupRes.id);
+    log(`cycle ${i + 1}: rollback.mts --backup (everything, stack proven healthy)`);
+    const rollback = await restoreOf("rollback", backupRes.id);
+    cyclesDone.push({ backupMs, backup: backupRes, restoreMs: restore.ms, restore: restore.res, rollbackMs: rollback.ms, rollback: rollback.res });
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  const spread = (xs: number[]) => (xs.length > 1 ? ` (${secs(Math.min(...xs))}–${secs(Math.max(...xs))})` : "");
+  const stat = (xs: number[]) => `${secs(median(xs))} s${spread(xs)}`;
+  const of = (f: (c: Cycle) => number | undefined) => cyclesDone.map(f).filter((x): x is number => x !== undefined);
+  const phasesOf = (r: Restored) => (r.phases ?? []).map((p) => `${p.step} ${secs(p.ms)} s`).join("; ");
+  const last = cyclesDone[cyclesDone.length - 1]!;
+  const rss = last.restore;
 
   const lines = [
     `## ${new Date().toISOString().slice(0, 10)}: ~${sizeMb} MB dataset`,
@@ -169,7 +204,8 @@ try {
       ({ variant, ms, res: r }) =>
         `| claw-ops backup, ${variant} (all components, verified) | ${secs(ms)} s | ${(r.bytes / 1e6).toFixed(0)} MB written, ${(r.bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s, peak RSS ${Math.round(r.peakRssKB / 1024)} MiB, **${(ms / baselineMs).toFixed(2)}× the baseline** (target ≤ 0.8×) |`,
     ),
-    `| claw-ops restore of the ${variants[0]} backup (incl. pre-restore snapshot) | ${secs(restoreMs)} s | peak RSS ${Math.round(rss.peakRssKB / 1024)} MiB |`,
+    `| claw-ops restore of the ${variants[0]} backup (incl. pre-restore snapshot) | ${secs(last.restoreMs)} s | peak RSS ${Math.round(rss.peakRssKB / 1024)} MiB, **${(last.restoreMs / last.backupMs).toFixed(2)}× the backup** (target ≤ 1.5×), backend down ${secs(last.restore.backendDowntimeMs ?? 0)} s |`,
+    `| claw-ops rollback of everything (incl. pre-rollback snapshot, every service proven healthy) | ${secs(last.rollbackMs)} s | peak RSS ${Math.round(last.rollback.peakRssKB / 1024)} MiB, backend down ${secs(last.rollback.backendDowntimeMs ?? 0)} s |`,
     "",
     ...runs.map(
       ({ variant, res: r }) =>
@@ -180,8 +216,23 @@ try {
         "\n",
     ),
     "",
-    `Restore steps: ${stepLines.join("; ")}`,
+    `Milvus paused in the backup: ${of((c) => c.backup.milvusPausedMs)
+      .map((ms) => `${secs(ms)} s`)
+      .join(", ")}.`,
     "",
+    `Restore phases (last run): ${phasesOf(last.restore)}`,
+    "",
+    `Rollback phases (last run): ${phasesOf(last.rollback)}`,
+    "",
+    ...(cyclesDone.length > 1
+      ? [
+          `Over ${cyclesDone.length} cycles (median, min–max): backup ${stat(of((c) => c.backupMs))}; restore ${stat(of((c) => c.restoreMs))}; ` +
+            `restore/backup ${median(of((c) => c.restoreMs / c.backupMs)).toFixed(2)}×; rollback ${stat(of((c) => c.rollbackMs))}; ` +
+            `backend down in the rollback ${stat(of((c) => c.rollback.backendDowntimeMs))}; Milvus paused ${stat(of((c) => c.backup.milvusPausedMs))}; ` +
+            `peak RSS backup ${Math.max(...of((c) => c.backup.peakRssKB)) >> 10} MiB, restore ${Math.max(...of((c) => c.restore.peakRssKB)) >> 10} MiB.`,
+          "",
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {

@@ -49,6 +49,56 @@ export function dockerRunThrowaway(
   return [...a, image, ...command];
 }
 
+/** A mount of a service's container, as a one-off needs it again. */
+export interface MountSpec {
+  /** A named volume's name, or a bind mount's host path. */
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/**
+ * A one-off container on a (stopped) service's own mounts, with its image, user and the
+ * names of its environment variables (values travel in the docker CLI's environment, never in
+ * argv): what `compose run --rm --no-deps -T` does for a volume copy, minus the Compose
+ * process and the network (none is needed), labelled as ours like every one-off.
+ */
+export function dockerRunOnMounts(
+  projectName: string,
+  image: string,
+  mounts: readonly MountSpec[],
+  command: readonly string[],
+  o: { entrypoint?: string; user?: string; envNames?: readonly string[]; extraVolumes?: readonly string[] } = {},
+): string[] {
+  const a = ["docker", "run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", `${ONE_OFF_LABEL}=true`];
+  a.push("--label", `${THROWAWAY_PROJECT_LABEL}=${projectName}`);
+  for (const m of mounts) a.push("-v", `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`);
+  for (const v of o.extraVolumes ?? []) a.push("-v", v);
+  for (const n of o.envNames ?? []) a.push("-e", n);
+  if (o.entrypoint !== undefined) a.push("--entrypoint", o.entrypoint);
+  if (o.user) a.push("--user", o.user);
+  return [...a, image, ...command];
+}
+
+/** Pure: from `docker inspect` of one container, what dockerRunOnMounts needs. */
+export function parseRunSpec(inspectJson: string): { image: string; user: string; mounts: MountSpec[]; env: Record<string, string> } {
+  const [c] = JSON.parse(inspectJson) as Array<{
+    Image: string;
+    Config: { User?: string; Env?: string[] };
+    Mounts?: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }>;
+  }>;
+  if (!c) throw new Error("docker inspect returned no container");
+  const env: Record<string, string> = {};
+  for (const kv of c.Config.Env ?? []) {
+    const i = kv.indexOf("=");
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const mounts = (c.Mounts ?? [])
+    .filter((m) => (m.Type === "volume" && m.Name) || m.Type === "bind")
+    .map((m) => ({ source: m.Type === "volume" ? m.Name! : m.Source, target: m.Destination, readOnly: !m.RW }));
+  return { image: c.Image, user: c.Config.User ?? "", mounts, env };
+}
+
 /** The image id a container runs (not its tag, which may have moved since). */
 export function dockerImageOf(id: string): string[] {
   return ["docker", "inspect", "--format", "{{.Image}}", id];
@@ -75,6 +125,56 @@ export function dockerStop(ids: readonly string[], timeoutSec: number): string[]
 /** Run a command in one container by id (no TTY, like `compose exec -T`). */
 export function dockerExec(id: string, command: readonly string[]): string[] {
   return ["docker", "exec", id, ...command];
+}
+
+/**
+ * `compose exec -T` without Compose: the same options, by container id (one short docker CLI
+ * call instead of a Compose process that loads and resolves the project first). `-i` only
+ * when stdin carries data: an open stdin nobody closes would keep the exec waiting.
+ */
+export function dockerExecWith(
+  id: string,
+  command: readonly string[],
+  o: { user?: string; workdir?: string; envNames?: readonly string[]; stdin?: boolean } = {},
+): string[] {
+  const a = ["docker", "exec"];
+  if (o.stdin) a.push("-i");
+  if (o.user) a.push("--user", o.user);
+  if (o.workdir) a.push("--workdir", o.workdir);
+  for (const n of o.envNames ?? []) a.push("-e", n);
+  return [...a, id, ...command];
+}
+
+/**
+ * Every container of a compose project (not one-offs), as `id service state` lines: one
+ * docker call resolves them all, by the labels Compose puts on its containers.
+ */
+export function dockerProjectContainers(projectName: string): string[] {
+  return [
+    "docker",
+    "ps",
+    "-a",
+    "--no-trunc",
+    "--filter",
+    `label=com.docker.compose.project=${projectName}`,
+    "--filter",
+    "label=com.docker.compose.oneoff=False",
+    "--format",
+    '{{.ID}} {{.Label "com.docker.compose.service"}} {{.State}} {{.Label "com.docker.compose.container-number"}}',
+  ];
+}
+
+/** Pure: the lines of dockerProjectContainers. */
+export function parseProjectContainers(stdout: string): Array<{ id: string; service: string; state: string; number: number }> {
+  return stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 3 && f[0] && f[1])
+    .map(([id, service, state, n]) => ({ id: id!, service: service!, state: state!, number: Number(n) || 0 }));
+}
+
+export function dockerStart(ids: readonly string[]): string[] {
+  return ["docker", "start", ...ids];
 }
 
 /** The last lines a container logged (stdout and stderr). */

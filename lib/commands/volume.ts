@@ -21,6 +21,8 @@ export const replaceScript = (mount: string) =>
     "find . -mindepth 1 -maxdepth 1 ! -name .claw-restore-new -exec rm -rf {} +",
     "find .claw-restore-new -mindepth 1 -maxdepth 1 -exec mv {} . \\;",
     "rmdir .claw-restore-new",
+    // The figures of what is now live, from the same container: no second one-off to count them.
+    ...STATS_LINES,
   ].join("\n");
 
 /**

@@ -31,6 +31,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Next step for the operator, attached to the error if the command fails. */
   hint?: string;
+  /** Kills the child when aborted (a probe whose sibling already succeeded). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -81,6 +83,7 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
       quiet: true,
       verbose: false,
       ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     })`${bin} ${args}`;
     const status = out.exitCode ?? -1;
     const result = { status, stdout: out.stdout, stderr: redact(out.stderr) };

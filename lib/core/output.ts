@@ -98,9 +98,13 @@ export class Output {
     this.write("debug", m);
   }
 
+  /** Every step this run took, in the order they finished, with its time: the JSON result's `phases`. */
+  readonly phases: Array<{ step: string; ms: number; ok: boolean }> = [];
+
   /** A named step: a spinner on a TTY, start/finish lines otherwise. */
   async step<T>(title: string, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
+    const record = (ok: boolean) => this.phases.push({ step: title, ms: Date.now() - started, ok });
     const spin = this.tty ? clack.spinner({ output: process.stderr }) : undefined;
     // On a TTY the spinner shows the step and only the log file gets the lines.
     const say = (level: Level, m: string) => (spin ? this.toLog(level, redact(m)) : this.write(level, m));
@@ -109,10 +113,12 @@ export class Output {
     try {
       const result = await fn();
       const secs = ((Date.now() - started) / 1000).toFixed(1);
+      record(true);
       spin?.stop(`${title} (${secs}s)`);
       say("success", `${title}: done in ${secs}s`);
       return result;
     } catch (e) {
+      record(false);
       spin?.error(`${title}: failed`);
       say("error", `${title}: failed`);
       throw e;

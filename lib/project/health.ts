@@ -8,8 +8,9 @@ import { MINUTE_MS } from "../core/time.ts";
 import type { Project } from "./project.ts";
 import { findByRole } from "./stack.ts";
 
-export async function verifyStack(project: Project, out: Output): Promise<void> {
-  await out.step("every service up and healthy", () => project.compose.up({ wait: true }, 6 * MINUTE_MS));
+/** `recreate`: the definitions changed (a restored configuration), so every service is brought up to them. */
+export async function verifyStack(project: Project, out: Output, o: { recreate?: boolean } = {}): Promise<void> {
+  await out.step("every service up and healthy", () => project.compose.upReady(o, 6 * MINUTE_MS));
   const nginx = findByRole(project.stack, "nginx");
   if (nginx) {
     await out.step("GET /health through nginx", () =>

@@ -54,6 +54,12 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
   await requireDocker();
   const flavor = o.flavor ?? (await detectComposeFlavor());
   const projectName = environ.COMPOSE_PROJECT_NAME || undefined;
+  const effectiveName =
+    projectName ??
+    stack.name ??
+    basename(root)
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, "");
   const compose = new ComposeClient(
     { flavor, files, envFile, projectDir: root, ...(projectName ? { projectName } : {}) },
     // Interpolated as Compose does ($$ → $), so the probe runs exactly what Docker runs.
@@ -64,12 +70,8 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
         return [s.name, t === undefined ? undefined : typeof t === "string" ? i(t) : t.map(i)];
       }),
     ),
+    {},
+    effectiveName,
   );
-  const effectiveName =
-    projectName ??
-    stack.name ??
-    basename(root)
-      .toLowerCase()
-      .replace(/[^a-z0-9_-]/g, "");
   return { root, effectiveName, envFile, composeFiles: files, projectName, env, config, stack, compose };
 }

@@ -1,21 +1,26 @@
 /**
  * Applying a restore plan, as named phases: remove one-offs a killed run left → decrypt and
  * check every artifact → each component's own check (crafted archives, unsafe live paths) →
- * snapshot what will be overwritten → with the dependents stopped,
- * restore each component → dependents started again whatever happened (errors joined).
+ * snapshot what will be overwritten, while the parts of the restore that touch no live data
+ * are prepared beside it (Postgres: the dump restored into a database of its own) → with the
+ * dependents stopped, the data components restored at the same time, then the configuration
+ * → dependents started again whatever happened (errors joined). The backend's downtime is
+ * measured from its stop to its healthcheck passing again.
  */
 import { join } from "node:path";
-import type { ComponentContext } from "../backup/components/component.ts";
+import type { ComponentContext, PreparedRestore } from "../backup/components/component.ts";
 import { type OpenedBackup, openBackupShown } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type Manifest } from "../backup/manifest.ts";
 import { REGISTRY, rolesNeeded } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
+import { settleAll } from "../core/async.ts";
 import { whileStopped } from "../core/cleanup.ts";
 import { ClawError, ExitCode } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { startLeftStopped } from "../project/release.ts";
 import { reconcileServing } from "../project/serving.ts";
+import { findByRole } from "../project/stack.ts";
 import type { RestorePlan } from "./plan.ts";
 import { writeUndo } from "./undo.ts";
 
@@ -24,6 +29,10 @@ export type ComponentResult = "restored" | "skipped" | "failed" | "not reached";
 export interface RestoreOutcome {
   snapshot: string | undefined;
   results: Record<ComponentName, ComponentResult>;
+  /** The backend's downtime: from stopping it to its healthcheck passing again (undefined: it was not stopped). */
+  backendDowntimeMs?: number;
+  /** The restored configuration resolves to other service definitions than before: services are recreated from it. */
+  definitionsChanged?: boolean;
   error?: Error;
 }
 
@@ -48,16 +57,37 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   try {
     await checkComponents(project, out, plan, opened);
     const started = (await startLeftStopped(project, rolesNeeded(plan.components), (m) => out.warn(m))).length > 0;
-    // Once it has started services, a refusal of the snapshot is no longer "nothing touched".
-    const snapshot = await takeSnapshot(project, out, plan, o.recordUndo !== false).catch((e: unknown) => {
-      throw started ? touched(e) : e;
-    });
+    // The snapshot is taken while the parts of the restore that touch no live data are done
+    // beside it (Postgres: the dump restored into a database of its own), services running.
+    const prepared = new Map<ComponentName, PreparedRestore>();
+    const [snap, prep] = await Promise.allSettled([
+      takeSnapshot(project, out, plan, o.recordUndo !== false),
+      prepareComponents(project, out, plan, opened, results, prepared),
+    ]);
+    const discard = async () => {
+      for (const [c, p] of prepared) if (results[c] !== "restored") await p.discard();
+    };
+    if (snap.status === "rejected") {
+      await discard();
+      // Once it has started services, a refusal of the snapshot is no longer "nothing touched".
+      throw started ? touched(snap.reason) : snap.reason;
+    }
+    const snapshot = snap.value;
+    if (prep.status === "rejected") {
+      await discard();
+      return { snapshot, results, error: prep.reason instanceof Error ? prep.reason : new Error(String(prep.reason)) };
+    }
     // Finishing a run that died: it may have left the dependents stopped, so all of them start again.
-    const error = await restoreComponents(project, out, plan, opened, results, o.recordUndo === false).then(() => undefined, touched);
+    const timing: Timing = {};
+    const error = await restoreComponents(project, out, plan, opened, results, o.recordUndo === false, timing, prepared).then(
+      () => undefined,
+      touched,
+    );
+    await discard();
     // A deploy that died may have left nginx naming a backend container this restore replaced.
     const reconciled = await reconcileServing(project).catch((e: Error) => `could not check which backend nginx serves: ${e.message}`);
     if (reconciled) out.warn(reconciled);
-    return { snapshot, results, ...(error ? { error } : {}) };
+    return { snapshot, results, ...timing, ...(error ? { error } : {}) };
   } finally {
     opened.close();
   }
@@ -79,6 +109,35 @@ async function checkComponents(project: Project, out: Output, plan: RestorePlan,
   for (const c of plan.components) await REGISTRY[c].check?.(ctx, opened.manifest.components[c]!);
 }
 
+/** Each component's prepare (what touches no live data), at the same time; a failure is that component's. */
+async function prepareComponents(
+  project: Project,
+  out: Output,
+  plan: RestorePlan,
+  opened: OpenedBackup,
+  results: RestoreOutcome["results"],
+  prepared: Map<ComponentName, PreparedRestore>,
+): Promise<void> {
+  const ctx: ComponentContext = { project, dir: opened.dir, out };
+  await settleAll(
+    plan.components.flatMap((c) => {
+      const prepare = REGISTRY[c].prepare;
+      if (!prepare) return [];
+      return [
+        out
+          .step(`prepare ${c} (beside the live data)`, () => prepare(ctx, opened.manifest.components[c]!))
+          .then(
+            (p) => void prepared.set(c, p),
+            (e: unknown) => {
+              results[c] = "failed";
+              throw e;
+            },
+          ),
+      ];
+    }),
+  );
+}
+
 async function takeSnapshot(project: Project, out: Output, plan: RestorePlan, recordUndo: boolean): Promise<string> {
   const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
     runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }),
@@ -98,7 +157,17 @@ export function touched(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-/** The components one after another, with the dependents stopped; they start again whatever happened. */
+interface Timing {
+  backendDowntimeMs?: number;
+  definitionsChanged?: boolean;
+}
+
+/**
+ * The data components at the same time (each stops and starts only its own services, and
+ * they share none), then the configuration; the dependents stopped around all of it and
+ * started again whatever happened. A component that fails does not stop the others: each
+ * one's result is its own.
+ */
 async function restoreComponents(
   project: Project,
   out: Output,
@@ -106,21 +175,41 @@ async function restoreComponents(
   opened: OpenedBackup,
   results: RestoreOutcome["results"],
   allDependents: boolean,
+  timing: Timing,
+  prepared: ReadonlyMap<ComponentName, PreparedRestore>,
 ): Promise<void> {
   const ctx: ComponentContext = { project, dir: opened.dir, out };
+  const restoreOne = async (c: ComponentName) => {
+    results[c] = "failed";
+    await out.step(`restore ${c}`, () => REGISTRY[c].restore(ctx, opened.manifest.components[c]!, prepared.get(c)));
+    results[c] = "restored";
+  };
+  // A restored configuration may change the services' definitions: then they are recreated from it.
+  const definitionsBefore = plan.components.includes("config") ? await project.compose.resolvedConfig() : undefined;
+  let stoppedAt: number | undefined;
   const shown = {
-    stop: (s: readonly string[]) => project.compose.stop(s),
-    startReady: (s: readonly string[]) => out.step(`start ${s.join(", ")}`, () => project.compose.startReady(s)),
+    stop: async (s: readonly string[]) => {
+      stoppedAt = Date.now();
+      await project.compose.stop(s);
+    },
+    startReady: async (s: readonly string[]) => {
+      const recreate = timing.definitionsChanged === true;
+      await out.step(`start ${s.join(", ")}`, () => project.compose.startReady(s, { recreate }));
+      if (stoppedAt !== undefined && backend && s.includes(backend)) timing.backendDowntimeMs = Date.now() - stoppedAt;
+    },
   };
   // Only what runs is stopped, so only that is started again: a restore never starts a service
   // that was not running before it (a database-only stack stays database-only).
   const states = await project.compose.ps();
   const running = allDependents ? plan.stop : plan.stop.filter((s) => states.some((c) => c.service === s && c.state === "running"));
+  const backend = findByRole(project.stack, "backend")?.name;
+  const data = plan.components.filter((c) => c !== "config");
   return whileStopped(shown, running, async () => {
-    for (const c of plan.components) {
-      results[c] = "failed";
-      await out.step(`restore ${c}`, () => REGISTRY[c].restore(ctx, opened.manifest.components[c]!));
-      results[c] = "restored";
+    await settleAll(data.map(restoreOne));
+    if (plan.components.includes("config")) {
+      await restoreOne("config");
+      const after = await project.compose.resolvedConfig();
+      timing.definitionsChanged = definitionsBefore === undefined || after === undefined || after !== definitionsBefore;
     }
   });
 }

@@ -56,7 +56,7 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
   if (finishing) out.info("the undo record (rollback.mts --undo) keeps the snapshot the interrupted run took: the state before it");
   const outcome = await applyRestore(project, out, plan, { recordUndo: !finishing });
   if (!outcome.error && req.verifyStack) {
-    outcome.error = await verifyStack(project, out).then(() => undefined, touched);
+    outcome.error = await verifyStack(project, out, { recreate: outcome.definitionsChanged === true }).then(() => undefined, touched);
   }
   return report(project, out, req.event, plan.manifest.id, outcome);
 }
@@ -64,6 +64,8 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
 /** Results per component, the webhook, the JSON result; a failed restore names its undo and throws. */
 export async function report(project: Project, out: Output, event: "restore" | "rollback", id: string, outcome: RestoreOutcome): Promise<number> {
   for (const [c, r] of Object.entries(outcome.results)) out.info(`${c.padEnd(8)} ${r}`);
+  if (outcome.backendDowntimeMs !== undefined)
+    out.info(`backend down for ${(outcome.backendDowntimeMs / 1000).toFixed(1)} s (stopped → healthy again)`);
   const failed = Object.entries(outcome.results).find(([, r]) => r === "failed")?.[0];
   await notify(
     project.config.notify.webhookUrl,
@@ -83,6 +85,8 @@ export async function report(project: Project, out: Output, event: "restore" | "
     backup: id,
     results: outcome.results,
     snapshot: outcome.snapshot,
+    ...(outcome.backendDowntimeMs !== undefined ? { backendDowntimeMs: outcome.backendDowntimeMs } : {}),
+    phases: out.phases,
     peakRssKB: process.resourceUsage().maxRSS,
     ...(outcome.error ? { error: outcome.error.message } : {}),
   });

@@ -31,6 +31,18 @@ export interface Component {
    * the artifact, PreconditionError (exit 3) for the live side.
    */
   check?(ctx: ComponentContext, rec: ComponentRecord): Promise<void>;
-  /** Make the live data equal the backup, and prove it against rec.counts. */
-  restore(ctx: ComponentContext, rec: ComponentRecord): Promise<void>;
+  /**
+   * The part of a restore that touches no live data (Postgres: the dump restored into a
+   * database of its own and checked), run while the snapshot is being taken and before any
+   * service is stopped; restore() then only swaps it in. discard() removes what it made.
+   */
+  prepare?(ctx: ComponentContext, rec: ComponentRecord): Promise<PreparedRestore>;
+  /** Make the live data equal the backup (from what prepare made, when given), and prove it against rec.counts. */
+  restore(ctx: ComponentContext, rec: ComponentRecord, prepared?: PreparedRestore): Promise<void>;
+}
+
+export interface PreparedRestore {
+  /** What restore() swaps in (a database name, …). */
+  readonly ref: string;
+  discard(): Promise<void>;
 }

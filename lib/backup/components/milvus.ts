@@ -1,7 +1,8 @@
 /**
  * Milvus as one consistent unit: etcd (metadata) + MinIO (segment objects) + Milvus' own
  * volume (the WAL of unflushed writes). Milvus v2.3.3 has no GC-pause API, so Milvus is
- * stopped for the copy and started again in a `finally`; the pause is recorded.
+ * stopped for the copy (the three taken at once) and started again in a `finally`; the pause
+ * is recorded.
  * - etcd: `etcdctl snapshot save` inside its container, copied out with `compose cp`
  *   (no shell needed), checked with `snapshot status`.
  * - MinIO: the data volume as a raw tar, taken with MinIO stopped (restorable into MinIO).
@@ -28,7 +29,7 @@ import type { ComposeClient } from "../../infra/compose-client.ts";
 import { type ServiceModel, serviceByRole } from "../../project/stack.ts";
 import { artifact } from "../manifest.ts";
 import type { Component, ComponentContext } from "./component.ts";
-import { archiveVolume, dataMount, drillVolume, replaceVolume, statsDiffer, type VolumeStats, volumeStats } from "./volume.ts";
+import { archiveVolume, dataMount, drillVolume, replaceVolume, statsDiffer, type VolumeStats } from "./volume.ts";
 
 export const ETCD_FILE = "etcd.snapshot";
 export const MINIO_FILE = "minio-data.tar";
@@ -52,38 +53,36 @@ export const milvus: Component = {
     const { etcd, minio, milvus: mv } = services(ctx);
     const compose = ctx.project.compose;
     const paused = Date.now();
-    // Milvus first (it writes to etcd and MinIO), MinIO once etcd is saved; both start again
-    // in a finally, whatever happened, and are probed until ready.
-    // Milvus stopped first (it writes to etcd and MinIO), MinIO once etcd is saved; both start
-    // again whatever happened (Milvus last, as it needs MinIO), probed until ready.
+    // Milvus is the only writer of etcd and MinIO: once it is stopped, the etcd snapshot, the
+    // MinIO copy and its own WAL copy are one consistent unit and are taken at the same time.
+    // Both start again whatever happened (MinIO first, as Milvus needs it), probed until ready.
     const result = await compose.whileStopped(
       [minio.name, mv.name],
       async () => {
         await compose.stop([mv.name]);
-        await compose.exec(etcd.name, etcdSnapshotSave(SNAP_IN_CONTAINER));
-        const status = parseSnapshotStatus((await compose.exec(etcd.name, etcdSnapshotStatus(SNAP_IN_CONTAINER))).stdout);
-        const keys = await keyCount(compose, etcd);
-        await compose.cp(`${etcd.name}:${SNAP_IN_CONTAINER}`, join(ctx.dir, ETCD_FILE));
-        // Newer etcd images have no shell or rm; a leftover in /tmp is harmless.
-        await compose.exec(etcd.name, removeFile(SNAP_IN_CONTAINER), {}, { allowFailure: true }).catch(() => undefined);
-        await compose.stop([minio.name]);
-        const [minioStats, milvusStats] = (await settleAll([
-          archiveVolume(compose, minio, join(ctx.dir, MINIO_FILE)),
+        const [keys, milvusStats, minioStats] = (await settleAll<unknown>([
+          compose.exec(etcd.name, etcdSnapshotSave(SNAP_IN_CONTAINER)).then(() => keyCount(compose, etcd)),
           archiveVolume(compose, mv, join(ctx.dir, MILVUS_FILE)),
-        ])) as [VolumeStats, VolumeStats];
-        return { status, keys, minioStats, milvusStats };
+          compose.stop([minio.name]).then(() => archiveVolume(compose, minio, join(ctx.dir, MINIO_FILE))),
+        ])) as [number, VolumeStats, VolumeStats];
+        return { keys, minioStats, milvusStats };
       },
       { stopFirst: false },
     );
     const pausedMs = Date.now() - paused;
+    // The snapshot file is complete: checking and copying it out needs no pause.
+    const status = parseSnapshotStatus((await compose.exec(etcd.name, etcdSnapshotStatus(SNAP_IN_CONTAINER))).stdout);
+    await compose.cp(`${etcd.name}:${SNAP_IN_CONTAINER}`, join(ctx.dir, ETCD_FILE));
+    // Newer etcd images have no shell or rm; a leftover in /tmp is harmless.
+    await compose.exec(etcd.name, removeFile(SNAP_IN_CONTAINER), {}, { allowFailure: true }).catch(() => undefined);
     const version = (await compose.exec(etcd.name, etcdVersion())).stdout.split("\n")[0]?.trim() ?? "unknown";
     return {
       artifacts: [await artifact(ctx.dir, ETCD_FILE), await artifact(ctx.dir, MINIO_FILE), await artifact(ctx.dir, MILVUS_FILE)],
       tools: { etcdctl: version, tar: "image's own tar" },
       counts: {
         "etcd:keys": result.keys,
-        "etcd:revision": result.status.revision,
-        "etcd:hash": result.status.hash,
+        "etcd:revision": status.revision,
+        "etcd:hash": status.hash,
         "minio:files": result.minioStats.files,
         "minio:bytes": result.minioStats.bytes,
         "milvus:files": result.milvusStats.files,
@@ -97,11 +96,13 @@ export const milvus: Component = {
   async verify(ctx, rec) {
     const { etcd } = services(ctx);
     const compose = ctx.project.compose;
-    // `snapshot status` needs the file inside an etcd container: a one-off one reads it from stdin.
-    const r = await compose.runOnce(
+    // `snapshot status` needs the file inside an etcd container: a throwaway one of the same
+    // image (no volumes, no network) reads it from stdin.
+    const r = await compose.throwaway(
+      ctx.project.effectiveName,
       etcd.name,
       snapshotStatusFromStdin(`${SNAP_IN_CONTAINER}.verify`),
-      { entrypoint: "sh", noDeps: true },
+      { entrypoint: "sh" },
       { stdinFile: join(ctx.dir, ETCD_FILE), allowFailure: true },
     );
     let status;
@@ -149,20 +150,33 @@ export const milvus: Component = {
     const { etcd, minio, milvus: mv } = services(ctx);
     const compose = ctx.project.compose;
     const c = rec.counts;
-    await compose.whileStopped([mv.name], async () => {
-      await compose.whileStopped([etcd.name], () =>
-        compose.runOnce(etcd.name, etcdRestoreCommand(dataMount(etcd)), { entrypoint: "sh", noDeps: true }, { stdinFile: join(ctx.dir, ETCD_FILE) }),
-      );
-      const keys = await keyCount(compose, etcd);
-      if (keys !== c["etcd:keys"]) throw new RestoreMismatchError("milvus", `etcd holds ${keys} keys after restore, the backup ${c["etcd:keys"]}`);
-      await compose.whileStopped([minio.name], async () => {
-        await replaceVolume(compose, minio, join(ctx.dir, MINIO_FILE));
-        const differs = statsDiffer("MinIO volume", await volumeStats(compose, minio), { files: c["minio:files"], bytes: c["minio:bytes"] });
-        if (differs) throw new RestoreMismatchError("milvus", differs);
-      });
-      await replaceVolume(compose, mv, join(ctx.dir, MILVUS_FILE));
-      const differs = statsDiffer("Milvus volume", await volumeStats(compose, mv), { files: c["milvus:files"], bytes: c["milvus:bytes"] });
-      if (differs) throw new RestoreMismatchError("milvus", differs);
-    });
+    // With Milvus stopped nothing writes to etcd or MinIO: the three are replaced at the same
+    // time, each checked against the backup's figures.
+    await compose.whileStopped([mv.name], () =>
+      settleAll([
+        (async () => {
+          await compose.whileStopped([etcd.name], () =>
+            compose.onVolumes(etcd.name, etcdRestoreCommand(dataMount(etcd)), { entrypoint: "sh" }, { stdinFile: join(ctx.dir, ETCD_FILE) }),
+          );
+          const keys = await keyCount(compose, etcd);
+          if (keys !== c["etcd:keys"])
+            throw new RestoreMismatchError("milvus", `etcd holds ${keys} keys after restore, the backup ${c["etcd:keys"]}`);
+        })(),
+        compose.whileStopped([minio.name], async () => {
+          const differs = statsDiffer("MinIO volume", await replaceVolume(compose, minio, join(ctx.dir, MINIO_FILE)), {
+            files: c["minio:files"],
+            bytes: c["minio:bytes"],
+          });
+          if (differs) throw new RestoreMismatchError("milvus", differs);
+        }),
+        (async () => {
+          const differs = statsDiffer("Milvus volume", await replaceVolume(compose, mv, join(ctx.dir, MILVUS_FILE)), {
+            files: c["milvus:files"],
+            bytes: c["milvus:bytes"],
+          });
+          if (differs) throw new RestoreMismatchError("milvus", differs);
+        })(),
+      ]),
+    );
   },
 };

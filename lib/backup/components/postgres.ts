@@ -2,7 +2,8 @@
  * PostgreSQL: `pg_dump -Fc` streamed out of `docker compose exec -T` straight into the
  * backup file, roles from `pg_dumpall --globals-only`, row counts per table read back out
  * of the dump itself (which also proves its data section decodes).
- * Restore: into a fresh database, verified, then swapped in for the live one.
+ * Restore: into a fresh database, verified (prepare: while the snapshot is taken and the
+ * backend still runs), then swapped in for the live one.
  * The commands themselves are built in lib/commands/postgres.ts.
  */
 import { join } from "node:path";
@@ -140,11 +141,14 @@ export const postgres: Component = {
     return `restored into a throwaway database: ${Object.keys(counts).length} tables, ${rows} rows, as in the manifest`;
   },
 
-  async restore(ctx, rec) {
+  async prepare(ctx, rec) {
     const { service, user, db } = names(ctx);
     const dump = dumpOf(rec);
-    const { restored, old } = restoreNames(db, Date.now().toString(36));
+    const { restored } = restoreNames(db, Date.now().toString(36));
     const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
+    const discard = async () => {
+      await exec(dropDatabaseSql(restored)).catch(() => undefined);
+    };
     await exec(dropDatabaseSql(restored));
     await exec(createDatabaseSql(restored, user));
     try {
@@ -158,11 +162,22 @@ export const postgres: Component = {
       const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, restored));
       if (diffs.length) throw new RestoreMismatchError("postgres", `restored row counts differ from the backup: ${diffs.slice(0, 3).join("; ")}`);
     } catch (e) {
-      await exec(dropDatabaseSql(restored)).catch(() => undefined);
+      await discard();
       throw e;
     }
+    return { ref: restored, discard };
+  },
+
+  async restore(ctx, rec, prepared) {
+    const { service, user, db } = names(ctx);
+    const ready = prepared ?? (await postgres.prepare!(ctx, rec));
+    const { old } = restoreNames(db, Date.now().toString(36));
+    const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
     // A failed step undoes the ones before it: the live database keeps its name and accepts connections again.
-    await runUndoable(swapSteps(db, restored, old), (sql) => retryWhileInUse(() => exec(sql)));
+    await runUndoable(swapSteps(db, ready.ref, old), (sql) => retryWhileInUse(() => exec(sql))).catch(async (e: unknown) => {
+      await ready.discard();
+      throw e;
+    });
     await exec(dropDatabaseSql(old, { ifExists: false }));
     const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, db));
     if (diffs.length) throw new RestoreMismatchError("postgres", `row counts after the swap differ: ${diffs.slice(0, 3).join("; ")}`);

@@ -20,7 +20,6 @@ import {
   redisBgsave,
   redisConfigGet,
   redisInfo,
-  redisLastSave,
   restoreCommand,
 } from "../../commands/redis.ts";
 import { sleep } from "../../core/async.ts";
@@ -40,11 +39,16 @@ async function info(ctx: ComponentContext, section: string) {
   return parseInfo((await cli(ctx, redisInfo(section))).stdout);
 }
 
-/** BGSAVE and wait until *that* save has completed successfully. */
+/**
+ * BGSAVE and wait until *that* save has completed successfully. Redis 7 counts completed
+ * saves (rdb_saves): a higher count is our save, seen at the next poll. Older servers only
+ * have LASTSAVE, of one-second resolution: our save must not share the last one's second.
+ */
 async function freshSave(ctx: ComponentContext): Promise<void> {
-  const before = Number((await cli(ctx, redisLastSave())).stdout.trim());
-  // LASTSAVE has one-second resolution: make sure our save cannot share the last one's second.
-  if (before >= Math.floor(Date.now() / 1000)) await sleep(1100);
+  const p0 = await info(ctx, "persistence");
+  const savesBefore = p0.rdb_saves === undefined ? undefined : Number(p0.rdb_saves);
+  const before = Number(p0.rdb_last_save_time);
+  if (savesBefore === undefined && before >= Math.floor(Date.now() / 1000)) await sleep(1100);
   for (let attempt = 0; ; attempt++) {
     const r = await cli(ctx, redisBgsave());
     if (/Background saving started/i.test(r.stdout)) break;
@@ -55,14 +59,17 @@ async function freshSave(ctx: ComponentContext): Promise<void> {
   const deadline = Date.now() + DATA_COMMAND_TIMEOUT_MS;
   for (;;) {
     const p = await info(ctx, "persistence");
-    if (p.rdb_bgsave_in_progress === "0" && Number(p.rdb_last_save_time) > before) {
+    // A failed save does not count in rdb_saves: once no save runs, an error status is ours.
+    const ours =
+      savesBefore === undefined ? Number(p.rdb_last_save_time) > before : Number(p.rdb_saves) > savesBefore || p.rdb_last_bgsave_status !== "ok";
+    if (p.rdb_bgsave_in_progress === "0" && ours) {
       if (p.rdb_last_bgsave_status !== "ok") {
         throw new ClawError("redis: BGSAVE failed (rdb_last_bgsave_status:err)", { hint: "check disk space and `docker compose logs redis`" });
       }
       return;
     }
     if (Date.now() > deadline) throw new ClawError("redis: BGSAVE did not finish in time");
-    await sleep(200);
+    await sleep(100);
   }
 }
 
@@ -132,10 +139,10 @@ export const redis: Component = {
     const svc = service(ctx);
     const compose = ctx.project.compose;
     const loaded = await compose.whileStopped([svc], async () => {
-      const r = await compose.runOnce(
+      const r = await compose.onVolumes(
         svc,
         restoreCommand(),
-        { entrypoint: "sh", noDeps: true },
+        { entrypoint: "sh" },
         { stdinFile: join(ctx.dir, a.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
       );
       const m = /KEYS (\d+)/.exec(r.stdout);

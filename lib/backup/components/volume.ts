@@ -1,7 +1,7 @@
 /**
- * Raw copies of a named volume through one-off containers of the service that owns it
- * (`docker compose run --rm --no-deps --entrypoint …`): the image's own tar, the service
- * stopped, so the copy is consistent. Restore extracts beside the live data on the same
+ * Raw copies of a named volume through one-off containers on the mounts of the service that
+ * owns it (ComposeClient.onVolumes): the image's own tar, the service stopped, so the copy is
+ * consistent. Restore extracts beside the live data on the same
  * volume and only then replaces it, so a failed extraction changes nothing.
  */
 import { chmodSync } from "node:fs";
@@ -42,7 +42,7 @@ export async function drillVolume(
 }
 
 export async function volumeStats(compose: ComposeClient, service: ServiceModel): Promise<VolumeStats> {
-  const r = await compose.runOnce(service.name, statsCommand(dataMount(service)), { entrypoint: "sh", noDeps: true });
+  const r = await compose.onVolumes(service.name, statsCommand(dataMount(service)), { entrypoint: "sh" });
   return parseStats(r.stdout);
 }
 
@@ -54,23 +54,25 @@ export async function volumeStats(compose: ComposeClient, service: ServiceModel)
  */
 export async function archiveVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<VolumeStats> {
   if (basename(file).includes("'")) throw new PreconditionError(`unexpected archive name ${basename(file)}`);
-  const r = await compose.runOnce(
+  const r = await compose.onVolumes(
     service.name,
     archiveCommand(dataMount(service), basename(file)),
-    { entrypoint: "sh", noDeps: true, volumes: [`${dirname(file)}:${OUT_MOUNT}`] },
+    { entrypoint: "sh", volumes: [`${dirname(file)}:${OUT_MOUNT}`] },
     { timeoutMs: DATA_COMMAND_TIMEOUT_MS },
   );
   chmodSync(file, 0o600);
   return parseStats(r.stdout);
 }
 
-export async function replaceVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<void> {
-  await compose.runOnce(
+/** Replace the volume's data from the tar (extracted beside it first); the figures of what is live afterwards. */
+export async function replaceVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<VolumeStats> {
+  const r = await compose.onVolumes(
     service.name,
     replaceCommand(dataMount(service)),
-    { entrypoint: "sh", noDeps: true },
+    { entrypoint: "sh" },
     { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS },
   );
+  return parseStats(r.stdout);
 }
 
 /** Pure: the figures a restored volume must show, or the line that says how they differ. */

@@ -95,6 +95,8 @@ test("the replace script swaps a volume's whole content for a tar from stdin, do
   assert.deepEqual(tree(vol), [".new-dotfile: new", "bucket/", "bucket/obj/", "bucket/obj/part.1: new part", "same.txt: new version"]);
   assert.equal(existsSync(join(vol, ".claw-restore-new")), false);
   assert.deepEqual(parseStats(sh(statsScript(vol)).stdout), { files: 3, bytes: 22 });
+  // The same container reports what is live afterwards: no second one-off to count it.
+  assert.deepEqual(parseStats(r.stdout), { files: 3, bytes: 22 });
 });
 
 test("the replace script leaves the live content alone when the tar is damaged", () => {
