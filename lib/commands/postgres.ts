@@ -206,6 +206,44 @@ export const drillCommand = (owner: string, codec: Codec) => ["-c", DRILL_SCRIPT
 /** WITH (FORCE): a pg_restore left running by a killed run may still be connected to it. */
 export const dropDatabaseSql = (db: string, { ifExists = true }: { ifExists?: boolean } = {}) =>
   `DROP DATABASE ${ifExists ? "IF EXISTS " : ""}${quoteIdent(db)} WITH (FORCE)`;
+/**
+ * SQL: the databases a swap (swapSteps) works with, as `name|allowconn` lines: the live one
+ * and the old ones a swap renamed it to (`claw_old_<tag>_*`).
+ */
+export const swapStateSql = (db: string) => {
+  const tag = restoreNames(db, "x").old.replace(/x$/, "");
+  return `SELECT datname || '|' || datallowconn FROM pg_database WHERE datname = ${quoteLit(db)} OR left(datname, ${tag.length}) = ${quoteLit(tag)} ORDER BY datname`;
+};
+
+/**
+ * Pure: what puts the live database back after a swap that was killed half-way (see
+ * swapSteps): renamed away → the newest old one gets its name back; still refusing
+ * connections → allowed again. Old copies left beside a live database are only reported:
+ * the killed run's snapshot holds that state, and nothing is dropped unasked.
+ */
+export function swapRecovery(db: string, stateLines: string): { sql: string[]; leftovers: string[] } {
+  const rows = stateLines
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const i = l.lastIndexOf("|");
+      return { name: l.slice(0, i), allow: l.slice(i + 1) === "t" };
+    });
+  const live = rows.find((r) => r.name === db);
+  const olds = rows.filter((r) => r.name !== db).sort((a, b) => a.name.localeCompare(b.name));
+  const allow = (name: string) => `ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS true`;
+  if (!live) {
+    const back = olds.at(-1);
+    if (!back) return { sql: [], leftovers: [] };
+    return {
+      sql: [`ALTER DATABASE ${quoteIdent(back.name)} RENAME TO ${quoteIdent(db)}`, allow(db)],
+      leftovers: olds.slice(0, -1).map((r) => r.name),
+    };
+  }
+  return { sql: live.allow ? [] : [allow(db)], leftovers: olds.map((r) => r.name) };
+}
+
 export const createDatabaseSql = (db: string, owner: string) => `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)} TEMPLATE template0`;
 
 /** Whether a database exists (prints 1 or nothing). */

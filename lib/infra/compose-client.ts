@@ -316,6 +316,18 @@ export class ComposeClient implements ServiceControl {
     return this.run(d.dockerRunThrowaway(projectName, image, command, o), ro);
   }
 
+  /**
+   * A read-only tool run on a file (stdin) with a service's image: in its running container
+   * (quick), or in a throwaway container of the same image when the service is stopped, so a
+   * check never depends on the service being up (a rollback that died may have left it down).
+   */
+  async execOrThrowaway(service: string, command: readonly string[], ro: RunOptions = {}): Promise<RunResult> {
+    const running = this.name ? (await this.containers())!.some((c) => c.service === service && c.state === "running") : true;
+    if (running) return this.exec(service, command, {}, ro);
+    // The command's own program as the entrypoint: the image's entrypoint script stays out of it.
+    return this.throwaway(this.name!, service, command.slice(1), { entrypoint: command[0]! }, ro);
+  }
+
   async containerId(service: string): Promise<string> {
     const all = await this.containers();
     const id = all

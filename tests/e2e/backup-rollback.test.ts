@@ -24,6 +24,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { restoreNames } from "../../lib/commands/postgres.ts";
 import { run } from "../../lib/core/exec.ts";
 import { once } from "../stack/fixtures.ts";
 import { createStack, type TestStack } from "../stack/harness.ts";
@@ -351,6 +352,23 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     assert.equal((await list()).length, before + 1);
     assert.ok(!readdirSync(join(stack.dir, "backups")).some((n) => n.startsWith(".tmp-")));
     assert.equal((await stack.https("/health")).status, 200);
+  });
+
+  test("a database left half-swapped by a restore that died (renamed away, refusing connections) is put back by the next backup", async () => {
+    await firstBackup();
+    const before = await fingerprint(stack);
+    const db = stack.env.POSTGRES_DB!;
+    const away = restoreNames(db, "zzzzzzzz").old;
+    const admin = (sql: string) =>
+      stack.compose.exec("postgres", ["psql", "-U", stack.env.POSTGRES_USER!, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql]);
+    // swapSteps killed after its rename: the live name is gone, the data sits under the old name.
+    await admin(`ALTER DATABASE "${db}" ALLOW_CONNECTIONS false`);
+    await admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db}' AND pid <> pg_backend_pid()`);
+    await admin(`ALTER DATABASE "${db}" RENAME TO "${away}"`);
+    const r = await runScript(stack, "backup", []);
+    assert.equal(r.status, 0, tailOf(r));
+    assert.match(r.stderr, /left half-swapped by a restore that died; put back/);
+    assert.deepEqual(await fingerprint(stack), before, "the data is back under its own name, unchanged");
   });
 
   test("a service that is down is a one-line error with exit 3", async () => {

@@ -23,6 +23,8 @@ import {
   ROW_COUNT_SQL,
   restoreDump,
   restoreNames,
+  swapRecovery,
+  swapStateSql,
   swapSteps,
 } from "../../commands/postgres.ts";
 import { sleep } from "../../core/async.ts";
@@ -77,11 +79,26 @@ export function compareCounts(expected: Record<string, number>, actual: Record<s
   return diffs;
 }
 
+/**
+ * A restore killed in the middle of its swap leaves the live database renamed away or
+ * refusing connections: put it back before anything else reads it (a dump, the next restore).
+ */
+async function recoverSwap(ctx: ComponentContext): Promise<void> {
+  const { service, user, db } = names(ctx);
+  const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
+  const { sql, leftovers } = swapRecovery(db, (await exec(swapStateSql(db))).stdout);
+  for (const q of sql) await exec(q);
+  if (sql.length) ctx.out.warn(`postgres: database ${db} was left half-swapped by a restore that died; put back as it was before that restore`);
+  if (leftovers.length)
+    ctx.out.warn(`postgres: ${leftovers.join(", ")} left by a restore that died (the state before it); drop when no longer needed: DROP DATABASE …`);
+}
+
 export const postgres: Component = {
   name: "postgres",
 
   async backup(ctx) {
     const { service, user, db } = names(ctx);
+    await recoverSwap(ctx);
     const level = ctx.project.config.postgres.compressionLevel;
     const zstd = level === undefined && (await ctx.project.compose.exec(service, hasZstd(), {}, { allowFailure: true })).status === 0;
     const codec: Codec = zstd ? "zstd" : "none";
@@ -112,12 +129,10 @@ export const postgres: Component = {
   async verify(ctx, rec) {
     const { service } = names(ctx);
     const dump = dumpOf(rec);
-    const list = await ctx.project.compose.exec(
-      service,
-      listDump(codecOf(dump.file)),
-      {},
-      { stdinFile: join(ctx.dir, dump.file), allowFailure: true },
-    );
+    const list = await ctx.project.compose.execOrThrowaway(service, listDump(codecOf(dump.file)), {
+      stdinFile: join(ctx.dir, dump.file),
+      allowFailure: true,
+    });
     if (list.status !== 0 || !/Archive created at/.test(list.stdout)) {
       throw new InvalidBackupError(`postgres: pg_restore cannot read ${dump.file}`, "the dump is damaged; use another backup");
     }
@@ -141,6 +156,7 @@ export const postgres: Component = {
     return `restored into a throwaway database: ${Object.keys(counts).length} tables, ${rows} rows, as in the manifest`;
   },
 
+  // No recoverSwap here: the snapshot's backup() does it, at the same time, before any swap.
   async prepare(ctx, rec) {
     const { service, user, db } = names(ctx);
     const dump = dumpOf(rec);

@@ -74,7 +74,7 @@ async function freshSave(ctx: ComponentContext): Promise<void> {
 }
 
 async function checkRdb(ctx: ComponentContext, file: string) {
-  const r = await ctx.project.compose.exec(service(ctx), checkRdbFromStdin(), {}, { stdinFile: file, allowFailure: true, timeoutMs: HOUR_MS });
+  const r = await ctx.project.compose.execOrThrowaway(service(ctx), checkRdbFromStdin(), { stdinFile: file, allowFailure: true, timeoutMs: HOUR_MS });
   return { ...parseCheckRdb(r.stdout + r.stderr), status: r.status };
 }
 

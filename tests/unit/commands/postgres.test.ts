@@ -289,3 +289,21 @@ test("a restore's working names are short and of fixed length whatever the live 
   assert.deepEqual(long, { restored: "claw_restore_75220b472182", old: "claw_old_75220b472182_47k2a1zzzzzz" });
   for (const name of Object.values(long)) assert.ok(Buffer.byteLength(name) <= MAX_IDENTIFIER_BYTES, name);
 });
+
+test("a swap killed half-way is put back: the live name returned to the newest old copy, connections allowed again; old copies beside a live database only reported", async () => {
+  const { swapRecovery, swapStateSql, restoreNames } = await import("../../../lib/commands/postgres.ts");
+  const { old } = restoreNames("claw_ai", "mabc1234");
+  const older = restoreNames("claw_ai", "mabc0001").old;
+  assert.match(swapStateSql("claw_ai"), /datname = 'claw_ai' OR left\(datname, \d+\) = 'claw_old_[0-9a-f]{12}_'/);
+  // Renamed away (step 3 done, step 4 not): the newest old copy gets the name back.
+  assert.deepEqual(swapRecovery("claw_ai", `${older}|f\n${old}|f\n`), {
+    sql: [`ALTER DATABASE "${old}" RENAME TO "claw_ai"`, `ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true`],
+    leftovers: [older],
+  });
+  // Still refusing connections (step 1 done).
+  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|f\n"), { sql: [`ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true`], leftovers: [] });
+  // Swapped, old not yet dropped: nothing to do, the old copy is named.
+  assert.deepEqual(swapRecovery("claw_ai", `claw_ai|t\n${old}|f\n`), { sql: [], leftovers: [old] });
+  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|t\n"), { sql: [], leftovers: [] });
+  assert.deepEqual(swapRecovery("claw_ai", ""), { sql: [], leftovers: [] });
+});
