@@ -35,6 +35,13 @@ export interface LoadOptions {
    * `staleRetries`, never hidden. Default false.
    */
   retryStaleKeepAlive?: boolean;
+  /**
+   * nginx's graceful reload starts the new workers before the old ones have taken their QUIT:
+   * for a few milliseconds both answer (measured: 15 ms), so an old answer to a request sent
+   * within this long after the new version first arrived is the handover, not a way back.
+   * Default 100 ms.
+   */
+  handoverMs?: number;
 }
 
 export interface LoadFailure {
@@ -102,6 +109,7 @@ export function startLoad(o: LoadOptions): Load {
   const postPath = o.postPath ?? "/echo";
   const postEvery = o.postEvery ?? 3;
   const timeoutMs = o.timeoutMs ?? 10_000;
+  const handoverMs = o.handoverMs ?? 100;
   if (!Number.isInteger(connections) || connections < 1) throw new Error(`connections must be a positive integer, not ${connections}`);
 
   const t0 = performance.now();
@@ -141,7 +149,7 @@ export function startLoad(o: LoadOptions): Load {
     if (i < newest) {
       // Older than the newest seen: a way back if the newer one had arrived before this was sent.
       const n = versions[newest]!;
-      if (n.firstAt <= sentAt && !wentBackAt) wentBackAt = { at, version, after: n.version };
+      if (n.firstAt + handoverMs <= sentAt && !wentBackAt) wentBackAt = { at, version, after: n.version };
     } else newest = i;
   }
 

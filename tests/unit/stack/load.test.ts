@@ -229,3 +229,16 @@ test("an old-version answer to a request sent before the new version showed is o
   assert.ok(r.versions[0]!.lastAt > r.versions[1]!.firstAt, "v1 arrived after v2 …");
   assert.equal(r.wentBack, false, "… but it was sent before v2 showed");
 });
+
+test("an old answer within the handover window after the new version first arrived (nginx's reload) is not a way back", async () => {
+  let version = "v1";
+  const { port } = await serve(backend(() => version));
+  const load = startLoad({ port, ca: cert, postEvery: 0, handoverMs: 60_000 });
+  await until("v1", () => (load.snapshot().versions[0]?.count ?? 0) > 20);
+  version = "v2";
+  await until("v2", () => (load.snapshot().versions[1]?.count ?? 0) > 20);
+  version = "v1";
+  await until("v1 again", () => (load.snapshot().versions[0]?.lastAt ?? 0) > (load.snapshot().versions[1]?.lastAt ?? 0));
+  const r = await load.stop();
+  assert.equal(r.wentBack, false);
+});
