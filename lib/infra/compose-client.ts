@@ -45,6 +45,9 @@ export class ComposeClient implements ServiceControl {
     readonly name: string | undefined = project.projectName,
   ) {}
 
+  /** The containers stop() stopped, per service: startReady starts exactly those again. */
+  private readonly stoppedIds = new Map<string, string[]>();
+
   /** The same client with these variables set for Compose (they win over the env file's). */
   withEnv(env: Readonly<Record<string, string>>): ComposeClient {
     return new ComposeClient(this.project, this.healthchecks, { ...this.env, ...env }, this.name);
@@ -244,7 +247,13 @@ export class ComposeClient implements ServiceControl {
   ): Promise<RunResult> {
     if (!this.name) return this.run(b.exec(this.project, service, command, eo), ro, env);
     const stdin = ro.stdinFile !== undefined || ro.input !== undefined;
-    return this.run(d.dockerExecWith(await this.runningId(service), command, { ...eo, stdin }), ro, env);
+    const id = await this.runningId(service);
+    if (!id) {
+      // As `compose exec` does: a failed command, which allowFailure callers read as a status.
+      if (ro.allowFailure) return { status: 1, stdout: "", stderr: `service ${service} is not running` };
+      throw new ClawError(`service ${service} is not running`, { hint: `start it: docker compose up -d ${service}` });
+    }
+    return this.run(d.dockerExecWith(id, command, { ...eo, stdin }), ro, env);
   }
 
   /** A one-off container of a service (`run --rm -T`), e.g. to work on its volumes while it is stopped. */
@@ -272,6 +281,8 @@ export class ComposeClient implements ServiceControl {
     const id = this.name ? await this.containerId(service).catch(() => undefined) : undefined;
     if (!id) return this.runOnce(service, command, { ...o, noDeps: true }, ro);
     const spec = d.parseRunSpec((await this.run(d.dockerInspect([id]))).stdout);
+    // Variables that steer the docker CLI itself stay ours (the image brings its own PATH and HOME).
+    for (const k of Object.keys(spec.env)) if (/^(PATH|HOME|DOCKER_.*|LD_.*)$/.test(k)) delete spec.env[k];
     const envNames = Object.keys(spec.env);
     const argv = d.dockerRunOnMounts(this.name!, spec.image, spec.mounts, command, {
       ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
@@ -338,10 +349,8 @@ export class ComposeClient implements ServiceControl {
   }
 
   /** The running container of a service, for exec: a stopped one is an error like Compose's own. */
-  private async runningId(service: string): Promise<string> {
-    const c = (await this.containers())!.find((x) => x.service === service && x.state === "running");
-    if (!c) throw new ClawError(`service ${service} is not running`, { hint: `start it: docker compose up -d ${service}` });
-    return c.id;
+  private async runningId(service: string): Promise<string | undefined> {
+    return (await this.containers())!.find((x) => x.service === service && x.state === "running")?.id;
   }
 
   /** Copy between a service and the host; `from`/`to` use the `service:path` form. */
@@ -371,23 +380,41 @@ export class ComposeClient implements ServiceControl {
   async startReady(services: readonly string[], o: { recreate?: boolean } = {}): Promise<void> {
     const all = o.recreate ? undefined : await this.containers();
     const probes = services.map((s) => [s, b.healthcheckArgv(this.healthchecks[s])] as const);
-    const ids = all ? services.map((s) => all.find((c) => c.service === s)?.id) : [];
-    if (!all || ids.some((id) => !id) || !probes.every(([, argv]) => argv)) {
+    // The containers this client stopped, else each service's lowest-numbered one that is not running.
+    const ids = all
+      ? services.map((s) => {
+          const ours = this.stoppedIds.get(s)?.filter((id) => all.some((c) => c.id === id));
+          return ours?.length
+            ? ours
+            : all
+                .filter((c) => c.service === s && c.state !== "running")
+                .slice(0, 1)
+                .map((c) => c.id);
+        })
+      : [];
+    if (!all || ids.some((x) => x.length === 0) || !probes.every(([, argv]) => argv)) {
       await this.up({ services, wait: true, noDeps: true });
       return;
     }
-    await this.run(d.dockerStart(ids as string[]), { hint: `see \`docker compose logs ${services.join(" ")}\` for the cause` });
+    for (const s of services) this.stoppedIds.delete(s);
+    await this.run(d.dockerStart(ids.flat()), { hint: `see \`docker compose logs ${services.join(" ")}\` for the cause` });
     await this.waitReady(probes as ReadonlyArray<readonly [string, string[]]>);
   }
 
   /** Stop services (each container's own stop_grace_period, as Compose does). */
   async stop(services: readonly string[], timeoutSec?: number): Promise<void> {
-    const all = await this.containers();
+    // Compose v1 does not store stop_grace_period in the container: its own stop applies it.
+    const all = this.project.flavor === "v2" ? await this.containers() : undefined;
     if (!all) {
       await this.run(b.stop(this.project, services, timeoutSec === undefined ? {} : { timeoutSec }));
       return;
     }
-    const ids = all.filter((c) => services.includes(c.service) && c.state !== "exited" && c.state !== "created").map((c) => c.id);
+    const live = all.filter((c) => services.includes(c.service) && c.state !== "exited" && c.state !== "created");
+    for (const s of services) {
+      const mine = live.filter((c) => c.service === s).map((c) => c.id);
+      if (mine.length) this.stoppedIds.set(s, mine);
+    }
+    const ids = live.map((c) => c.id);
     if (ids.length === 0) return;
     // Without -t, docker stop uses the StopTimeout Compose set from stop_grace_period.
     await this.run(timeoutSec === undefined ? ["docker", "stop", ...ids] : d.dockerStop(ids, timeoutSec));

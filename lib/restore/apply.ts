@@ -75,7 +75,9 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     const snapshot = snap.value;
     if (prep.status === "rejected") {
       await discard();
-      return { snapshot, results, error: prep.reason instanceof Error ? prep.reason : new Error(String(prep.reason)) };
+      const reason = prep.reason instanceof Error ? prep.reason : new Error(String(prep.reason));
+      // Services it started (left stopped by a run that died) mean the stack was touched.
+      return { snapshot, results, error: started ? touched(reason) : reason };
     }
     // Finishing a run that died: it may have left the dependents stopped, so all of them start again.
     const timing: Timing = {};
