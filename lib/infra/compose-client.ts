@@ -57,7 +57,10 @@ export class ComposeClient implements ServiceControl {
   async containers(): Promise<Array<{ id: string; service: string; state: string; number: number }> | undefined> {
     if (!this.name) return undefined;
     const out = await this.run(d.dockerProjectContainers(this.name));
-    return d.parseProjectContainers(out.stdout).sort((a, b) => a.number - b.number);
+    const all = d.parseProjectContainers(out.stdout).sort((a, b) => a.number - b.number);
+    // None at all under this name: it may not be the name Compose uses; every caller then goes
+    // through Compose itself rather than conclude that nothing runs (a stop that stops nothing).
+    return all.length ? all : undefined;
   }
 
   /**
@@ -204,12 +207,15 @@ export class ComposeClient implements ServiceControl {
       return;
     }
     const active = Object.keys((JSON.parse(cfg) as { services?: Record<string, unknown> }).services ?? {});
-    const before = (await this.containers())!;
+    const before = (await this.containers()) ?? [];
     const missing = active.filter((s) => !before.some((c) => c.service === s && c.state === "running"));
     if (o.recreate) await this.run(b.up(this.project, {}), { timeoutMs, hint });
     else if (missing.length) await this.run(b.up(this.project, { services: missing, noDeps: true }), { timeoutMs, hint });
-    const all = (await this.containers())!.filter((c) => active.includes(c.service));
-    const down = all.filter((c) => c.state !== "running").map((c) => `${c.service} (${c.state})`);
+    const all = ((await this.containers()) ?? []).filter((c) => active.includes(c.service));
+    // A service is down when none of its containers runs (an exited one beside a running one is a leftover).
+    const down = all
+      .filter((c) => c.state !== "running" && !all.some((x) => x.service === c.service && x.state === "running"))
+      .map((c) => `${c.service} (${c.state})`);
     if (down.length)
       throw new ServiceUnhealthyError(`services not running: ${down.join(", ")}`, `inspect with \`docker compose logs ${down[0]!.split(" ")[0]}\``);
     const probes = active.flatMap((s) => {
@@ -248,7 +254,8 @@ export class ComposeClient implements ServiceControl {
     if (!this.name) return this.run(b.exec(this.project, service, command, eo), ro, env);
     const stdin = ro.stdinFile !== undefined || ro.input !== undefined;
     const id = await this.runningId(service);
-    if (!id) {
+    if (id === undefined) return this.run(b.exec(this.project, service, command, eo), ro, env);
+    if (id === null) {
       // As `compose exec` does: a failed command, which allowFailure callers read as a status.
       if (ro.allowFailure) return { status: 1, stdout: "", stderr: `service ${service} is not running` };
       throw new ClawError(`service ${service} is not running`, { hint: `start it: docker compose up -d ${service}` });
@@ -333,7 +340,8 @@ export class ComposeClient implements ServiceControl {
    * check never depends on the service being up (a rollback that died may have left it down).
    */
   async execOrThrowaway(service: string, command: readonly string[], ro: RunOptions = {}): Promise<RunResult> {
-    const running = this.name ? (await this.containers())!.some((c) => c.service === service && c.state === "running") : true;
+    const all = this.name ? await this.containers() : undefined;
+    const running = all ? all.some((c) => c.service === service && c.state === "running") : true;
     if (running) return this.exec(service, command, {}, ro);
     // The command's own program as the entrypoint: the image's entrypoint script stays out of it.
     return this.throwaway(this.name!, service, command.slice(1), { entrypoint: command[0]! }, ro);
@@ -349,8 +357,11 @@ export class ComposeClient implements ServiceControl {
   }
 
   /** The running container of a service, for exec: a stopped one is an error like Compose's own. */
-  private async runningId(service: string): Promise<string | undefined> {
-    return (await this.containers())!.find((x) => x.service === service && x.state === "running")?.id;
+  /** undefined: the project's containers cannot be found by label (exec goes through Compose). */
+  private async runningId(service: string): Promise<string | null | undefined> {
+    const all = await this.containers();
+    if (!all) return undefined;
+    return all.find((x) => x.service === service && x.state === "running")?.id ?? null;
   }
 
   /** Copy between a service and the host; `from`/`to` use the `service:path` form. */

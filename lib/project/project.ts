@@ -54,8 +54,10 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
   await requireDocker();
   const flavor = o.flavor ?? (await detectComposeFlavor());
   const projectName = environ.COMPOSE_PROJECT_NAME || undefined;
+  // Compose's own order: -p / the shell's COMPOSE_PROJECT_NAME, then the env file's, then `name:`, then the directory.
   const effectiveName =
     projectName ??
+    (env.get("COMPOSE_PROJECT_NAME") || undefined) ??
     stack.name ??
     basename(root)
       .toLowerCase()
