@@ -29,8 +29,16 @@ export function dockerRunThrowaway(
   command: readonly string[],
   o: { entrypoint?: string; user?: string } = {},
 ): string[] {
-  // --log-driver none: what a drill prints (row counts, keys) never lands in Docker's logs.
-  const a = [
+  return [...oneOffRun(projectName), ...entrypointAndUser(o), image, ...command];
+}
+
+/**
+ * `docker run` of one of our one-offs: removed on exit, stdin open, no network, labelled as
+ * ours (a later run removes it if this one is killed); --log-driver none: what it prints (row
+ * counts, keys) never lands in Docker's logs.
+ */
+function oneOffRun(projectName: string): string[] {
+  return [
     "docker",
     "run",
     "--rm",
@@ -44,9 +52,10 @@ export function dockerRunThrowaway(
     "--label",
     `${THROWAWAY_PROJECT_LABEL}=${projectName}`,
   ];
-  if (o.entrypoint !== undefined) a.push("--entrypoint", o.entrypoint);
-  if (o.user) a.push("--user", o.user);
-  return [...a, image, ...command];
+}
+
+function entrypointAndUser(o: { entrypoint?: string; user?: string }): string[] {
+  return [...(o.entrypoint !== undefined ? ["--entrypoint", o.entrypoint] : []), ...(o.user ? ["--user", o.user] : [])];
 }
 
 /** A mount of a service's container, as a one-off needs it again. */
@@ -70,14 +79,11 @@ export function dockerRunOnMounts(
   command: readonly string[],
   o: { entrypoint?: string; user?: string; envNames?: readonly string[]; extraVolumes?: readonly string[] } = {},
 ): string[] {
-  const a = ["docker", "run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", `${ONE_OFF_LABEL}=true`];
-  a.push("--label", `${THROWAWAY_PROJECT_LABEL}=${projectName}`);
+  const a = oneOffRun(projectName);
   for (const m of mounts) a.push("-v", `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`);
   for (const v of o.extraVolumes ?? []) a.push("-v", v);
   for (const n of o.envNames ?? []) a.push("-e", n);
-  if (o.entrypoint !== undefined) a.push("--entrypoint", o.entrypoint);
-  if (o.user) a.push("--user", o.user);
-  return [...a, image, ...command];
+  return [...a, ...entrypointAndUser(o), image, ...command];
 }
 
 /** Pure: from `docker inspect` of one container, what dockerRunOnMounts needs. */
@@ -117,9 +123,12 @@ export function dockerRemove(ids: readonly string[]): string[] {
   return ["docker", "rm", "-f", ...ids];
 }
 
-/** Stop containers with a grace period (SIGTERM, then SIGKILL after `timeoutSec`). */
-export function dockerStop(ids: readonly string[], timeoutSec: number): string[] {
-  return ["docker", "stop", "-t", String(timeoutSec), ...ids];
+/**
+ * Stop containers with a grace period (SIGTERM, then SIGKILL after `timeoutSec`); without one,
+ * each container's own StopTimeout (Compose v2 stores stop_grace_period there).
+ */
+export function dockerStop(ids: readonly string[], timeoutSec?: number): string[] {
+  return ["docker", "stop", ...(timeoutSec === undefined ? [] : ["-t", String(timeoutSec)]), ...ids];
 }
 
 /** Run a command in one container by id (no TTY, like `compose exec -T`). */

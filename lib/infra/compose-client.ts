@@ -69,9 +69,9 @@ export class ComposeClient implements ServiceControl {
    */
   async upToDate(service: string, ids: readonly string[]): Promise<boolean | undefined> {
     if (this.project.flavor !== "v2" || ids.length === 0) return undefined;
-    const cfg = await this.run(b.configJson(this.project), { allowFailure: true });
-    if (cfg.status !== 0) return undefined;
-    const svc = (JSON.parse(cfg.stdout) as { services?: Record<string, { image?: string; environment?: Record<string, string | null> }> }).services?.[
+    const cfg = await this.resolvedConfig();
+    if (cfg === undefined) return undefined;
+    const svc = (JSON.parse(cfg) as { services?: Record<string, { image?: string; environment?: Record<string, string | null> }> }).services?.[
       service
     ];
     if (!svc?.image) return undefined;
@@ -340,9 +340,8 @@ export class ComposeClient implements ServiceControl {
    * check never depends on the service being up (a rollback that died may have left it down).
    */
   async execOrThrowaway(service: string, command: readonly string[], ro: RunOptions = {}): Promise<RunResult> {
-    const all = this.name ? await this.containers() : undefined;
-    const running = all ? all.some((c) => c.service === service && c.state === "running") : true;
-    if (running) return this.exec(service, command, {}, ro);
+    // Running, or not known by label (Compose's exec then decides).
+    if (!this.name || (await this.runningId(service)) !== null) return this.exec(service, command, {}, ro);
     // The command's own program as the entrypoint: the image's entrypoint script stays out of it.
     return this.throwaway(this.name!, service, command.slice(1), { entrypoint: command[0]! }, ro);
   }
@@ -356,8 +355,7 @@ export class ComposeClient implements ServiceControl {
     return id;
   }
 
-  /** The running container of a service, for exec: a stopped one is an error like Compose's own. */
-  /** undefined: the project's containers cannot be found by label (exec goes through Compose). */
+  /** The running container of a service (null: none runs; undefined: the project's containers cannot be found by label). */
   private async runningId(service: string): Promise<string | null | undefined> {
     const all = await this.containers();
     if (!all) return undefined;
@@ -427,8 +425,7 @@ export class ComposeClient implements ServiceControl {
     }
     const ids = live.map((c) => c.id);
     if (ids.length === 0) return;
-    // Without -t, docker stop uses the StopTimeout Compose set from stop_grace_period.
-    await this.run(timeoutSec === undefined ? ["docker", "stop", ...ids] : d.dockerStop(ids, timeoutSec));
+    await this.run(d.dockerStop(ids, timeoutSec));
   }
   async start(services: readonly string[]): Promise<void> {
     await this.run(b.start(this.project, services));

@@ -32,6 +32,7 @@ test("up scales every service given, one --scale each, after the other flags", (
 test("docker stop gives each container the grace period before SIGKILL", () => {
   assert.deepEqual(d.dockerStop(["a1", "b2"], 300), ["docker", "stop", "-t", "300", "a1", "b2"]);
   assert.deepEqual(d.dockerStop(["a1"], 0), ["docker", "stop", "-t", "0", "a1"]);
+  assert.deepEqual(d.dockerStop(["a1"]), ["docker", "stop", "a1"], "no -t: the container's own StopTimeout");
 });
 
 test("docker exec runs a command in one container by id, without a TTY", () => {
