@@ -30,6 +30,8 @@ const { values } = parseArgs({
     "size-mb": { type: "string", default: "1000" },
     variants: { type: "string", default: "default" },
     runs: { type: "string", default: "1" },
+    // Leave the stack and its dataset up afterwards (for profiling by hand); `npx tsx tests/stack/cli.ts down` removes it.
+    keep: { type: "boolean", default: false },
   },
 });
 const sizeMb = Number(values["size-mb"]);
@@ -237,5 +239,6 @@ try {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
-  await stack.down();
+  if (values.keep) log(`stack left up in ${stack.dir} (remove: npx tsx tests/stack/cli.ts down)`);
+  else await stack.down();
 }

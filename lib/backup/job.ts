@@ -10,6 +10,7 @@ import { type Notification, notify } from "../infra/notify.ts";
 import type { Project } from "../project/project.ts";
 import { startLeftStopped } from "../project/release.ts";
 import { reconcileServing } from "../project/serving.ts";
+import { sweepKept } from "./kept.ts";
 import { COMPONENTS, type ComponentName, type ComponentRecord } from "./manifest.ts";
 import { copyOffsite } from "./offsite.ts";
 import { rolesNeeded } from "./registry.ts";
@@ -28,6 +29,8 @@ export async function backupJob(project: Project, out: Output, lock: Lock, compo
   let r: BackupOutcome;
   try {
     r = await runBackup(project, out, { components, tier: "daily" });
+    // Retention may have removed snapshots kept in place: their data beside the live data goes too.
+    if (r.pruned.length) await sweepKept(project, out);
   } catch (e) {
     // Only a run that really tried counts as a failed backup (not a refusal like a held lock).
     const failed = COMPONENTS.find((c) => (e as Error).message.startsWith(`${c}:`));

@@ -16,6 +16,8 @@ export const AGE_SUFFIX = ".age";
 
 export const COMPONENTS = ["postgres", "redis", "milvus", "uploads", "config"] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
+/** The components whose pre-restore snapshot may be kept in place (see ComponentRecord.kept). */
+export const KEPT_COMPONENTS: readonly ComponentName[] = ["postgres", "redis", "milvus", "uploads"];
 
 export interface ArtifactRecord {
   file: string;
@@ -37,6 +39,20 @@ export interface ComponentRecord {
   /** What the restore must bring back (rows per table, keys, objects, files …). */
   counts: Record<string, number>;
   notes: string[];
+  /**
+   * An in-place snapshot: the data is not in files of the backup but was kept where it lived
+   * (a database renamed, a volume's content moved aside), named by `tag`, which is always the
+   * backup's own id. Its counts hold the fingerprint that verify checks. No artifacts.
+   */
+  kept?: {
+    tag: string;
+    /**
+     * Set once the data was moved aside (the manifest is committed before, so that the undo
+     * is recorded before anything is replaced). Kept data that is not there: with `moved`, it
+     * is gone; without, the restore died before replacing it, and the live data is this state.
+     */
+    moved?: true;
+  };
 }
 
 export interface Manifest {
@@ -161,13 +177,14 @@ export function checkManifest(m: unknown, where: string): Manifest {
   for (const [name, c] of Object.entries(m.components)) {
     const field = `components.${name}`;
     if (!COMPONENTS.includes(name as ComponentName)) throw bad(field, `is not a component (${COMPONENTS.join(", ")})`);
-    checkComponent(c, name as ComponentName, field, encrypted, bad);
+    checkComponent(c, m.id as string, name as ComponentName, field, encrypted, bad);
   }
   return m as unknown as Manifest;
 }
 
 function checkComponent(
   c: unknown,
+  id: string,
   name: ComponentName,
   field: string,
   encrypted: boolean,
@@ -180,6 +197,15 @@ function checkComponent(
   if (c.tools !== undefined && (!isObj(c.tools) || !Object.values(c.tools).every((t) => typeof t === "string")))
     throw bad(`${field}.tools`, "must map names to strings");
   if (!Array.isArray(c.artifacts)) throw bad(`${field}.artifacts`, "must be a list");
+  if (c.kept !== undefined) {
+    // Every name a kept record leads to is derived from the backup's own id, never read from it.
+    const k = c.kept;
+    if (!isObj(k) || k.tag !== id || (k.moved !== undefined && k.moved !== true) || Object.keys(k).some((x) => x !== "tag" && x !== "moved"))
+      throw bad(`${field}.kept`, "must be { tag: <the backup's id>, moved?: true }");
+    if (!KEPT_COMPONENTS.includes(name)) throw bad(`${field}.kept`, `is not possible for ${name}`);
+    if (c.artifacts.length) throw bad(`${field}.artifacts`, "must be empty for data kept in place");
+    return;
+  }
   const names: string[] = [];
   c.artifacts.forEach((a: unknown, i: number) => {
     const af = `${field}.artifacts[${i}]`;

@@ -5,7 +5,7 @@
  * only once every artifact is verified, so a killed run never leaves anything that looks
  * like a backup. The caller holds the lock.
  */
-import { closeSync, fsyncSync, openSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { settleAll, sleep } from "../core/async.ts";
@@ -13,7 +13,7 @@ import { ClawError, PreconditionError } from "../core/errors.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { releaseOf, requireRunning } from "../project/release.ts";
-import type { ComponentContext } from "./components/component.ts";
+import type { BackupResult, ComponentContext } from "./components/component.ts";
 import { type EncryptionConfig, encryptArtifacts, encryptionConfig } from "./encryption.ts";
 import {
   type ComponentName,
@@ -68,20 +68,52 @@ interface Prepared {
 }
 
 export async function runBackup(project: Project, out: Output, o: BackupOptions): Promise<BackupOutcome> {
+  const pending = await beginBackup(project, out, o);
+  try {
+    await pending.write();
+    return pending.commit([]);
+  } catch (e) {
+    pending.discard();
+    throw e;
+  }
+}
+
+/**
+ * A backup committed in two steps: write() writes and verifies the components (nothing is
+ * a backup yet), commit() adds records made elsewhere (an in-place snapshot's kept data,
+ * recorded by the restore once its services are stopped) and renames it into place.
+ */
+export interface PendingBackup {
+  id: string;
+  write(): Promise<void>;
+  commit(extra: readonly ComponentRecord[]): BackupOutcome;
+  /** Remove what was written (nothing once committed). */
+  discard(): void;
+}
+
+export async function beginBackup(project: Project, out: Output, o: BackupOptions): Promise<PendingBackup> {
   const now = o.now ?? (() => new Date());
   const started = now();
   const p = await prepare(project, out, o, started, now);
-  try {
-    const records = await writeComponents(project, out, p, o.components, now);
-    const manifest = writeManifest(project, p, records, started, now());
-    const dir = commitStaging(project.root, p.staging, o.tier, p.id);
-    const { promoted, pruned } =
-      o.tier === "daily" ? promoteAndPrune(project, out, p, dir, started, o.prune !== false, now()) : { promoted: [], pruned: [] };
-    return { id: p.id, dir, tier: o.tier, manifest, promoted, pruned, durationMs: now().getTime() - started.getTime() };
-  } catch (e) {
-    rmSync(p.staging, { recursive: true, force: true });
-    throw e;
-  }
+  let records: ComponentRecord[] = [];
+  let committed = false;
+  return {
+    id: p.id,
+    write: async () => {
+      records = await writeComponents(project, out, p, o.components, now);
+    },
+    commit: (extra) => {
+      const manifest = writeManifest(project, p, [...records, ...extra], started, now());
+      const dir = commitStaging(project.root, p.staging, o.tier, p.id);
+      committed = true;
+      const { promoted, pruned } =
+        o.tier === "daily" ? promoteAndPrune(project, out, p, dir, started, o.prune !== false, now()) : { promoted: [], pruned: [] };
+      return { id: p.id, dir, tier: o.tier, manifest, promoted, pruned, durationMs: now().getTime() - started.getTime() };
+    },
+    discard: () => {
+      if (!committed) rmSync(p.staging, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Phase 1: nothing is written before the services, the encryption set-up and the disk are known good. */
@@ -140,7 +172,26 @@ async function backupComponent(ctx: ComponentContext, name: ComponentName, now: 
   const res = await REGISTRY[name].backup(ctx).catch((e: unknown) => {
     throw asComponentError(ctx.project, name, "writing", e);
   });
-  const t1 = now();
+  return componentRecord(name, res, t0, now());
+}
+
+/**
+ * An in-place snapshot's components marked `moved` once their data was moved aside: the
+ * committed manifest rewritten durably, by rename.
+ */
+export function markMoved(dir: string, m: Manifest, components: readonly ComponentName[]): Manifest {
+  const next = structuredClone(m);
+  for (const c of components) {
+    const k = next.components[c]?.kept;
+    if (k) k.moved = true;
+  }
+  const tmp = join(dir, `${MANIFEST}.tmp`);
+  writeDurable(tmp, `${JSON.stringify(next, null, 2)}\n`);
+  renameSync(tmp, join(dir, MANIFEST));
+  return next;
+}
+
+export function componentRecord(name: ComponentName, res: BackupResult, t0: Date, t1: Date): ComponentRecord {
   return { name, status: "ok", startedAt: t0.toISOString(), finishedAt: t1.toISOString(), durationMs: t1.getTime() - t0.getTime(), ...res };
 }
 

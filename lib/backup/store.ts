@@ -90,6 +90,8 @@ export interface BackupEntry {
   bytes: number;
   release: string;
   components: ComponentName[];
+  /** The components kept in place (an in-place snapshot: renamed beside the live data, not copied). */
+  kept: ComponentName[];
 }
 
 const isRegular = (b: StoredBackup) => (TIERS as readonly string[]).includes(b.tier);
@@ -122,6 +124,7 @@ function entries(backups: readonly StoredBackup[], indexed: boolean): BackupEntr
       bytes: first.bytes,
       release: `${first.manifest.release.image}:${first.manifest.release.tag}`,
       components: Object.keys(first.manifest.components) as ComponentName[],
+      kept: Object.values(first.manifest.components).flatMap((c) => (c?.kept ? [c.name] : [])),
     };
   });
   rows.sort((a, b) => b.time.getTime() - a.time.getTime());
@@ -176,7 +179,10 @@ export function formatListing(
     parts.push(
       "",
       "snapshots taken before a rollback or restore (undo points: rollback.mts --undo, or --backup <dir>):",
-      ...snapshots.map((s) => `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.join(",")}${mark(s)}`),
+      ...snapshots.map(
+        (s) =>
+          `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.map((c) => (s.kept.includes(c) ? `${c}(in place)` : c)).join(",")}${mark(s)}`,
+      ),
     );
   }
   if (damaged.length) parts.push("", "damaged (not usable; left in place):", ...damaged.map((d) => `  ${relative(root, d.dir)}: ${d.why}`));

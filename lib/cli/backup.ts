@@ -6,6 +6,7 @@ import { dirname, join, relative } from "node:path";
 import { drillBackup } from "../backup/drill.ts";
 import { decryptionKey, encryptionConfig } from "../backup/encryption.ts";
 import { backupJob } from "../backup/job.ts";
+import { sweepKept } from "../backup/kept.ts";
 import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import { rolesNeeded, selectComponents } from "../backup/registry.ts";
 import { prune } from "../backup/run.ts";
@@ -177,7 +178,12 @@ async function installCron(out: Output, root: string, given: string | undefined)
 
 async function pruneBackups(out: Output, root: string): Promise<number> {
   const project = await openProject({ root });
-  const removed = await withRunLock(root, { script: SCRIPT, purpose: "prune" }, out, async () => prune(project, new Date(), (m) => out.warn(m)));
+  const removed = await withRunLock(root, { script: SCRIPT, purpose: "prune" }, out, async () => {
+    const gone = prune(project, new Date(), (m) => out.warn(m));
+    // Also what an earlier removal left: data kept in place whose snapshot is gone.
+    await sweepKept(project, out);
+    return gone;
+  });
   out.success(removed.length ? `removed ${removed.join(", ")}` : "nothing to prune");
   out.result({ ok: true, removed });
   return 0;

@@ -77,9 +77,10 @@ export function dockerRunOnMounts(
   image: string,
   mounts: readonly MountSpec[],
   command: readonly string[],
-  o: { entrypoint?: string; user?: string; envNames?: readonly string[]; extraVolumes?: readonly string[] } = {},
+  o: { entrypoint?: string; user?: string; envNames?: readonly string[]; extraVolumes?: readonly string[]; cpuShares?: number } = {},
 ): string[] {
   const a = oneOffRun(projectName);
+  if (o.cpuShares !== undefined) a.push("--cpu-shares", String(o.cpuShares));
   for (const m of mounts) a.push("-v", `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`);
   for (const v of o.extraVolumes ?? []) a.push("-v", v);
   for (const n of o.envNames ?? []) a.push("-e", n);

@@ -8,20 +8,17 @@ export const etcdSnapshotStatus = (path: string) => ["etcdctl", "snapshot", "sta
 // `--limit 1` keeps the answer small while its `count` is still the total (etcdctl 3.4 has no --count-only).
 export const etcdKeyCount = () => ["etcdctl", "get", "", "--prefix", "--keys-only", "--limit", "1", "-w", "json"];
 
-/** Restore a snapshot from stdin into a fresh data dir, then swap it in for member/. */
-export const ETCD_RESTORE_SCRIPT = (dataDir: string) =>
-  [
-    "set -eu",
-    `cd '${dataDir}'`,
-    "rm -rf .claw-restore-new .claw-snapshot",
-    "cat > .claw-snapshot",
-    "if command -v etcdutl >/dev/null 2>&1; then etcdutl snapshot restore .claw-snapshot --data-dir .claw-restore-new >/dev/null;",
-    "else ETCDCTL_API=3 etcdctl snapshot restore .claw-snapshot --data-dir .claw-restore-new >/dev/null; fi",
-    "rm -rf member.claw-old",
-    "if [ -d member ]; then mv member member.claw-old; fi",
-    "mv .claw-restore-new/member member",
-    "rm -rf .claw-restore-new .claw-snapshot member.claw-old",
-  ].join("\n");
+/**
+ * Lines for volume.ts' stageScript (run in the staging dir): the snapshot from stdin restored
+ * into a fresh data dir, whose member/ becomes the staged data.
+ */
+export const ETCD_STAGE_LINES = [
+  "cat > .claw-snapshot.db",
+  "if command -v etcdutl >/dev/null 2>&1; then etcdutl snapshot restore .claw-snapshot.db --data-dir .claw-d >/dev/null;",
+  "else ETCDCTL_API=3 etcdctl snapshot restore .claw-snapshot.db --data-dir .claw-d >/dev/null; fi",
+  "mv .claw-d/member member",
+  "rm -rf .claw-d .claw-snapshot.db",
+];
 
 /**
  * etcd drill in a throwaway container of the live image: restore the snapshot from stdin
@@ -54,9 +51,6 @@ export const removeFile = (path: string) => ["rm", "-f", path];
 
 /** The command of a one-off etcd container (entrypoint sh): `snapshot status` of a snapshot read from stdin into `path`. */
 export const snapshotStatusFromStdin = (path: string) => ["-c", `cat > ${path} && etcdctl snapshot status ${path} -w json`];
-
-/** The command of a one-off etcd container (entrypoint sh): see ETCD_RESTORE_SCRIPT. */
-export const restoreCommand = (dataDir: string) => ["-c", ETCD_RESTORE_SCRIPT(dataDir)];
 
 /** The command of a throwaway drill container (entrypoint sh): see ETCD_DRILL_SCRIPT. */
 export const drillCommand = () => ["-c", ETCD_DRILL_SCRIPT];

@@ -157,6 +157,32 @@ export function restoreNames(db: string, stamp: string): { restored: string; old
   return names;
 }
 
+const dbTag = (db: string) => createHash("sha256").update(db).digest("hex").slice(0, 12);
+/** The prefix of the in-place snapshots of `db` (keptDatabase). */
+export const keptPrefix = (db: string) => `claw_kept_${dbTag(db)}_`;
+/**
+ * Pure: the name `db` is kept under as the in-place snapshot `tag` (a snapshot id,
+ * YYYYMMDD-HHMMSS): fixed in length, so never truncated into another name.
+ */
+export function keptDatabase(db: string, tag: string): string {
+  if (!/^\d{8}-\d{6}$/.test(tag)) throw new Error(`internal: ${JSON.stringify(tag)} is not a snapshot tag`);
+  const name = `${keptPrefix(db)}${tag.replace("-", "")}`;
+  if (name === db) throw new Error(`the database name ${db} collides with an in-place snapshot's name`);
+  return name;
+}
+/** Pure: the tag of an in-place snapshot's database name, or undefined when it is not one of db's. */
+export function keptTagOf(db: string, name: string): string | undefined {
+  const m = /^(\d{8})(\d{6})$/.exec(name.startsWith(keptPrefix(db)) ? name.slice(keptPrefix(db).length) : "");
+  return m ? `${m[1]}-${m[2]}` : undefined;
+}
+/** SQL: the in-place snapshots of `db`, one name per line. */
+export const keptDatabasesSql = (db: string) =>
+  `SELECT datname FROM pg_database WHERE left(datname, ${keptPrefix(db).length}) = ${quoteLit(keptPrefix(db))} ORDER BY datname`;
+/** SQL: a copy of an in-place snapshot, file by file (it has no connections: nobody uses it). */
+export const copyDatabaseSql = (db: string, from: string, owner: string, serverVersionNum: number) =>
+  `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)} TEMPLATE ${quoteIdent(from)}${serverVersionNum >= 150000 ? " STRATEGY FILE_COPY" : ""}`;
+export const serverVersionNumSql = () => "SHOW server_version_num";
+
 export interface SqlStep {
   sql: string;
   /** Run when a later step fails, to put things back. */
@@ -168,7 +194,7 @@ export interface SqlStep {
  * step with its undo: if a step fails, the steps done so far are undone in reverse, so the
  * live database keeps its name and accepts connections again.
  */
-export function swapSteps(db: string, restored: string, old: string): SqlStep[] {
+export function swapSteps(db: string, restored: string, old: string, kept?: string): SqlStep[] {
   const allow = (name: string, yes: boolean) => `ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS ${yes}`;
   const rename = (from: string, to: string) => `ALTER DATABASE ${quoteIdent(from)} RENAME TO ${quoteIdent(to)}`;
   return [
@@ -177,6 +203,15 @@ export function swapSteps(db: string, restored: string, old: string): SqlStep[] 
     { sql: rename(db, old), undo: rename(old, db) },
     { sql: rename(restored, db), undo: rename(db, restored) },
     { sql: allow(db, true) },
+    // An in-place snapshot: what was live gets its snapshot name only once the restored one is
+    // live, so a swap killed before that is undone by swapRecovery (the newest claw_old_* back).
+    ...(kept
+      ? [
+          { sql: rename(old, kept), undo: rename(kept, old) },
+          // It stays readable (an in-place snapshot is verified by its row counts).
+          { sql: allow(kept, true) },
+        ]
+      : []),
   ];
 }
 
@@ -221,7 +256,7 @@ export const swapStateSql = (db: string) => {
  * connections → allowed again. Old copies left beside a live database are only reported:
  * the killed run's snapshot holds that state, and nothing is dropped unasked.
  */
-export function swapRecovery(db: string, stateLines: string): { sql: string[]; leftovers: string[] } {
+export function swapRecovery(db: string, stateLines: string): { sql: string[]; leftovers: string[]; kept?: string[] } {
   const rows = stateLines
     .split("\n")
     .map((l) => l.trim())
@@ -241,7 +276,20 @@ export function swapRecovery(db: string, stateLines: string): { sql: string[]; l
       leftovers: olds.slice(0, -1).map((r) => r.name),
     };
   }
-  return { sql: live.allow ? [] : [allow(db)], leftovers: olds.map((r) => r.name) };
+  // What was live before a swap that died just before giving it its in-place snapshot name
+  // (its stamp is the snapshot's id): it gets that name, so the snapshot holds it.
+  const sql = live.allow ? [] : [allow(db)];
+  const leftovers: string[] = [];
+  const kept: string[] = [];
+  for (const o of olds) {
+    const stamp = /_(\d{12})$/.exec(o.name)?.[1];
+    const name = stamp ? keptDatabase(db, `20${stamp.slice(0, 6)}-${stamp.slice(6)}`) : undefined;
+    if (name) {
+      sql.push(`ALTER DATABASE ${quoteIdent(o.name)} RENAME TO ${quoteIdent(name)}`, allow(name));
+      kept.push(name);
+    } else leftovers.push(o.name);
+  }
+  return { sql, leftovers, kept };
 }
 
 export const createDatabaseSql = (db: string, owner: string) => `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)} TEMPLATE template0`;

@@ -21,6 +21,14 @@ export function parseInfo(text: string): Record<string, string> {
   return out;
 }
 
+/** CONFIG GET's reply as name → value (redis-cli prints them on alternate lines). */
+export function parseConfigPairs(text: string): Record<string, string> {
+  const lines = text.replace(/\r/g, "").split("\n");
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]!] = lines[i + 1]!;
+  return out;
+}
+
 /** Keys per db from INFO keyspace ("db0:keys=3,expires=1,avg_ttl=0"). */
 export function keyspaceCounts(info: Record<string, string>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -28,6 +36,17 @@ export function keyspaceCounts(info: Record<string, string>): Record<string, num
     const m = /^db(\d+)$/.exec(k);
     const keys = /keys=(\d+)/.exec(v);
     if (m && keys) out[`keys:db${m[1]}`] = Number(keys[1]);
+  }
+  return out;
+}
+
+/** Keys with a TTL per db from INFO keyspace ("db0:keys=3,expires=1,avg_ttl=0"). */
+export function expiresCounts(info: Record<string, string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(info)) {
+    const m = /^db(\d+)$/.exec(k);
+    const e = /expires=(\d+)/.exec(v);
+    if (m && e) out[`expires:db${m[1]}`] = Number(e[1]);
   }
   return out;
 }
@@ -43,18 +62,16 @@ export function parseCheckRdb(text: string): { ok: boolean; keys: number; expire
 export const CHECK_RDB_SCRIPT = 'f=$(mktemp /tmp/claw-check.XXXXXX) && cat > "$f" && redis-check-rdb "$f"; s=$?; rm -f "$f"; exit $s';
 
 /**
- * The restore procedure run in a one-off container of the redis service (data volume
- * mounted at /data, Redis itself stopped). The RDB arrives on stdin.
- * Prints "KEYS <n>" (all dbs) when done.
+ * Lines for volume.ts' stageScript (run in the staging dir inside the data volume, in a
+ * one-off container of the redis service; Redis itself may be running). The RDB arrives on
+ * stdin; a private redis-server loads it with AOF off, turns AOF on (which rewrites the AOF
+ * from the loaded data), waits for the rewrite and shuts down, so the staged dir holds the
+ * RDB and an AOF of the same data. Prints "KEYS <n>" (all dbs).
  */
-export const RESTORE_SCRIPT = [
-  "set -eu",
-  "cd /data",
-  "cat > restore.rdb.tmp",
-  "rm -rf appendonlydir appendonly.aof dump.rdb",
-  "mv restore.rdb.tmp dump.rdb",
+export const REDIS_STAGE_LINES = [
+  "cat > dump.rdb",
   // The private server listens on a unix socket only, with the service's own password.
-  'set -- --port 0 --unixsocket /tmp/claw-restore.sock --dir /data --dbfilename dump.rdb --appendonly no --save ""',
+  'set -- --port 0 --unixsocket /tmp/claw-restore.sock --dir "$PWD" --dbfilename dump.rdb --appendonly no --save ""',
   // No password on the private server: it listens on this one-off container's unix socket only,
   // and a password on its command line would show in the host's ps (requirepass is
   // configuration, not data: nothing of it is in the RDB or the AOF).
@@ -73,7 +90,41 @@ export const RESTORE_SCRIPT = [
   'i=0; while [ -e /tmp/claw-restore.pid ] && kill -0 "$(cat /tmp/claw-restore.pid)" 2>/dev/null; do i=$((i+1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done',
   "ls appendonlydir >/dev/null",
   'echo "KEYS $n"',
-].join("\n");
+];
+
+/** How the live server persists: what the staged data must look like for it to load it at start. */
+export interface RedisPersistence {
+  major: number;
+  appendonly: boolean;
+  dbfilename: string;
+  appenddirname: string;
+  appendfilename: string;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
+
+/**
+ * Pure: the staging lines for the live server's persistence (run in the staging dir, the RDB
+ * on stdin). Without AOF, the RDB is what it loads. Redis 7 with AOF loads a multi-part AOF:
+ * its manifest names a base file, which may be an RDB, and an incr file; the RDB becomes the
+ * base (a hard link: no copy) with an empty incr, as Redis itself writes them after a
+ * rewrite. Older servers with AOF get the private server's rewrite (REDIS_STAGE_LINES).
+ */
+export function redisStageLines(p: RedisPersistence): readonly string[] {
+  for (const n of [p.dbfilename, p.appenddirname, p.appendfilename])
+    if (!SAFE_NAME.test(n)) throw new Error(`redis: unexpected file name ${JSON.stringify(n)} in the server's configuration`);
+  if (!p.appendonly) return [`cat > '${p.dbfilename}'`];
+  if (p.major < 7) return REDIS_STAGE_LINES;
+  const base = `${p.appendfilename}.1.base.rdb`;
+  const incr = `${p.appendfilename}.1.incr.aof`;
+  return [
+    `cat > '${p.dbfilename}'`,
+    `mkdir '${p.appenddirname}'`,
+    `ln '${p.dbfilename}' '${p.appenddirname}/${base}'`,
+    `: > '${p.appenddirname}/${incr}'`,
+    `printf 'file %s seq 1 type b\\nfile %s seq 1 type i\\n' '${base}' '${incr}' > '${p.appenddirname}/${p.appendfilename}.manifest'`,
+  ];
+}
 
 /**
  * Restore drill in a throwaway container of the live image: the RDB from stdin loaded by a
@@ -97,9 +148,6 @@ export function keysMatch(loaded: number, counts: Record<string, number>): boole
 
 /** argv: redis-check-rdb of an RDB read from stdin. */
 export const checkRdbFromStdin = () => ["sh", "-c", CHECK_RDB_SCRIPT];
-
-/** The command of a one-off container of the redis service (entrypoint sh): see RESTORE_SCRIPT. */
-export const restoreCommand = () => ["-c", RESTORE_SCRIPT];
 
 /** The command of a throwaway drill container (entrypoint sh): see DRILL_SCRIPT. */
 export const drillCommand = () => ["-c", DRILL_SCRIPT];

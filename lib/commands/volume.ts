@@ -1,29 +1,171 @@
 /**
  * Raw volume copies as sh scripts for one-off containers (stats, archive through a bind
- * mount, replace from stdin, drill in a temp dir), and the parser of their figures. Pure.
+ * mount, stage beside the live data and swap it in, in-place snapshots, drill in a temp
+ * dir), and the parsers of their figures. Pure.
  */
 import { ClawError } from "../core/errors.ts";
 
-/** Prints "FILES <n>" and "BYTES <n>" for the regular files under a mount (busybox-compatible). */
+/**
+ * Our own top-level entries in a data mount: a restore's staging (`.claw-restore-<tag>`) and an
+ * in-place snapshot (`.claw-kept-<tag>`). Never counted, archived or restored as data.
+ */
+export const OURS = ".claw-";
+/** A tag is a snapshot id (YYYYMMDD-HHMMSS): the only thing of ours that goes into a script. */
+export const TAG = /^\d{8}-\d{6}$/;
+const tagged = (tag: string) => {
+  if (!TAG.test(tag)) throw new ClawError(`internal: ${JSON.stringify(tag)} is not a snapshot tag`);
+  return tag;
+};
+export const stageName = (tag: string) => `.claw-restore-${tagged(tag)}`;
+export const keptName = (tag: string) => `.claw-kept-${tagged(tag)}`;
+
+/** find's start of a walk of the data, our own top-level entries left out. */
+const DATA = "find . -path './.claw-*' -prune -o";
+/** Prints "FILES <n>" and "BYTES <n>" for the regular files under the current dir (busybox-compatible). */
 const STATS_LINES = [
-  'echo "FILES $(find . -type f | wc -l)"',
-  "echo \"BYTES $(find . -type f -exec stat -c %s {} + | awk '{s+=$1} END {print s+0}')\"",
+  `echo "FILES $(${DATA} -type f -print | wc -l)"`,
+  `echo "BYTES $(${DATA} -type f -exec stat -c %s {} + | awk '{s+=$1} END {print s+0}')"`,
+];
+/**
+ * FILES and BYTES plus "SUM <md5>" of every file's size, mtime and path (sorted): the
+ * fingerprint an in-place snapshot is checked against. A move keeps all three, so the data
+ * moved aside shows the fingerprint it had when live.
+ */
+const FINGERPRINT_LINES = [
+  "F=$(mktemp /tmp/claw-fp.XXXXXX)",
+  `${DATA} -type f -exec stat -c '%s %Y %n' {} + | LC_ALL=C sort > "$F"`,
+  'echo "FILES $(wc -l < "$F" | tr -d " ")"',
+  'echo "BYTES $(awk \'{s+=$1} END {print s+0}\' "$F")"',
+  'echo "SUM $(md5sum < "$F" | cut -c1-32)"',
+  'rm -f "$F"',
 ];
 export const statsScript = (mount: string) => ["set -eu", `cd '${mount}'`, ...STATS_LINES].join("\n");
-
-export const replaceScript = (mount: string) =>
+/** The fingerprint of what is live in the mount (ours left out). */
+export const fingerprintScript = (mount: string) => ["set -eu", `cd '${mount}'`, ...FINGERPRINT_LINES].join("\n");
+/** Inside an in-place snapshot: the fingerprint its data had when it was moved aside (written by swapScript). */
+export const FINGERPRINT_FILE = ".claw-fingerprint";
+/** Prints the recorded fingerprint of in-place snapshot dir `k`, each line as "WAS <line>" (nothing when it has none). */
+const recordedLines = (k: string) => `if [ -f '${k}/${FINGERPRINT_FILE}' ]; then sed 's/^/WAS /' '${k}/${FINGERPRINT_FILE}'; fi`;
+/** The fingerprint of an in-place snapshot; exit 4 when it is not there. */
+export const keptFingerprintScript = (mount: string, tag: string) =>
   [
     "set -eu",
     `cd '${mount}'`,
-    "rm -rf .claw-restore-new",
-    "mkdir .claw-restore-new",
-    "tar -C .claw-restore-new -xf -",
-    "find . -mindepth 1 -maxdepth 1 ! -name .claw-restore-new -exec rm -rf {} +",
-    "find .claw-restore-new -mindepth 1 -maxdepth 1 -exec mv {} . \\;",
-    "rmdir .claw-restore-new",
-    // The figures of what is now live, from the same container: no second one-off to count them.
+    `[ -d '${keptName(tag)}' ] || { echo 'KEPT MISSING'; exit 4; }`,
+    recordedLines(keptName(tag)),
+    `cd '${keptName(tag)}'`,
+    ...FINGERPRINT_LINES,
+  ].join("\n");
+
+/**
+ * Put the mount back together after a restore that was killed: a move aside that did not
+ * finish (`.claw-kept-<tag>.partial`) is moved back; a swap that had moved the live data
+ * aside (`.claw-kept-<tag>` beside `.claw-restore-<tag>`) is finished; any other staging is
+ * removed (a prepare that died). Prints "RECOVERED <what>" for each.
+ */
+const RECOVER_LINES = [
+  'for p in .claw-kept-*.partial; do [ -d "$p" ] || continue',
+  '  rm -f "$p/.claw-fingerprint" "$p/.claw-fingerprint.tmp"',
+  '  find "$p" -mindepth 1 -maxdepth 1 -exec mv {} . \\;',
+  '  rmdir "$p"; echo "RECOVERED moved back $p"',
+  "done",
+  'for s in .claw-restore-*; do [ -e "$s" ] || continue',
+  "  t=${s#.claw-restore-}",
+  '  if [ -d "$s" ] && [ -d ".claw-kept-$t" ]; then find "$s" -mindepth 1 -maxdepth 1 -exec mv {} . \\;; rmdir "$s"; echo "RECOVERED finished $s"',
+  '  else rm -rf "$s"; echo "RECOVERED removed $s"; fi',
+  "done",
+];
+export const recoverScript = (mount: string) => ["set -eu", `cd '${mount}'`, ...RECOVER_LINES].join("\n");
+
+/** After staging: refuse data that names an entry like ours (a crafted archive), exit 5. */
+const REFUSE_OURS =
+  "if ls -A | grep -q '^\\.claw-'; then echo 'the data holds an entry named like a claw-ops working directory (.claw-*)' >&2; exit 5; fi";
+
+/**
+ * Restore beside the live data (the service may be running): recover, then `produce` the
+ * data inside `.claw-restore-<tag>` (its working dir; default: extract the tar on stdin);
+ * its fingerprint.
+ */
+export const stageScript = (mount: string, tag: string, produce: readonly string[] = ["tar -xf -"]) =>
+  [
+    "set -eu",
+    `cd '${mount}'`,
+    ...RECOVER_LINES,
+    `mkdir '${stageName(tag)}'`,
+    `cd '${stageName(tag)}'`,
+    ...produce,
+    REFUSE_OURS,
+    ...FINGERPRINT_LINES,
+  ].join("\n");
+
+/** Restore from an in-place snapshot: its copy (cp -a keeps modes, owners, mtimes) staged as above; exit 4 if it is gone. */
+export const stageFromKeptScript = (mount: string, from: string, tag: string) =>
+  [
+    "set -eu",
+    `cd '${mount}'`,
+    ...RECOVER_LINES,
+    `[ -d '${keptName(from)}' ] || { echo 'the in-place snapshot ${keptName(from)} is not in the volume' >&2; exit 4; }`,
+    `mkdir '${stageName(tag)}'`,
+    recordedLines(keptName(from)),
+    `cp -a '${keptName(from)}/.' '${stageName(tag)}/'`,
+    `rm -f '${stageName(tag)}/${FINGERPRINT_FILE}'`,
+    `cd '${stageName(tag)}'`,
+    ...FINGERPRINT_LINES,
+  ].join("\n");
+
+/**
+ * With the service stopped: the live data moved aside into `.claw-kept-<tag>` (renames on
+ * one file system), the staged data moved up. `keep`: the moved-aside data stays as the
+ * in-place snapshot; otherwise it is removed. Prints the stats of what is live afterwards.
+ * Killed anywhere, recoverScript puts it back or finishes it.
+ */
+export const swapScript = (mount: string, tag: string, keep: boolean) =>
+  [
+    "set -eu",
+    `cd '${mount}'`,
+    `[ -d '${stageName(tag)}' ] || { echo 'nothing staged for this restore' >&2; exit 4; }`,
+    `rm -rf '${keptName(tag)}.partial'`,
+    `mkdir '${keptName(tag)}.partial'`,
+    `find . -mindepth 1 -maxdepth 1 ! -name '.claw-*' -exec mv {} '${keptName(tag)}.partial/' \\;`,
+    // What verify checks the snapshot against: the fingerprint of what was moved aside (moves keep it).
+    ...(keep
+      ? [
+          `(cd '${keptName(tag)}.partial' && ${FINGERPRINT_LINES.join(" && ")}) > '${keptName(tag)}.partial/${FINGERPRINT_FILE}.tmp'`,
+          `mv '${keptName(tag)}.partial/${FINGERPRINT_FILE}.tmp' '${keptName(tag)}.partial/${FINGERPRINT_FILE}'`,
+        ]
+      : []),
+    `mv '${keptName(tag)}.partial' '${keptName(tag)}'`,
+    `find '${stageName(tag)}' -mindepth 1 -maxdepth 1 -exec mv {} . \\;`,
+    `rmdir '${stageName(tag)}'`,
+    ...(keep ? [] : [`rm -rf '${keptName(tag)}'`]),
     ...STATS_LINES,
   ].join("\n");
+
+/** Where an armed swap's container sees its gate (a private host dir, bind-mounted). */
+export const GATE_MOUNT = "/claw-gate";
+/**
+ * A swap armed ahead of time: the container is started (and its mounts set up) while the
+ * service is still being stopped, and waits for `go` in the gate (`stop`: exit, nothing
+ * done). Gives up after 10 minutes without either.
+ */
+export const armedSwapScript = (mount: string, tag: string, keep: boolean) =>
+  [
+    "i=0",
+    `until [ -e '${GATE_MOUNT}/go' ] || [ -e '${GATE_MOUNT}/stop' ]; do i=$((i+1)); [ $i -lt 12000 ] || { echo 'the swap was never released' >&2; exit 9; }; sleep 0.05; done`,
+    `[ -e '${GATE_MOUNT}/go' ] || exit 0`,
+    swapScript(mount, tag, keep),
+  ].join("\n");
+
+/** The in-place snapshots in the mount, one tag per "KEPT <tag>" line. */
+export const listKeptScript = (mount: string) =>
+  ["set -eu", `cd '${mount}'`, 'for k in .claw-kept-*; do [ -d "$k" ] || continue; echo "KEPT ${k#.claw-kept-}"; done'].join("\n");
+/** Remove in-place snapshots. */
+export const dropKeptScript = (mount: string, tags: readonly string[]) =>
+  ["set -eu", `cd '${mount}'`, ...tags.map((t) => `rm -rf '${keptName(t)}'`)].join("\n");
+
+export function parseKept(text: string): string[] {
+  return [...text.matchAll(/^KEPT (\d{8}-\d{6})$/gm)].map((m) => m[1]!);
+}
 
 /**
  * Drill for a raw volume tar: extracted from stdin into a temp dir of a throwaway container,
@@ -38,6 +180,30 @@ export interface VolumeStats {
   bytes: number;
 }
 
+export interface Fingerprint extends VolumeStats {
+  sum: string;
+}
+
+export function parseFingerprint(text: string): Fingerprint {
+  const mine = text
+    .split("\n")
+    .filter((l) => !l.startsWith("WAS "))
+    .join("\n");
+  const sum = /SUM\s+([0-9a-f]{32})/.exec(mine);
+  if (!sum) throw new ClawError(`could not read the data's fingerprint: ${mine.trim().slice(0, 200)}`);
+  return { ...parseStats(mine), sum: sum[1]! };
+}
+
+/** The fingerprint an in-place snapshot recorded when it was made ("WAS " lines), or undefined. */
+export function parseRecorded(text: string): Fingerprint | undefined {
+  const was = text
+    .split("\n")
+    .filter((l) => l.startsWith("WAS "))
+    .map((l) => l.slice(4))
+    .join("\n");
+  return /SUM\s+[0-9a-f]{32}/.test(was) ? parseFingerprint(was) : undefined;
+}
+
 export function parseStats(text: string): VolumeStats {
   const files = /FILES\s+(\d+)/.exec(text);
   const bytes = /BYTES\s+(\d+)/.exec(text);
@@ -49,10 +215,11 @@ export function parseStats(text: string): VolumeStats {
 export const OUT_MOUNT = "/claw-out";
 
 /** Stats on stdout, then the tar written straight into the mounted backup dir: one container start. */
-export const archiveScript = (mount: string, name: string) => `${statsScript(mount)}\ntar -cf '${OUT_MOUNT}/${name}' .`;
+export const archiveScript = (mount: string, name: string) => `${statsScript(mount)}\ntar --exclude='./.claw-*' -cf '${OUT_MOUNT}/${name}' .`;
 
 /** The command of a one-off container (entrypoint sh) for each script. */
 export const statsCommand = (mount: string) => ["-c", statsScript(mount)];
 export const archiveCommand = (mount: string, name: string) => ["-c", archiveScript(mount, name)];
-export const replaceCommand = (mount: string) => ["-c", replaceScript(mount)];
+/** `sh -c <script>` for a one-off container (entrypoint sh) or an exec. */
+export const shCommand = (script: string) => ["-c", script];
 export const drillCommand = (then: readonly string[] = []) => ["-c", drillScript(then)];

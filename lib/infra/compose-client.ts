@@ -27,6 +27,9 @@ export async function detectComposeFlavor(): Promise<ComposeFlavor> {
   );
 }
 
+/** A quarter of a container's default weight (1024). */
+export const BACKGROUND_CPU_SHARES = 256;
+
 export class ComposeClient implements ServiceControl {
   /**
    * @param healthchecks each service's compose healthcheck test, when known (the stack model):
@@ -282,11 +285,17 @@ export class ComposeClient implements ServiceControl {
   async onVolumes(
     service: string,
     command: readonly string[],
-    o: { entrypoint?: string; volumes?: readonly string[] } = {},
+    o: { entrypoint?: string; volumes?: readonly string[]; background?: boolean } = {},
     ro: RunOptions = {},
   ): Promise<RunResult> {
     const id = this.name ? await this.containerId(service).catch(() => undefined) : undefined;
-    if (!id) return this.runOnce(service, command, { ...o, noDeps: true }, ro);
+    if (!id)
+      return this.runOnce(
+        service,
+        command,
+        { ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}), ...(o.volumes ? { volumes: o.volumes } : {}), noDeps: true },
+        ro,
+      );
     const spec = d.parseRunSpec((await this.run(d.dockerInspect([id]))).stdout);
     // Variables that steer the docker CLI itself stay ours (the image brings its own PATH and HOME).
     for (const k of Object.keys(spec.env)) if (/^(PATH|HOME|DOCKER_.*|LD_.*)$/.test(k)) delete spec.env[k];
@@ -296,6 +305,8 @@ export class ComposeClient implements ServiceControl {
       ...(spec.user ? { user: spec.user } : {}),
       envNames,
       extraVolumes: o.volumes ?? [],
+      // Work beside what runs (a restore staged while the services serve) yields the CPU to them and to the critical path.
+      ...(o.background ? { cpuShares: BACKGROUND_CPU_SHARES } : {}),
     });
     return this.run(argv, ro, spec.env);
   }
@@ -339,6 +350,15 @@ export class ComposeClient implements ServiceControl {
    * (quick), or in a throwaway container of the same image when the service is stopped, so a
    * check never depends on the service being up (a rollback that died may have left it down).
    */
+  /**
+   * A command on a service's data: exec in its container when it runs, else a one-off on its
+   * mounts (ComposeClient.onVolumes). For reads that must not wait for a stopped service.
+   */
+  async onData(service: string, command: readonly string[], ro: RunOptions = {}): Promise<RunResult> {
+    if ((await this.runningId(service)) != null) return this.exec(service, ["sh", ...command], {}, ro);
+    return this.onVolumes(service, command, { entrypoint: "sh" }, ro);
+  }
+
   async execOrThrowaway(service: string, command: readonly string[], ro: RunOptions = {}): Promise<RunResult> {
     // Running, or not known by label (Compose's exec then decides).
     if (!this.name || (await this.runningId(service)) !== null) return this.exec(service, command, {}, ro);

@@ -98,6 +98,11 @@ export interface ClawConfig {
   snapshotRetention(): SnapshotPolicy;
   /** Undefined when OFFSITE_S3_BUCKET is unset. */
   offsite(): OffsiteSettings | undefined;
+  /**
+   * BACKUP_SNAPSHOT_IN_PLACE (yes): a restore keeps the Postgres, Redis and Milvus data it
+   * replaces in place (renamed, not copied) as its snapshot; no: a full copy, as a backup.
+   */
+  snapshotInPlace(): boolean;
 }
 
 const memo = <T>(f: () => T): (() => T) => {
@@ -121,7 +126,17 @@ export function parseConfig(get: EnvGetter): ClawConfig {
     retention: memo(() => retentionSettings(get)),
     snapshotRetention: memo(() => snapshotSettings(get)),
     offsite: memo(() => offsiteSettings(get)),
+    snapshotInPlace: memo(() => yesNo(get, "BACKUP_SNAPSHOT_IN_PLACE", true)),
   };
+}
+
+/** A yes/no setting (yes, no, true, false, 1, 0), `dflt` when unset. */
+export function yesNo(get: EnvGetter, key: string, dflt: boolean): boolean {
+  const v = (get(key) ?? "").trim().toLowerCase();
+  if (v === "") return dflt;
+  if (["yes", "true", "1"].includes(v)) return true;
+  if (["no", "false", "0"].includes(v)) return false;
+  throw bad(key, `must be yes or no, not ${JSON.stringify(get(key))}`, `set ${key}=${dflt ? "yes" : "no"}, or remove it for the default`);
 }
 
 export function deploySettings(get: EnvGetter, environ: NodeJS.ProcessEnv = process.env): DeploySettings {

@@ -158,6 +158,13 @@ export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "BACKUP_RETENTION_MONTHLY_DAYS", description: "days to keep monthly backups (365)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "BACKUP_SNAPSHOT_KEEP", description: "newest snapshots kept per snapshot tier (3)", required: false, secret: false, pattern: /^\d+$/ },
   { name: "BACKUP_SNAPSHOT_DAYS", description: "days every snapshot is kept (7)", required: false, secret: false, pattern: /^\d+$/ },
+  {
+    name: "BACKUP_SNAPSHOT_IN_PLACE",
+    description: "a restore keeps what it replaces in place as its snapshot (yes) or copies it (no)",
+    required: false,
+    secret: false,
+    pattern: /^(yes|no|true|false|1|0)$/i,
+  },
   { name: "WEBHOOK_URL", description: "notification webhook (optional)", required: false, secret: true, pattern: /^https?:\/\// },
   {
     name: "BACKUP_PG_COMPRESSION",

@@ -8,11 +8,12 @@
  * measured from its stop to its healthcheck passing again.
  */
 import { join } from "node:path";
-import type { ComponentContext, PreparedRestore } from "../backup/components/component.ts";
+import { type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "../backup/components/component.ts";
 import { type OpenedBackup, openBackupShown } from "../backup/encryption.ts";
-import { COMPONENTS, type ComponentName, type Manifest } from "../backup/manifest.ts";
+import { COMPONENTS, type ComponentName, type ComponentRecord, KEPT_COMPONENTS, type Manifest } from "../backup/manifest.ts";
 import { REGISTRY, rolesNeeded } from "../backup/registry.ts";
-import { runBackup } from "../backup/run.ts";
+import { beginBackup, componentRecord, markMoved } from "../backup/run.ts";
+import type { ContainerState } from "../commands/compose.ts";
 import { settleAll } from "../core/async.ts";
 import { whileStopped } from "../core/cleanup.ts";
 import { ClawError, ExitCode } from "../core/errors.ts";
@@ -49,42 +50,92 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     COMPONENTS.map((c) => [c, plan.components.includes(c) ? "not reached" : "skipped"]),
   ) as RestoreOutcome["results"];
   if (plan.components.length === 0) return { snapshot: undefined, results };
-  const stale = await project.compose.removeOneOffs(project.effectiveName);
-  if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
   // Decrypted (and each plaintext checked) before the snapshot: nothing is touched until
-  // every artifact is known good.
-  const opened = await openBackupShown(out, project.root, plan.dir, plan.manifest, plan.components, plan.key);
+  // every artifact is known good. Meanwhile one-offs a killed run left are removed (they may
+  // hold a volume this restore replaces).
+  const [removed, opening] = await Promise.allSettled([
+    project.compose.removeOneOffs(project.effectiveName),
+    openBackupShown(out, project.root, plan.dir, plan.manifest, plan.components, plan.key),
+  ]);
+  if (opening.status === "rejected") throw opening.reason;
+  const opened = opening.value;
+  if (removed.status === "rejected") {
+    opened.close();
+    throw removed.reason;
+  }
+  const stale = removed.value;
+  if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
   try {
+    plan = await withoutUnmoved(project, out, plan, opened, results);
+    if (plan.components.length === 0) return { snapshot: undefined, results };
     await checkComponents(project, out, plan, opened);
     const started = (await startLeftStopped(project, rolesNeeded(plan.components), (m) => out.warn(m))).length > 0;
-    // The snapshot is taken while the parts of the restore that touch no live data are done
-    // beside it (Postgres: the dump restored into a database of its own), services running.
+    // Postgres, Redis, Milvus and the uploads keep what they replace in place (renamed, not copied) as the
+    // snapshot; the rest is copied, as a backup, while every component's restore is prepared
+    // beside the live data (staged, services running).
+    const here: ComponentContext = { project, dir: opened.dir, out };
+    const inPlace = project.config.snapshotInPlace()
+      ? plan.components.filter((c) => KEPT_COMPONENTS.includes(c) && REGISTRY[c].freeze && (REGISTRY[c].canKeep?.(here) ?? true))
+      : [];
+    const pending = await beginBackup(project, out, {
+      components: plan.components.filter((c) => !inPlace.includes(c)),
+      tier: plan.snapshotTier,
+      prune: false,
+    });
     const prepared = new Map<ComponentName, PreparedRestore>();
+    // What runs now and what the services are defined as, read while the restore is prepared.
+    const looked = Promise.all([
+      project.compose.ps(),
+      plan.components.includes("config") ? project.compose.resolvedConfig() : Promise.resolve(undefined),
+    ]);
+    looked.catch(() => undefined);
     const [snap, prep] = await Promise.allSettled([
-      takeSnapshot(project, out, plan, o.recordUndo !== false),
-      prepareComponents(project, out, plan, opened, results, prepared),
+      out.step(`snapshot of the current state (${plan.snapshotTier}${inPlace.length ? `; ${inPlace.join(", ")} kept in place` : ""})`, () =>
+        pending.write(),
+      ),
+      prepareComponents(project, out, plan, opened, results, prepared, pending.id),
     ]);
     const discard = async () => {
       for (const [c, p] of prepared) if (results[c] !== "restored") await p.discard();
     };
-    if (snap.status === "rejected") {
+    if (snap.status === "rejected" || prep.status === "rejected") {
+      pending.discard();
       await discard();
-      // Once it has started services, a refusal of the snapshot is no longer "nothing touched".
-      throw started ? touched(snap.reason) : snap.reason;
+      const reason = snap.status === "rejected" ? snap.reason : (prep as PromiseRejectedResult).reason;
+      const e = reason instanceof Error ? reason : new Error(String(reason));
+      // Once it has started services (left stopped by a run that died), a refusal is no longer "nothing touched".
+      if (snap.status === "rejected") throw started ? touched(e) : e;
+      return { snapshot: undefined, results, error: started ? touched(e) : e };
     }
-    const snapshot = snap.value;
-    if (prep.status === "rejected") {
-      await discard();
-      const reason = prep.reason instanceof Error ? prep.reason : new Error(String(prep.reason));
-      // Services it started (left stopped by a run that died) mean the stack was touched.
-      return { snapshot, results, error: started ? touched(reason) : reason };
-    }
+    let snapshot: string | undefined;
+    let committed: Manifest | undefined;
+    // Recorded before anything is overwritten: `rollback.mts --undo` finds it even if this run dies.
+    const commit = (extra: readonly ComponentRecord[]) => {
+      const b = pending.commit(extra);
+      committed = b.manifest;
+      if (o.recordUndo !== false)
+        writeUndo(project.root, b.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
+      out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, b.id), b.manifest)}`);
+      snapshot = b.dir;
+    };
+    const moved = (cs: readonly ComponentName[]) => {
+      if (snapshot && committed && cs.length) committed = markMoved(snapshot, committed, cs);
+    };
+    if (!inPlace.length) commit([]);
     // Finishing a run that died: it may have left the dependents stopped, so all of them start again.
     const timing: Timing = {};
-    const error = await restoreComponents(project, out, plan, opened, results, o.recordUndo === false, timing, prepared).then(
-      () => undefined,
-      touched,
-    );
+    const error = await looked
+      .then(([states, definitions]) =>
+        restoreComponents(project, out, plan, opened, results, o.recordUndo === false, timing, prepared, {
+          inPlace,
+          commit,
+          moved,
+          states,
+          definitions,
+        }),
+      )
+      .then(() => undefined, touched);
+    if (snapshot === undefined) pending.discard();
     await discard();
     // A deploy that died may have left nginx naming a backend container this restore replaced.
     const reconciled = await reconcileServing(project).catch((e: Error) => `could not check which backend nginx serves: ${e.message}`);
@@ -93,6 +144,32 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   } finally {
     opened.close();
   }
+}
+
+/**
+ * An in-place snapshot whose restore died before replacing a component holds that
+ * component's state in the live data itself: nothing to restore for it ("skipped", said).
+ */
+async function withoutUnmoved(
+  project: Project,
+  out: Output,
+  plan: RestorePlan,
+  opened: OpenedBackup,
+  results: RestoreOutcome["results"],
+): Promise<RestorePlan> {
+  const ctx: ComponentContext = { project, dir: opened.dir, out };
+  const unmoved = new Set<ComponentName>();
+  await settleAll(
+    plan.components.map(async (c) => {
+      const rec = opened.manifest.components[c]!;
+      if (rec.kept && (await REGISTRY[c].unmoved?.(ctx, rec))) unmoved.add(c);
+    }),
+  );
+  for (const c of unmoved) {
+    results[c] = "skipped";
+    out.info(`${c}: ${UNMOVED}: nothing to restore`);
+  }
+  return unmoved.size ? { ...plan, components: plan.components.filter((c) => !unmoved.has(c)) } : plan;
 }
 
 /** An encrypted snapshot needs the key to be undone: say so when .env.prod does not hold it. */
@@ -119,6 +196,7 @@ async function prepareComponents(
   opened: OpenedBackup,
   results: RestoreOutcome["results"],
   prepared: Map<ComponentName, PreparedRestore>,
+  tag: string,
 ): Promise<void> {
   const ctx: ComponentContext = { project, dir: opened.dir, out };
   await settleAll(
@@ -127,7 +205,7 @@ async function prepareComponents(
       if (!prepare) return [];
       return [
         out
-          .step(`prepare ${c} (beside the live data)`, () => prepare(ctx, opened.manifest.components[c]!))
+          .step(`prepare ${c} (beside the live data)`, () => prepare(ctx, opened.manifest.components[c]!, tag))
           .then(
             (p) => void prepared.set(c, p),
             (e: unknown) => {
@@ -138,16 +216,6 @@ async function prepareComponents(
       ];
     }),
   );
-}
-
-async function takeSnapshot(project: Project, out: Output, plan: RestorePlan, recordUndo: boolean): Promise<string> {
-  const snap = await out.step(`snapshot of the current state (${plan.snapshotTier})`, () =>
-    runBackup(project, out, { components: plan.components, tier: plan.snapshotTier, prune: false }),
-  );
-  // Recorded before anything is overwritten: `rollback.mts --undo` finds it even if this run dies.
-  if (recordUndo) writeUndo(project.root, snap.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
-  out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, snap.id), snap.manifest)}`);
-  return snap.dir;
 }
 
 /**
@@ -179,15 +247,50 @@ async function restoreComponents(
   allDependents: boolean,
   timing: Timing,
   prepared: ReadonlyMap<ComponentName, PreparedRestore>,
+  kept: {
+    inPlace: readonly ComponentName[];
+    commit: (extra: readonly ComponentRecord[]) => void;
+    /** Marks in the snapshot's manifest the components whose data was moved aside. */
+    moved: (components: readonly ComponentName[]) => void;
+    /** compose ps and the resolved definitions (when config is restored), read before anything was stopped. */
+    states: readonly ContainerState[];
+    definitions: string | undefined;
+  },
 ): Promise<void> {
   const ctx: ComponentContext = { project, dir: opened.dir, out };
+  const frozen = new Map<ComponentName, Frozen>();
   const restoreOne = async (c: ComponentName) => {
     results[c] = "failed";
-    await out.step(`restore ${c}`, () => REGISTRY[c].restore(ctx, opened.manifest.components[c]!, prepared.get(c)));
+    const f = frozen.get(c);
+    await out.step(`restore ${c}`, () => (f ? f.swap() : REGISTRY[c].restore(ctx, opened.manifest.components[c]!, prepared.get(c))));
     results[c] = "restored";
   };
+  /**
+   * The in-place snapshot: each kept component stops its own services and records what is
+   * live; the snapshot's manifest is committed with those records before any swap. If one
+   * cannot, the others start again untouched and nothing is replaced.
+   */
+  const freeze = async () => {
+    const t0 = new Date();
+    const got = await Promise.allSettled(
+      kept.inPlace.map((c) =>
+        out
+          .step(`stop ${c} and record it (in-place snapshot)`, () => REGISTRY[c].freeze!(ctx, opened.manifest.components[c]!, prepared.get(c)!))
+          .then((f) => void frozen.set(c, f)),
+      ),
+    );
+    const failed = got.find((g): g is PromiseRejectedResult => g.status === "rejected");
+    try {
+      if (failed) throw failed.reason;
+      kept.commit(kept.inPlace.map((c) => componentRecord(c, frozen.get(c)!.record, t0, new Date())));
+    } catch (e) {
+      await settleAll([...frozen.values()].map((f) => f.thaw()));
+      frozen.clear();
+      throw e;
+    }
+  };
   // A restored configuration may change the services' definitions: then they are recreated from it.
-  const definitionsBefore = plan.components.includes("config") ? await project.compose.resolvedConfig() : undefined;
+  const definitionsBefore = kept.definitions;
   let stoppedAt: number | undefined;
   const shown = {
     stop: async (s: readonly string[]) => {
@@ -202,12 +305,17 @@ async function restoreComponents(
   };
   // Only what runs is stopped, so only that is started again: a restore never starts a service
   // that was not running before it (a database-only stack stays database-only).
-  const states = await project.compose.ps();
+  const states = kept.states;
   const running = allDependents ? plan.stop : plan.stop.filter((s) => states.some((c) => c.service === s && c.state === "running"));
   const backend = findByRole(project.stack, "backend")?.name;
   const data = plan.components.filter((c) => c !== "config");
   return whileStopped(shown, running, async () => {
-    await settleAll(data.map(restoreOne));
+    if (kept.inPlace.length) await freeze();
+    try {
+      await settleAll(data.map(restoreOne));
+    } finally {
+      kept.moved([...frozen].filter(([, f]) => f.moved).map(([c]) => c));
+    }
     if (plan.components.includes("config")) {
       await restoreOne("config");
       const after = await project.compose.resolvedConfig();

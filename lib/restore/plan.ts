@@ -89,7 +89,7 @@ export function describePlan(p: RestorePlan): string[] {
     `config:      ${p.components.includes("config") ? "restored (.env.prod, compose, nginx, prometheus, grafana, loki)" : "not restored"}`,
     `release:     ${p.releaseFrom}${p.components.includes("config") && p.releaseTo !== p.releaseFrom ? ` -> ${p.releaseTo}` : " (unchanged)"}`,
     `stop/start:  ${p.stop.join(", ") || "none"}`,
-    `snapshot:    backups/${p.snapshotTier}/<now> first, holding everything that will be overwritten`,
+    `snapshot:    backups/${p.snapshotTier}/<now> first, holding everything that will be overwritten (data kept in place, renamed, where it can be)`,
   ];
 }
 

@@ -30,7 +30,7 @@ import { once } from "../stack/fixtures.ts";
 import { createStack, type TestStack } from "../stack/harness.ts";
 import { ensureImages } from "../stack/images.ts";
 import { runScript, startScript, tailOf } from "../stack/scripts.ts";
-import { configPrint, type Fingerprint, fingerprint, mutate, redisCli, s3, seed } from "../stack/state.ts";
+import { configPrint, type Fingerprint, fingerprint, mutate, psql, redisCli, s3, seed } from "../stack/state.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -128,6 +128,71 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     const { B } = await restoredOnce();
     await undoneOnce(); // rollback --backup backups/pre-restore/<its snapshot>, exit 0
     assert.deepEqual(await fingerprint(stack), B);
+  });
+
+  test("a restore keeps what it replaced in place as its snapshot: recorded before the swap, verified, undone exactly, removed with its snapshot; BACKUP_SNAPSHOT_IN_PLACE=no copies it", async () => {
+    const { snapshot, B } = await restoredOnce();
+    const snapshotsBefore = backupsOf("pre-rollback");
+    await undoneOnce(); // from the kept data: a copy of it, so the snapshot stays
+    const undoSnapshot = backupsOf("pre-rollback").find((n) => !snapshotsBefore.includes(n)) ?? backupsOf("pre-rollback").sort().at(-1)!;
+    const dir = join(stack.dir, "backups/pre-restore", snapshot);
+    const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    for (const c of ["postgres", "redis", "milvus", "uploads"]) {
+      assert.deepEqual(m.components[c].kept, { tag: snapshot, moved: true }, `${c} kept in place, and marked moved once swapped`);
+      assert.deepEqual(m.components[c].artifacts, []);
+    }
+    assert.ok(m.components.config.artifacts.length > 0, "the configuration is copied");
+    const keptDbs = async () => (await psql(stack, "SELECT datname FROM pg_database WHERE datname LIKE 'claw\\_kept\\_%' ORDER BY 1")).split("\n");
+    const keptIn = async (service: string, mount: string) =>
+      (await stack.compose.exec(service, ["sh", "-c", `ls -A ${mount}`])).stdout.split("\n").filter((n) => n.startsWith(".claw-kept-"));
+    const digits = (id: string) => id.replace("-", "");
+    assert.ok(
+      (await keptDbs()).some((n) => n.endsWith(digits(snapshot))),
+      "the replaced database kept under its snapshot name",
+    );
+    assert.ok((await keptIn("redis", "/data")).includes(`.claw-kept-${snapshot}`));
+    assert.ok((await keptIn("minio", "/minio_data")).includes(`.claw-kept-${snapshot}`));
+    assert.ok(existsSync(join(stack.dir, `.claw-kept-uploads-${snapshot}`)), "the replaced uploads kept beside the uploads directory");
+    // --verify of the snapshot checks the kept data against its record.
+    const v = await runScript(stack, "backup", ["--verify", `backups/pre-restore/${snapshot}`]);
+    assert.equal(v.status, 0, tailOf(v));
+    assert.match(v.stdout + v.stderr, /postgres +kept in place as claw_kept_/);
+    assert.match((await runScript(stack, "backup", ["--list"])).stdout, new RegExp(`pre-restore/${snapshot} .*postgres\\(in place\\)`));
+    // Its directory gone (as retention removes it): --prune removes its kept data, and only its own.
+    rmSync(dir, { recursive: true, force: true });
+    const p = await runScript(stack, "backup", ["--prune"]);
+    assert.equal(p.status, 0, tailOf(p));
+    assert.match(p.stdout + p.stderr, /removed in-place snapshot data whose snapshot is gone/);
+    assert.ok(!(await keptDbs()).some((n) => n.endsWith(digits(snapshot))));
+    assert.ok(!(await keptIn("redis", "/data")).includes(`.claw-kept-${snapshot}`));
+    assert.ok(!(await keptIn("minio", "/minio_data")).includes(`.claw-kept-${snapshot}`));
+    assert.ok(!existsSync(join(stack.dir, `.claw-kept-uploads-${snapshot}`)));
+    assert.ok(
+      (await keptDbs()).some((n) => n.endsWith(digits(undoSnapshot))),
+      "the undo's own snapshot stays",
+    );
+    assert.ok((await keptIn("redis", "/data")).includes(`.claw-kept-${undoSnapshot}`));
+    assert.deepEqual(await fingerprint(stack), B, "the live data is untouched by the sweep");
+    // A copy instead: the snapshot holds artifacts, and still undoes exactly.
+    const env = join(stack.dir, ".env.prod");
+    const envBefore = readFileSync(env, "utf8");
+    try {
+      appendFileSync(env, "\nBACKUP_SNAPSHOT_IN_PLACE=no\n");
+      const { first } = await firstBackup();
+      const before = backupsOf("pre-restore");
+      const r = await runScript(stack, "backup", ["--restore", `backups/daily/${first.id}`, "-y"]);
+      assert.equal(r.status, 0, tailOf(r));
+      const copied = backupsOf("pre-restore").find((n) => !before.includes(n))!;
+      const cm = JSON.parse(readFileSync(join(stack.dir, "backups/pre-restore", copied, "manifest.json"), "utf8"));
+      for (const c of ["postgres", "redis", "milvus", "uploads"]) assert.equal(cm.components[c].kept, undefined, `${c} copied`);
+      assert.ok(!(await keptDbs()).some((n) => n.endsWith(digits(copied))), "nothing kept in place");
+      writeFileSync(env, `${readFileSync(env, "utf8")}\nBACKUP_SNAPSHOT_IN_PLACE=no\n`, { mode: 0o600 });
+      const u = await runScript(stack, "rollback", ["--backup", `backups/pre-restore/${copied}`, "-y"]);
+      assert.equal(u.status, 0, tailOf(u));
+      assert.deepEqual(await fingerprint(stack), B);
+    } finally {
+      writeFileSync(env, envBefore, { mode: 0o600 });
+    }
   });
 
   test("rollback N --skip-redis --skip-milvus --skip-uploads rolls back the database only, under load", async () => {

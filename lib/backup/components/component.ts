@@ -10,7 +10,7 @@ export interface ComponentContext {
   out: Output;
 }
 
-export type BackupResult = Pick<ComponentRecord, "artifacts" | "tools" | "counts" | "notes">;
+export type BackupResult = Pick<ComponentRecord, "artifacts" | "tools" | "counts" | "notes" | "kept">;
 
 export interface Component {
   name: ComponentName;
@@ -36,7 +36,21 @@ export interface Component {
    * database of its own and checked), run while the snapshot is being taken and before any
    * service is stopped; restore() then only swaps it in. discard() removes what it made.
    */
-  prepare?(ctx: ComponentContext, rec: ComponentRecord): Promise<PreparedRestore>;
+  prepare?(ctx: ComponentContext, rec: ComponentRecord, tag: string): Promise<PreparedRestore>;
+  /**
+   * In-place snapshot (a component that can keep what it replaces): with the dependents
+   * stopped, stop the component's own services and record what is live; nothing replaced
+   * yet. The restore commits the snapshot's manifest with this record, then calls swap().
+   */
+  freeze?(ctx: ComponentContext, rec: ComponentRecord, prepared: PreparedRestore): Promise<Frozen>;
+  /**
+   * An in-place snapshot record whose data was never moved aside (its restore died after the
+   * snapshot was committed, before this component's swap): the live data is its state, so
+   * restoring it is nothing to do.
+   */
+  unmoved?(ctx: ComponentContext, rec: ComponentRecord): Promise<boolean>;
+  /** Whether freeze can keep in place on this host (default yes). */
+  canKeep?(ctx: ComponentContext): boolean;
   /** Make the live data equal the backup (from what prepare made, when given), and prove it against rec.counts. */
   restore(ctx: ComponentContext, rec: ComponentRecord, prepared?: PreparedRestore): Promise<void>;
 }
@@ -44,5 +58,21 @@ export interface Component {
 export interface PreparedRestore {
   /** What restore() swaps in (a database name, …). */
   readonly ref: string;
+  /** The restore's tag (its snapshot's id): names the staging and the in-place snapshot. */
+  readonly tag: string;
   discard(): Promise<void>;
 }
+
+export interface Frozen {
+  /** What the in-place snapshot's manifest records for this component (kept: the data it replaces). */
+  record: BackupResult;
+  /** Swap the prepared data in (what it replaces kept under the tag), start the services again, prove it against the backup. */
+  swap(): Promise<void>;
+  /** Start the services again without swapping anything (another component could not freeze). */
+  thaw(): Promise<void>;
+  /** Whether swap() got as far as moving the replaced data aside (it is then the snapshot's). */
+  readonly moved: boolean;
+}
+
+/** How a check of an in-place snapshot says that its data was never moved aside (see Component.unmoved). */
+export const UNMOVED = "not moved aside: the restore that took this snapshot died before replacing it, so the live data is this state";

@@ -10,9 +10,9 @@
  */
 import { join } from "node:path";
 import {
+  ETCD_STAGE_LINES,
   drillCommand as etcdDrillCommand,
   etcdKeyCount,
-  restoreCommand as etcdRestoreCommand,
   etcdSnapshotSave,
   etcdSnapshotStatus,
   etcdVersion,
@@ -21,15 +21,27 @@ import {
   snapshotStatusFromStdin,
 } from "../../commands/etcd.ts";
 import { MINIO_READY_CHECK } from "../../commands/minio.ts";
+import { keptName } from "../../commands/volume.ts";
 import { settleAll } from "../../core/async.ts";
 import { InvalidBackupError, RestoreMismatchError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
 import { HOUR_MS } from "../../core/time.ts";
 import type { ComposeClient } from "../../infra/compose-client.ts";
 import { type ServiceModel, serviceByRole } from "../../project/stack.ts";
-import { artifact } from "../manifest.ts";
-import type { Component, ComponentContext } from "./component.ts";
-import { archiveVolume, dataMount, drillVolume, replaceVolume, statsDiffer, type VolumeStats } from "./volume.ts";
+import { artifact, type ComponentRecord } from "../manifest.ts";
+import { formatBackupId } from "../retention.ts";
+import { type Component, type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "./component.ts";
+import {
+  archiveVolume,
+  armSwap,
+  drillVolume,
+  fingerprintDiffers,
+  keptFingerprint,
+  stageVolume,
+  statsDiffer,
+  unstageVolume,
+  type VolumeStats,
+} from "./volume.ts";
 
 export const ETCD_FILE = "etcd.snapshot";
 export const MINIO_FILE = "minio-data.tar";
@@ -94,6 +106,10 @@ export const milvus: Component = {
   },
 
   async verify(ctx, rec) {
+    if (rec.kept) {
+      await verifyKept(ctx, rec, rec.kept.tag);
+      return;
+    }
     const { etcd } = services(ctx);
     const compose = ctx.project.compose;
     // `snapshot status` needs the file inside an etcd container: a throwaway one of the same
@@ -117,6 +133,7 @@ export const milvus: Component = {
   },
 
   async drill(ctx, rec) {
+    if (rec.kept) return verifyKept(ctx, rec, rec.kept.tag);
     const { etcd, minio, milvus: mv } = services(ctx);
     const compose = ctx.project.compose;
     const name = ctx.project.effectiveName;
@@ -146,37 +163,126 @@ export const milvus: Component = {
     return `etcd restored and started in a throwaway container with ${keys} keys; MinIO started ready on ${m.files} files / ${m.bytes} bytes; Milvus volume ${v.files} files / ${v.bytes} bytes: all as in the manifest`;
   },
 
-  async restore(ctx, rec) {
+  async prepare(ctx, rec, tag) {
     const { etcd, minio, milvus: mv } = services(ctx);
     const compose = ctx.project.compose;
     const c = rec.counts;
-    // With Milvus stopped nothing writes to etcd or MinIO: the three are replaced at the same
-    // time, each checked against the backup's figures.
-    await compose.whileStopped([mv.name], () =>
-      settleAll([
-        (async () => {
-          await compose.whileStopped([etcd.name], () =>
-            compose.onVolumes(etcd.name, etcdRestoreCommand(dataMount(etcd)), { entrypoint: "sh" }, { stdinFile: join(ctx.dir, ETCD_FILE) }),
-          );
-          const keys = await keyCount(compose, etcd);
-          if (keys !== c["etcd:keys"])
-            throw new RestoreMismatchError("milvus", `etcd holds ${keys} keys after restore, the backup ${c["etcd:keys"]}`);
-        })(),
-        compose.whileStopped([minio.name], async () => {
-          const differs = statsDiffer("MinIO volume", await replaceVolume(compose, minio, join(ctx.dir, MINIO_FILE)), {
-            files: c["minio:files"],
-            bytes: c["minio:bytes"],
-          });
-          if (differs) throw new RestoreMismatchError("milvus", differs);
-        }),
-        (async () => {
-          const differs = statsDiffer("Milvus volume", await replaceVolume(compose, mv, join(ctx.dir, MILVUS_FILE)), {
-            files: c["milvus:files"],
-            bytes: c["milvus:bytes"],
-          });
-          if (differs) throw new RestoreMismatchError("milvus", differs);
-        })(),
-      ]),
-    );
+    const discard = async () => {
+      await settleAll([etcd, minio, mv].map((s) => unstageVolume(compose, s, tag))).catch(() => undefined);
+    };
+    // The three staged beside their live data at the same time, Milvus still serving.
+    const stage = async (svc: ServiceModel, key: "etcd" | "minio" | "milvus", file: string, produce?: readonly string[]) => {
+      if (rec.kept) {
+        const staged = await stageVolume(compose, svc, tag, { kept: rec.kept.tag });
+        const differs = fingerprintDiffers(`milvus (${key})`, { now: staged, recorded: staged.recorded });
+        if (differs) throw new InvalidBackupError(differs);
+        return;
+      }
+      const got = await stageVolume(compose, svc, tag, { file: join(ctx.dir, file) }, produce);
+      if (key === "etcd") return;
+      const differs = statsDiffer(`${key === "minio" ? "MinIO" : "Milvus"} volume`, got, { files: c[`${key}:files`], bytes: c[`${key}:bytes`] });
+      if (differs) throw new RestoreMismatchError("milvus", differs);
+    };
+    try {
+      await settleAll([stage(etcd, "etcd", ETCD_FILE, ETCD_STAGE_LINES), stage(minio, "minio", MINIO_FILE), stage(mv, "milvus", MILVUS_FILE)]);
+    } catch (e) {
+      await discard();
+      throw e;
+    }
+    return { ref: tag, tag, discard };
+  },
+
+  async freeze(ctx, rec, prepared) {
+    return swapIn(ctx, rec, prepared, true);
+  },
+
+  // Only when none of the three volumes holds it: a part that was moved is restored from.
+  async unmoved(ctx, rec) {
+    if (!rec.kept || rec.kept.moved) return false;
+    const { etcd, minio, milvus: mv } = services(ctx);
+    const got = await settleAll([etcd, minio, mv].map((s) => keptFingerprint(ctx.project.compose, s, rec.kept!.tag)));
+    return got.every((g) => g === undefined);
+  },
+
+  async restore(ctx, rec, prepared) {
+    const ready = prepared ?? (await milvus.prepare!(ctx, rec, formatBackupId(new Date())));
+    await (await swapIn(ctx, rec, ready, false)).swap();
   },
 };
+
+/**
+ * Milvus stopped (nothing else writes to etcd or MinIO), then etcd and MinIO; the three
+ * staged volumes swapped in at the same time by renames. `keep`: what they replace stays in
+ * each volume as the in-place snapshot, etcd's key count and each volume's fingerprint
+ * recorded. Started again etcd and MinIO first, each checked against the backup's figures.
+ */
+async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: PreparedRestore, keep: boolean): Promise<Frozen> {
+  const { etcd, minio, milvus: mv } = services(ctx);
+  const compose = ctx.project.compose;
+  const all = [etcd, minio, mv];
+  const start = () => compose.startReady([etcd.name, minio.name, mv.name]);
+  const armed = all.map((s) => armSwap(compose, s, ready.tag, keep, ctx.project.root));
+  const cancel = () => settleAll(armed.map((a) => a.cancel()));
+  let counts: Record<string, number> = {};
+  try {
+    await compose.stop([mv.name]);
+    // Each volume's fingerprint is recorded inside what the swap moves aside (swapScript).
+    if (keep) counts = { "etcd:keys": await keyCount(compose, etcd) };
+    await compose.stop([etcd.name, minio.name]);
+  } catch (e) {
+    await cancel();
+    await start();
+    throw e;
+  }
+  let moved = false;
+  return {
+    get moved() {
+      return moved;
+    },
+    record: {
+      artifacts: [],
+      kept: { tag: ready.tag },
+      tools: {},
+      counts,
+      notes: [
+        `etcd, MinIO and Milvus volumes' content kept in place as ${keptName(ready.tag)} in each (a snapshot to undo a restore, not a copy elsewhere)`,
+      ],
+    },
+    thaw: async () => {
+      await cancel();
+      await start();
+    },
+    swap: async () => {
+      const c = rec.counts;
+      let stats: VolumeStats[];
+      try {
+        stats = await settleAll(armed.map((a) => a.go()));
+        moved = keep;
+      } finally {
+        await start();
+      }
+      const keys = await keyCount(compose, etcd);
+      if (keys !== c["etcd:keys"]) throw new RestoreMismatchError("milvus", `etcd holds ${keys} keys after restore, the backup ${c["etcd:keys"]}`);
+      // From an in-place snapshot the staged copy was checked against its fingerprint in prepare.
+      if (rec.kept) return;
+      const differs =
+        statsDiffer("MinIO volume", stats[1]!, { files: c["minio:files"], bytes: c["minio:bytes"] }) ??
+        statsDiffer("Milvus volume", stats[2]!, { files: c["milvus:files"], bytes: c["milvus:bytes"] });
+      if (differs) throw new RestoreMismatchError("milvus", differs);
+    },
+  };
+}
+
+/** An in-place snapshot's check: each volume's kept files, as recorded. */
+async function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: string): Promise<string> {
+  const { etcd, minio, milvus: mv } = services(ctx);
+  const compose = ctx.project.compose;
+  const keys = ["etcd", "minio", "milvus"] as const;
+  const got = await settleAll([etcd, minio, mv].map((s) => keptFingerprint(compose, s, tag)));
+  if (got.every((g) => g === undefined) && !rec.kept?.moved) return `${keptName(tag)} ${UNMOVED}`;
+  for (const [i, k] of keys.entries()) {
+    const differs = fingerprintDiffers(`milvus (${k})`, got[i]);
+    if (differs) throw new InvalidBackupError(differs, "use another backup (see --list)");
+  }
+  return `kept in place as ${keptName(tag)} in the etcd, MinIO and Milvus volumes: ${keys.map((k, i) => `${k} ${got[i]!.now.files} files / ${got[i]!.now.bytes} bytes`).join(", ")}, as recorded (${rec.counts["etcd:keys"]} etcd keys when kept)`;
+}

@@ -9,11 +9,16 @@
 import { join } from "node:path";
 import {
   type Codec,
+  copyDatabaseSql,
   createDatabaseSql,
+  databaseExistsSql,
   drillCommand,
   dropDatabaseSql,
   dumpAndCount,
   hasZstd,
+  keptDatabase,
+  keptDatabasesSql,
+  keptTagOf,
   listDump,
   parseCounts,
   parseDumpCounts,
@@ -23,6 +28,7 @@ import {
   ROW_COUNT_SQL,
   restoreDump,
   restoreNames,
+  serverVersionNumSql,
   swapRecovery,
   swapStateSql,
   swapSteps,
@@ -34,7 +40,9 @@ import { lastLine } from "../../core/exec.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import { serviceByRole } from "../../project/stack.ts";
 import { type ArtifactRecord, artifact, type ComponentRecord } from "../manifest.ts";
-import type { Component, ComponentContext } from "./component.ts";
+import { formatBackupId } from "../retention.ts";
+import type { Component, ComponentContext, Frozen, PreparedRestore } from "./component.ts";
+import { UNMOVED } from "./component.ts";
 
 export const DUMP_FILE = (db: string, codec: Codec = "none") => `postgres-${db}.dump${codec === "zstd" ? ".zst" : ""}`;
 const isDump = (file: string) => /\.dump(\.zst)?$/.test(file);
@@ -86,9 +94,11 @@ export function compareCounts(expected: Record<string, number>, actual: Record<s
 async function recoverSwap(ctx: ComponentContext): Promise<void> {
   const { service, user, db } = names(ctx);
   const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
-  const { sql, leftovers } = swapRecovery(db, (await exec(swapStateSql(db))).stdout);
+  const { sql, leftovers, kept = [] } = swapRecovery(db, (await exec(swapStateSql(db))).stdout);
   for (const q of sql) await exec(q);
-  if (sql.length) ctx.out.warn(`postgres: database ${db} was left half-swapped by a restore that died; put back as it was before that restore`);
+  if (sql.length > kept.length * 2)
+    ctx.out.warn(`postgres: database ${db} was left half-swapped by a restore that died; put back as it was before that restore`);
+  if (kept.length) ctx.out.warn(`postgres: what a restore that died had swapped out is kept as its in-place snapshot: ${kept.join(", ")}`);
   if (leftovers.length)
     ctx.out.warn(`postgres: ${leftovers.join(", ")} left by a restore that died (the state before it); drop when no longer needed: DROP DATABASE …`);
 }
@@ -127,6 +137,10 @@ export const postgres: Component = {
   },
 
   async verify(ctx, rec) {
+    if (rec.kept) {
+      await verifyKept(ctx, rec, rec.kept.tag);
+      return;
+    }
     const { service } = names(ctx);
     const dump = dumpOf(rec);
     const list = await ctx.project.compose.execOrThrowaway(service, listDump(codecOf(dump.file)), {
@@ -139,6 +153,7 @@ export const postgres: Component = {
   },
 
   async drill(ctx, rec) {
+    if (rec.kept) return verifyKept(ctx, rec, rec.kept.tag);
     const { service, user } = names(ctx);
     const dump = dumpOf(rec);
     const r = await ctx.project.compose.throwaway(
@@ -157,45 +172,126 @@ export const postgres: Component = {
   },
 
   // No recoverSwap here: the snapshot's backup() does it, at the same time, before any swap.
-  async prepare(ctx, rec) {
+  async prepare(ctx, rec, tag) {
     const { service, user, db } = names(ctx);
-    const dump = dumpOf(rec);
-    const { restored } = restoreNames(db, Date.now().toString(36));
+    const { restored } = restoreNames(db, tag);
     const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
     const discard = async () => {
       await exec(dropDatabaseSql(restored)).catch(() => undefined);
     };
     await exec(dropDatabaseSql(restored));
-    await exec(createDatabaseSql(restored, user));
+    if (rec.kept) {
+      // From an in-place snapshot: a file-level copy of it (it stays as it is, for another undo).
+      const from = keptDatabase(db, rec.kept.tag);
+      if (!(await exec(databaseExistsSql(from))).stdout.trim())
+        throw new InvalidBackupError(`postgres: the in-place snapshot ${from} is no longer in the server`, "use another backup (see --list)");
+      const version = Number((await exec(serverVersionNumSql())).stdout.trim());
+      await retryWhileInUse(() => exec(copyDatabaseSql(restored, from, user, version)));
+    } else await exec(createDatabaseSql(restored, user));
     try {
       // --exit-on-error: the first error stops the restore; the live database is untouched.
-      await ctx.project.compose.exec(
-        service,
-        restoreDump(codecOf(dump.file), user, restored),
-        {},
-        { stdinFile: join(ctx.dir, dump.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
-      );
+      if (!rec.kept) {
+        await ctx.project.compose.exec(
+          service,
+          restoreDump(codecOf(dumpOf(rec).file), user, restored),
+          {},
+          { stdinFile: join(ctx.dir, dumpOf(rec).file), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+        );
+      }
       const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, restored));
       if (diffs.length) throw new RestoreMismatchError("postgres", `restored row counts differ from the backup: ${diffs.slice(0, 3).join("; ")}`);
     } catch (e) {
       await discard();
       throw e;
     }
-    return { ref: restored, discard };
+    return { ref: restored, tag, discard };
+  },
+
+  async freeze(ctx, rec, prepared) {
+    return swapIn(ctx, rec, prepared, true);
+  },
+
+  async unmoved(ctx, rec) {
+    const { service, user, db } = names(ctx);
+    if (!rec.kept || rec.kept.moved) return false;
+    return !(await ctx.project.compose.exec(service, psql(user, "postgres", databaseExistsSql(keptDatabase(db, rec.kept.tag))))).stdout.trim();
   },
 
   async restore(ctx, rec, prepared) {
-    const { service, user, db } = names(ctx);
-    const ready = prepared ?? (await postgres.prepare!(ctx, rec));
-    const { old } = restoreNames(db, Date.now().toString(36));
-    const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
-    // A failed step undoes the ones before it: the live database keeps its name and accepts connections again.
-    await runUndoable(swapSteps(db, ready.ref, old), (sql) => retryWhileInUse(() => exec(sql))).catch(async (e: unknown) => {
-      await ready.discard();
-      throw e;
-    });
-    await exec(dropDatabaseSql(old, { ifExists: false }));
-    const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, db));
-    if (diffs.length) throw new RestoreMismatchError("postgres", `row counts after the swap differ: ${diffs.slice(0, 3).join("; ")}`);
+    const ready = prepared ?? (await postgres.prepare!(ctx, rec, formatBackupId(new Date())));
+    await (await swapIn(ctx, rec, ready, false)).swap();
   },
 };
+
+/**
+ * The swap of a prepared database for the live one. `keep`: what was live stays as the
+ * in-place snapshot (its row counts recorded now: the dependents are stopped, nothing
+ * writes); otherwise it is dropped once the restored one is live.
+ */
+async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: PreparedRestore, keep: boolean): Promise<Frozen> {
+  const { service, user, db } = names(ctx);
+  const kept = keptDatabase(db, ready.tag);
+  // The working name of what was live, stamped with the tag (YYMMDDHHMMSS) so a leftover names its restore.
+  const { old } = restoreNames(db, ready.tag.replace("-", "").slice(2));
+  const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
+  const counts = keep ? await liveCounts(ctx, service, user, db) : {};
+  const version = keep ? (await exec(serverVersionNumSql())).stdout.trim() : "";
+  let moved = false;
+  return {
+    get moved() {
+      return moved;
+    },
+    record: {
+      artifacts: [],
+      kept: { tag: ready.tag },
+      tools: { postgres: version },
+      counts,
+      notes: [`database ${db} kept in place as ${kept} (in the same server: a snapshot to undo a restore, not a copy elsewhere)`],
+    },
+    thaw: async () => undefined,
+    swap: async () => {
+      // A failed step undoes the ones before it: the live database keeps its name and accepts connections again.
+      await runUndoable(swapSteps(db, ready.ref, old, keep ? kept : undefined), (sql) => retryWhileInUse(() => exec(sql))).catch(
+        async (e: unknown) => {
+          await ready.discard();
+          throw e;
+        },
+      );
+      moved = keep;
+      if (!keep) await exec(dropDatabaseSql(old, { ifExists: false }));
+      const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, db));
+      if (diffs.length) throw new RestoreMismatchError("postgres", `row counts after the swap differ: ${diffs.slice(0, 3).join("; ")}`);
+    },
+  };
+}
+
+/** An in-place snapshot's check: its database is there and holds the rows recorded. */
+async function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: string): Promise<string> {
+  const { service, user, db } = names(ctx);
+  const kept = keptDatabase(db, tag);
+  const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
+  if (!(await exec(databaseExistsSql(kept))).stdout.trim()) {
+    if (!rec.kept?.moved) return `${kept} ${UNMOVED}`;
+    throw new InvalidBackupError(`postgres: the in-place snapshot ${kept} is no longer in the server`, "use another backup (see --list)");
+  }
+  const counts = await liveCounts(ctx, service, user, kept);
+  const diffs = compareCounts(rec.counts, counts);
+  if (diffs.length) throw new InvalidBackupError(`postgres: the in-place snapshot ${kept} differs from its record: ${diffs.slice(0, 3).join("; ")}`);
+  const rows = Object.values(counts).reduce((s, n) => s + n, 0);
+  return `kept in place as ${kept}: ${Object.keys(counts).length} tables, ${rows} rows, as recorded`;
+}
+
+/** The in-place snapshots the server holds (their tags), and their removal. */
+export async function keptPostgres(ctx: ComponentContext): Promise<string[]> {
+  const { service, user, db } = names(ctx);
+  const r = await ctx.project.compose.exec(service, psql(user, "postgres", keptDatabasesSql(db)));
+  return r.stdout
+    .split("\n")
+    .map((l) => keptTagOf(db, l.trim()))
+    .filter((t): t is string => t !== undefined);
+}
+
+export async function dropKeptPostgres(ctx: ComponentContext, tags: readonly string[]): Promise<void> {
+  const { service, user, db } = names(ctx);
+  for (const t of tags) await ctx.project.compose.exec(service, psql(user, "postgres", dropDatabaseSql(keptDatabase(db, t))));
+}

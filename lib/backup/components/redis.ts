@@ -3,32 +3,40 @@
  * has completed, and checked with redis-check-rdb.
  *
  * Restore avoids the AOF trap (with `appendonly yes` Redis 7 loads its AOF and ignores
- * dump.rdb): with Redis stopped, a one-off container of the same image puts the RDB in
- * place, starts a private redis-server with AOF off so it loads the RDB, turns AOF on
- * (which rewrites the AOF from the loaded data), waits for the rewrite, checks the key
- * count and shuts down. The real service then starts from that AOF.
+ * dump.rdb): while Redis still runs, a one-off container of the same image stages the RDB
+ * beside the live data in the volume as what the server loads at start: the RDB itself
+ * without AOF; with AOF on Redis 7, a multi-part AOF whose base is the RDB; on older
+ * servers, an AOF rewritten by a private redis-server that loaded the RDB. Then Redis is
+ * stopped, the staged data swapped in by renames (what it replaces kept as an in-place
+ * snapshot, or removed) and the real service starts from it; its key count is checked.
  */
 import { join } from "node:path";
 import {
   checkRdbFromStdin,
   drillCommand,
+  expiresCounts,
   keysMatch,
   keyspaceCounts,
   parseCheckRdb,
+  parseConfigPairs,
   parseInfo,
+  type RedisPersistence,
   readFile,
   redisBgsave,
   redisConfigGet,
   redisInfo,
-  restoreCommand,
+  redisStageLines,
 } from "../../commands/redis.ts";
+import { keptName } from "../../commands/volume.ts";
 import { sleep } from "../../core/async.ts";
 import { ClawError, InvalidBackupError, RestoreMismatchError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
 import { DATA_COMMAND_TIMEOUT_MS, HOUR_MS } from "../../core/time.ts";
 import { serviceByRole } from "../../project/stack.ts";
-import { artifact } from "../manifest.ts";
-import type { Component, ComponentContext } from "./component.ts";
+import { artifact, type ComponentRecord } from "../manifest.ts";
+import { formatBackupId } from "../retention.ts";
+import { type Component, type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "./component.ts";
+import { armSwap, fingerprintDiffers, keptFingerprint, stageVolume, unstageVolume } from "./volume.ts";
 
 export const RDB_FILE = "redis.rdb";
 
@@ -107,6 +115,10 @@ export const redis: Component = {
   },
 
   async verify(ctx, rec) {
+    if (rec.kept) {
+      await verifyKept(ctx, rec, rec.kept.tag);
+      return;
+    }
     const a = rec.artifacts[0];
     if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
     const check = await checkRdb(ctx, join(ctx.dir, a.file));
@@ -116,6 +128,7 @@ export const redis: Component = {
   },
 
   async drill(ctx, rec) {
+    if (rec.kept) return verifyKept(ctx, rec, rec.kept.tag);
     const a = rec.artifacts[0];
     if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
     const r = await ctx.project.compose.throwaway(
@@ -133,26 +146,129 @@ export const redis: Component = {
     return `loaded by a throwaway redis-server: ${loaded} keys in ${Object.keys(perDb).length} db(s) (manifest ${rec.counts.keys}, ${rec.counts.expires ?? 0} with a TTL)`;
   },
 
-  async restore(ctx, rec) {
-    const a = rec.artifacts[0];
-    if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
-    const svc = service(ctx);
+  async prepare(ctx, rec, tag) {
+    const svc = serviceByRole(ctx.project.stack, "redis");
     const compose = ctx.project.compose;
-    const loaded = await compose.whileStopped([svc], async () => {
-      const r = await compose.onVolumes(
-        svc,
-        restoreCommand(),
-        { entrypoint: "sh" },
-        { stdinFile: join(ctx.dir, a.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
-      );
-      const m = /KEYS (\d+)/.exec(r.stdout);
-      if (!m) throw new ClawError("redis: the restore procedure did not report a key count");
-      return Number(m[1]);
-    });
-    // Keys with a TTL may have expired since the backup; nothing else may differ.
-    const live = Object.values(keyspaceCounts(await info(ctx, "keyspace"))).reduce((s, n) => s + n, 0);
-    if (!keysMatch(loaded, rec.counts) || live !== loaded) {
-      throw new RestoreMismatchError("redis", `restored ${live} keys (loaded ${loaded}); the backup holds ${rec.counts.keys ?? 0}`);
+    const discard = () => unstageVolume(compose, svc, tag);
+    try {
+      if (rec.kept) {
+        const staged = await stageVolume(compose, svc, tag, { kept: rec.kept.tag });
+        const differs = fingerprintDiffers("redis", { now: staged, recorded: staged.recorded });
+        if (differs) throw new InvalidBackupError(differs);
+      } else {
+        const a = rdbOf(rec);
+        const staged = await stageVolume(compose, svc, tag, { file: join(ctx.dir, a.file) }, redisStageLines(await persistence(ctx)));
+        // Staged through a private server (older Redis with AOF): it counted what it loaded.
+        const m = /KEYS (\d+)/.exec(staged.stdout);
+        if (m && !keysMatch(Number(m[1]), rec.counts))
+          throw new RestoreMismatchError("redis", `the staged data holds ${m[1]} keys; the backup ${rec.counts.keys ?? 0}`);
+      }
+    } catch (e) {
+      await discard();
+      throw e;
     }
+    return { ref: tag, tag, discard };
+  },
+
+  async freeze(ctx, rec, prepared) {
+    return swapIn(ctx, rec, prepared, true);
+  },
+
+  async unmoved(ctx, rec) {
+    if (!rec.kept || rec.kept.moved) return false;
+    return (await keptFingerprint(ctx.project.compose, serviceByRole(ctx.project.stack, "redis"), rec.kept.tag)) === undefined;
+  },
+
+  async restore(ctx, rec, prepared) {
+    const ready = prepared ?? (await redis.prepare!(ctx, rec, formatBackupId(new Date())));
+    await (await swapIn(ctx, rec, ready, false)).swap();
   },
 };
+
+/** The live server's version and persistence settings (it runs while a restore is prepared). */
+async function persistence(ctx: ComponentContext): Promise<RedisPersistence> {
+  // Globs, at the same time (CONFIG GET of several names needs Redis 7); never `*`, whose reply holds requirepass.
+  const [append, db, server] = await Promise.all([
+    cli(ctx, redisConfigGet("append*")),
+    cli(ctx, redisConfigGet("dbfilename")),
+    cli(ctx, redisInfo("server")),
+  ]);
+  const c = { ...parseConfigPairs(append.stdout), ...parseConfigPairs(db.stdout) };
+  const version = parseInfo(server.stdout).redis_version ?? "0";
+  return {
+    major: Number.parseInt(version, 10) || 0,
+    appendonly: c.appendonly === "yes",
+    dbfilename: c.dbfilename || "dump.rdb",
+    appenddirname: c.appenddirname || "appendonlydir",
+    appendfilename: c.appendfilename || "appendonly.aof",
+  };
+}
+
+function rdbOf(rec: ComponentRecord) {
+  const a = rec.artifacts[0];
+  if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
+  return a;
+}
+
+/**
+ * Redis stopped (on SIGTERM it writes out its AOF and RDB), the staged data swapped in by
+ * renames. `keep`: what it replaces stays in the volume as the in-place snapshot, its key
+ * count (the dependents are stopped: nothing writes) and fingerprint recorded.
+ */
+async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: PreparedRestore, keep: boolean): Promise<Frozen> {
+  const svc = serviceByRole(ctx.project.stack, "redis");
+  const compose = ctx.project.compose;
+  const armed = armSwap(compose, svc, ready.tag, keep, ctx.project.root);
+  let info0: Record<string, string> = {};
+  let server: Record<string, string> = {};
+  try {
+    if (keep) [info0, server] = await Promise.all([info(ctx, "keyspace"), info(ctx, "server")]);
+    // Its fingerprint is recorded inside what the swap moves aside (swapScript).
+    await compose.stop([svc.name]);
+  } catch (e) {
+    await armed.cancel();
+    throw e;
+  }
+  const version = server.redis_version ?? "unknown";
+  let moved = false;
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((s, n) => s + n, 0);
+  return {
+    record: {
+      artifacts: [],
+      kept: { tag: ready.tag },
+      tools: { redis: version },
+      counts: keep ? { keys: sum(keyspaceCounts(info0)), expires: sum(expiresCounts(info0)) } : {},
+      notes: [
+        `the data volume's content kept in place as ${keptName(ready.tag)} (in the same volume: a snapshot to undo a restore, not a copy elsewhere)`,
+      ],
+    },
+    get moved() {
+      return moved;
+    },
+    thaw: async () => {
+      await armed.cancel();
+      await compose.startReady([svc.name]);
+    },
+    swap: async () => {
+      try {
+        await armed.go();
+        moved = keep;
+      } finally {
+        await compose.startReady([svc.name]);
+      }
+      // Keys with a TTL may have expired since the backup; nothing else may differ.
+      const live = sum(keyspaceCounts(await info(ctx, "keyspace")));
+      if (!keysMatch(live, rec.counts)) throw new RestoreMismatchError("redis", `restored ${live} keys; the backup holds ${rec.counts.keys ?? 0}`);
+    },
+  };
+}
+
+/** An in-place snapshot's check: its files, as recorded. */
+async function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: string): Promise<string> {
+  const svc = serviceByRole(ctx.project.stack, "redis");
+  const got = await keptFingerprint(ctx.project.compose, svc, tag);
+  if (!got && !rec.kept?.moved) return `${keptName(tag)} ${UNMOVED}`;
+  const differs = fingerprintDiffers("redis", got);
+  if (differs) throw new InvalidBackupError(differs, "use another backup (see --list)");
+  return `kept in place as ${keptName(tag)}: ${got!.now.files} files / ${got!.now.bytes} bytes (${rec.counts.keys ?? 0} keys when kept), as recorded`;
+}

@@ -12,6 +12,7 @@ import {
   chmodSync,
   chownSync,
   createWriteStream,
+  existsSync,
   lchownSync,
   lstatSync,
   lutimesSync,
@@ -31,12 +32,16 @@ import { basename, dirname, isAbsolute, join, posix, resolve, win32 } from "node
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
+import { run } from "../../core/exec.ts";
 import { movedBytes, releasing } from "../../core/memory.ts";
+import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import { type StackModel, serviceByRole } from "../../project/stack.ts";
+import type { ComponentRecord } from "../manifest.ts";
 import { artifact } from "../manifest.ts";
+import { formatBackupId } from "../retention.ts";
 import { newWorkDir } from "../store.ts";
 import { errorCode, FILE_TYPES, isRoot, NAME_MAX, PATH_MAX } from "./archive-rules.ts";
-import type { Component } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "./component.ts";
 
 export const UPLOADS_FILE = "uploads.tar";
 
@@ -197,6 +202,8 @@ function walkTree(dir: string, visit?: (path: string, st: Stats) => void): Count
       throw e;
     }
     for (const n of names) {
+      // A restore's own working directories at the top (staging beside the live uploads).
+      if (d === dir && n.startsWith(".claw-")) continue;
       const p = join(d, n);
       let st: Stats;
       try {
@@ -318,8 +325,13 @@ const differing = (got: Counts, want: Counts) => COUNT_KEYS.filter((k) => got[k]
  * entries move into another scratch directory inside it, the new ones move up, the old ones
  * go. The directory itself stays (a link to it stays valid, a mount point too).
  */
-function swapContent(real: string, fresh: string): void {
-  const old = mkdtempSync(join(real, ".claw-old-"));
+function swapContent(real: string, fresh: string, keepAs?: string): void {
+  // Kept: beside the uploads directory (same file system, checked by canKeep), out of the backend's view.
+  let old = keepAs ? `${keepAs}.partial` : mkdtempSync(join(real, ".claw-old-"));
+  if (keepAs) {
+    rmSync(old, { recursive: true, force: true });
+    mkdirSync(old, { mode: 0o700 });
+  }
   const ours = new Set([basename(fresh), basename(old)]);
   const incoming = readdirSync(fresh);
   if (incoming.some((n) => ours.has(n))) {
@@ -344,6 +356,14 @@ function swapContent(real: string, fresh: string): void {
     }
     throw new ClawError(`uploads: could not move the live uploads aside (${errorCode(e)}); they are as they were`, { cause: e });
   }
+  if (keepAs) {
+    // Complete before anything comes in: a run killed from here on is finished by recoverUploads.
+    const st = statSync(real);
+    renameSync(old, keepAs);
+    // 0700 as every backup is; the live directory keeps its own mode.
+    utimesSync(keepAs, st.atime, st.mtime);
+    old = keepAs;
+  }
   try {
     for (const n of incoming) renameSync(join(fresh, n), join(real, n));
   } catch (e) {
@@ -353,7 +373,67 @@ function swapContent(real: string, fresh: string): void {
     });
   }
   rmdirSync(fresh);
-  rmSync(old, { recursive: true, force: true });
+  if (!keepAs) rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * Put the uploads back together after a restore killed in swapContent: a move aside that did
+ * not finish (`.claw-kept-uploads-<tag>.partial`) is moved back; a swap whose move aside was
+ * complete (`.claw-kept-uploads-<tag>` and `.claw-restore-<tag>` both there) is finished. Then
+ * any other staging is removed. Returns what it did, for a warning.
+ */
+export function recoverUploads(real: string): string[] {
+  const done: string[] = [];
+  const parent = dirname(real);
+  for (const n of readdirSync(parent)) {
+    const m = /^\.claw-kept-uploads-(\d{8}-\d{6})\.partial$/.exec(n);
+    if (!m) continue;
+    const p = join(parent, n);
+    for (const e of readdirSync(p)) renameSync(join(p, e), join(real, e));
+    rmdirSync(p);
+    done.push(`moved back what ${n} held`);
+  }
+  for (const n of readdirSync(real)) {
+    const m = /^\.claw-restore-(\d{8}-\d{6})$/.exec(n);
+    if (m && existsSync(join(parent, `.claw-kept-uploads-${m[1]}`))) {
+      const fresh = join(real, n);
+      for (const e of readdirSync(fresh)) renameSync(join(fresh, e), join(real, e));
+      rmdirSync(fresh);
+      done.push(`finished the swap of ${n}`);
+    } else if (/^\.claw-(restore|old)-/.test(n)) rmSync(join(real, n), { recursive: true, force: true });
+  }
+  return done;
+}
+
+/** Where the in-place snapshot `tag` of the uploads in `real` is kept: beside it. */
+export const keptUploadsDir = (real: string, tag: string) => join(dirname(real), `.claw-kept-uploads-${tagged(tag)}`);
+const KEPT_UPLOADS = /^\.claw-kept-uploads-(\d{8}-\d{6})$/;
+function tagged(tag: string): string {
+  if (!/^\d{8}-\d{6}$/.test(tag)) throw new ClawError(`internal: ${JSON.stringify(tag)} is not a snapshot tag`);
+  return tag;
+}
+
+/** The uploads directory, created as a restore creates it when it is not there. */
+function liveUploads(root: string, stack: StackModel): string {
+  const dir = uploadsDir(root, stack);
+  const real = uploadsRealDir(dir);
+  if (real !== undefined) return real;
+  mkdirSync(dirname(dir), { recursive: true });
+  mkdirSync(dir, { mode: 0o755 });
+  const st = statSync(root);
+  if (isRoot()) chownSync(dir, st.uid, st.gid);
+  return realpathSync(dir);
+}
+
+/** The in-place snapshots of the uploads (their tags) and their removal. */
+export function keptUploads(root: string, stack: StackModel): string[] {
+  const real = uploadsRealDir(uploadsDir(root, stack));
+  if (real === undefined) return [];
+  return readdirSync(dirname(real)).flatMap((n) => KEPT_UPLOADS.exec(n)?.[1] ?? []);
+}
+export function dropKeptUploads(root: string, stack: StackModel, tags: readonly string[]): void {
+  const real = uploadsRealDir(uploadsDir(root, stack));
+  if (real !== undefined) for (const t of tags) rmSync(keptUploadsDir(real, t), { recursive: true, force: true });
 }
 
 export const uploads: Component = {
@@ -368,7 +448,7 @@ export const uploads: Component = {
     }
     const live = treeCounts(real);
     await pipeline(
-      tar.c({ cwd: real, portable: false, follow: false, ...TAR_MEMORY }, ["."]),
+      tar.c({ cwd: real, portable: false, follow: false, ...TAR_MEMORY, filter: (p) => !/^\.\/\.claw-/.test(p) }, ["."]),
       releasing(),
       createWriteStream(join(ctx.dir, UPLOADS_FILE), { mode: 0o600 }),
     );
@@ -384,6 +464,10 @@ export const uploads: Component = {
   },
 
   async verify(ctx, rec) {
+    if (rec?.kept) {
+      verifyKept(ctx, rec, rec.kept.tag);
+      return;
+    }
     const want = wantCounts(rec);
     let s: TarSummary;
     try {
@@ -398,6 +482,7 @@ export const uploads: Component = {
   },
 
   async drill(ctx, rec) {
+    if (rec?.kept) return verifyKept(ctx, rec, rec.kept.tag);
     await this.verify(ctx, rec);
     const want = wantCounts(rec);
     const work = newWorkDir(ctx.project.root, "drill-uploads");
@@ -419,48 +504,142 @@ export const uploads: Component = {
   async check(ctx, rec) {
     await this.verify(ctx, rec);
     uploadsRealDir(uploadsDir(ctx.project.root, ctx.project.stack));
+    checked.add(rec);
   },
 
-  async restore(ctx, rec) {
-    // check() ran before the snapshot; the same checks again here, right before writing.
-    await this.verify(ctx, rec);
+  // Staged beside the live uploads while the backend still runs; restore() swaps it in.
+  async prepare(ctx, rec, tag) {
+    const kept = typeof rec === "object" && rec !== null ? rec.kept : undefined;
+    // Every entry read again right before writing, unless check() just did so for this very record.
+    if (!kept && !checked.has(rec)) await uploads.verify(ctx, rec);
     const want = wantCounts(rec);
     const file = join(ctx.dir, UPLOADS_FILE);
-    const dir = uploadsDir(ctx.project.root, ctx.project.stack);
-    let real = uploadsRealDir(dir);
-    if (real === undefined) {
-      mkdirSync(dirname(dir), { recursive: true });
-      mkdirSync(dir, { mode: 0o755 });
-      const st = statSync(ctx.project.root);
-      if (isRoot()) chownSync(dir, st.uid, st.gid);
-      real = realpathSync(dir);
-    }
+    const real = liveUploads(ctx.project.root, ctx.project.stack);
     const st = statSync(real);
     const owner = isRoot() ? { uid: st.uid, gid: st.gid } : undefined;
-    const fresh = mkdtempSync(join(real, ".claw-restore-"));
+    for (const m of recoverUploads(real)) ctx.out.warn(`uploads: a restore that died left them half-swapped: ${m}`);
+    const fresh = join(real, `.claw-restore-${tag}`);
+    mkdirSync(fresh, { mode: 0o700 });
+    const discard = async () => rmSync(fresh, { recursive: true, force: true });
     let top: Top;
     try {
-      top = await extractTree(file, fresh, owner);
+      top = kept ? await copyKept(keptUploadsDir(real, kept.tag), fresh) : await extractTree(file, fresh, owner);
     } catch (e) {
-      rmSync(fresh, { recursive: true, force: true });
+      await discard();
+      if (e instanceof ClawError) throw e;
       throw new ClawError(`uploads: extraction failed (${(e as Error).message}); the live uploads are untouched`);
     }
     let got: Counts;
     try {
       got = settle(fresh, owner);
     } catch (e) {
-      rmSync(fresh, { recursive: true, force: true });
+      await discard();
       throw new ClawError(`uploads: could not set owners and modes of the extracted uploads (${errorCode(e)}); the live uploads are untouched`);
     }
     const bad = differing(got, want);
     if (bad.length) {
-      rmSync(fresh, { recursive: true, force: true });
+      await discard();
       throw new InvalidBackupError(
         `uploads: extracted ${bad.map((k) => `${got[k]} ${k} (manifest ${want[k]})`).join(", ")}; the live uploads are untouched`,
       );
     }
-    swapContent(real, fresh);
-    if (top.mode !== undefined) chmodSync(real, top.mode & 0o777);
-    if (top.mtime) utimesSync(real, top.mtime, top.mtime);
+    staged.set(fresh, { real, top });
+    return { ref: fresh, tag, discard };
+  },
+
+  // In place only when what it replaces can be moved beside the uploads directory by renames.
+  canKeep(ctx) {
+    const dir = uploadsDir(ctx.project.root, ctx.project.stack);
+    const real = uploadsRealDir(dir);
+    return real === undefined || statSync(real).dev === statSync(dirname(real)).dev;
+  },
+
+  async freeze(_ctx, _rec, prepared) {
+    return swapIn(prepared, true);
+  },
+
+  async unmoved(ctx, rec) {
+    if (!rec.kept || rec.kept.moved) return false;
+    const real = uploadsRealDir(uploadsDir(ctx.project.root, ctx.project.stack));
+    return real === undefined || !existsSync(keptUploadsDir(real, rec.kept.tag));
+  },
+
+  async restore(ctx, rec, prepared) {
+    const ready = prepared ?? (await uploads.prepare!(ctx, rec, formatBackupId(new Date())));
+    await (await swapIn(ready, false)).swap();
   },
 };
+
+/**
+ * The staged uploads swapped in for the live ones (renames: the backend is stopped). `keep`:
+ * what they replace stays beside the uploads directory as the in-place snapshot, its counts
+ * recorded now.
+ */
+async function swapIn(ready: PreparedRestore, keep: boolean): Promise<Frozen> {
+  const s = staged.get(ready.ref);
+  if (!s) throw new ClawError("uploads: nothing was staged for this restore");
+  const keepAs = keep ? keptUploadsDir(s.real, ready.tag) : undefined;
+  let moved = false;
+  return {
+    get moved() {
+      return moved;
+    },
+    record: {
+      artifacts: [],
+      kept: { tag: ready.tag },
+      tools: {},
+      counts: keep ? { ...treeCounts(s.real) } : {},
+      notes: [`${s.real}'s content kept in place as ${keepAs} (on the same disk: a snapshot to undo a restore, not a copy elsewhere)`],
+    },
+    thaw: async () => undefined,
+    swap: async () => {
+      staged.delete(ready.ref);
+      swapContent(s.real, ready.ref, keepAs);
+      moved = keep;
+      if (s.top.mode !== undefined) chmodSync(s.real, s.top.mode & 0o777);
+      if (s.top.mtime) utimesSync(s.real, s.top.mtime, s.top.mtime);
+    },
+  };
+}
+
+/** A copy of an in-place snapshot into the staging dir (cp -a: modes, mtimes, links as they are); the top's mode and mtime. */
+async function copyKept(kept: string, fresh: string): Promise<Top> {
+  let st: Stats;
+  try {
+    st = statSync(kept);
+  } catch {
+    throw new InvalidBackupError(`uploads: the in-place snapshot ${kept} is gone`, "use another backup (see --list)");
+  }
+  await run({ argv: ["cp", "-a", `${kept}/.`, `${fresh}/`] }, { timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+  return { mode: undefined, mtime: st.mtime };
+}
+
+/** An in-place snapshot's check: its tree holds what was recorded. */
+function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: string): string {
+  const real = uploadsRealDir(uploadsDir(ctx.project.root, ctx.project.stack));
+  const kept = real === undefined ? undefined : keptUploadsDir(real, tag);
+  let got: Counts | undefined;
+  try {
+    if (kept) {
+      statSync(kept);
+      got = treeCounts(kept);
+    }
+  } catch {
+    got = undefined;
+  }
+  if (!got && !rec.kept?.moved) return `${kept ?? tag} ${UNMOVED}`;
+  if (!got) throw new InvalidBackupError(`uploads: the in-place snapshot ${kept ?? tag} is gone`, "use another backup (see --list)");
+  const want = wantCounts(rec);
+  const bad = differing(got, want);
+  if (bad.length)
+    throw new InvalidBackupError(
+      `uploads: the in-place snapshot ${kept} holds ${bad.map((k) => `${got![k]} ${k} (recorded ${want[k]})`).join(", ")}`,
+    );
+  return `kept in place as ${kept}: ${got.files} files, ${got.dirs} directories, ${got.symlinks} symlinks, ${got.bytes} bytes, as recorded`;
+}
+
+/** Records check() verified in this run (their artifact checksum-verified, not rewritten since): prepare need not read them again. */
+const checked = new WeakSet<object>();
+
+/** What prepare staged, by staging dir: where it goes and the top directory's own mode and mtime. */
+const staged = new Map<string, { real: string; top: Top }>();

@@ -1,19 +1,43 @@
 /**
  * Raw copies of a named volume through one-off containers on the mounts of the service that
  * owns it (ComposeClient.onVolumes): the image's own tar, the service stopped, so the copy is
- * consistent. Restore extracts beside the live data on the same
- * volume and only then replaces it, so a failed extraction changes nothing.
+ * consistent. A restore stages the data beside the live data in the same volume (while the
+ * service still runs) and swaps it in by renames once the service is stopped, so a failed
+ * extraction changes nothing; the data it replaces may stay as the in-place snapshot.
  */
-import { chmodSync } from "node:fs";
-import { basename, dirname } from "node:path";
-import { archiveCommand, drillCommand, OUT_MOUNT, parseStats, replaceCommand, statsCommand, type VolumeStats } from "../../commands/volume.ts";
-import { InvalidBackupError, PreconditionError } from "../../core/errors.ts";
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import {
+  archiveCommand,
+  armedSwapScript,
+  drillCommand,
+  dropKeptScript,
+  type Fingerprint,
+  GATE_MOUNT,
+  keptFingerprintScript,
+  keptName,
+  listKeptScript,
+  OUT_MOUNT,
+  parseFingerprint,
+  parseKept,
+  parseRecorded,
+  parseStats,
+  shCommand,
+  stageFromKeptScript,
+  stageName,
+  stageScript,
+  statsCommand,
+  swapScript,
+  type VolumeStats,
+} from "../../commands/volume.ts";
+import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import type { ComposeClient } from "../../infra/compose-client.ts";
 import type { ServiceModel } from "../../project/stack.ts";
+import { newWorkDir } from "../store.ts";
 
-export type { VolumeStats } from "../../commands/volume.ts";
+export type { Fingerprint, VolumeStats } from "../../commands/volume.ts";
 
 /** The named volume a service keeps its data in (first named volume in the model). */
 export function dataMount(service: ServiceModel): string {
@@ -64,15 +88,128 @@ export async function archiveVolume(compose: ComposeClient, service: ServiceMode
   return parseStats(r.stdout);
 }
 
-/** Replace the volume's data from the tar (extracted beside it first); the figures of what is live afterwards. */
-export async function replaceVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<VolumeStats> {
+/** Where staged data comes from: a tar (a backup's artifact) or an in-place snapshot in the same volume. */
+export type StageSource = { file: string } | { kept: string };
+
+/**
+ * Restore beside the live data (the service may run): recover what a killed restore left,
+ * then the data staged in `.claw-restore-<tag>`; its fingerprint. `produce` replaces the tar
+ * extraction (etcd, Redis: their own procedures, fed the file on stdin).
+ */
+export async function stageVolume(
+  compose: ComposeClient,
+  service: ServiceModel,
+  tag: string,
+  source: StageSource,
+  produce?: readonly string[],
+): Promise<Fingerprint & { stdout: string; recorded: Fingerprint | undefined }> {
+  const mount = dataMount(service);
+  const script = "file" in source ? stageScript(mount, tag, produce) : stageFromKeptScript(mount, source.kept, tag);
   const r = await compose.onVolumes(
     service.name,
-    replaceCommand(dataMount(service)),
+    shCommand(script),
+    { entrypoint: "sh", background: true },
+    { ...("file" in source ? { stdinFile: source.file } : {}), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
+  );
+  if (r.status === 5) throw new InvalidBackupError(`${service.name}: ${lastLine(r.stderr)}; the live data is untouched`);
+  if (r.status === 4) throw new InvalidBackupError(`${service.name}: ${lastLine(r.stderr)}`, "the snapshot's data is gone; use another backup");
+  if (r.status !== 0) throw new ClawError(`${service.name}: staging the restored data failed: ${lastLine(r.stderr)}; the live data is untouched`);
+  return { ...parseFingerprint(r.stdout), stdout: r.stdout, recorded: parseRecorded(r.stdout) };
+}
+
+/** Remove what stageVolume made (a prepare whose restore will not happen). */
+export async function unstageVolume(compose: ComposeClient, service: ServiceModel, tag: string): Promise<void> {
+  await compose.onData(service.name, shCommand(`cd '${dataMount(service)}' && rm -rf '${stageName(tag)}'`), { allowFailure: true });
+}
+
+export interface ArmedSwap {
+  /** Release it (the service must be stopped by now): the live figures afterwards. */
+  go(): Promise<VolumeStats>;
+  /** Let it go without swapping anything. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * swapVolume, its one-off container started now and released later: starting a container
+ * costs about a second here, which then overlaps the stopping of the service.
+ */
+export function armSwap(compose: ComposeClient, service: ServiceModel, tag: string, keep: boolean, root: string): ArmedSwap {
+  const gate = newWorkDir(root, "swap-gate");
+  // Only empty go/stop files go in it; the container's user (not always root) must see them.
+  chmodSync(gate, 0o755);
+  const done = compose
+    .onVolumes(
+      service.name,
+      shCommand(armedSwapScript(dataMount(service), tag, keep)),
+      { entrypoint: "sh", volumes: [`${gate}:${GATE_MOUNT}:ro`] },
+      {
+        timeoutMs: DATA_COMMAND_TIMEOUT_MS,
+      },
+    )
+    .finally(() => rmSync(gate, { recursive: true, force: true }));
+  // Until released, a failure to start is reported by go() or swallowed by cancel().
+  done.catch(() => undefined);
+  return {
+    go: async () => {
+      writeFileSync(join(gate, "go"), "");
+      return parseStats((await done).stdout);
+    },
+    cancel: async () => {
+      writeFileSync(join(gate, "stop"), "");
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * With the service stopped: the staged data swapped in (renames), the data it replaces kept
+ * as the in-place snapshot `.claw-kept-<tag>` when `keep`, else removed. The live figures.
+ */
+export async function swapVolume(compose: ComposeClient, service: ServiceModel, tag: string, keep: boolean): Promise<VolumeStats> {
+  const r = await compose.onVolumes(
+    service.name,
+    shCommand(swapScript(dataMount(service), tag, keep)),
     { entrypoint: "sh" },
-    { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS },
+    { timeoutMs: DATA_COMMAND_TIMEOUT_MS },
   );
   return parseStats(r.stdout);
+}
+
+/**
+ * An in-place snapshot's fingerprint now and the one recorded when it was made (undefined
+ * when it has none), or undefined when it is not in the volume.
+ */
+export async function keptFingerprint(
+  compose: ComposeClient,
+  service: ServiceModel,
+  tag: string,
+): Promise<{ now: Fingerprint; recorded: Fingerprint | undefined } | undefined> {
+  const r = await compose.onData(service.name, shCommand(keptFingerprintScript(dataMount(service), tag)), {
+    allowFailure: true,
+    timeoutMs: DATA_COMMAND_TIMEOUT_MS,
+  });
+  if (r.status === 4 && /KEPT MISSING/.test(r.stdout)) return undefined;
+  if (r.status !== 0) throw new ClawError(`${service.name}: could not read the in-place snapshot ${keptName(tag)}: ${lastLine(r.stderr)}`);
+  return { now: parseFingerprint(r.stdout), recorded: parseRecorded(r.stdout) };
+}
+
+/** The in-place snapshots a volume holds (their tags). */
+export async function keptInVolume(compose: ComposeClient, service: ServiceModel): Promise<string[]> {
+  return parseKept((await compose.onData(service.name, shCommand(listKeptScript(dataMount(service))))).stdout);
+}
+
+export async function dropKeptInVolume(compose: ComposeClient, service: ServiceModel, tags: readonly string[]): Promise<void> {
+  if (tags.length) await compose.onData(service.name, shCommand(dropKeptScript(dataMount(service), tags)), { timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+}
+
+/** Pure: how an in-place snapshot (or a copy of it) differs from what it recorded when it was made, or undefined. */
+export function fingerprintDiffers(what: string, got: { now: Fingerprint; recorded: Fingerprint | undefined } | undefined): string | undefined {
+  if (!got) return `${what}: the in-place snapshot is no longer in the volume`;
+  const { now, recorded } = got;
+  if (!recorded) return `${what}: the in-place snapshot has no recorded fingerprint (the restore that made it died while moving the data aside)`;
+  if (now.files !== recorded.files || now.bytes !== recorded.bytes || now.sum !== recorded.sum)
+    return `${what}: the in-place snapshot holds ${now.files} files / ${now.bytes} bytes, not the ${recorded.files} / ${recorded.bytes} it was made with, or its files changed`;
+  return undefined;
 }
 
 /** Pure: the figures a restored volume must show, or the line that says how they differ. */

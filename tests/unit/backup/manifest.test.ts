@@ -189,3 +189,44 @@ test("a manifest with a wrong type, a null artifact or a missing field is 'not a
   rejects([], /not a claw-ops backup manifest/);
   rejects(null, /not a claw-ops backup manifest/);
 });
+
+test("an in-place snapshot record names its data by the backup's own id only, holds no artifacts and exists only for the components that can keep in place", () => {
+  const kept = () => {
+    const m = goodManifest();
+    // biome-ignore lint/suspicious/noExplicitAny: shaping the fixture
+    const c = m.components as any;
+    for (const name of ["postgres", "redis", "milvus", "uploads"]) {
+      c[name].artifacts = [];
+      c[name].kept = { tag: m.id };
+    }
+    return m;
+  };
+  assert.deepEqual(checkManifest(kept(), "x"), kept());
+  const moved = kept();
+  // biome-ignore lint/suspicious/noExplicitAny: shaping the fixture
+  (moved.components as any).redis.kept.moved = true;
+  assert.deepEqual(checkManifest(moved, "x"), moved);
+  // biome-ignore lint/suspicious/noExplicitAny: each case breaks the record on purpose
+  const cases: Array<[(m: any) => void, RegExp]> = [
+    [
+      (m) => (m.components.postgres.kept = { tag: "20250101-000000" }),
+      /components\.postgres\.kept must be \{ tag: <the backup's id>, moved\?: true \}/,
+    ],
+    [(m) => (m.components.redis.kept = { tag: m.id, name: "claw_ai" }), /components\.redis\.kept must be/],
+    [(m) => (m.components.milvus.kept = "yes"), /components\.milvus\.kept must be/],
+    [(m) => (m.components.milvus.kept = { tag: m.id, moved: false }), /components\.milvus\.kept must be/],
+    [(m) => (m.components.uploads.artifacts = [{ file: "uploads.tar", bytes: 1, sha256: H }]), /components\.uploads\.artifacts must be empty/],
+    [
+      (m) => {
+        m.components.config.artifacts = [];
+        m.components.config.kept = { tag: m.id };
+      },
+      /components\.config\.kept is not possible for config/,
+    ],
+  ];
+  for (const [breakIt, field] of cases) {
+    const m = kept();
+    breakIt(m);
+    rejects(m, field);
+  }
+});

@@ -190,6 +190,7 @@ test("the list is a padded table of index, id, tiers, size, release and componen
       bytes: 512,
       release: "i:t",
       components: ["postgres" as const],
+      kept: [],
     },
     {
       index: 2,
@@ -200,6 +201,7 @@ test("the list is a padded table of index, id, tiers, size, release and componen
       bytes: 3 * 1024 * 1024 + 1,
       release: "ghcr.io/claw/backend:1.0",
       components: ["postgres" as const, "config" as const],
+      kept: [],
     },
   ];
   assert.equal(

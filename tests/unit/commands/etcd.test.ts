@@ -3,16 +3,16 @@ import { test } from "node:test";
 import {
   drillCommand,
   ETCD_DRILL_SCRIPT,
-  ETCD_RESTORE_SCRIPT,
+  ETCD_STAGE_LINES,
   etcdKeyCount,
   etcdSnapshotSave,
   etcdSnapshotStatus,
   etcdVersion,
   parseSnapshotStatus,
   removeFile,
-  restoreCommand,
   snapshotStatusFromStdin,
 } from "../../../lib/commands/etcd.ts";
+import { stageScript } from "../../../lib/commands/volume.ts";
 import { assertShellSyntax, fakeBin, sh, tmp, tree, write } from "../helpers.ts";
 
 test("etcdctl's JSON snapshot status is parsed to hash, revision, keys and size", () => {
@@ -31,20 +31,25 @@ test("etcdctl argv: snapshot save/status and a key count that fetches one key", 
   assert.deepEqual(etcdSnapshotStatus("/tmp/s"), ["etcdctl", "snapshot", "status", "/tmp/s", "-w", "json"]);
 });
 
-test("the etcd restore script parses as sh", () => {
-  assertShellSyntax(ETCD_RESTORE_SCRIPT("/etcd"));
-  assert.ok(ETCD_RESTORE_SCRIPT("/etcd").startsWith("set -eu\ncd '/etcd'\n"));
-});
-
-test("the etcd restore script swaps a restored member/ in for the old one and leaves nothing behind", () => {
+test("the etcd staging restores the snapshot from stdin and stages only its member/, beside the live one", () => {
   const data = tmp("etcd");
   write(data, "member/snap/db", "old data");
-  write(data, "member/wal/0.wal", "old wal");
   // A fake etcdutl that "restores" the snapshot from stdin into --data-dir.
   const bin = fakeBin("etcdutl", 'd="$5"; mkdir -p "$d/member/snap"; cp "$3" "$d/member/snap/db"');
-  const r = sh(ETCD_RESTORE_SCRIPT(data), { input: "snapshot bytes", path: bin });
+  const script = stageScript(data, "20261201-120000", ETCD_STAGE_LINES);
+  assertShellSyntax(script);
+  const r = sh(script, { input: "snapshot bytes", path: bin });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(tree(data), ["member/", "member/snap/", "member/snap/db: snapshot bytes"]);
+  assert.deepEqual(tree(data), [
+    ".claw-restore-20261201-120000/",
+    ".claw-restore-20261201-120000/member/",
+    ".claw-restore-20261201-120000/member/snap/",
+    ".claw-restore-20261201-120000/member/snap/db: snapshot bytes",
+    "member/",
+    "member/snap/",
+    "member/snap/db: old data",
+  ]);
+  assert.match(r.stdout, /FILES 1\nBYTES 14\nSUM [0-9a-f]{32}/);
 });
 
 test("etcdctl version, and removing a file in the container with rm -f", () => {
@@ -57,7 +62,6 @@ test("the verify, restore and drill commands are sh scripts for an sh entrypoint
     "-c",
     "cat > /tmp/claw-etcd.snapshot.verify && etcdctl snapshot status /tmp/claw-etcd.snapshot.verify -w json",
   ]);
-  assert.deepEqual(restoreCommand("/etcd"), ["-c", ETCD_RESTORE_SCRIPT("/etcd")]);
   assert.deepEqual(drillCommand(), ["-c", ETCD_DRILL_SCRIPT]);
 });
 

@@ -4,6 +4,7 @@ import { readdirSync } from "node:fs";
 import { test } from "node:test";
 import {
   type Codec,
+  copyDatabaseSql,
   createDatabaseSql,
   DRILL_SCRIPT,
   DUMP_AND_COUNT_SCRIPT,
@@ -13,6 +14,9 @@ import {
   dumpAndCount as dumpAndCountArgv,
   FEED_FUNCTION,
   hasZstd,
+  keptDatabase,
+  keptDatabasesSql,
+  keptTagOf,
   listDump,
   MAX_IDENTIFIER_BYTES,
   parseCounts,
@@ -26,6 +30,7 @@ import {
   ROW_COUNT_SQL,
   restoreDump,
   restoreNames,
+  swapStateSql,
   swapSteps,
   withDump,
 } from "../../../lib/commands/postgres.ts";
@@ -283,6 +288,41 @@ test("each swap step but the terminate and the last carries the SQL that undoes 
   ]);
 });
 
+test("an in-place swap gives what was live its snapshot name only after the restored one is live, and keeps it readable", () => {
+  const steps = swapSteps("claw_ai", "claw_restore_t", "claw_old_t_1", "claw_kept_t_20261201120000");
+  assert.deepEqual(steps.slice(5), [
+    {
+      sql: 'ALTER DATABASE "claw_old_t_1" RENAME TO "claw_kept_t_20261201120000"',
+      undo: 'ALTER DATABASE "claw_kept_t_20261201120000" RENAME TO "claw_old_t_1"',
+    },
+    { sql: 'ALTER DATABASE "claw_kept_t_20261201120000" ALLOW_CONNECTIONS true' },
+  ]);
+  assert.deepEqual(steps.slice(0, 5), swapSteps("claw_ai", "claw_restore_t", "claw_old_t_1"));
+});
+
+test("an in-place snapshot's database name is fixed in length, derived from the live name and the snapshot id, and read back to its tag", () => {
+  const kept = keptDatabase("claw_ai", "20261201-120000");
+  assert.equal(kept, "claw_kept_bd7e5e9e00a8_20261201120000");
+  assert.equal(keptDatabase("x".repeat(63), "20261201-120000").length, kept.length);
+  assert.equal(keptTagOf("claw_ai", kept), "20261201-120000");
+  assert.equal(keptTagOf("claw_ai", "claw_kept_bd7e5e9e00a8_2026"), undefined);
+  assert.equal(keptTagOf("other", kept), undefined);
+  assert.throws(() => keptDatabase("claw_ai", "x; DROP"), /not a snapshot tag/);
+  assert.match(keptDatabasesSql("claw_ai"), /left\(datname, 23\) = 'claw_kept_bd7e5e9e00a8_'/);
+});
+
+test("a copy of an in-place snapshot is a file copy on PostgreSQL 15 and a plain template copy before", () => {
+  assert.equal(
+    copyDatabaseSql("claw_restore_t", "claw_kept_t_1", "claw", 150004),
+    'CREATE DATABASE "claw_restore_t" OWNER "claw" TEMPLATE "claw_kept_t_1" STRATEGY FILE_COPY',
+  );
+  assert.equal(copyDatabaseSql("r", "k", "o", 140010), 'CREATE DATABASE "r" OWNER "o" TEMPLATE "k"');
+});
+
+test("swap recovery never looks at in-place snapshots: they are not working names of a swap", () => {
+  assert.doesNotMatch(swapStateSql("claw_ai"), /claw_kept_/);
+});
+
 test("a restore's working names are short and of fixed length whatever the live name: its hash tags both, the stamp the old one", () => {
   assert.deepEqual(restoreNames("claw_ai", "m4x7k2a1"), { restored: "claw_restore_bd7e5e9e00a8", old: "claw_old_bd7e5e9e00a8_m4x7k2a1" });
   const long = restoreNames("x".repeat(63), "M4X-7k2a1.zzzzzzzzzz");
@@ -301,9 +341,17 @@ test("a swap killed half-way is put back: the live name returned to the newest o
     leftovers: [older],
   });
   // Still refusing connections (step 1 done).
-  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|f\n"), { sql: [`ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true`], leftovers: [] });
+  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|f\n"), { sql: [`ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true`], leftovers: [], kept: [] });
   // Swapped, old not yet dropped: nothing to do, the old copy is named.
-  assert.deepEqual(swapRecovery("claw_ai", `claw_ai|t\n${old}|f\n`), { sql: [], leftovers: [old] });
-  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|t\n"), { sql: [], leftovers: [] });
+  assert.deepEqual(swapRecovery("claw_ai", `claw_ai|t\n${old}|f\n`), { sql: [], leftovers: [old], kept: [] });
+  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|t\n"), { sql: [], leftovers: [], kept: [] });
   assert.deepEqual(swapRecovery("claw_ai", ""), { sql: [], leftovers: [] });
+  // Swapped, killed before the old one got its in-place snapshot name (its stamp is the snapshot id): it gets it now.
+  const stamped = restoreNames("claw_ai", "261201120000").old;
+  const kept = keptDatabase("claw_ai", "20261201-120000");
+  assert.deepEqual(swapRecovery("claw_ai", `claw_ai|t\n${stamped}|f\n`), {
+    sql: [`ALTER DATABASE "${stamped}" RENAME TO "${kept}"`, `ALTER DATABASE "${kept}" ALLOW_CONNECTIONS true`],
+    leftovers: [],
+    kept: [kept],
+  });
 });

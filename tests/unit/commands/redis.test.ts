@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import {
   CHECK_RDB_SCRIPT,
@@ -8,16 +12,21 @@ import {
   keysMatch,
   keyspaceCounts,
   parseCheckRdb,
+  parseConfigPairs,
   parseInfo,
-  RESTORE_SCRIPT,
+  REDIS_STAGE_LINES,
   readFile,
   redisBgsave,
   redisCli,
   redisConfigGet,
   redisInfo,
   redisLastSave,
-  restoreCommand,
+  redisStageLines,
 } from "../../../lib/commands/redis.ts";
+import { stageScript } from "../../../lib/commands/volume.ts";
+
+const tmpDir = () => mkdtempSync(join(tmpdir(), "claw-redis-"));
+
 import { assertShellSyntax, fakeBin, sh } from "../helpers.ts";
 
 test("INFO is parsed into fields: section headers skipped, CRLF trimmed, values keep their colons", () => {
@@ -82,13 +91,16 @@ test("redis-check-rdb's report of a damaged RDB is not ok", () => {
 });
 
 test("the redis scripts parse as sh and the restore never flushes", () => {
+  const RESTORE_SCRIPT = stageScript("/data", "20261201-120000", REDIS_STAGE_LINES);
   assertShellSyntax(RESTORE_SCRIPT);
   assertShellSyntax(CHECK_RDB_SCRIPT);
   assert.doesNotMatch(RESTORE_SCRIPT, /FLUSHALL/i);
   assert.doesNotMatch(RESTORE_SCRIPT, /FLUSHDB/i);
   assert.match(RESTORE_SCRIPT, /--appendonly no/);
   assert.match(RESTORE_SCRIPT, /config set appendonly yes/);
-  assert.match(RESTORE_SCRIPT, /echo "KEYS \$n"$/);
+  assert.match(RESTORE_SCRIPT, /echo "KEYS \$n"\n/);
+  // The private server works in the staging dir, never on the live files.
+  assert.match(RESTORE_SCRIPT, /--dir "\$PWD"/);
 });
 
 test("redis-cli takes its arguments as given, and the RDB is read with cat", () => {
@@ -97,9 +109,8 @@ test("redis-cli takes its arguments as given, and the RDB is read with cat", () 
   assert.deepEqual(readFile("/data/dump.rdb"), ["cat", "/data/dump.rdb"]);
 });
 
-test("the RDB check, the restore and the drill are their scripts through sh (the last two as the command of an sh entrypoint)", () => {
+test("the RDB check and the drill are their scripts through sh (the last two as the command of an sh entrypoint)", () => {
   assert.deepEqual(checkRdbFromStdin(), ["sh", "-c", CHECK_RDB_SCRIPT]);
-  assert.deepEqual(restoreCommand(), ["-c", RESTORE_SCRIPT]);
   assert.deepEqual(drillCommand(), ["-c", DRILL_SCRIPT]);
 });
 
@@ -120,4 +131,31 @@ test("the named redis-cli calls: INFO of a section, CONFIG GET of a key, LASTSAV
   assert.deepEqual(redisConfigGet("dir"), ["redis-cli", "config", "get", "dir"]);
   assert.deepEqual(redisLastSave(), ["redis-cli", "lastsave"]);
   assert.deepEqual(redisBgsave(), ["redis-cli", "bgsave"]);
+});
+
+test("staged Redis data is what the live server loads at start: the RDB without AOF, a multi-part AOF based on it (a hard link) on Redis 7, the private rewrite before", () => {
+  const p = { major: 7, appendonly: true, dbfilename: "dump.rdb", appenddirname: "appendonlydir", appendfilename: "appendonly.aof" };
+  assert.deepEqual(redisStageLines({ ...p, appendonly: false }), ["cat > 'dump.rdb'"]);
+  assert.deepEqual(redisStageLines({ ...p, major: 6 }), REDIS_STAGE_LINES);
+  const seven = redisStageLines(p);
+  assert.ok(seven.includes("ln 'dump.rdb' 'appendonlydir/appendonly.aof.1.base.rdb'"));
+  const dir = tmpDir();
+  const r = spawnSync("sh", ["-c", ["set -eu", `cd '${dir}'`, ...seven].join("\n")], { input: "REDIS0011 rdb bytes", encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(
+    readFileSync(join(dir, "appendonlydir/appendonly.aof.manifest"), "utf8"),
+    "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+  );
+  assert.equal(readFileSync(join(dir, "appendonlydir/appendonly.aof.1.base.rdb"), "utf8"), "REDIS0011 rdb bytes");
+  assert.equal(readFileSync(join(dir, "appendonlydir/appendonly.aof.1.incr.aof"), "utf8"), "");
+  assert.throws(() => redisStageLines({ ...p, appenddirname: "../x" }), /unexpected file name/);
+  assert.throws(() => redisStageLines({ ...p, dbfilename: "a'b" }), /unexpected file name/);
+});
+
+test("CONFIG GET's alternate lines are read as name and value", () => {
+  assert.deepEqual(parseConfigPairs("appendonly\r\nyes\r\nappenddirname\r\nappendonlydir\r\n"), {
+    appendonly: "yes",
+    appenddirname: "appendonlydir",
+  });
+  assert.deepEqual(parseConfigPairs(""), {});
 });

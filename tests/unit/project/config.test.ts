@@ -196,3 +196,11 @@ test("a snapshot count or age that is not a positive whole number is refused, na
   const c = parseConfig(get({ ...BASE, BACKUP_SNAPSHOT_DAYS: "soon" }));
   assert.match(refusal(() => c.snapshotRetention()).message, /BACKUP_SNAPSHOT_DAYS/);
 });
+
+test("BACKUP_SNAPSHOT_IN_PLACE is yes unless set to no; anything but yes/no/true/false/1/0 is refused naming the key, only when asked for", () => {
+  assert.equal(parseConfig(get(BASE)).snapshotInPlace(), true);
+  for (const v of ["no", "NO", "false", "0"]) assert.equal(parseConfig(get({ ...BASE, BACKUP_SNAPSHOT_IN_PLACE: v })).snapshotInPlace(), false);
+  for (const v of ["yes", "true", "1", " Yes "]) assert.equal(parseConfig(get({ ...BASE, BACKUP_SNAPSHOT_IN_PLACE: v })).snapshotInPlace(), true);
+  const c = parseConfig(get({ ...BASE, BACKUP_SNAPSHOT_IN_PLACE: "maybe" }));
+  assert.match(refusal(() => c.snapshotInPlace()).message, /BACKUP_SNAPSHOT_IN_PLACE must be yes or no/);
+});

@@ -49,7 +49,7 @@ test("the plan of a data-only rollback says config is not restored and the relea
       "config:      not restored",
       "release:     ghcr.io/claw/backend:1.1 (unchanged)",
       "stop/start:  claw-ai-backend, celery-worker, celery-beat, flower",
-      "snapshot:    backups/pre-rollback/<now> first, holding everything that will be overwritten",
+      "snapshot:    backups/pre-rollback/<now> first, holding everything that will be overwritten (data kept in place, renamed, where it can be)",
     ],
   );
 });
@@ -59,7 +59,10 @@ test("the plan shows the release change only when config is restored and the rel
   assert.equal(withConfig[3], "config:      restored (.env.prod, compose, nginx, prometheus, grafana, loki)");
   assert.equal(withConfig[4], "release:     ghcr.io/claw/backend:1.1 -> ghcr.io/claw/backend:1.0");
   assert.equal(withConfig[5], "stop/start:  none");
-  assert.equal(withConfig[6], "snapshot:    backups/pre-restore/<now> first, holding everything that will be overwritten");
+  assert.equal(
+    withConfig[6],
+    "snapshot:    backups/pre-restore/<now> first, holding everything that will be overwritten (data kept in place, renamed, where it can be)",
+  );
   const sameRelease = describePlan(plan({ components: ["config"], releaseFrom: "ghcr.io/claw/backend:1.0" }));
   assert.equal(sameRelease[4], "release:     ghcr.io/claw/backend:1.0 (unchanged)");
   const nothing = describePlan(plan({ skipped: ["postgres", "redis", "milvus", "uploads", "config"] }));

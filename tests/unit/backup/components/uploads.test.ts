@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import {
   chownSync,
+  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -18,7 +19,7 @@ import {
 import { join } from "node:path";
 import { test } from "node:test";
 import * as tar from "tar";
-import { summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
+import { recoverUploads, summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
 import { ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
 import { componentRecord, ctxFor, rejectsWith, tmp, tree, write } from "../../helpers.ts";
@@ -348,4 +349,25 @@ test("uploads with a symlink chain (latest -> current -> report.pdf) and hard li
   await uploads.restore(ctx, rec);
   assert.deepEqual(tree(live), before);
   assert.equal(statSync(join(live, "sub/hard.pdf")).ino, statSync(join(live, "report.pdf")).ino);
+});
+
+test("uploads left half-swapped by a killed restore: a move aside that did not finish is moved back, a complete one is finished, other staging removed", () => {
+  const T = "20261201-120000";
+  // Killed while moving the live uploads aside: the staged ones were not moved in yet.
+  const a = tmp("proj");
+  write(a, "uploads/kept.txt", "live");
+  write(a, `.claw-kept-uploads-${T}.partial/moved.txt`, "live");
+  write(a, `uploads/.claw-restore-${T}/new.txt`, "new");
+  assert.deepEqual(recoverUploads(join(a, "uploads")).length, 1);
+  assert.deepEqual(tree(join(a, "uploads")), ["kept.txt: live", "moved.txt: live"]);
+  assert.ok(!existsSync(join(a, `.claw-kept-uploads-${T}.partial`)));
+  // Killed while moving the staged ones in: the live ones are all in the snapshot.
+  const b = tmp("proj");
+  write(b, `.claw-kept-uploads-${T}/old.txt`, "old");
+  write(b, "uploads/new1.txt", "new");
+  write(b, `uploads/.claw-restore-${T}/new2.txt`, "new");
+  write(b, "uploads/.claw-restore-20261130-100000/x", "abandoned");
+  recoverUploads(join(b, "uploads"));
+  assert.deepEqual(tree(join(b, "uploads")), ["new1.txt: new", "new2.txt: new"]);
+  assert.deepEqual(tree(join(b, `.claw-kept-uploads-${T}`)), ["old.txt: old"]);
 });

@@ -1,0 +1,85 @@
+/**
+ * In-place snapshots (ComponentRecord.kept) live beside the live data: a renamed database,
+ * a volume's moved-aside content. Their backup directory is what keeps them: once it is gone
+ * (pruned by the snapshot policy, or removed by hand), the sweep removes the kept data too.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { TAG } from "../commands/volume.ts";
+import { settleAll } from "../core/async.ts";
+import type { Output } from "../core/output.ts";
+import type { Project } from "../project/project.ts";
+import { findByRole, serviceByRole } from "../project/stack.ts";
+import type { ComponentContext } from "./components/component.ts";
+import { dropKeptPostgres, keptPostgres } from "./components/postgres.ts";
+import { dropKeptUploads, keptUploads } from "./components/uploads.ts";
+import { dropKeptInVolume, keptInVolume } from "./components/volume.ts";
+import { backupsRoot } from "./store.ts";
+
+/** The tiers a restore's snapshot goes into: the only ones that can hold kept data. */
+const KEEPING_TIERS = ["pre-restore", "pre-rollback"] as const;
+
+/** Pure: the tags found beside the live data that no snapshot directory names any more. */
+export function orphans(found: readonly string[], snapshotIds: ReadonlySet<string>): string[] {
+  return found.filter((t) => TAG.test(t) && !snapshotIds.has(t));
+}
+
+/**
+ * Remove kept data whose snapshot is gone. Never fails the run that calls it: a service that
+ * is not there or not reachable is warned about and left for the next sweep. Returns what
+ * was removed, as `<component>:<tag>`.
+ */
+export async function sweepKept(project: Project, out: Output): Promise<string[]> {
+  const root = backupsRoot(project.root);
+  // No backups directory at all (not mounted, moved): nothing can be known to be orphaned.
+  if (!existsSync(root)) return [];
+  const ids = new Set<string>();
+  for (const tier of KEEPING_TIERS) {
+    const d = join(root, tier);
+    if (existsSync(d)) for (const n of readdirSync(d)) ids.add(n);
+  }
+  const ctx: ComponentContext = { project, dir: root, out };
+  const compose = project.compose;
+  const removed: string[] = [];
+  const sweep = async (what: string, list: () => Promise<string[]>, drop: (tags: string[]) => Promise<void>) => {
+    try {
+      const gone = orphans(await list(), ids);
+      if (!gone.length) return;
+      await drop(gone);
+      removed.push(...gone.map((t) => `${what}:${t}`));
+    } catch (e) {
+      out.warn(`in-place snapshots of ${what} not swept: ${(e as Error).message}`);
+    }
+  };
+  const jobs: Promise<void>[] = [];
+  if (findByRole(project.stack, "postgres"))
+    jobs.push(
+      sweep(
+        "postgres",
+        () => keptPostgres(ctx),
+        (t) => dropKeptPostgres(ctx, t),
+      ),
+    );
+  for (const role of ["redis", "etcd", "minio", "milvus"] as const) {
+    if (!findByRole(project.stack, role)) continue;
+    const svc = serviceByRole(project.stack, role);
+    jobs.push(
+      sweep(
+        svc.name,
+        () => keptInVolume(compose, svc),
+        (t) => dropKeptInVolume(compose, svc, t),
+      ),
+    );
+  }
+  if (findByRole(project.stack, "backend"))
+    jobs.push(
+      sweep(
+        "uploads",
+        async () => keptUploads(project.root, project.stack),
+        async (t) => dropKeptUploads(project.root, project.stack, t),
+      ),
+    );
+  await settleAll(jobs);
+  if (removed.length) out.info(`removed in-place snapshot data whose snapshot is gone: ${removed.join(", ")}`);
+  return removed;
+}
