@@ -13,6 +13,7 @@ import { reconcileServing } from "../project/serving.ts";
 import { sweepKept } from "./kept.ts";
 import { COMPONENTS, type ComponentName, type ComponentRecord } from "./manifest.ts";
 import { copyOffsite } from "./offsite.ts";
+import { recoverDeadSwaps } from "./recover.ts";
 import { rolesNeeded } from "./registry.ts";
 import { type BackupOutcome, runBackup } from "./run.ts";
 
@@ -28,6 +29,8 @@ export async function backupJob(project: Project, out: Output, lock: Lock, compo
   if (lock.recoveredFrom) await recoverDeadRun(project, out, components);
   let r: BackupOutcome;
   try {
+    // A restore that died may have left a volume half-swapped: never back that up as it is.
+    await recoverDeadSwaps(project, out);
     r = await runBackup(project, out, { components, tier: "daily" });
     // Retention may have removed snapshots kept in place: their data beside the live data goes too.
     if (r.pruned.length) await sweepKept(project, out);

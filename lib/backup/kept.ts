@@ -34,9 +34,14 @@ export async function sweepKept(project: Project, out: Output): Promise<string[]
   // No backups directory at all (not mounted, moved): nothing can be known to be orphaned.
   if (!existsSync(root)) return [];
   const ids = new Set<string>();
-  for (const tier of KEEPING_TIERS) {
-    const d = join(root, tier);
-    if (existsSync(d)) for (const n of readdirSync(d)) ids.add(n);
+  const dirs = KEEPING_TIERS.map((t) => join(root, t)).filter((d) => existsSync(d));
+  // Neither tier there (an unmounted backups disk, say): nothing can be known to be orphaned.
+  if (!dirs.length) return [];
+  try {
+    for (const d of dirs) for (const n of readdirSync(d)) ids.add(n);
+  } catch (e) {
+    out.warn(`in-place snapshots not swept: cannot read the snapshot directories (${(e as Error).message})`);
+    return [];
   }
   const ctx: ComponentContext = { project, dir: root, out };
   const compose = project.compose;

@@ -87,6 +87,8 @@ export interface PendingBackup {
   id: string;
   write(): Promise<void>;
   commit(extra: readonly ComponentRecord[]): BackupOutcome;
+  /** Whether write() wrote any component (a manifest needs at least one). */
+  hasRecords(): boolean;
   /** Remove what was written (nothing once committed). */
   discard(): void;
 }
@@ -102,6 +104,7 @@ export async function beginBackup(project: Project, out: Output, o: BackupOption
     write: async () => {
       records = await writeComponents(project, out, p, o.components, now);
     },
+    hasRecords: () => records.length > 0,
     commit: (extra) => {
       const manifest = writeManifest(project, p, [...records, ...extra], started, now());
       const dir = commitStaging(project.root, p.staging, o.tier, p.id);

@@ -8,6 +8,7 @@ import { decryptionKey, encryptionConfig } from "../backup/encryption.ts";
 import { backupJob } from "../backup/job.ts";
 import { sweepKept } from "../backup/kept.ts";
 import { type ComponentName, readManifest } from "../backup/manifest.ts";
+import { recoverDeadSwaps } from "../backup/recover.ts";
 import { rolesNeeded, selectComponents } from "../backup/registry.ts";
 import { prune } from "../backup/run.ts";
 import {
@@ -180,7 +181,9 @@ async function pruneBackups(out: Output, root: string): Promise<number> {
   const project = await openProject({ root });
   const removed = await withRunLock(root, { script: SCRIPT, purpose: "prune" }, out, async () => {
     const gone = prune(project, new Date(), (m) => out.warn(m));
-    // Also what an earlier removal left: data kept in place whose snapshot is gone.
+    // Also what an earlier removal left: data kept in place whose snapshot is gone (a half
+    // swap of a restore that died is put back together first, so no pair is split).
+    await recoverDeadSwaps(project, out);
     await sweepKept(project, out);
     return gone;
   });

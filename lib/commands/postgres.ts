@@ -269,11 +269,14 @@ export function swapRecovery(db: string, stateLines: string): { sql: string[]; l
   const olds = rows.filter((r) => r.name !== db).sort((a, b) => a.name.localeCompare(b.name));
   const allow = (name: string) => `ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS true`;
   if (!live) {
-    const back = olds.at(-1);
+    // The one renamed away refuses connections (step 1 of the swap); among several, a
+    // snapshot-id stamp (12 digits) is newer than the base-36 stamps of older versions.
+    const rank = (r: { name: string; allow: boolean }) => (r.allow ? 0 : 2) + (/_\d{12}$/.test(r.name) ? 1 : 0);
+    const back = [...olds].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name)).at(-1);
     if (!back) return { sql: [], leftovers: [] };
     return {
       sql: [`ALTER DATABASE ${quoteIdent(back.name)} RENAME TO ${quoteIdent(db)}`, allow(db)],
-      leftovers: olds.slice(0, -1).map((r) => r.name),
+      leftovers: olds.filter((r) => r !== back).map((r) => r.name),
     };
   }
   // What was live before a swap that died just before giving it its in-place snapshot name

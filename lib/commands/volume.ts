@@ -76,10 +76,25 @@ const RECOVER_LINES = [
   "done",
 ];
 export const recoverScript = (mount: string) => ["set -eu", `cd '${mount}'`, ...RECOVER_LINES].join("\n");
+/**
+ * What recoverScript would do: "STOPPED <name>" for work that needs the service stopped (a
+ * half move: data moved aside or moved up), "STAGED <name>" for a lone staging dir.
+ */
+export const needsRecoveryScript = (mount: string) =>
+  [
+    "set -eu",
+    `cd '${mount}'`,
+    'for p in .claw-kept-*.partial; do if [ -d "$p" ]; then echo "STOPPED $p"; fi; done',
+    'for s in .claw-restore-*; do [ -e "$s" ] || continue; t=${s#.claw-restore-}; if [ -d ".claw-kept-$t" ]; then echo "STOPPED $s"; else echo "STAGED $s"; fi; done',
+  ].join("\n");
+export function parseNeedsRecovery(text: string): { stopped: string[]; staged: string[] } {
+  const of = (k: string) => [...text.matchAll(new RegExp(`^${k} (\\S+)$`, "gm"))].map((m) => m[1]!);
+  return { stopped: of("STOPPED"), staged: of("STAGED") };
+}
 
 /** After staging: refuse data that names an entry like ours (a crafted archive), exit 5. */
 const REFUSE_OURS =
-  "if ls -A | grep -q '^\\.claw-'; then echo 'the data holds an entry named like a claw-ops working directory (.claw-*)' >&2; exit 5; fi";
+  'for e in .claw-*; do if [ -e "$e" ] || [ -L "$e" ]; then echo \'the data holds an entry named like a claw-ops working directory (.claw-*)\' >&2; exit 5; fi; done';
 
 /**
  * Restore beside the live data (the service may be running): recover, then `produce` the
@@ -124,9 +139,11 @@ export const swapScript = (mount: string, tag: string, keep: boolean) =>
     "set -eu",
     `cd '${mount}'`,
     `[ -d '${stageName(tag)}' ] || { echo 'nothing staged for this restore' >&2; exit 4; }`,
-    `rm -rf '${keptName(tag)}.partial'`,
+    // A .partial left by a killed swap holds live data: recoverScript must put it back first (mkdir refuses).
     `mkdir '${keptName(tag)}.partial'`,
     `find . -mindepth 1 -maxdepth 1 ! -name '.claw-*' -exec mv {} '${keptName(tag)}.partial/' \\;`,
+    // find does not fail when an mv does: whatever is still here was not moved, so all of it goes back.
+    `if [ -n "$(find . -mindepth 1 -maxdepth 1 ! -name '.claw-*' | head -n 1)" ]; then find '${keptName(tag)}.partial' -mindepth 1 -maxdepth 1 -exec mv {} . \\;; rmdir '${keptName(tag)}.partial'; echo 'could not move the live data aside; it is as it was' >&2; exit 6; fi`,
     // What verify checks the snapshot against: the fingerprint of what was moved aside (moves keep it).
     ...(keep
       ? [
@@ -146,12 +163,12 @@ export const GATE_MOUNT = "/claw-gate";
 /**
  * A swap armed ahead of time: the container is started (and its mounts set up) while the
  * service is still being stopped, and waits for `go` in the gate (`stop`: exit, nothing
- * done). Gives up after 10 minutes without either.
+ * done). Gives up after an hour without either.
  */
 export const armedSwapScript = (mount: string, tag: string, keep: boolean) =>
   [
     "i=0",
-    `until [ -e '${GATE_MOUNT}/go' ] || [ -e '${GATE_MOUNT}/stop' ]; do i=$((i+1)); [ $i -lt 12000 ] || { echo 'the swap was never released' >&2; exit 9; }; sleep 0.05; done`,
+    `until [ -e '${GATE_MOUNT}/go' ] || [ -e '${GATE_MOUNT}/stop' ]; do i=$((i+1)); [ $i -lt 72000 ] || { echo 'the swap was never released' >&2; exit 9; }; sleep 0.05; done`,
     `[ -e '${GATE_MOUNT}/go' ] || exit 0`,
     swapScript(mount, tag, keep),
   ].join("\n");

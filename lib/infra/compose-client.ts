@@ -376,7 +376,7 @@ export class ComposeClient implements ServiceControl {
   }
 
   /** The running container of a service (null: none runs; undefined: the project's containers cannot be found by label). */
-  private async runningId(service: string): Promise<string | null | undefined> {
+  async runningId(service: string): Promise<string | null | undefined> {
     const all = await this.containers();
     if (!all) return undefined;
     return all.find((x) => x.service === service && x.state === "running")?.id ?? null;

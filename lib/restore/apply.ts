@@ -10,7 +10,15 @@
 import { join } from "node:path";
 import { type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "../backup/components/component.ts";
 import { type OpenedBackup, openBackupShown } from "../backup/encryption.ts";
-import { COMPONENTS, type ComponentName, type ComponentRecord, KEPT_COMPONENTS, type Manifest } from "../backup/manifest.ts";
+import {
+  COMPONENTS,
+  type ComponentName,
+  type ComponentRecord,
+  KEPT_COMPONENTS,
+  type Manifest,
+  readManifest as readManifestOf,
+} from "../backup/manifest.ts";
+import { recoverDeadSwaps } from "../backup/recover.ts";
 import { REGISTRY, rolesNeeded } from "../backup/registry.ts";
 import { beginBackup, componentRecord, markMoved } from "../backup/run.ts";
 import type { ContainerState } from "../commands/compose.ts";
@@ -43,6 +51,11 @@ export interface ApplyOptions {
    * dead run's own snapshot (the state before it), not at the half-restored state this run saves.
    */
   recordUndo?: boolean;
+  /**
+   * Finishing a run that died: its own in-place snapshot. A component that run never moved
+   * aside is kept in that snapshot (under its tag) by this run, so its undo is whole.
+   */
+  adopt?: { dir: string; manifest: Manifest };
 }
 
 export async function applyRestore(project: Project, out: Output, plan: RestorePlan, o: ApplyOptions = {}): Promise<RestoreOutcome> {
@@ -53,8 +66,13 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   // Decrypted (and each plaintext checked) before the snapshot: nothing is touched until
   // every artifact is known good. Meanwhile one-offs a killed run left are removed (they may
   // hold a volume this restore replaces).
+  // Then what a restore that died left half-swapped is put back together, before anything
+  // decides from the kept data or starts a service on it.
   const [removed, opening] = await Promise.allSettled([
-    project.compose.removeOneOffs(project.effectiveName),
+    project.compose.removeOneOffs(project.effectiveName).then(async (n) => {
+      await recoverDeadSwaps(project, out);
+      return n;
+    }),
     openBackupShown(out, project.root, plan.dir, plan.manifest, plan.components, plan.key),
   ]);
   if (opening.status === "rejected") throw opening.reason;
@@ -77,11 +95,13 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     const inPlace = project.config.snapshotInPlace()
       ? plan.components.filter((c) => KEPT_COMPONENTS.includes(c) && REGISTRY[c].freeze && (REGISTRY[c].canKeep?.(here) ?? true))
       : [];
+    const adopted = await adoptable(project, out, inPlace, o.adopt);
     const pending = await beginBackup(project, out, {
       components: plan.components.filter((c) => !inPlace.includes(c)),
       tier: plan.snapshotTier,
       prune: false,
     });
+    const tagOf = (c: ComponentName) => (adopted.has(c) ? o.adopt!.manifest.id : pending.id);
     const prepared = new Map<ComponentName, PreparedRestore>();
     // What runs now and what the services are defined as, read while the restore is prepared.
     const looked = Promise.all([
@@ -93,7 +113,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
       out.step(`snapshot of the current state (${plan.snapshotTier}${inPlace.length ? `; ${inPlace.join(", ")} kept in place` : ""})`, () =>
         pending.write(),
       ),
-      prepareComponents(project, out, plan, opened, results, prepared, pending.id),
+      prepareComponents(project, out, plan, opened, results, prepared, tagOf),
     ]);
     const discard = async () => {
       for (const [c, p] of prepared) if (results[c] !== "restored") await p.discard();
@@ -110,7 +130,15 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     let snapshot: string | undefined;
     let committed: Manifest | undefined;
     // Recorded before anything is overwritten: `rollback.mts --undo` finds it even if this run dies.
-    const commit = (extra: readonly ComponentRecord[]) => {
+    const commit = (all: readonly ComponentRecord[]) => {
+      // An adopted component's record is the dead run's own (made when it froze it).
+      const extra = all.filter((r) => !adopted.has(r.name));
+      if (!extra.length && !pending.hasRecords()) {
+        pending.discard();
+        snapshot = o.adopt!.dir;
+        committed = o.adopt!.manifest;
+        return;
+      }
       const b = pending.commit(extra);
       committed = b.manifest;
       if (o.recordUndo !== false)
@@ -119,7 +147,10 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
       snapshot = b.dir;
     };
     const moved = (cs: readonly ComponentName[]) => {
-      if (snapshot && committed && cs.length) committed = markMoved(snapshot, committed, cs);
+      const own = cs.filter((c) => !adopted.has(c));
+      const theirs = cs.filter((c) => adopted.has(c));
+      if (theirs.length) markMoved(o.adopt!.dir, readManifestOf(o.adopt!.dir), theirs);
+      if (snapshot && committed && own.length && snapshot !== o.adopt?.dir) committed = markMoved(snapshot, committed, own);
     };
     if (!inPlace.length) commit([]);
     // Finishing a run that died: it may have left the dependents stopped, so all of them start again.
@@ -144,6 +175,24 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   } finally {
     opened.close();
   }
+}
+
+/** The components a finishing run keeps in the dead run's snapshot: in place there, and never moved aside. */
+async function adoptable(
+  project: Project,
+  out: Output,
+  inPlace: readonly ComponentName[],
+  adopt: ApplyOptions["adopt"],
+): Promise<Set<ComponentName>> {
+  const got = new Set<ComponentName>();
+  if (!adopt) return got;
+  const ctx: ComponentContext = { project, dir: adopt.dir, out };
+  for (const c of inPlace) {
+    const rec = adopt.manifest.components[c];
+    if (rec?.kept && (await REGISTRY[c].unmoved?.(ctx, rec).catch(() => false))) got.add(c);
+  }
+  if (got.size) out.info(`kept in the interrupted run's snapshot, which never got to them: ${[...got].join(", ")}`);
+  return got;
 }
 
 /**
@@ -196,7 +245,7 @@ async function prepareComponents(
   opened: OpenedBackup,
   results: RestoreOutcome["results"],
   prepared: Map<ComponentName, PreparedRestore>,
-  tag: string,
+  tagOf: (c: ComponentName) => string,
 ): Promise<void> {
   const ctx: ComponentContext = { project, dir: opened.dir, out };
   await settleAll(
@@ -205,7 +254,7 @@ async function prepareComponents(
       if (!prepare) return [];
       return [
         out
-          .step(`prepare ${c} (beside the live data)`, () => prepare(ctx, opened.manifest.components[c]!, tag))
+          .step(`prepare ${c} (beside the live data)`, () => prepare(ctx, opened.manifest.components[c]!, tagOf(c)))
           .then(
             (p) => void prepared.set(c, p),
             (e: unknown) => {

@@ -37,6 +37,7 @@ import {
   drillVolume,
   fingerprintDiffers,
   keptFingerprint,
+  recoverVolume,
   stageVolume,
   statsDiffer,
   unstageVolume,
@@ -57,6 +58,9 @@ async function keyCount(compose: ComposeClient, etcd: ServiceModel): Promise<num
   const r = await compose.exec(etcd.name, etcdKeyCount());
   return Number((JSON.parse(r.stdout) as { count?: number }).count ?? 0);
 }
+
+/** By restore tag: the volumes its in-place source never moved aside (nothing to swap for them). */
+const unchanged = new Map<string, Set<string>>();
 
 export const milvus: Component = {
   name: "milvus",
@@ -173,6 +177,11 @@ export const milvus: Component = {
     // The three staged beside their live data at the same time, Milvus still serving.
     const stage = async (svc: ServiceModel, key: "etcd" | "minio" | "milvus", file: string, produce?: readonly string[]) => {
       if (rec.kept) {
+        // A volume the snapshot's own restore never moved aside (it died part-way): its live data is that state.
+        if (!rec.kept.moved && (await keptFingerprint(compose, svc, rec.kept.tag)) === undefined) {
+          unchanged.set(tag, new Set([...(unchanged.get(tag) ?? []), svc.name]));
+          return;
+        }
         const staged = await stageVolume(compose, svc, tag, { kept: rec.kept.tag });
         const differs = fingerprintDiffers(`milvus (${key})`, { now: staged, recorded: staged.recorded });
         if (differs) throw new InvalidBackupError(differs);
@@ -221,7 +230,10 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
   const compose = ctx.project.compose;
   const all = [etcd, minio, mv];
   const start = () => compose.startReady([etcd.name, minio.name, mv.name]);
-  const armed = all.map((s) => armSwap(compose, s, ready.tag, keep, ctx.project.root));
+  const skip = unchanged.get(ready.tag) ?? new Set<string>();
+  unchanged.delete(ready.tag);
+  const swapping = all.filter((s) => !skip.has(s.name));
+  const armed = swapping.map((s) => armSwap(compose, s, ready.tag, keep, ctx.project.root));
   const cancel = () => settleAll(armed.map((a) => a.cancel()));
   let counts: Record<string, number> = {};
   try {
@@ -256,8 +268,13 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
       const c = rec.counts;
       let stats: VolumeStats[];
       try {
-        stats = await settleAll(armed.map((a) => a.go()));
-        moved = keep;
+        stats = await settleAll(armed.map((a) => a.go())).catch(async (e: unknown) => {
+          // Put back together whatever a failed swap left half-moved before the services read it.
+          await settleAll(all.map((s) => recoverVolume(compose, s)));
+          throw e;
+        });
+        // Only all three make the snapshot whole: with a volume left as it was, its absence there is meaningful.
+        moved = keep && swapping.length === all.length;
       } finally {
         await start();
       }
@@ -281,8 +298,9 @@ async function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: stri
   const got = await settleAll([etcd, minio, mv].map((s) => keptFingerprint(compose, s, tag)));
   if (got.every((g) => g === undefined) && !rec.kept?.moved) return `${keptName(tag)} ${UNMOVED}`;
   for (const [i, k] of keys.entries()) {
+    if (got[i] === undefined && !rec.kept?.moved) continue;
     const differs = fingerprintDiffers(`milvus (${k})`, got[i]);
     if (differs) throw new InvalidBackupError(differs, "use another backup (see --list)");
   }
-  return `kept in place as ${keptName(tag)} in the etcd, MinIO and Milvus volumes: ${keys.map((k, i) => `${k} ${got[i]!.now.files} files / ${got[i]!.now.bytes} bytes`).join(", ")}, as recorded (${rec.counts["etcd:keys"]} etcd keys when kept)`;
+  return `kept in place as ${keptName(tag)} in the etcd, MinIO and Milvus volumes: ${keys.map((k, i) => (got[i] ? `${k} ${got[i].now.files} files / ${got[i].now.bytes} bytes` : `${k} not moved aside (live is this state)`)).join(", ")}, as recorded (${rec.counts["etcd:keys"]} etcd keys when kept)`;
 }

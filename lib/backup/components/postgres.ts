@@ -91,7 +91,7 @@ export function compareCounts(expected: Record<string, number>, actual: Record<s
  * A restore killed in the middle of its swap leaves the live database renamed away or
  * refusing connections: put it back before anything else reads it (a dump, the next restore).
  */
-async function recoverSwap(ctx: ComponentContext): Promise<void> {
+export async function recoverSwap(ctx: ComponentContext): Promise<void> {
   const { service, user, db } = names(ctx);
   const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
   const { sql, leftovers, kept = [] } = swapRecovery(db, (await exec(swapStateSql(db))).stdout);

@@ -36,7 +36,7 @@ import { serviceByRole } from "../../project/stack.ts";
 import { artifact, type ComponentRecord } from "../manifest.ts";
 import { formatBackupId } from "../retention.ts";
 import { type Component, type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "./component.ts";
-import { armSwap, fingerprintDiffers, keptFingerprint, stageVolume, unstageVolume } from "./volume.ts";
+import { armSwap, fingerprintDiffers, keptFingerprint, recoverVolume, stageVolume, unstageVolume } from "./volume.ts";
 
 export const RDB_FILE = "redis.rdb";
 
@@ -227,6 +227,7 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
     await compose.stop([svc.name]);
   } catch (e) {
     await armed.cancel();
+    await compose.startReady([svc.name]);
     throw e;
   }
   const version = server.redis_version ?? "unknown";
@@ -251,7 +252,11 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
     },
     swap: async () => {
       try {
-        await armed.go();
+        await armed.go().catch(async (e: unknown) => {
+          // Put back together whatever the failed swap left half-moved before Redis reads it.
+          await recoverVolume(compose, svc);
+          throw e;
+        });
         moved = keep;
       } finally {
         await compose.startReady([svc.name]);

@@ -8,6 +8,7 @@
  * live one and swaps the contents in place. Modes lose setuid, setgid and sticky bits, and
  * owners come from the live directory, never from the archive.
  */
+import { createHash } from "node:crypto";
 import {
   chmodSync,
   chownSync,
@@ -328,10 +329,8 @@ const differing = (got: Counts, want: Counts) => COUNT_KEYS.filter((k) => got[k]
 function swapContent(real: string, fresh: string, keepAs?: string): void {
   // Kept: beside the uploads directory (same file system, checked by canKeep), out of the backend's view.
   let old = keepAs ? `${keepAs}.partial` : mkdtempSync(join(real, ".claw-old-"));
-  if (keepAs) {
-    rmSync(old, { recursive: true, force: true });
-    mkdirSync(old, { mode: 0o700 });
-  }
+  // A .partial left by a killed swap holds live uploads: recoverUploads puts it back first (mkdir refuses).
+  if (keepAs) mkdirSync(old, { mode: 0o700 });
   const ours = new Set([basename(fresh), basename(old)]);
   const incoming = readdirSync(fresh);
   if (incoming.some((n) => ours.has(n))) {
@@ -386,8 +385,7 @@ export function recoverUploads(real: string): string[] {
   const done: string[] = [];
   const parent = dirname(real);
   for (const n of readdirSync(parent)) {
-    const m = /^\.claw-kept-uploads-(\d{8}-\d{6})\.partial$/.exec(n);
-    if (!m) continue;
+    if (!keptTagOf(real, n)?.endsWith(".partial")) continue;
     const p = join(parent, n);
     for (const e of readdirSync(p)) renameSync(join(p, e), join(real, e));
     rmdirSync(p);
@@ -395,7 +393,7 @@ export function recoverUploads(real: string): string[] {
   }
   for (const n of readdirSync(real)) {
     const m = /^\.claw-restore-(\d{8}-\d{6})$/.exec(n);
-    if (m && existsSync(join(parent, `.claw-kept-uploads-${m[1]}`))) {
+    if (m && existsSync(keptUploadsDir(real, m[1]!))) {
       const fresh = join(real, n);
       for (const e of readdirSync(fresh)) renameSync(join(fresh, e), join(real, e));
       rmdirSync(fresh);
@@ -406,8 +404,13 @@ export function recoverUploads(real: string): string[] {
 }
 
 /** Where the in-place snapshot `tag` of the uploads in `real` is kept: beside it. */
-export const keptUploadsDir = (real: string, tag: string) => join(dirname(real), `.claw-kept-uploads-${tagged(tag)}`);
-const KEPT_UPLOADS = /^\.claw-kept-uploads-(\d{8}-\d{6})$/;
+// Named after the uploads directory too: two stacks whose uploads share a parent never touch each other's.
+const keptPrefix = (real: string) => `.claw-kept-uploads-${createHash("sha256").update(real).digest("hex").slice(0, 8)}-`;
+export const keptUploadsDir = (real: string, tag: string) => join(dirname(real), `${keptPrefix(real)}${tagged(tag)}`);
+const keptTagOf = (real: string, name: string) => {
+  const p = keptPrefix(real);
+  return name.startsWith(p) && /^\d{8}-\d{6}(\.partial)?$/.test(name.slice(p.length)) ? name.slice(p.length) : undefined;
+};
 function tagged(tag: string): string {
   if (!/^\d{8}-\d{6}$/.test(tag)) throw new ClawError(`internal: ${JSON.stringify(tag)} is not a snapshot tag`);
   return tag;
@@ -429,7 +432,10 @@ function liveUploads(root: string, stack: StackModel): string {
 export function keptUploads(root: string, stack: StackModel): string[] {
   const real = uploadsRealDir(uploadsDir(root, stack));
   if (real === undefined) return [];
-  return readdirSync(dirname(real)).flatMap((n) => KEPT_UPLOADS.exec(n)?.[1] ?? []);
+  return readdirSync(dirname(real)).flatMap((n) => {
+    const t = keptTagOf(real, n);
+    return t && !t.endsWith(".partial") ? [t] : [];
+  });
 }
 export function dropKeptUploads(root: string, stack: StackModel, tags: readonly string[]): void {
   const real = uploadsRealDir(uploadsDir(root, stack));

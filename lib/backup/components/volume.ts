@@ -5,7 +5,7 @@
  * service still runs) and swaps it in by renames once the service is stopped, so a failed
  * extraction changes nothing; the data it replaces may stay as the in-place snapshot.
  */
-import { chmodSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import {
   archiveCommand,
@@ -17,11 +17,14 @@ import {
   keptFingerprintScript,
   keptName,
   listKeptScript,
+  needsRecoveryScript,
   OUT_MOUNT,
   parseFingerprint,
   parseKept,
+  parseNeedsRecovery,
   parseRecorded,
   parseStats,
+  recoverScript,
   shCommand,
   stageFromKeptScript,
   stageName,
@@ -149,13 +152,17 @@ export function armSwap(compose: ComposeClient, service: ServiceModel, tag: stri
     .finally(() => rmSync(gate, { recursive: true, force: true }));
   // Until released, a failure to start is reported by go() or swallowed by cancel().
   done.catch(() => undefined);
+  // The container may have ended already (it failed to start, or gave up): then its result says why.
+  const release = (word: string) => {
+    if (existsSync(gate)) writeFileSync(join(gate, word), "");
+  };
   return {
     go: async () => {
-      writeFileSync(join(gate, "go"), "");
+      release("go");
       return parseStats((await done).stdout);
     },
     cancel: async () => {
-      writeFileSync(join(gate, "stop"), "");
+      release("stop");
       await done.catch(() => undefined);
     },
   };
@@ -191,6 +198,27 @@ export async function keptFingerprint(
   if (r.status === 4 && /KEPT MISSING/.test(r.stdout)) return undefined;
   if (r.status !== 0) throw new ClawError(`${service.name}: could not read the in-place snapshot ${keptName(tag)}: ${lastLine(r.stderr)}`);
   return { now: parseFingerprint(r.stdout), recorded: parseRecorded(r.stdout) };
+}
+
+/**
+ * Put a volume back together after a restore that died (recoverScript): a half move needs the
+ * service stopped (it is stopped for it, and started again if it ran); a lone staging dir is
+ * removed beside what runs. Returns what was done, for a warning.
+ */
+export async function recoverVolume(compose: ComposeClient, service: ServiceModel): Promise<string[]> {
+  const mount = dataMount(service);
+  const need = parseNeedsRecovery((await compose.onData(service.name, shCommand(needsRecoveryScript(mount)))).stdout);
+  if (!need.stopped.length && !need.staged.length) return [];
+  const recover = async (onVolumes: boolean) => {
+    const r = onVolumes
+      ? await compose.onVolumes(service.name, shCommand(recoverScript(mount)), { entrypoint: "sh" }, { timeoutMs: DATA_COMMAND_TIMEOUT_MS })
+      : await compose.onData(service.name, shCommand(recoverScript(mount)), { timeoutMs: DATA_COMMAND_TIMEOUT_MS });
+    return [...r.stdout.matchAll(/^RECOVERED (.+)$/gm)].map((m) => `${service.name}: ${m[1]}`);
+  };
+  if (!need.stopped.length) return recover(false);
+  const running = (await compose.runningId(service.name)) != null;
+  if (!running) return recover(true);
+  return compose.whileStopped([service.name], () => recover(true));
 }
 
 /** The in-place snapshots a volume holds (their tags). */

@@ -30,6 +30,7 @@ import {
   ROW_COUNT_SQL,
   restoreDump,
   restoreNames,
+  swapRecovery,
   swapStateSql,
   swapSteps,
   withDump,
@@ -354,4 +355,11 @@ test("a swap killed half-way is put back: the live name returned to the newest o
     leftovers: [],
     kept: [kept],
   });
+});
+
+test("a swap killed with the live database renamed away gets back the copy that refuses connections, a snapshot-stamped one before an older version's", () => {
+  const stale = restoreNames("claw_ai", "mx50oxjx").old;
+  const stamped = restoreNames("claw_ai", "261201120000").old;
+  assert.deepEqual(swapRecovery("claw_ai", `${stale}|t\n${stamped}|f\n`).sql[0], `ALTER DATABASE "${stamped}" RENAME TO "claw_ai"`);
+  assert.deepEqual(swapRecovery("claw_ai", `${stale}|f\n${stamped}|f\n`).sql[0], `ALTER DATABASE "${stamped}" RENAME TO "claw_ai"`);
 });

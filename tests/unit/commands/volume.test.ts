@@ -19,9 +19,11 @@ import {
   keptFingerprintScript,
   keptName,
   listKeptScript,
+  needsRecoveryScript,
   OUT_MOUNT,
   parseFingerprint,
   parseKept,
+  parseNeedsRecovery,
   parseRecorded,
   parseStats,
   recoverScript,
@@ -34,7 +36,7 @@ import {
   swapScript,
 } from "../../../lib/commands/volume.ts";
 import { ClawError, ExitCode } from "../../../lib/core/errors.ts";
-import { assertShellSyntax, expectError, sh, tmp, tree, write } from "../helpers.ts";
+import { assertShellSyntax, expectError, fakeBin, sh, tmp, tree, write } from "../helpers.ts";
 
 test("volume statistics are read from FILES and BYTES lines; anything else is a failed run (exit 1), not a precondition", () => {
   assert.deepEqual(parseStats("FILES 12\nBYTES 34567\n"), { files: 12, bytes: 34567 });
@@ -281,4 +283,40 @@ test("an armed swap waits for its gate: stop leaves everything as it is, go swap
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(parseStats(r.stdout), { files: 3, bytes: 22 });
   assert.ok(tree(vol).includes("same.txt: new version"));
+});
+
+test("a swap that cannot move every live entry aside moves them all back and fails: nothing live is overwritten", () => {
+  const vol = liveVolume();
+  write(vol, "stuck.txt", "old and stuck");
+  assert.equal(sh(stageScript(vol, T), { input: tarOf(newData()) }).status, 0);
+  write(join(vol, stageName(T)), "stuck.txt", "new");
+  const mvBin = fakeBin("mv", 'case "$1" in *stuck*) exit 1;; esac; exec /bin/mv "$@"');
+  const r = sh(swapScript(vol, T, true), { path: mvBin });
+  assert.equal(r.status, 6, r.stderr);
+  assert.deepEqual(
+    tree(vol).filter((p) => !p.startsWith(".claw-")),
+    [".old-dotfile: old", "old.txt: old", "olddir/", "olddir/x: old", "stuck.txt: old and stuck"],
+  );
+  assert.ok(!tree(vol).some((p) => p.startsWith(`${keptName(T)}`)));
+});
+
+test("a swap refuses to start over a move aside a killed run left behind (its live data is in there)", () => {
+  const vol = liveVolume();
+  assert.equal(sh(stageScript(vol, T), { input: tarOf(newData()) }).status, 0);
+  write(vol, `${keptName(T)}.partial/was-live.txt`, "live");
+  assert.notEqual(sh(swapScript(vol, T, true)).status, 0);
+  assert.ok(tree(vol).includes(`${keptName(T)}.partial/was-live.txt: live`));
+});
+
+test("what recovery would do is read first: a half move needs the service stopped, a lone staging does not", () => {
+  const vol = liveVolume();
+  assert.deepEqual(parseNeedsRecovery(sh(needsRecoveryScript(vol)).stdout), { stopped: [], staged: [] });
+  write(vol, `${stageName(T)}/x`, "staged");
+  assert.deepEqual(parseNeedsRecovery(sh(needsRecoveryScript(vol)).stdout), { stopped: [], staged: [stageName(T)] });
+  write(vol, `${keptName(T)}/old`, "old");
+  write(vol, `${keptName("20261130-100000")}.partial/y`, "live");
+  assert.deepEqual(parseNeedsRecovery(sh(needsRecoveryScript(vol)).stdout), {
+    stopped: [`${keptName("20261130-100000")}.partial`, stageName(T)],
+    staged: [],
+  });
 });

@@ -16,10 +16,10 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { test } from "node:test";
 import * as tar from "tar";
-import { recoverUploads, summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
+import { keptUploadsDir, recoverUploads, summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
 import { ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
 import { componentRecord, ctxFor, rejectsWith, tmp, tree, write } from "../../helpers.ts";
@@ -356,18 +356,18 @@ test("uploads left half-swapped by a killed restore: a move aside that did not f
   // Killed while moving the live uploads aside: the staged ones were not moved in yet.
   const a = tmp("proj");
   write(a, "uploads/kept.txt", "live");
-  write(a, `.claw-kept-uploads-${T}.partial/moved.txt`, "live");
+  write(a, `${basename(keptUploadsDir(join(a, "uploads"), T))}.partial/moved.txt`, "live");
   write(a, `uploads/.claw-restore-${T}/new.txt`, "new");
   assert.deepEqual(recoverUploads(join(a, "uploads")).length, 1);
   assert.deepEqual(tree(join(a, "uploads")), ["kept.txt: live", "moved.txt: live"]);
-  assert.ok(!existsSync(join(a, `.claw-kept-uploads-${T}.partial`)));
+  assert.ok(!existsSync(`${keptUploadsDir(join(a, "uploads"), T)}.partial`));
   // Killed while moving the staged ones in: the live ones are all in the snapshot.
   const b = tmp("proj");
-  write(b, `.claw-kept-uploads-${T}/old.txt`, "old");
+  write(b, `${basename(keptUploadsDir(join(b, "uploads"), T))}/old.txt`, "old");
   write(b, "uploads/new1.txt", "new");
   write(b, `uploads/.claw-restore-${T}/new2.txt`, "new");
   write(b, "uploads/.claw-restore-20261130-100000/x", "abandoned");
   recoverUploads(join(b, "uploads"));
   assert.deepEqual(tree(join(b, "uploads")), ["new1.txt: new", "new2.txt: new"]);
-  assert.deepEqual(tree(join(b, `.claw-kept-uploads-${T}`)), ["old.txt: old"]);
+  assert.deepEqual(tree(keptUploadsDir(join(b, "uploads"), T)), ["old.txt: old"]);
 });

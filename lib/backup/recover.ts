@@ -1,0 +1,36 @@
+/**
+ * Before a restore, a backup or a sweep reads or starts the data: put back together what a
+ * restore that died left half-swapped (its swap containers were removed with it, mid-move).
+ * Postgres: the live database renamed away or refusing connections. Volumes: a move aside that
+ * did not finish is moved back, a swap whose move aside was complete is finished (the service
+ * stopped for it), lone staging removed. Uploads: the same. Each repair is warned about.
+ */
+
+import { settleAll } from "../core/async.ts";
+import type { Output } from "../core/output.ts";
+import type { Project } from "../project/project.ts";
+import { findByRole } from "../project/stack.ts";
+import { recoverSwap } from "./components/postgres.ts";
+import { recoverUploads, uploadsDir, uploadsRealDir } from "./components/uploads.ts";
+import { recoverVolume } from "./components/volume.ts";
+
+export async function recoverDeadSwaps(project: Project, out: Output): Promise<void> {
+  const compose = project.compose;
+  const jobs: Array<Promise<string[]>> = [];
+  for (const role of ["redis", "etcd", "minio", "milvus"] as const) {
+    const svc = findByRole(project.stack, role);
+    if (svc) jobs.push(recoverVolume(compose, svc));
+  }
+  if (findByRole(project.stack, "backend")) {
+    jobs.push(
+      (async () => {
+        const real = uploadsRealDir(uploadsDir(project.root, project.stack));
+        return real === undefined ? [] : recoverUploads(real).map((m) => `uploads: ${m}`);
+      })(),
+    );
+  }
+  const pg = findByRole(project.stack, "postgres");
+  // recoverSwap warns itself; a stopped Postgres is recovered by the next run that starts it.
+  if (pg && (await compose.runningId(pg.name)) != null) jobs.push(recoverSwap({ project, dir: project.root, out }).then(() => []));
+  for (const line of (await settleAll(jobs)).flat()) out.warn(`a restore that died left this half-swapped; put back together: ${line}`);
+}
