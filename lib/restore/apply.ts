@@ -7,6 +7,7 @@
  * → dependents started again whatever happened (errors joined). The backend's downtime is
  * measured from its stop to its healthcheck passing again.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "../backup/components/component.ts";
 import { type OpenedBackup, openBackupShown } from "../backup/encryption.ts";
@@ -31,7 +32,7 @@ import { startLeftStopped } from "../project/release.ts";
 import { reconcileServing } from "../project/serving.ts";
 import { findByRole } from "../project/stack.ts";
 import type { RestorePlan } from "./plan.ts";
-import { writeUndo } from "./undo.ts";
+import { readUndo, writeUndo } from "./undo.ts";
 
 export type ComponentResult = "restored" | "skipped" | "failed" | "not reached";
 
@@ -51,11 +52,6 @@ export interface ApplyOptions {
    * dead run's own snapshot (the state before it), not at the half-restored state this run saves.
    */
   recordUndo?: boolean;
-  /**
-   * Finishing a run that died: its own in-place snapshot. A component that run never moved
-   * aside is kept in that snapshot (under its tag) by this run, so its undo is whole.
-   */
-  adopt?: { dir: string; manifest: Manifest };
 }
 
 export async function applyRestore(project: Project, out: Output, plan: RestorePlan, o: ApplyOptions = {}): Promise<RestoreOutcome> {
@@ -95,13 +91,16 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     const inPlace = project.config.snapshotInPlace()
       ? plan.components.filter((c) => KEPT_COMPONENTS.includes(c) && REGISTRY[c].freeze && (REGISTRY[c].canKeep?.(here) ?? true))
       : [];
-    const adopted = await adoptable(project, out, inPlace, o.adopt);
+    // A restore that died after its snapshot, before replacing some component: the live data
+    // is that snapshot's state for it, so this run keeps it there (under that snapshot's tag).
+    const adopt = unfinishedSnapshot(project.root, plan.dir);
+    const adopted = await adoptable(project, out, inPlace, adopt);
     const pending = await beginBackup(project, out, {
       components: plan.components.filter((c) => !inPlace.includes(c)),
       tier: plan.snapshotTier,
       prune: false,
     });
-    const tagOf = (c: ComponentName) => (adopted.has(c) ? o.adopt!.manifest.id : pending.id);
+    const tagOf = (c: ComponentName) => (adopted.has(c) ? adopt!.manifest.id : pending.id);
     const prepared = new Map<ComponentName, PreparedRestore>();
     // What runs now and what the services are defined as, read while the restore is prepared.
     const looked = Promise.all([
@@ -135,13 +134,14 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
       const extra = all.filter((r) => !adopted.has(r.name));
       if (!extra.length && !pending.hasRecords()) {
         pending.discard();
-        snapshot = o.adopt!.dir;
-        committed = o.adopt!.manifest;
+        snapshot = adopt!.dir;
+        committed = adopt!.manifest;
         return;
       }
       const b = pending.commit(extra);
       committed = b.manifest;
-      if (o.recordUndo !== false)
+      // Finishing an unfinished restore: its snapshot stays the undo point (it holds the state before both).
+      if (o.recordUndo !== false && adopted.size === 0)
         writeUndo(project.root, b.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
       out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, b.id), b.manifest)}`);
       snapshot = b.dir;
@@ -149,8 +149,8 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     const moved = (cs: readonly ComponentName[]) => {
       const own = cs.filter((c) => !adopted.has(c));
       const theirs = cs.filter((c) => adopted.has(c));
-      if (theirs.length) markMoved(o.adopt!.dir, readManifestOf(o.adopt!.dir), theirs);
-      if (snapshot && committed && own.length && snapshot !== o.adopt?.dir) committed = markMoved(snapshot, committed, own);
+      if (theirs.length) markMoved(adopt!.dir, readManifestOf(adopt!.dir), theirs);
+      if (snapshot && committed && own.length && snapshot !== adopt?.dir) committed = markMoved(snapshot, committed, own);
     };
     if (!inPlace.length) commit([]);
     // Finishing a run that died: it may have left the dependents stopped, so all of them start again.
@@ -177,12 +177,36 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   }
 }
 
-/** The components a finishing run keeps in the dead run's snapshot: in place there, and never moved aside. */
+/**
+ * The snapshot of a restore that died between committing it and its swaps: the undo
+ * record's (no restore has finished since), kept in place, not one record marked moved (a
+ * run that ends marks what it moved). This run then finishes that restore: what it replaces
+ * of a component never moved is that snapshot's state, and the undo record stays on it.
+ */
+function unfinishedSnapshot(root: string, restoring: string): { dir: string; manifest: Manifest } | undefined {
+  let dir: string;
+  try {
+    dir = join(root, readUndo(root).snapshot);
+  } catch {
+    return undefined;
+  }
+  if (dir === restoring || !existsSync(dir)) return undefined;
+  let manifest: Manifest;
+  try {
+    manifest = readManifestOf(dir);
+  } catch {
+    return undefined;
+  }
+  const kept = Object.values(manifest.components).filter((c) => c?.kept);
+  return kept.length && kept.every((c) => !c!.kept!.moved) ? { dir, manifest } : undefined;
+}
+
+/** The components this run keeps in an unfinished snapshot: in place there, and never moved aside. */
 async function adoptable(
   project: Project,
   out: Output,
   inPlace: readonly ComponentName[],
-  adopt: ApplyOptions["adopt"],
+  adopt: { dir: string; manifest: Manifest } | undefined,
 ): Promise<Set<ComponentName>> {
   const got = new Set<ComponentName>();
   if (!adopt) return got;
@@ -191,7 +215,7 @@ async function adoptable(
     const rec = adopt.manifest.components[c];
     if (rec?.kept && (await REGISTRY[c].unmoved?.(ctx, rec).catch(() => false))) got.add(c);
   }
-  if (got.size) out.info(`kept in the interrupted run's snapshot, which never got to them: ${[...got].join(", ")}`);
+  if (got.size) out.info(`${[...got].join(", ")}: kept in ${adopt.manifest.id}, the snapshot of a restore that died before replacing them`);
   return got;
 }
 

@@ -5,9 +5,9 @@
  * (rollback) → report. The caller holds the lock.
  */
 import { hostname } from "node:os";
-import { join, relative } from "node:path";
+import { relative } from "node:path";
 import { decryptionKey } from "../backup/encryption.ts";
-import { type ComponentName, type Manifest, readManifest } from "../backup/manifest.ts";
+import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import type { SnapshotTier } from "../backup/store.ts";
 import { ClawError } from "../core/errors.ts";
 import type { Lock } from "../core/lock.ts";
@@ -19,7 +19,6 @@ import type { Project } from "../project/project.ts";
 import { applyRestore, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
 import { interruptedRestore } from "./run-lock.ts";
-import { readUndo } from "./undo.ts";
 
 export interface RestoreRequest {
   event: "restore" | "rollback";
@@ -55,29 +54,11 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
   );
   const finishing = interruptedRestore(req.lock?.recoveredFrom);
   if (finishing) out.info("the undo record (rollback.mts --undo) keeps the snapshot the interrupted run took: the state before it");
-  const outcome = await applyRestore(project, out, plan, {
-    recordUndo: !finishing,
-    ...(finishing ? { adopt: deadRunSnapshot(project.root, req.lock!.recoveredFrom!.startedAt) } : {}),
-  });
+  const outcome = await applyRestore(project, out, plan, { recordUndo: !finishing });
   if (!outcome.error && req.verifyStack) {
     outcome.error = await verifyStack(project, out, { recreate: outcome.definitionsChanged === true }).then(() => undefined, touched);
   }
   return report(project, out, req.event, plan.manifest.id, outcome);
-}
-
-/**
- * The snapshot the interrupted run took (the undo record's, when that run made it): the
- * finishing run keeps what it replaces in it, for the components the dead run never got to.
- */
-function deadRunSnapshot(root: string, deadStartedAt: string): { dir: string; manifest: Manifest } | undefined {
-  try {
-    const rec = readUndo(root);
-    const dir = join(root, rec.snapshot);
-    const manifest = readManifest(dir);
-    return new Date(manifest.createdAt).getTime() >= new Date(deadStartedAt).getTime() ? { dir, manifest } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Results per component, the webhook, the JSON result; a failed restore names its undo and throws. */
