@@ -29,7 +29,7 @@ import { snapshotSettings } from "../project/config.ts";
 import { loadEnv } from "../project/env.ts";
 import { ENV_FILE, openProject, projectRoot, repoRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
-import { inputFlags, withRunLock } from "../restore/run-lock.ts";
+import { inputFlags, interruptedRestore, withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
 
@@ -194,7 +194,9 @@ async function pruneBackups(out: Output, root: string): Promise<number> {
 
 async function verifyBackup(out: Output, root: string, given: string | undefined, identity: string | undefined): Promise<number> {
   const project = await openProject({ root });
-  return withRunLock(root, { script: SCRIPT, purpose: "verify" }, out, async () => {
+  return withRunLock(root, { script: SCRIPT, purpose: "verify" }, out, async (lock) => {
+    // After a restore that died, what it left half-swapped is put back together before its snapshot is checked.
+    if (interruptedRestore(lock.recoveredFrom)) await recoverDeadSwaps(project, out);
     const dir = given ? resolveBackupDir(root, given) : listBackups(root)[0]?.dir;
     if (!dir) throw new UsageError("there is no backup to verify yet");
     const r = await drillBackup(project, out, dir, decryptionKey(project.config.encryption, identity));
