@@ -2,6 +2,7 @@
 import type { Output } from "../../core/output.ts";
 import type { Project } from "../../project/project.ts";
 import type { ComponentName, ComponentRecord } from "../manifest.ts";
+import { formatBackupId } from "../retention.ts";
 
 export interface ComponentContext {
   project: Project;
@@ -76,3 +77,30 @@ export interface Frozen {
 
 /** How a check of an in-place snapshot says that its data was never moved aside (see Component.unmoved). */
 export const UNMOVED = "not moved aside: the restore that took this snapshot died before replacing it, so the live data is this state";
+
+/** The swap of a prepared restore: `keep` keeps what it replaces as the in-place snapshot, else that is dropped. */
+export type SwapIn = (ctx: ComponentContext, rec: ComponentRecord, ready: PreparedRestore, keep: boolean) => Promise<Frozen>;
+
+/**
+ * freeze() and restore() of a component that restores by staging beside the live data and
+ * swapping: freeze keeps what the swap replaces; restore (a copied snapshot, or a restore on
+ * its own) prepares when nothing was prepared and drops what it replaces.
+ */
+export function swapping(prepare: NonNullable<Component["prepare"]>, swapIn: SwapIn): Pick<Component, "freeze" | "restore"> {
+  return {
+    freeze: (ctx, rec, prepared) => swapIn(ctx, rec, prepared, true),
+    async restore(ctx, rec, prepared) {
+      const ready = prepared ?? (await prepare(ctx, rec, formatBackupId(new Date())));
+      await (await swapIn(ctx, rec, ready, false)).swap();
+    },
+  };
+}
+
+/** What an in-place snapshot's manifest records for a component: no artifacts, its tag, what was recorded. */
+export const keptResult = (tag: string, counts: Record<string, number>, tools: Record<string, string>, note: string): BackupResult => ({
+  artifacts: [],
+  kept: { tag },
+  tools,
+  counts,
+  notes: [note],
+});

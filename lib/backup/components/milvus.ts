@@ -29,8 +29,7 @@ import { HOUR_MS } from "../../core/time.ts";
 import type { ComposeClient } from "../../infra/compose-client.ts";
 import { type ServiceModel, serviceByRole } from "../../project/stack.ts";
 import { artifact, type ComponentRecord } from "../manifest.ts";
-import { formatBackupId } from "../retention.ts";
-import { type Component, type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping, UNMOVED } from "./component.ts";
 import {
   archiveVolume,
   armSwap,
@@ -201,9 +200,7 @@ export const milvus: Component = {
     return { ref: tag, tag, discard };
   },
 
-  async freeze(ctx, rec, prepared) {
-    return swapIn(ctx, rec, prepared, true);
-  },
+  ...swapping((ctx, rec, tag) => milvus.prepare!(ctx, rec, tag), swapIn),
 
   // Only when none of the three volumes holds it: a part that was moved is restored from.
   async unmoved(ctx, rec) {
@@ -211,11 +208,6 @@ export const milvus: Component = {
     const { etcd, minio, milvus: mv } = services(ctx);
     const got = await settleAll([etcd, minio, mv].map((s) => keptFingerprint(ctx.project.compose, s, rec.kept!.tag)));
     return got.every((g) => g === undefined);
-  },
-
-  async restore(ctx, rec, prepared) {
-    const ready = prepared ?? (await milvus.prepare!(ctx, rec, formatBackupId(new Date())));
-    await (await swapIn(ctx, rec, ready, false)).swap();
   },
 };
 
@@ -251,15 +243,12 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
     get moved() {
       return moved;
     },
-    record: {
-      artifacts: [],
-      kept: { tag: ready.tag },
-      tools: {},
+    record: keptResult(
+      ready.tag,
       counts,
-      notes: [
-        `etcd, MinIO and Milvus volumes' content kept in place as ${keptName(ready.tag)} in each (a snapshot to undo a restore, not a copy elsewhere)`,
-      ],
-    },
+      {},
+      `etcd, MinIO and Milvus volumes' content kept in place as ${keptName(ready.tag)} in each (a snapshot to undo a restore, not a copy elsewhere)`,
+    ),
     thaw: async () => {
       await cancel();
       await start();

@@ -40,9 +40,7 @@ import { lastLine } from "../../core/exec.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import { serviceByRole } from "../../project/stack.ts";
 import { type ArtifactRecord, artifact, type ComponentRecord } from "../manifest.ts";
-import { formatBackupId } from "../retention.ts";
-import type { Component, ComponentContext, Frozen, PreparedRestore } from "./component.ts";
-import { UNMOVED } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping, UNMOVED } from "./component.ts";
 
 export const DUMP_FILE = (db: string, codec: Codec = "none") => `postgres-${db}.dump${codec === "zstd" ? ".zst" : ""}`;
 const isDump = (file: string) => /\.dump(\.zst)?$/.test(file);
@@ -207,19 +205,12 @@ export const postgres: Component = {
     return { ref: restored, tag, discard };
   },
 
-  async freeze(ctx, rec, prepared) {
-    return swapIn(ctx, rec, prepared, true);
-  },
+  ...swapping((ctx, rec, tag) => postgres.prepare!(ctx, rec, tag), swapIn),
 
   async unmoved(ctx, rec) {
     const { service, user, db } = names(ctx);
     if (!rec.kept || rec.kept.moved) return false;
     return !(await ctx.project.compose.exec(service, psql(user, "postgres", databaseExistsSql(keptDatabase(db, rec.kept.tag))))).stdout.trim();
-  },
-
-  async restore(ctx, rec, prepared) {
-    const ready = prepared ?? (await postgres.prepare!(ctx, rec, formatBackupId(new Date())));
-    await (await swapIn(ctx, rec, ready, false)).swap();
   },
 };
 
@@ -241,13 +232,12 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
     get moved() {
       return moved;
     },
-    record: {
-      artifacts: [],
-      kept: { tag: ready.tag },
-      tools: { postgres: version },
+    record: keptResult(
+      ready.tag,
       counts,
-      notes: [`database ${db} kept in place as ${kept} (in the same server: a snapshot to undo a restore, not a copy elsewhere)`],
-    },
+      { postgres: version },
+      `database ${db} kept in place as ${kept} (in the same server: a snapshot to undo a restore, not a copy elsewhere)`,
+    ),
     thaw: async () => undefined,
     swap: async () => {
       // A failed step undoes the ones before it: the live database keeps its name and accepts connections again.

@@ -34,8 +34,7 @@ import { lastLine } from "../../core/exec.ts";
 import { DATA_COMMAND_TIMEOUT_MS, HOUR_MS } from "../../core/time.ts";
 import { serviceByRole } from "../../project/stack.ts";
 import { artifact, type ComponentRecord } from "../manifest.ts";
-import { formatBackupId } from "../retention.ts";
-import { type Component, type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping, UNMOVED } from "./component.ts";
 import { armSwap, fingerprintDiffers, keptFingerprint, recoverVolume, stageVolume, unstageVolume } from "./volume.ts";
 
 export const RDB_FILE = "redis.rdb";
@@ -170,18 +169,11 @@ export const redis: Component = {
     return { ref: tag, tag, discard };
   },
 
-  async freeze(ctx, rec, prepared) {
-    return swapIn(ctx, rec, prepared, true);
-  },
+  ...swapping((ctx, rec, tag) => redis.prepare!(ctx, rec, tag), swapIn),
 
   async unmoved(ctx, rec) {
     if (!rec.kept || rec.kept.moved) return false;
     return (await keptFingerprint(ctx.project.compose, serviceByRole(ctx.project.stack, "redis"), rec.kept.tag)) === undefined;
-  },
-
-  async restore(ctx, rec, prepared) {
-    const ready = prepared ?? (await redis.prepare!(ctx, rec, formatBackupId(new Date())));
-    await (await swapIn(ctx, rec, ready, false)).swap();
   },
 };
 
@@ -234,15 +226,12 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
   let moved = false;
   const sum = (o: Record<string, number>) => Object.values(o).reduce((s, n) => s + n, 0);
   return {
-    record: {
-      artifacts: [],
-      kept: { tag: ready.tag },
-      tools: { redis: version },
-      counts: keep ? { keys: sum(keyspaceCounts(info0)), expires: sum(expiresCounts(info0)) } : {},
-      notes: [
-        `the data volume's content kept in place as ${keptName(ready.tag)} (in the same volume: a snapshot to undo a restore, not a copy elsewhere)`,
-      ],
-    },
+    record: keptResult(
+      ready.tag,
+      keep ? { keys: sum(keyspaceCounts(info0)), expires: sum(expiresCounts(info0)) } : {},
+      { redis: version },
+      `the data volume's content kept in place as ${keptName(ready.tag)} (in the same volume: a snapshot to undo a restore, not a copy elsewhere)`,
+    ),
     get moved() {
       return moved;
     },

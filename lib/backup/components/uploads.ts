@@ -39,10 +39,9 @@ import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import { type StackModel, serviceByRole } from "../../project/stack.ts";
 import type { ComponentRecord } from "../manifest.ts";
 import { artifact } from "../manifest.ts";
-import { formatBackupId } from "../retention.ts";
 import { newWorkDir } from "../store.ts";
 import { errorCode, FILE_TYPES, isRoot, NAME_MAX, PATH_MAX } from "./archive-rules.ts";
-import { type Component, type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping, UNMOVED } from "./component.ts";
 
 export const UPLOADS_FILE = "uploads.tar";
 
@@ -560,19 +559,15 @@ export const uploads: Component = {
     return real === undefined || statSync(real).dev === statSync(dirname(real)).dev;
   },
 
-  async freeze(_ctx, _rec, prepared) {
-    return swapIn(prepared, true);
-  },
+  ...swapping(
+    (ctx, rec, tag) => uploads.prepare!(ctx, rec, tag),
+    (_ctx, _rec, ready, keep) => swapIn(ready, keep),
+  ),
 
   async unmoved(ctx, rec) {
     if (!rec.kept || rec.kept.moved) return false;
     const real = uploadsRealDir(uploadsDir(ctx.project.root, ctx.project.stack));
     return real === undefined || !existsSync(keptUploadsDir(real, rec.kept.tag));
-  },
-
-  async restore(ctx, rec, prepared) {
-    const ready = prepared ?? (await uploads.prepare!(ctx, rec, formatBackupId(new Date())));
-    await (await swapIn(ready, false)).swap();
   },
 };
 
@@ -590,13 +585,12 @@ async function swapIn(ready: PreparedRestore, keep: boolean): Promise<Frozen> {
     get moved() {
       return moved;
     },
-    record: {
-      artifacts: [],
-      kept: { tag: ready.tag },
-      tools: {},
-      counts: keep ? { ...treeCounts(s.real) } : {},
-      notes: [`${s.real}'s content kept in place as ${keepAs} (on the same disk: a snapshot to undo a restore, not a copy elsewhere)`],
-    },
+    record: keptResult(
+      ready.tag,
+      keep ? { ...treeCounts(s.real) } : {},
+      {},
+      `${s.real}'s content kept in place as ${keepAs} (on the same disk: a snapshot to undo a restore, not a copy elsewhere)`,
+    ),
     thaw: async () => undefined,
     swap: async () => {
       staged.delete(ready.ref);
