@@ -6,6 +6,8 @@
  * stopped for it), lone staging removed. Uploads: the same. Each repair is warned about.
  */
 
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { settleAll } from "../core/async.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
@@ -13,8 +15,24 @@ import { findByRole } from "../project/stack.ts";
 import { recoverSwap } from "./components/postgres.ts";
 import { recoverUploads, uploadsDir, uploadsRealDir } from "./components/uploads.ts";
 import { recoverVolume } from "./components/volume.ts";
+import { backupsRoot } from "./store.ts";
+
+/**
+ * Written before a restore's first swap, removed once they all ended: while it is there, a
+ * restore may have died mid-swap, and the next run looks at every volume (else it need not).
+ */
+const SWAPPING = ".swapping";
+export function markSwapping(root: string): void {
+  mkdirSync(backupsRoot(root), { recursive: true, mode: 0o700 });
+  writeFileSync(join(backupsRoot(root), SWAPPING), `${process.pid}\n`, { mode: 0o600 });
+}
+export function swapsEnded(root: string): void {
+  rmSync(join(backupsRoot(root), SWAPPING), { force: true });
+}
 
 export async function recoverDeadSwaps(project: Project, out: Output): Promise<void> {
+  // Nothing can be half-swapped unless a restore was swapping when it died.
+  if (!existsSync(join(backupsRoot(project.root), SWAPPING))) return;
   const compose = project.compose;
   const jobs: Array<Promise<string[]>> = [];
   for (const role of ["redis", "etcd", "minio", "milvus"] as const) {
@@ -30,7 +48,9 @@ export async function recoverDeadSwaps(project: Project, out: Output): Promise<v
     );
   }
   const pg = findByRole(project.stack, "postgres");
-  // recoverSwap warns itself; a stopped Postgres is recovered by the next run that starts it.
-  if (pg && (await compose.runningId(pg.name)) != null) jobs.push(recoverSwap({ project, dir: project.root, out }).then(() => []));
+  // recoverSwap warns itself; a stopped Postgres is recovered by the next run that finds it running (the mark stays).
+  const pgRunning = pg !== undefined && (await compose.runningId(pg.name)) != null;
+  if (pgRunning) jobs.push(recoverSwap({ project, dir: project.root, out }).then(() => []));
   for (const line of (await settleAll(jobs)).flat()) out.warn(`a restore that died left this half-swapped; put back together: ${line}`);
+  if (pgRunning || !pg) swapsEnded(project.root);
 }

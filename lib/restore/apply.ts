@@ -19,7 +19,7 @@ import {
   type Manifest,
   readManifest as readManifestOf,
 } from "../backup/manifest.ts";
-import { recoverDeadSwaps } from "../backup/recover.ts";
+import { markSwapping, recoverDeadSwaps, swapsEnded } from "../backup/recover.ts";
 import { REGISTRY, rolesNeeded } from "../backup/registry.ts";
 import { beginBackup, componentRecord, markMoved } from "../backup/run.ts";
 import type { ContainerState } from "../commands/compose.ts";
@@ -383,11 +383,14 @@ async function restoreComponents(
   const backend = findByRole(project.stack, "backend")?.name;
   const data = plan.components.filter((c) => c !== "config");
   return whileStopped(shown, running, async () => {
-    if (kept.inPlace.length) await freeze();
+    // From the first swap to the last, a run that dies leaves a mark: the next one recovers.
+    markSwapping(project.root);
     try {
+      if (kept.inPlace.length) await freeze();
       await settleAll(data.map(restoreOne));
     } finally {
       kept.moved([...frozen].filter(([, f]) => f.moved).map(([c]) => c));
+      swapsEnded(project.root);
     }
     if (plan.components.includes("config")) {
       await restoreOne("config");
