@@ -230,7 +230,9 @@ try {
     ...(cyclesDone.length > 1
       ? [
           `Over ${cyclesDone.length} cycles (median, min–max): backup ${stat(of((c) => c.backupMs))}; restore ${stat(of((c) => c.restoreMs))}; ` +
-            `restore/backup ${median(of((c) => c.restoreMs / c.backupMs)).toFixed(2)}×; rollback ${stat(of((c) => c.rollbackMs))}; ` +
+            `restore/backup ${median(of((c) => c.restoreMs / c.backupMs)).toFixed(2)}× (each cycle: ${of((c) => c.restoreMs / c.backupMs)
+              .map((r) => `${r.toFixed(2)}×`)
+              .join(", ")}); rollback ${stat(of((c) => c.rollbackMs))}; ` +
             `backend down in the rollback ${stat(of((c) => c.rollback.backendDowntimeMs))}; Milvus paused ${stat(of((c) => c.backup.milvusPausedMs))}; ` +
             `peak RSS backup ${Math.max(...of((c) => c.backup.peakRssKB)) >> 10} MiB, restore ${Math.max(...of((c) => c.restore.peakRssKB)) >> 10} MiB.`,
           "",

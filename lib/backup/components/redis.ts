@@ -24,6 +24,7 @@ import {
   readFile,
   redisBgsave,
   redisConfigGet,
+  redisConfigSet,
   redisInfo,
   redisStageLines,
 } from "../../commands/redis.ts";
@@ -214,9 +215,25 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
   let info0: Record<string, string> = {};
   let server: Record<string, string> = {};
   try {
-    if (keep) [info0, server] = await Promise.all([info(ctx, "keyspace"), info(ctx, "server")]);
+    const [i0, s0, append, save] = await Promise.all([
+      keep ? info(ctx, "keyspace") : Promise.resolve({}),
+      keep ? info(ctx, "server") : Promise.resolve({}),
+      cli(ctx, redisConfigGet("appendonly")),
+      cli(ctx, redisConfigGet("save")),
+    ]);
+    info0 = i0;
+    server = s0;
+    // With AOF on, the AOF Redis flushes when stopped holds everything: the RDB it would also
+    // write on the way down (its save points) is not needed, and costs seconds on a big set.
+    // A runtime setting only: the next start reads the service's own configuration again
+    // (and a stop that fails puts it back).
+    const aof = parseConfigPairs(append.stdout).appendonly === "yes";
+    if (aof) await cli(ctx, redisConfigSet("save", ""));
     // Its fingerprint is recorded inside what the swap moves aside (swapScript).
-    await compose.stop([svc.name]);
+    await compose.stop([svc.name]).catch(async (e: unknown) => {
+      if (aof) await cli(ctx, redisConfigSet("save", parseConfigPairs(save.stdout).save ?? "")).catch(() => undefined);
+      throw e;
+    });
   } catch (e) {
     await armed.cancel();
     await compose.startReady([svc.name]);
