@@ -9,11 +9,11 @@ import { TAG } from "../commands/volume.ts";
 import { settleAll } from "../core/async.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
-import { findByRole, serviceByRole } from "../project/stack.ts";
+import { findByRole } from "../project/stack.ts";
 import type { ComponentContext } from "./components/component.ts";
 import { dropKeptPostgres, keptPostgres } from "./components/postgres.ts";
 import { dropKeptUploads, keptUploads } from "./components/uploads.ts";
-import { dropKeptInVolume, keptInVolume } from "./components/volume.ts";
+import { dropKeptInVolume, keptInVolume, VOLUME_ROLES } from "./components/volume.ts";
 import { backupsRoot } from "./store.ts";
 
 /** The tiers a restore's snapshot goes into: the only ones that can hold kept data. */
@@ -31,11 +31,9 @@ export function orphans(found: readonly string[], snapshotIds: ReadonlySet<strin
  */
 export async function sweepKept(project: Project, out: Output): Promise<string[]> {
   const root = backupsRoot(project.root);
-  // No backups directory at all (not mounted, moved): nothing can be known to be orphaned.
-  if (!existsSync(root)) return [];
   const ids = new Set<string>();
   const dirs = KEEPING_TIERS.map((t) => join(root, t)).filter((d) => existsSync(d));
-  // Neither tier there (an unmounted backups disk, say): nothing can be known to be orphaned.
+  // Neither tier there (no backups dir, an unmounted backups disk): nothing can be known to be orphaned.
   if (!dirs.length) return [];
   try {
     for (const d of dirs) for (const n of readdirSync(d)) ids.add(n);
@@ -65,9 +63,9 @@ export async function sweepKept(project: Project, out: Output): Promise<string[]
         (t) => dropKeptPostgres(ctx, t),
       ),
     );
-  for (const role of ["redis", "etcd", "minio", "milvus"] as const) {
-    if (!findByRole(project.stack, role)) continue;
-    const svc = serviceByRole(project.stack, role);
+  for (const role of VOLUME_ROLES) {
+    const svc = findByRole(project.stack, role);
+    if (!svc) continue;
     jobs.push(
       sweep(
         svc.name,

@@ -14,7 +14,7 @@ import type { Project } from "../project/project.ts";
 import { findByRole } from "../project/stack.ts";
 import { recoverSwap } from "./components/postgres.ts";
 import { recoverUploads, uploadsDir, uploadsRealDir } from "./components/uploads.ts";
-import { recoverVolume } from "./components/volume.ts";
+import { recoverVolume, VOLUME_ROLES } from "./components/volume.ts";
 import { backupsRoot } from "./store.ts";
 
 /**
@@ -35,7 +35,7 @@ export async function recoverDeadSwaps(project: Project, out: Output): Promise<v
   if (!existsSync(join(backupsRoot(project.root), SWAPPING))) return;
   const compose = project.compose;
   const jobs: Array<Promise<string[]>> = [];
-  for (const role of ["redis", "etcd", "minio", "milvus"] as const) {
+  for (const role of VOLUME_ROLES) {
     const svc = findByRole(project.stack, role);
     if (svc) jobs.push(recoverVolume(compose, svc));
   }

@@ -22,6 +22,7 @@ import {
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
   type Manifest,
+  readManifest,
   verifyComponentArtifacts,
 } from "./manifest.ts";
 import { REGISTRY, rolesNeeded } from "./registry.ts";
@@ -182,8 +183,8 @@ async function backupComponent(ctx: ComponentContext, name: ComponentName, now: 
  * An in-place snapshot's components marked `moved` once their data was moved aside: the
  * committed manifest rewritten durably, by rename.
  */
-export function markMoved(dir: string, m: Manifest, components: readonly ComponentName[]): Manifest {
-  const next = structuredClone(m);
+export function markMoved(dir: string, components: readonly ComponentName[]): void {
+  const next = readManifest(dir);
   for (const c of components) {
     const k = next.components[c]?.kept;
     if (k) k.moved = true;
@@ -191,7 +192,6 @@ export function markMoved(dir: string, m: Manifest, components: readonly Compone
   const tmp = join(dir, `${MANIFEST}.tmp`);
   writeDurable(tmp, `${JSON.stringify(next, null, 2)}\n`);
   renameSync(tmp, join(dir, MANIFEST));
-  return next;
 }
 
 export function componentRecord(name: ComponentName, res: BackupResult, t0: Date, t1: Date): ComponentRecord {

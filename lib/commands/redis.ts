@@ -71,7 +71,6 @@ export const CHECK_RDB_SCRIPT = 'f=$(mktemp /tmp/claw-check.XXXXXX) && cat > "$f
  */
 export const REDIS_STAGE_LINES = [
   "cat > dump.rdb",
-  // The private server listens on a unix socket only, with the service's own password.
   'set -- --port 0 --unixsocket /tmp/claw-restore.sock --dir "$PWD" --dbfilename dump.rdb --appendonly no --save ""',
   // No password on the private server: it listens on this one-off container's unix socket only,
   // and a password on its command line would show in the host's ps (requirepass is

@@ -235,7 +235,6 @@ export const OUT_MOUNT = "/claw-out";
 export const archiveScript = (mount: string, name: string) => `${statsScript(mount)}\ntar --exclude='./.claw-*' -cf '${OUT_MOUNT}/${name}' .`;
 
 /** The command of a one-off container (entrypoint sh) for each script. */
-export const statsCommand = (mount: string) => ["-c", statsScript(mount)];
 export const archiveCommand = (mount: string, name: string) => ["-c", archiveScript(mount, name)];
 /** `sh -c <script>` for a one-off container (entrypoint sh) or an exec. */
 export const shCommand = (script: string) => ["-c", script];

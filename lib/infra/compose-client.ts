@@ -355,7 +355,10 @@ export class ComposeClient implements ServiceControl {
    * mounts (ComposeClient.onVolumes). For reads that must not wait for a stopped service.
    */
   async onData(service: string, command: readonly string[], ro: RunOptions = {}): Promise<RunResult> {
-    if ((await this.runningId(service)) != null) return this.exec(service, ["sh", ...command], {}, ro);
+    const id = await this.runningId(service);
+    // Its running container, found once (exec would look it up again).
+    if (id) return this.run(d.dockerExecWith(id, ["sh", ...command], { stdin: ro.stdinFile !== undefined || ro.input !== undefined }), ro);
+    if (id === undefined) return this.exec(service, ["sh", ...command], {}, ro);
     return this.onVolumes(service, command, { entrypoint: "sh" }, ro);
   }
 

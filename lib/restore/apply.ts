@@ -7,18 +7,10 @@
  * → dependents started again whatever happened (errors joined). The backend's downtime is
  * measured from its stop to its healthcheck passing again.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "../backup/components/component.ts";
 import { type OpenedBackup, openBackupShown } from "../backup/encryption.ts";
-import {
-  COMPONENTS,
-  type ComponentName,
-  type ComponentRecord,
-  KEPT_COMPONENTS,
-  type Manifest,
-  readManifest as readManifestOf,
-} from "../backup/manifest.ts";
+import { COMPONENTS, type ComponentName, type ComponentRecord, KEPT_COMPONENTS, type Manifest, readManifest } from "../backup/manifest.ts";
 import { markSwapping, recoverDeadSwaps, swapsEnded } from "../backup/recover.ts";
 import { REGISTRY, rolesNeeded } from "../backup/registry.ts";
 import { beginBackup, componentRecord, markMoved } from "../backup/run.ts";
@@ -61,9 +53,8 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
   if (plan.components.length === 0) return { snapshot: undefined, results };
   // Decrypted (and each plaintext checked) before the snapshot: nothing is touched until
   // every artifact is known good. Meanwhile one-offs a killed run left are removed (they may
-  // hold a volume this restore replaces).
-  // Then what a restore that died left half-swapped is put back together, before anything
-  // decides from the kept data or starts a service on it.
+  // hold a volume this restore replaces), then what a restore that died left half-swapped is
+  // put back together, before anything decides from the kept data or starts a service on it.
   const [removed, opening] = await Promise.allSettled([
     project.compose.removeOneOffs(project.effectiveName).then(async (n) => {
       await recoverDeadSwaps(project, out);
@@ -127,7 +118,6 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
       return { snapshot: undefined, results, error: started ? touched(e) : e };
     }
     let snapshot: string | undefined;
-    let committed: Manifest | undefined;
     // Recorded before anything is overwritten: `rollback.mts --undo` finds it even if this run dies.
     const commit = (all: readonly ComponentRecord[]) => {
       // An adopted component's record is the dead run's own (made when it froze it).
@@ -135,11 +125,9 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
       if (!extra.length && !pending.hasRecords()) {
         pending.discard();
         snapshot = adopt!.dir;
-        committed = adopt!.manifest;
         return;
       }
       const b = pending.commit(extra);
-      committed = b.manifest;
       // Finishing an unfinished restore: its snapshot stays the undo point (it holds the state before both).
       if (o.recordUndo !== false && adopted.size === 0)
         writeUndo(project.root, b.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
@@ -149,8 +137,8 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     const moved = (cs: readonly ComponentName[]) => {
       const own = cs.filter((c) => !adopted.has(c));
       const theirs = cs.filter((c) => adopted.has(c));
-      if (theirs.length) markMoved(adopt!.dir, readManifestOf(adopt!.dir), theirs);
-      if (snapshot && committed && own.length && snapshot !== adopt?.dir) committed = markMoved(snapshot, committed, own);
+      if (theirs.length) markMoved(adopt!.dir, theirs);
+      if (snapshot && own.length && snapshot !== adopt?.dir) markMoved(snapshot, own);
     };
     if (!inPlace.length) commit([]);
     // Finishing a run that died: it may have left the dependents stopped, so all of them start again.
@@ -185,18 +173,15 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
  */
 function unfinishedSnapshot(root: string, restoring: string): { dir: string; manifest: Manifest } | undefined {
   let dir: string;
-  try {
-    dir = join(root, readUndo(root).snapshot);
-  } catch {
-    return undefined;
-  }
-  if (dir === restoring || !existsSync(dir)) return undefined;
   let manifest: Manifest;
   try {
-    manifest = readManifestOf(dir);
+    dir = join(root, readUndo(root).snapshot);
+    // No undo record, or one whose snapshot is gone or unreadable: nothing to finish.
+    manifest = readManifest(dir);
   } catch {
     return undefined;
   }
+  if (dir === restoring) return undefined;
   const kept = Object.values(manifest.components).filter((c) => c?.kept);
   return kept.length && kept.every((c) => !c!.kept!.moved) ? { dir, manifest } : undefined;
 }

@@ -58,8 +58,10 @@ async function keyCount(compose: ComposeClient, etcd: ServiceModel): Promise<num
   return Number((JSON.parse(r.stdout) as { count?: number }).count ?? 0);
 }
 
-/** By restore tag: the volumes its in-place source never moved aside (nothing to swap for them). */
-const unchanged = new Map<string, Set<string>>();
+/** A prepared Milvus restore: the services whose volume its in-place source never moved aside (nothing to swap). */
+interface PreparedMilvus extends PreparedRestore {
+  unchanged: ReadonlySet<string>;
+}
 
 export const milvus: Component = {
   name: "milvus",
@@ -170,6 +172,7 @@ export const milvus: Component = {
     const { etcd, minio, milvus: mv } = services(ctx);
     const compose = ctx.project.compose;
     const c = rec.counts;
+    const unchanged = new Set<string>();
     const discard = async () => {
       await settleAll([etcd, minio, mv].map((s) => unstageVolume(compose, s, tag))).catch(() => undefined);
     };
@@ -178,7 +181,7 @@ export const milvus: Component = {
       if (rec.kept) {
         // A volume the snapshot's own restore never moved aside (it died part-way): its live data is that state.
         if (!rec.kept.moved && (await keptFingerprint(compose, svc, rec.kept.tag)) === undefined) {
-          unchanged.set(tag, new Set([...(unchanged.get(tag) ?? []), svc.name]));
+          unchanged.add(svc.name);
           return;
         }
         const staged = await stageVolume(compose, svc, tag, { kept: rec.kept.tag });
@@ -197,7 +200,8 @@ export const milvus: Component = {
       await discard();
       throw e;
     }
-    return { ref: tag, tag, discard };
+    const ready: PreparedMilvus = { ref: tag, tag, discard, unchanged };
+    return ready;
   },
 
   ...swapping((ctx, rec, tag) => milvus.prepare!(ctx, rec, tag), swapIn),
@@ -222,9 +226,8 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
   const compose = ctx.project.compose;
   const all = [etcd, minio, mv];
   const start = () => compose.startReady([etcd.name, minio.name, mv.name]);
-  const skip = unchanged.get(ready.tag) ?? new Set<string>();
-  unchanged.delete(ready.tag);
-  const swapping = all.filter((s) => !skip.has(s.name));
+  const skip = (ready as Partial<PreparedMilvus>).unchanged;
+  const swapping = all.filter((s) => !skip?.has(s.name));
   const armed = swapping.map((s) => armSwap(compose, s, ready.tag, keep, ctx.project.root));
   const cancel = () => settleAll(armed.map((a) => a.cancel()));
   let counts: Record<string, number> = {};

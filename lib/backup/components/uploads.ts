@@ -548,8 +548,8 @@ export const uploads: Component = {
         `uploads: extracted ${bad.map((k) => `${got[k]} ${k} (manifest ${want[k]})`).join(", ")}; the live uploads are untouched`,
       );
     }
-    staged.set(fresh, { real, top });
-    return { ref: fresh, tag, discard };
+    const ready: StagedUploads = { ref: fresh, tag, discard, real, top };
+    return ready;
   },
 
   // In place only when what it replaces can be moved beside the uploads directory by renames.
@@ -577,9 +577,10 @@ export const uploads: Component = {
  * recorded now.
  */
 async function swapIn(ready: PreparedRestore, keep: boolean): Promise<Frozen> {
-  const s = staged.get(ready.ref);
-  if (!s) throw new ClawError("uploads: nothing was staged for this restore");
-  const keepAs = keep ? keptUploadsDir(s.real, ready.tag) : undefined;
+  const s = ready as Partial<StagedUploads>;
+  if (!s.real || !s.top) throw new ClawError("uploads: nothing was staged for this restore");
+  const { real, top } = s as StagedUploads;
+  const keepAs = keep ? keptUploadsDir(real, ready.tag) : undefined;
   let moved = false;
   return {
     get moved() {
@@ -587,17 +588,16 @@ async function swapIn(ready: PreparedRestore, keep: boolean): Promise<Frozen> {
     },
     record: keptResult(
       ready.tag,
-      keep ? { ...treeCounts(s.real) } : {},
+      keep ? { ...treeCounts(real) } : {},
       {},
-      `${s.real}'s content kept in place as ${keepAs} (on the same disk: a snapshot to undo a restore, not a copy elsewhere)`,
+      `${real}'s content kept in place as ${keepAs} (on the same disk: a snapshot to undo a restore, not a copy elsewhere)`,
     ),
     thaw: async () => undefined,
     swap: async () => {
-      staged.delete(ready.ref);
-      swapContent(s.real, ready.ref, keepAs);
+      swapContent(real, ready.ref, keepAs);
       moved = keep;
-      if (s.top.mode !== undefined) chmodSync(s.real, s.top.mode & 0o777);
-      if (s.top.mtime) utimesSync(s.real, s.top.mtime, s.top.mtime);
+      if (top.mode !== undefined) chmodSync(real, top.mode & 0o777);
+      if (top.mtime) utimesSync(real, top.mtime, top.mtime);
     },
   };
 }
@@ -641,5 +641,8 @@ function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: string): s
 /** Records check() verified in this run (their artifact checksum-verified, not rewritten since): prepare need not read them again. */
 const checked = new WeakSet<object>();
 
-/** What prepare staged, by staging dir: where it goes and the top directory's own mode and mtime. */
-const staged = new Map<string, { real: string; top: Top }>();
+/** What prepare staged (ref: the staging dir): where it goes and the top directory's own mode and mtime. */
+interface StagedUploads extends PreparedRestore {
+  real: string;
+  top: Top;
+}

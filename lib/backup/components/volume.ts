@@ -29,8 +29,6 @@ import {
   stageFromKeptScript,
   stageName,
   stageScript,
-  statsCommand,
-  swapScript,
   type VolumeStats,
 } from "../../commands/volume.ts";
 import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
@@ -41,6 +39,9 @@ import type { ServiceModel } from "../../project/stack.ts";
 import { newWorkDir } from "../store.ts";
 
 export type { Fingerprint, VolumeStats } from "../../commands/volume.ts";
+
+/** The services whose named data volume a restore stages into and keeps in place (Redis; etcd, MinIO and Milvus). */
+export const VOLUME_ROLES = ["redis", "etcd", "minio", "milvus"] as const;
 
 /** The named volume a service keeps its data in (first named volume in the model). */
 export function dataMount(service: ServiceModel): string {
@@ -66,11 +67,6 @@ export async function drillVolume(
   );
   if (r.status !== 0) throw new InvalidBackupError(`${service.name}: the volume archive does not extract and start cleanly: ${lastLine(r.stderr)}`);
   return { ...parseStats(r.stdout), stdout: r.stdout };
-}
-
-export async function volumeStats(compose: ComposeClient, service: ServiceModel): Promise<VolumeStats> {
-  const r = await compose.onVolumes(service.name, statsCommand(dataMount(service)), { entrypoint: "sh" });
-  return parseStats(r.stdout);
 }
 
 /**
@@ -133,8 +129,10 @@ export interface ArmedSwap {
 }
 
 /**
- * swapVolume, its one-off container started now and released later: starting a container
- * costs about a second here, which then overlaps the stopping of the service.
+ * The swap of a volume (swapScript, run once the service is stopped: the staged data swapped
+ * in by renames, what it replaces kept as `.claw-kept-<tag>` when `keep`, else removed), its
+ * one-off container started now and released later: starting a container costs about a
+ * second here, which then overlaps the stopping of the service.
  */
 export function armSwap(compose: ComposeClient, service: ServiceModel, tag: string, keep: boolean, root: string): ArmedSwap {
   const gate = newWorkDir(root, "swap-gate");
@@ -166,20 +164,6 @@ export function armSwap(compose: ComposeClient, service: ServiceModel, tag: stri
       await done.catch(() => undefined);
     },
   };
-}
-
-/**
- * With the service stopped: the staged data swapped in (renames), the data it replaces kept
- * as the in-place snapshot `.claw-kept-<tag>` when `keep`, else removed. The live figures.
- */
-export async function swapVolume(compose: ComposeClient, service: ServiceModel, tag: string, keep: boolean): Promise<VolumeStats> {
-  const r = await compose.onVolumes(
-    service.name,
-    shCommand(swapScript(dataMount(service), tag, keep)),
-    { entrypoint: "sh" },
-    { timeoutMs: DATA_COMMAND_TIMEOUT_MS },
-  );
-  return parseStats(r.stdout);
 }
 
 /**

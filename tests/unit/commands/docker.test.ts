@@ -168,3 +168,12 @@ test("a one-off on a service's mounts gets its image, user, mounts and only the 
   ]);
   assert.ok(!argv.some((a) => a.includes("s3cret")), "a secret value never enters argv");
 });
+
+test("a one-off working beside what serves asks for a lower CPU weight, right after the common head", () => {
+  const argv = d.dockerRunOnMounts("p", "img", [{ source: "vol", target: "/data", readOnly: false }], ["-c", "true"], { cpuShares: 256 });
+  const i = argv.indexOf("--cpu-shares");
+  assert.ok(i > 0, argv.join(" "));
+  assert.equal(argv[i + 1], "256");
+  assert.ok(i < argv.indexOf("img"), "an option of docker run, not of the command");
+  assert.equal(d.dockerRunOnMounts("p", "img", [], ["true"]).includes("--cpu-shares"), false);
+});
