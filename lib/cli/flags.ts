@@ -1,6 +1,7 @@
 /** Flag specs, parsing and help text of the scripts. Pure. */
 import { parseArgs } from "node:util";
 import { exitCodesHelp, UsageError } from "../core/errors.ts";
+import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 
 export interface FlagSpec {
   type: "boolean" | "string";
@@ -22,9 +23,9 @@ export interface ScriptSpec {
 
 /** Flags every script has. */
 export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  help: { type: "boolean", short: "h", description: "show this help" },
-  json: { type: "boolean", description: "print the result as JSON on stdout" },
-  verbose: { type: "boolean", description: "log every command run, and stack traces" },
+  help: { type: "boolean", short: "h", description: msg.cli.flags.help },
+  json: { type: "boolean", description: msg.cli.flags.json },
+  verbose: { type: "boolean", description: msg.cli.flags.verbose },
 };
 
 export interface ParsedArgs {
@@ -45,16 +46,16 @@ export function parseFlags(spec: ScriptSpec, argv: readonly string[]): ParsedArg
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (e) {
-    const msg = (e as Error).message;
-    const unknown = /Unknown option '([^']+)'/.exec(msg);
-    if (unknown) throw new UsageError(`unknown flag ${unknown[1]}`);
-    const missing = /Option '([^']+)' argument missing/.exec(msg);
-    if (missing) throw new UsageError(`flag ${missing[1]!.replace(/^-\w, /, "").replace(/ <value>$/, "")} needs a value`);
-    throw new UsageError(msg.split("\n")[0] ?? msg);
+    const text = (e as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(text);
+    if (unknown) throw new UsageError(msg.cli.flags.unknown({ flag: unknown[1]! }));
+    const missing = /Option '([^']+)' argument missing/.exec(text);
+    if (missing) throw new UsageError(msg.cli.flags.needsValue({ flag: missing[1]!.replace(/^-\w, /, "").replace(/ <value>$/, "") }));
+    throw new UsageError(text.split("\n")[0] ?? text);
   }
   const max = spec.positionals?.max ?? 0;
   if (parsed.positionals.length > max) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[max])}`);
+    throw new UsageError(msg.cli.flags.unexpectedArgument({ arg: JSON.stringify(parsed.positionals[max]) }));
   }
   return { flags: parsed.values as ParsedArgs["flags"], positionals: parsed.positionals };
 }
@@ -66,17 +67,17 @@ export function helpText(spec: ScriptSpec): string {
     return [left, f.description] as const;
   });
   if (spec.positionals) rows.unshift([`    <${spec.positionals.name}>`, spec.positionals.description]);
-  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  const width = Math.max(...rows.map(([l]) => displayWidth(l))) + 2;
   const lines = [
     `${spec.name} — ${spec.summary}`,
     "",
-    "Usage:",
+    msg.cli.flags.usage,
     ...spec.usage.map((u) => `  ${u}`),
     "",
-    "Options:",
-    ...rows.map(([l, d]) => `  ${l.padEnd(width)}${d}`),
+    msg.cli.flags.options,
+    ...rows.map(([l, d]) => `  ${padCells(l, width)}${d}`),
   ];
-  if (spec.examples?.length) lines.push("", "Examples:", ...spec.examples.map((e) => `  ${e}`));
+  if (spec.examples?.length) lines.push("", msg.cli.flags.examples, ...spec.examples.map((e) => `  ${e}`));
   lines.push("", exitCodesHelp());
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@
  */
 import { basename, join } from "node:path";
 import { ClawError, ExitCode } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 import { LOG_KEEP_DAYS, pruneLogs } from "../core/logs.ts";
 import { Output } from "../core/output.ts";
 import { redact } from "../core/secret.ts";
@@ -33,7 +34,7 @@ export async function runScript(
   try {
     args = parseFlags(spec, argv);
   } catch (e) {
-    process.stderr.write(`${spec.name}: ${(e as Error).message} (see --help)\n`);
+    process.stderr.write(`${msg.cli.run.usageLine({ script: spec.name, message: (e as Error).message })}\n`);
     return setExit(e instanceof ClawError ? e.exitCode : ExitCode.usage);
   }
   if (args.flags.help) {
@@ -49,9 +50,9 @@ export async function runScript(
   if (logDir) {
     const pruned = pruneLogs(logDir, new Date());
     if (pruned.remove.length || pruned.rotate.length)
-      out.debug(`logs: removed ${pruned.remove.length} older than ${LOG_KEEP_DAYS} days, rotated ${pruned.rotate.join(", ") || "none"}`);
+      out.debug(msg.cli.run.logsPruned({ removed: pruned.remove.length, days: LOG_KEEP_DAYS, rotated: pruned.rotate.join(", ") }));
   }
-  const onSignal = () => out.warn("interrupt received: finishing the current step and cleaning up (Ctrl-C again aborts at once)");
+  const onSignal = () => out.warn(msg.cli.run.interrupt);
   process.once("SIGINT", onSignal);
   try {
     const code = (await body({ args, out })) ?? ExitCode.ok;
@@ -59,20 +60,20 @@ export async function runScript(
   } catch (e) {
     if (e instanceof ClawError) {
       out.error(e.message);
-      if (e.hint) out.info(`hint: ${e.hint}`);
+      if (e.hint) out.info(msg.cli.run.hint({ hint: e.hint }));
       if (out.verbose && e.stack) out.debug(redact(e.stack));
       if (out.json && !out.resultWritten) out.result({ ok: false, error: e.message, exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}) });
       return setExit(e.exitCode);
     }
     const err = e as Error;
-    out.error(`unexpected error: ${err?.message ?? String(e)}`);
+    out.error(msg.cli.run.unexpected({ message: err?.message ?? String(e) }));
     if (out.verbose && err?.stack) out.debug(redact(err.stack));
-    else out.info("hint: run again with --verbose for details");
+    else out.info(msg.cli.run.verboseHint);
     if (out.json && !out.resultWritten) out.result({ ok: false, error: err?.message ?? String(e), exitCode: ExitCode.failed });
     return setExit(ExitCode.failed);
   } finally {
     process.removeListener("SIGINT", onSignal);
-    if (out.logFile) out.debug(`log file: ${out.logFile}`);
+    if (out.logFile) out.debug(msg.cli.run.logFile({ file: out.logFile }));
     out.close();
   }
 }

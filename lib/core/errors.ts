@@ -3,54 +3,40 @@
  * test checks the README's table against it. Only a script's entry point (lib/cli/run.ts)
  * turns an error into an exit code; helpers throw, so cleanups and lock releases run.
  */
-export const EXIT_CODES = [
-  { code: 0, name: "ok", short: "ok", meaning: "done" },
-  {
-    code: 1,
-    name: "failed",
-    short: "failed",
-    meaning: "the operation failed (the message names the component and the reason); a restore that failed names the snapshot that undoes it",
-  },
-  { code: 2, name: "usage", short: "usage", meaning: "usage: unknown flag, bad argument, index out of range, no TTY to confirm on and no `-y`" },
-  {
-    code: 3,
-    name: "precondition",
-    short: "precondition (nothing touched)",
-    meaning:
-      "precondition, nothing was touched: `.env.prod` missing/unsafe/placeholder, Docker down, a service not running, not enough disk, no or the wrong key for an encrypted backup",
-  },
-  { code: 4, name: "lockHeld", short: "lock held", meaning: "another claw-ops run holds the lock (the message says which, since when, which pid)" },
-  {
-    code: 5,
-    name: "invalidBackup",
-    short: "invalid backup",
-    meaning:
-      "invalid backup: not a backup, corrupt or partial (checksum, age authentication), a component missing, a restore drill that does not match the manifest",
-  },
-  {
-    code: 6,
-    name: "migrationsPending",
-    short: "migrations pending",
-    meaning: "migrate.mts --status: the database is behind the image (revisions pending); nothing was changed",
-  },
-  {
-    code: 7,
-    name: "databaseAhead",
-    short: "database ahead",
-    meaning: "migrate.mts: the database is at a revision this image does not know (deploy the image that made it); nothing was changed",
-  },
-  { code: 130, name: "cancelled", short: "cancelled", meaning: "cancelled at a prompt" },
+import { msg } from "./i18n/index.ts";
+
+const CODES = [
+  { code: 0, name: "ok" },
+  { code: 1, name: "failed" },
+  { code: 2, name: "usage" },
+  { code: 3, name: "precondition" },
+  { code: 4, name: "lockHeld" },
+  { code: 5, name: "invalidBackup" },
+  { code: 6, name: "migrationsPending" },
+  { code: 7, name: "databaseAhead" },
+  { code: 130, name: "cancelled" },
 ] as const;
 
-type ExitCodeTable = typeof EXIT_CODES;
-export const ExitCode = Object.fromEntries(EXIT_CODES.map((e) => [e.name, e.code])) as {
+/** The codes with their words in the operator's language (`short` for --help, `meaning` for the README table). */
+export const EXIT_CODES = CODES.map((e) => ({
+  ...e,
+  get short(): string {
+    return msg.core.exit[e.name].short;
+  },
+  get meaning(): string {
+    return msg.core.exit[e.name].meaning;
+  },
+}));
+
+type ExitCodeTable = typeof CODES;
+export const ExitCode = Object.fromEntries(CODES.map((e) => [e.name, e.code])) as {
   readonly [E in ExitCodeTable[number] as E["name"]]: E["code"];
 };
 export type ExitCodeValue = ExitCodeTable[number]["code"];
 
 /** The exit-status line of every script's --help. */
 export function exitCodesHelp(): string {
-  return `Exit codes: ${EXIT_CODES.map((e) => `${e.code} ${e.short}`).join(", ")}.`;
+  return msg.core.exit.line({ codes: EXIT_CODES.map((e) => `${e.code} ${e.short}`).join(", ") });
 }
 
 export class ClawError extends Error {
@@ -66,7 +52,7 @@ export class ClawError extends Error {
 
 /** Bad flags or arguments: nothing was done. */
 export class UsageError extends ClawError {
-  constructor(message: string, hint = "run with --help to see the flags") {
+  constructor(message: string, hint: string = msg.core.errors.usageHint) {
     super(message, { exitCode: ExitCode.usage, hint });
   }
 }
@@ -91,7 +77,7 @@ export class InvalidBackupError extends ClawError {
 }
 
 export class CancelledError extends ClawError {
-  constructor(message = "cancelled") {
+  constructor(message: string = msg.core.errors.cancelled) {
     super(message, { exitCode: ExitCode.cancelled });
   }
 }
@@ -122,7 +108,7 @@ export class RestoreMismatchError extends ClawError {
   constructor(component: string, detail: string) {
     super(`${component}: ${detail}`, {
       exitCode: ExitCode.failed,
-      hint: "the snapshot taken before the restore undoes it (see the undo line above)",
+      hint: msg.core.errors.restoreMismatchHint,
     });
   }
 }
@@ -134,8 +120,8 @@ export class CommandError extends ClawError {
   readonly stderrTail: string;
   constructor(command: string, status: number | null, stderrTail: string, hint?: string, signal?: string | null) {
     const tail = stderrTail.trim().split("\n").slice(-1)[0] ?? "";
-    const how = status === null || status === -1 ? `killed by ${signal ?? "a signal"}` : `exit ${status}`;
-    super(`command failed (${how}): ${command}${tail ? ` — ${tail}` : ""}`, { exitCode: ExitCode.failed, hint });
+    const how = status === null || status === -1 ? msg.core.errors.killedBy({ signal: signal ?? undefined }) : msg.core.errors.exitStatus({ status });
+    super(msg.core.errors.commandFailed({ how, command, tail }), { exitCode: ExitCode.failed, hint });
     this.command = command;
     this.status = status;
     this.stderrTail = stderrTail;
@@ -151,10 +137,10 @@ export class CleanupFailedError extends ClawError {
   readonly primary: unknown;
   readonly cleanup: readonly unknown[];
   constructor(primary: unknown, cleanup: readonly unknown[]) {
-    const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+    const text = (e: unknown) => (e instanceof Error ? e.message : String(e));
     const first = primary instanceof ClawError ? primary : undefined;
     const hints = [first?.hint, ...cleanup.map((c) => (c instanceof ClawError ? c.hint : undefined))].filter((h): h is string => !!h);
-    super(`${msg(primary)}; and then: ${cleanup.map(msg).join("; ")}`, {
+    super(msg.core.errors.andThen({ primary: text(primary), cleanup: cleanup.map(text).join("; ") }), {
       exitCode: first?.exitCode === ExitCode.precondition ? ExitCode.failed : (first?.exitCode ?? ExitCode.failed),
       hint: hints.length ? [...new Set(hints)].join("; ") : undefined,
       cause: new AggregateError([primary, ...cleanup], "the work and its cleanup failed"),

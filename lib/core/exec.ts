@@ -10,6 +10,7 @@
 import { closeSync, openSync } from "node:fs";
 import { $, type ProcessOutput } from "zx";
 import { CommandError } from "./errors.ts";
+import { msg } from "./i18n/index.ts";
 import { REDACTED, redact, Secret } from "./secret.ts";
 
 export interface Cmd {
@@ -73,7 +74,7 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
     const stdin = opts.stdinFile !== undefined ? fds[fds.push(openSync(opts.stdinFile, "r")) - 1]! : "pipe";
     const stdout = opts.stdoutFile !== undefined ? fds[fds.push(openSync(opts.stdoutFile, "w", 0o600)) - 1]! : "pipe";
     const [bin, ...args] = cmd.argv;
-    if (!bin) throw new Error("empty command");
+    if (!bin) throw new Error(msg.core.errors.emptyCommand);
     const out: ProcessOutput = await $({
       cwd: opts.cwd,
       env,

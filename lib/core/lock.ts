@@ -19,6 +19,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LockHeldError, PreconditionError } from "./errors.ts";
+import { msg } from "./i18n/index.ts";
 
 export interface LockInfo {
   pid: number;
@@ -189,10 +190,7 @@ function writeTemp(file: string, info: LockInfo): string {
   try {
     writeFileSync(tmp, serialize(info), { mode: 0o600, flag: "wx" });
   } catch (e) {
-    throw new PreconditionError(
-      `cannot create the lock file in ${dirname(file)}: ${(e as Error).message}`,
-      "run from the project directory, as a user that can write to it",
-    );
+    throw new PreconditionError(msg.core.lock.cannotCreate({ dir: dirname(file), reason: (e as Error).message }), msg.core.lock.cannotCreateHint);
   }
   return tmp;
 }
@@ -383,29 +381,21 @@ function sameRun(a: LockInfo, b: LockInfo): boolean {
 }
 
 function heldError(file: string, seen: Seen, now: Date, waitMs: number): LockHeldError {
-  const waited = waitMs > 0 ? ` (waited ${formatMs(waitMs)})` : "";
+  const waited = waitMs > 0 ? msg.core.lock.waited({ time: formatMs(waitMs) }) : "";
   if (!seen.info) {
     const age = formatMs(Math.max(0, now.getTime() - seen.mtimeMs));
-    return new LockHeldError(
-      `another claw-ops run holds the lock: ${file} is unreadable and was modified ${age} ago${waited}`,
-      `wait a minute and try again; if no claw-ops run is active, remove ${file}`,
-    );
+    return new LockHeldError(msg.core.lock.unreadable({ file, age, waited }), msg.core.lock.unreadableHint({ file }));
   }
   const i = seen.info;
-  const elsewhere =
-    i.host !== hostname()
-      ? " (it runs on another machine: check there)"
-      : !local(i)
-        ? " (it runs in another PID namespace or boot of a machine named like this one, e.g. a container: its pid cannot be checked from here)"
-        : "";
+  const elsewhere = i.host !== hostname() ? msg.core.lock.elsewhere : !local(i) ? msg.core.lock.otherNamespace : "";
   return new LockHeldError(
-    `another claw-ops run holds the lock: ${i.script} (${i.purpose}) pid ${i.pid} on host ${i.host} since ${i.startedAt}${waited}`,
-    `wait for it to finish${elsewhere}; if that process is gone, remove ${file}`,
+    msg.core.lock.held({ script: i.script, purpose: i.purpose, pid: i.pid, host: i.host, since: i.startedAt, waited }),
+    msg.core.lock.heldHint({ elsewhere, file }),
   );
 }
 
 function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
+  return ms < 1000 ? msg.core.lock.ms({ n: Math.round(ms) }) : msg.core.lock.s({ n: Math.round(ms / 1000) });
 }
 
 function code(e: unknown): string | undefined {

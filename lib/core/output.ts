@@ -9,6 +9,7 @@ import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync } from "node:
 import { join } from "node:path";
 import * as clack from "@clack/prompts";
 import { onCommand } from "./exec.ts";
+import { type Localized, msg } from "./i18n/index.ts";
 import { redact, redactedJson } from "./secret.ts";
 
 export type Level = "info" | "warn" | "error" | "success" | "debug";
@@ -102,25 +103,28 @@ export class Output {
   readonly phases: Array<{ step: string; ms: number; ok: boolean }> = [];
 
   /** A named step: a spinner on a TTY, start/finish lines otherwise. */
-  async step<T>(title: string, fn: () => Promise<T>): Promise<T> {
+  async step<T>(name: string | Localized, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
-    const record = (ok: boolean) => this.phases.push({ step: title, ms: Date.now() - started, ok });
+    // --json names the phase in English whatever the operator reads (scripts parse it).
+    const title = typeof name === "string" ? name : name.text;
+    const step = typeof name === "string" ? name : name.en;
+    const record = (ok: boolean) => this.phases.push({ step, ms: Date.now() - started, ok });
     const spin = this.tty ? clack.spinner({ output: process.stderr }) : undefined;
     // On a TTY the spinner shows the step and only the log file gets the lines.
     const say = (level: Level, m: string) => (spin ? this.toLog(level, redact(m)) : this.write(level, m));
     spin?.start(title);
-    say("info", `${title} …`);
+    say("info", msg.core.output.stepStarted({ title }));
     try {
       const result = await fn();
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       record(true);
-      spin?.stop(`${title} (${secs}s)`);
-      say("success", `${title}: done in ${secs}s`);
+      spin?.stop(msg.core.output.stepSpinnerDone({ title, secs }));
+      say("success", msg.core.output.stepDone({ title, secs }));
       return result;
     } catch (e) {
       record(false);
-      spin?.error(`${title}: failed`);
-      say("error", `${title}: failed`);
+      spin?.error(msg.core.output.stepFailed({ title }));
+      say("error", msg.core.output.stepFailed({ title }));
       throw e;
     }
   }

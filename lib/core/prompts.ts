@@ -5,22 +5,23 @@
  */
 import * as clack from "@clack/prompts";
 import { CancelledError, UsageError } from "./errors.ts";
+import { msg } from "./i18n/index.ts";
 
 export const isInteractive = () => Boolean(process.stdin.isTTY && process.stdout.isTTY);
 
 export async function confirmOrRefuse(question: string, o: { yes: boolean; what: string }): Promise<void> {
   if (o.yes) return;
   if (!isInteractive()) {
-    throw new UsageError(`refusing to ${o.what} without confirmation: no TTY to ask on`, "run it again with -y (--yes) to confirm");
+    throw new UsageError(msg.core.prompts.refuseNoTty({ what: o.what }), msg.core.prompts.refuseNoTtyHint);
   }
   const answer = await clack.confirm({ message: question, initialValue: false });
-  if (clack.isCancel(answer) || answer !== true) throw new CancelledError(`${o.what}: cancelled, nothing was changed`);
+  if (clack.isCancel(answer) || answer !== true) throw new CancelledError(msg.core.prompts.cancelledNothingChanged({ what: o.what }));
 }
 
 export async function choose<T extends string>(message: string, options: Array<{ value: T; label: string; hint?: string }>): Promise<T> {
-  if (!isInteractive()) throw new UsageError("no TTY to choose on", "give a backup index (see --list) or --backup <dir>");
+  if (!isInteractive()) throw new UsageError(msg.core.prompts.noTtyToChoose, msg.core.prompts.noTtyToChooseHint);
   const picked = await clack.select({ message, options: options as Parameters<typeof clack.select<T>>[0]["options"] });
-  if (clack.isCancel(picked)) throw new CancelledError("cancelled, nothing was changed");
+  if (clack.isCancel(picked)) throw new CancelledError(msg.core.prompts.cancelledPlain);
   return picked as T;
 }
 
@@ -30,8 +31,8 @@ export async function choose<T extends string>(message: string, options: Array<{
  */
 export async function typeToConfirm(question: string, expected: string, o: { yes: boolean; what: string }): Promise<void> {
   if (!o.yes)
-    throw new UsageError(`refusing to ${o.what} without -y`, `run it again with -y${isInteractive() ? " (you will also type the name)" : ""}`);
+    throw new UsageError(msg.core.prompts.refuseWithoutYes({ what: o.what }), msg.core.prompts.refuseWithoutYesHint({ tty: isInteractive() }));
   if (!isInteractive()) return;
-  const answer = await clack.text({ message: `${question} Type ${expected} to go on:` });
-  if (clack.isCancel(answer) || answer !== expected) throw new CancelledError(`${o.what}: cancelled, nothing was changed`);
+  const answer = await clack.text({ message: msg.core.prompts.typeToGoOn({ question, expected }) });
+  if (clack.isCancel(answer) || answer !== expected) throw new CancelledError(msg.core.prompts.cancelledNothingChanged({ what: o.what }));
 }

@@ -1,0 +1,2 @@
+/** English messages of lib/demo (see ../index.ts for the rules). */
+export const demo = {};

@@ -1,0 +1,2 @@
+/** English messages of lib/deploy (see ../index.ts for the rules). */
+export const deploy = {};

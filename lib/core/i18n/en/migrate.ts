@@ -1,0 +1,2 @@
+/** English messages of lib/migrate (see ../index.ts for the rules). */
+export const migrate = {};

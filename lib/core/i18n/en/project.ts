@@ -1,0 +1,2 @@
+/** English messages of lib/project (see ../index.ts for the rules). */
+export const project = {};
