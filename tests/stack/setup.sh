@@ -137,6 +137,11 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # --- Node dependencies -----------------------------------------------------------------
+# `npm run demo` / `npm test` start this script with .npmrc's node-options in NODE_OPTIONS
+# (--import=tsx, for the scripts). Node itself would then refuse to start before tsx is
+# installed, npm ci included: nothing here inherits it, and npm ci is told to pass none to
+# the install scripts it runs.
+unset NODE_OPTIONS
 # npm ci writes node_modules/.package-lock.json: the packages it installed. Up to date when it
 # holds every package of package-lock.json at the same version and source (optional ones, e.g.
 # other platforms' binaries, may be absent) and nothing else.
@@ -156,7 +161,7 @@ if ! $system_only; then
     for (const k of Object.keys(have)) if (!(k in want) || !existsSync(k)) process.exit(1);
   ' 2>/dev/null; then
     log "node_modules is missing or differs from package-lock.json: npm ci"
-    npm ci --no-audit --no-fund
+    npm ci --no-audit --no-fund --node-options=
     deps=installed
   fi
 fi
