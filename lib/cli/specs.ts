@@ -143,3 +143,22 @@ export const migrateSpec: ScriptSpec = {
   },
   examples: ["npx zx scripts/migrate.mts", "npx zx scripts/migrate.mts --status", "npx zx scripts/migrate.mts --rollback 0002 -y"],
 };
+
+export const initEnvSpec: ScriptSpec = {
+  name: "init-env.mts",
+  summary: m.initEnv.summary,
+  usage: [
+    "npx zx scripts/init-env.mts [--domain <name>] [--email <address>] [--image <repository>] [--dry-run]",
+    "ZHIPUAI_API_KEY=… PINECONE_API_KEY=… npx zx scripts/init-env.mts --domain <name> --image <repository>",
+  ],
+  flags: {
+    domain: { type: "string", value: "name", description: m.initEnv.domain },
+    email: { type: "string", value: "address", description: m.initEnv.email },
+    image: { type: "string", value: "repository", description: m.initEnv.image },
+    "dry-run": { ...dryRun, description: m.initEnv.dryRun },
+  },
+  examples: [
+    "npx zx scripts/init-env.mts",
+    "npx zx scripts/init-env.mts --domain claw-ai.com --email ops@claw-ai.com --image registry.example.com/claw-ai/backend",
+  ],
+};

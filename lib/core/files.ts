@@ -1,5 +1,5 @@
 /** Files replaced whole: written to a temporary name beside them, fsynced, then renamed over. */
-import { chownSync, closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { chownSync, closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 
 /**
  * Replace `file` with `text` atomically: a reader sees the old content or the new, never
@@ -27,5 +27,27 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+/**
+ * Create `file` with `text`, never replacing anything: written and fsynced under a temporary
+ * name, then hard-linked into place (EEXIST if `file` appeared meanwhile), so no reader ever
+ * sees half of it and an existing file is never touched.
+ */
+export function createFileExclusive(file: string, text: string, mode: number): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    const fd = openSync(tmp, "wx", mode);
+    try {
+      fchmodSync(fd, mode);
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }

@@ -36,3 +36,17 @@ export async function typeToConfirm(question: string, expected: string, o: { yes
   const answer = await clack.text({ message: msg.core.prompts.typeToGoOn({ question, expected }) });
   if (clack.isCancel(answer) || answer !== expected) throw new CancelledError(msg.core.prompts.cancelledNothingChanged({ what: o.what }));
 }
+
+/**
+ * One value typed by the operator (a secret is read without echo). Only on a TTY: callers
+ * decide what to do without one. Empty is allowed only when `optional`.
+ */
+export async function ask(question: string, o: { secret?: boolean; optional?: boolean; initial?: string } = {}): Promise<string> {
+  if (!isInteractive()) throw new UsageError(msg.core.prompts.noTtyToAsk({ question }));
+  const validate = (v: string | undefined) => (o.optional || (v ?? "").trim() !== "" ? undefined : msg.core.prompts.required);
+  const answer = o.secret
+    ? await clack.password({ message: question, validate })
+    : await clack.text({ message: question, validate, ...(o.initial ? { initialValue: o.initial } : {}) });
+  if (clack.isCancel(answer)) throw new CancelledError(msg.core.prompts.cancelledPlain);
+  return String(answer ?? "").trim();
+}

@@ -21,6 +21,27 @@ export const cli = {
     json: "print the result as JSON on stdout",
     verbose: "log every command run, and stack traces",
   },
+  initEnv: {
+    exists: (p: { file: string }) => `${p.file} exists already: init-env never overwrites it`,
+    existsHint: "edit it, or move it away and run init-env again",
+    missing: (p: { keys: string; how: string }) => `${p.keys}: needed, and there is no TTY to ask on (give them with ${p.how})`,
+    fromEnv: (p: { key: string }) => `${p.key}=… in the environment`,
+    missingHint: "run on a terminal to be asked, or give every value (see --help)",
+    badValue: (p: { key: string }) => `${p.key}: a value with a quote or a line break cannot be written to .env.prod`,
+    invalid: (p: { key: string; problem: string }) => `${p.key} ${p.problem}`,
+    question: {
+      DOMAIN: "Public host name (DOMAIN), e.g. claw-ai.com",
+      DEPLOY_EMAIL: "E-mail for Let's Encrypt (DEPLOY_EMAIL; empty: a self-signed certificate unless one is in nginx/ssl)",
+      CLAW_AI_IMAGE: "Backend image repository (CLAW_AI_IMAGE), e.g. registry.example.com/claw-ai/backend",
+      ZHIPUAI_API_KEY: "Zhipu AI API key (ZHIPUAI_API_KEY)",
+      PINECONE_API_KEY: "Pinecone API key (PINECONE_API_KEY)",
+    },
+    dryRun: (p: { file: string; generated: string; given: string }) =>
+      `dry run: would create ${p.file} (0600) with generated ${p.generated}; given ${p.given || "nothing"}`,
+    written: (p: { file: string; generated: string; given: string }) =>
+      `created ${p.file} (0600): generated ${p.generated}; given ${p.given || "nothing"}`,
+    next: "next: read it once (every value is commented), then npx zx scripts/deploy.mts",
+  },
   spec: {
     identity: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)",
     allowPlaintext: "accept a backup that is not encrypted although .env.prod sets up encryption",
@@ -76,6 +97,13 @@ export const cli = {
       exampleDatabaseAndConfig:
         "the guide's 'database only': database AND configuration (.env.prod, so CLAW_AI_TAG: the plan says when the release switches)",
       exampleConfigOnly: "configuration only",
+    },
+    initEnv: {
+      summary: "create .env.prod from the template: every password and key generated, mode 0600; never overwrites one",
+      domain: "public host name (DOMAIN)",
+      email: "e-mail for Let's Encrypt (DEPLOY_EMAIL; empty: no certbot)",
+      image: "backend image repository (CLAW_AI_IMAGE)",
+      dryRun: "check the inputs and say what would be written, write nothing",
     },
     migrate: {
       summary: "run the backend's Alembic migrations safely: lock, lint, drift, pre-migrate backup, a failed run that changes nothing",

@@ -48,6 +48,8 @@ export const core = {
     cancelledPlain: "cancelled, nothing was changed",
     refuseWithoutYes: (p: { what: string }) => `refusing to ${p.what} without -y`,
     refuseWithoutYesHint: (p: { tty: boolean }) => `run it again with -y${p.tty ? " (you will also type the name)" : ""}`,
+    noTtyToAsk: (p: { question: string }) => `no TTY to ask on: ${p.question}`,
+    required: "a value is needed",
     typeToGoOn: (p: { question: string; expected: string }) => `${p.question} Type ${p.expected} to go on:`,
   },
   output: {
