@@ -263,7 +263,10 @@ export function swapRecovery(db: string, stateLines: string): { sql: string[]; l
     .filter(Boolean)
     .map((l) => {
       const i = l.lastIndexOf("|");
-      return { name: l.slice(0, i), allow: l.slice(i + 1) === "t" };
+      // A boolean cast to text is `true`/`false` (what psql -At prints for swapStateSql on
+      // PostgreSQL 15); `t`/`f` is its plain column output. Anything else is not allowed.
+      const v = l.slice(i + 1);
+      return { name: l.slice(0, i), allow: v === "true" || v === "t" };
     });
   const live = rows.find((r) => r.name === db);
   const olds = rows.filter((r) => r.name !== db).sort((a, b) => a.name.localeCompare(b.name));

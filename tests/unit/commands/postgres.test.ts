@@ -337,20 +337,20 @@ test("a swap killed half-way is put back: the live name returned to the newest o
   const older = restoreNames("claw_ai", "mabc0001").old;
   assert.match(swapStateSql("claw_ai"), /datname = 'claw_ai' OR left\(datname, \d+\) = 'claw_old_[0-9a-f]{12}_'/);
   // Renamed away (step 3 done, step 4 not): the newest old copy gets the name back.
-  assert.deepEqual(swapRecovery("claw_ai", `${older}|f\n${old}|f\n`), {
+  assert.deepEqual(swapRecovery("claw_ai", `${older}|false\n${old}|false\n`), {
     sql: [`ALTER DATABASE "${old}" RENAME TO "claw_ai"`, `ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true`],
     leftovers: [older],
   });
   // Still refusing connections (step 1 done).
-  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|f\n"), { sql: [`ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true`], leftovers: [], kept: [] });
+  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|false\n"), { sql: [`ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true`], leftovers: [], kept: [] });
   // Swapped, old not yet dropped: nothing to do, the old copy is named.
-  assert.deepEqual(swapRecovery("claw_ai", `claw_ai|t\n${old}|f\n`), { sql: [], leftovers: [old], kept: [] });
-  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|t\n"), { sql: [], leftovers: [], kept: [] });
+  assert.deepEqual(swapRecovery("claw_ai", `claw_ai|true\n${old}|false\n`), { sql: [], leftovers: [old], kept: [] });
+  assert.deepEqual(swapRecovery("claw_ai", "claw_ai|true\n"), { sql: [], leftovers: [], kept: [] });
   assert.deepEqual(swapRecovery("claw_ai", ""), { sql: [], leftovers: [] });
   // Swapped, killed before the old one got its in-place snapshot name (its stamp is the snapshot id): it gets it now.
   const stamped = restoreNames("claw_ai", "261201120000").old;
   const kept = keptDatabase("claw_ai", "20261201-120000");
-  assert.deepEqual(swapRecovery("claw_ai", `claw_ai|t\n${stamped}|f\n`), {
+  assert.deepEqual(swapRecovery("claw_ai", `claw_ai|true\n${stamped}|false\n`), {
     sql: [`ALTER DATABASE "${stamped}" RENAME TO "${kept}"`, `ALTER DATABASE "${kept}" ALLOW_CONNECTIONS true`],
     leftovers: [],
     kept: [kept],
@@ -360,6 +360,15 @@ test("a swap killed half-way is put back: the live name returned to the newest o
 test("a swap killed with the live database renamed away gets back the copy that refuses connections, a snapshot-stamped one before an older version's", () => {
   const stale = restoreNames("claw_ai", "mx50oxjx").old;
   const stamped = restoreNames("claw_ai", "261201120000").old;
-  assert.deepEqual(swapRecovery("claw_ai", `${stale}|t\n${stamped}|f\n`).sql[0], `ALTER DATABASE "${stamped}" RENAME TO "claw_ai"`);
-  assert.deepEqual(swapRecovery("claw_ai", `${stale}|f\n${stamped}|f\n`).sql[0], `ALTER DATABASE "${stamped}" RENAME TO "claw_ai"`);
+  assert.deepEqual(swapRecovery("claw_ai", `${stale}|true\n${stamped}|false\n`).sql[0], `ALTER DATABASE "${stamped}" RENAME TO "claw_ai"`);
+  assert.deepEqual(swapRecovery("claw_ai", `${stale}|false\n${stamped}|false\n`).sql[0], `ALTER DATABASE "${stamped}" RENAME TO "claw_ai"`);
+});
+
+/** Recorded from PostgreSQL 15 (psql -At, swapStateSql("claw_ai")) on a healthy stack and with connections refused. */
+const REAL_HEALTHY = "claw_ai|true\n";
+const REAL_REFUSING = "claw_ai|false\n";
+
+test("a healthy database, as the real server prints it, needs no swap recovery (no false alarm on every backup)", () => {
+  assert.deepEqual(swapRecovery("claw_ai", REAL_HEALTHY), { sql: [], leftovers: [], kept: [] });
+  assert.deepEqual(swapRecovery("claw_ai", REAL_REFUSING).sql, [`ALTER DATABASE "claw_ai" ALLOW_CONNECTIONS true`]);
 });
