@@ -6,6 +6,7 @@ import { relative } from "node:path";
 import { runBackup } from "../backup/run.ts";
 import { pruneSnapshotsAfterSuccess } from "../backup/store.ts";
 import { ExitCode, PreconditionError, UsageError } from "../core/errors.ts";
+import { displayWidth, localized, msg, padCells } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
 import { freshDatabase } from "../migrate/fresh.ts";
@@ -33,22 +34,22 @@ export function migrateCommand(args: ParsedArgs): MigrateCommand {
   const f = args.flags;
   const given = (k: string) => f[k] !== undefined && f[k] !== false;
   const modes = (["status", "lint", "rollback"] as const).filter(given);
-  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
+  if (modes.length > 1) throw new UsageError(msg.migrate.cli.modesConflict({ a: modes[0]!, b: modes[1]! }));
   const mode = modes[0];
-  for (const f2 of ["init", "seed", "fresh"] as const)
-    if (mode && given(f2)) throw new UsageError(`--${f2} goes with a migration run, not with --${mode}`);
+  for (const f2 of ["init", "seed", "fresh"] as const) if (mode && given(f2)) throw new UsageError(msg.migrate.cli.notWithMode({ flag: f2, mode }));
   if ((mode === "status" || mode === "lint") && (given("skip-backup") || given("dry-run") || given("yes")))
-    throw new UsageError(`--${mode} changes nothing: it takes no --skip-backup, --dry-run or -y`);
+    throw new UsageError(msg.migrate.cli.readOnlyMode({ mode }));
   if (mode === "status") return { mode };
   if (mode === "lint") return { mode };
   if (mode === "rollback") {
     const revision = String(f.rollback);
-    if (!REVISION.test(revision)) throw new UsageError(`--rollback ${JSON.stringify(revision)} is not an Alembic revision id`);
-    if (given("dry-run")) throw new UsageError("--rollback has no --dry-run", "see the revisions with --status");
+    if (!REVISION.test(revision)) throw new UsageError(msg.migrate.cli.notRevisionId({ quoted: JSON.stringify(revision) }));
+    if (given("dry-run")) throw new UsageError(msg.migrate.cli.rollbackNoDryRun, msg.migrate.cli.seeRevisionsHint);
     return { mode, revision, skipBackup: given("skip-backup"), yes: given("yes") };
   }
-  for (const f2 of ["init", "seed", "fresh"] as const) if (given(f2) && given("dry-run")) throw new UsageError(`--${f2} has no --dry-run`);
-  if (given("fresh") && given("skip-backup")) throw new UsageError("--fresh always takes a backup first: it has no --skip-backup");
+  for (const f2 of ["init", "seed", "fresh"] as const)
+    if (given(f2) && given("dry-run")) throw new UsageError(msg.migrate.cli.noDryRun({ flag: f2 }));
+  if (given("fresh") && given("skip-backup")) throw new UsageError(msg.migrate.cli.freshNoSkipBackup);
   return {
     mode: "apply",
     init: given("init"),
@@ -64,7 +65,7 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
   const cmd = migrateCommand(args);
   const project = await openProject({ root });
   if (project.config.migrate.command && cmd.mode !== "apply")
-    throw new UsageError(`MIGRATE_COMMAND is set: --${cmd.mode} needs Alembic's revisions`, "unset MIGRATE_COMMAND to use Alembic");
+    throw new UsageError(msg.migrate.cli.commandSet({ mode: cmd.mode }), msg.migrate.run.unsetCommandHint);
   if (cmd.mode === "status") return status(project, out);
   if (cmd.mode === "lint") {
     const engine = engineFor(project);
@@ -73,7 +74,7 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
     const pending = s.state.kind === "pending" ? s.state.pending : [];
     const lints = await lintPending(project, engine, pending, squawkBinary(), out);
     for (const l of describeLint(lints)) out.info(l);
-    if (!pending.length) out.info("nothing pending: nothing to lint");
+    if (!pending.length) out.info(msg.migrate.cli.nothingToLint);
     const findings = lints.reduce((n, l) => n + l.findings.length, 0);
     const blocked = findings > 0 && project.config.migrate.lint === "strict";
     out.result({ ok: !blocked, lint: lints });
@@ -87,28 +88,28 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
       const s = await migrationStatus(project, engine);
       refuseState(s.state);
       if (!s.info.revisions.some((r) => r.revision === cmd.revision) && cmd.revision !== "base")
-        throw new UsageError(`revision ${cmd.revision} is not in this image`, "see the revisions with --status");
+        throw new UsageError(msg.migrate.cli.notInImage({ revision: cmd.revision }), msg.migrate.cli.seeRevisionsHint);
       const undo = downgradePath(s.info, cmd.revision);
       if (!undo)
         throw new UsageError(
-          `revision ${cmd.revision} is not below the database's (${s.info.current.join(", ") || "none"}): nothing to downgrade to`,
-          "see the revisions with --status",
+          msg.migrate.cli.notBelow({ revision: cmd.revision, current: s.info.current.join(", ") }),
+          msg.migrate.cli.seeRevisionsHint,
         );
       if (undo.length === 0) {
-        out.info(`the database is at ${cmd.revision} already: nothing to downgrade`);
+        out.info(msg.migrate.cli.alreadyAt({ revision: cmd.revision }));
         out.result({ ok: true, phase: "done", downgraded: [], current: cmd.revision, backup: null });
         return 0;
       }
-      await confirmOrRefuse(
-        `Downgrade the database from ${s.info.current.join(", ")} to ${cmd.revision}, undoing ${undo.join(", ")}? What they added is dropped.`,
-        {
-          yes: cmd.yes,
-          what: "downgrade",
-        },
-      );
+      await confirmOrRefuse(msg.migrate.cli.downgradeQuestion({ from: s.info.current.join(", "), to: cmd.revision, undo: undo.join(", ") }), {
+        yes: cmd.yes,
+        what: msg.migrate.cli.downgradeWhat,
+      });
       let backup: string | null = null;
       if (!cmd.skipBackup) {
-        const r = await out.step("pre-migrate backup (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
+        const r = await out.step(
+          localized((c) => c.migrate.run.preMigrateBackupStep),
+          () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
+        );
         backup = relative(root, r.dir);
         pruneSnapshotsAfterSuccess(
           root,
@@ -117,12 +118,15 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
           (m) => out.warn(m),
         );
       }
-      const r = await out.step(`alembic downgrade ${cmd.revision}`, async () => {
-        const d = await engine.downgrade(cmd.revision);
-        if (!d.ok) throw failure(d, backup);
-        return d;
-      });
-      out.success(`downgraded ${r.applied.join(", ")}: the database is at ${r.current.join(", ") || "no revision"}`);
+      const r = await out.step(
+        localized((c) => c.migrate.cli.downgradeStep({ revision: cmd.revision })),
+        async () => {
+          const d = await engine.downgrade(cmd.revision);
+          if (!d.ok) throw failure(d, backup);
+          return d;
+        },
+      );
+      out.success(msg.migrate.cli.downgraded({ applied: r.applied.join(", "), current: r.current.join(", ") }));
       out.result({ ok: true, phase: "done", downgraded: r.applied, current: r.current[0] ?? null, backup });
       return 0;
     });
@@ -142,20 +146,21 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
         out,
       );
       if (project.config.migrate.lint === "strict" && lints.some((l) => l.findings.length))
-        throw new PreconditionError(
-          "MIGRATE_LINT=strict: the revisions have lint findings (see --lint); the database was not dropped",
-          "fix them, or set MIGRATE_LINT=warn",
-        );
+        throw new PreconditionError(msg.migrate.cli.strictFresh, msg.migrate.cli.strictFreshHint);
       await freshDatabase(project, out, { yes: cmd.yes });
     }
-    if (cmd.init || cmd.fresh) await out.step("init: database and extensions", () => initDatabase(project, out, project.config.migrate.extensions));
+    if (cmd.init || cmd.fresh)
+      await out.step(
+        localized((c) => c.migrate.cli.initStep),
+        () => initDatabase(project, out, project.config.migrate.extensions),
+      );
     const outcome = await applyMigrations(project, out, { skipBackup: cmd.skipBackup, dryRun: cmd.dryRun, squawk: squawkBinary() });
     const seeded = cmd.seed ? await seed(project, out) : undefined;
     return seeded ? { ...outcome, seeds: seeded } : outcome;
   };
   const outcome = cmd.dryRun ? await run() : await withRunLock(root, { script: SCRIPT, purpose: "migrations" }, out, run);
-  if (outcome.state === "at-head") out.info("nothing to migrate");
-  if (cmd.dryRun) out.info("dry run: nothing was changed");
+  if (outcome.state === "at-head") out.info(msg.migrate.cli.nothingToMigrate);
+  if (cmd.dryRun) out.info(msg.migrate.cli.dryRunDone);
   out.result(outcome);
   return 0;
 }
@@ -197,14 +202,20 @@ async function status(project: Awaited<ReturnType<typeof openProject>>, out: Out
     out.result(result);
     return code;
   }
+  const t = msg.migrate.cli.status;
+  const width = Math.max(...[t.pending, t.current, t.applied].map(displayWidth));
   const lines = [
     describeState(s.state),
-    `current: ${result.current ?? "(empty database)"}   head: ${s.info.heads.join(", ") || "(none)"}`,
-    ...s.info.revisions.map(
-      (r) =>
-        `  ${pending.includes(r.revision) ? "pending" : s.info.current.includes(r.revision) ? "current" : "applied"}  ${r.revision}  ${r.file}  ${r.doc}`,
+    t.currentAndHead({ current: result.current, heads: s.info.heads.join(", ") }),
+    ...s.info.revisions.map((r) =>
+      t.row({
+        label: padCells(pending.includes(r.revision) ? t.pending : s.info.current.includes(r.revision) ? t.current : t.applied, width),
+        revision: r.revision,
+        file: r.file,
+        doc: r.doc,
+      }),
     ),
-    ...s.drift.map((d) => `DRIFT: ${d.file} (${d.revision}) changed since it was applied`),
+    ...s.drift.map((d) => t.drift({ file: d.file, revision: d.revision })),
     ...describeLint(lints),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { ClawError, PreconditionError } from "../core/errors.ts";
 import { lastLine } from "../core/exec.ts";
+import { msg } from "../core/i18n/index.ts";
 import { MINUTE_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import type { MigrateSettings } from "../project/config.ts";
@@ -68,9 +69,13 @@ export class MigrationEngine {
       .reverse()
       .find((l) => l.startsWith(RESULT));
     if (!line) {
-      throw new ClawError(`the migration driver did not run in the ${this.backend} image: ${lastLine(r.stderr || r.stdout) || `exit ${r.status}`}`, {
-        hint: "the backend image needs python3 with alembic and sqlalchemy, and alembic.ini in its working directory",
-      });
+      throw new ClawError(
+        msg.migrate.engine.driverDidNotRun({
+          backend: this.backend,
+          reason: lastLine(r.stderr || r.stdout) || msg.core.errors.exitStatus({ status: r.status }),
+        }),
+        { hint: msg.migrate.engine.driverDidNotRunHint },
+      );
     }
     return JSON.parse(line.slice(RESULT.length)) as T | DriverFailure;
   }
@@ -79,8 +84,8 @@ export class MigrationEngine {
     const r = await this.call<MigrationInfo & { ok: true }>("info");
     if (!r.ok)
       throw new PreconditionError(
-        `cannot read the migration state: ${r.error}`,
-        /does not exist/.test(r.error ?? "") ? "create it: npx zx scripts/migrate.mts --init" : "is Postgres up? see docker compose logs postgres",
+        msg.migrate.engine.cannotReadState({ error: r.error }),
+        /does not exist/.test(r.error ?? "") ? msg.migrate.engine.createDatabaseHint : msg.migrate.engine.isPostgresUpHint,
       );
     return r;
   }
@@ -88,7 +93,7 @@ export class MigrationEngine {
   async sql(revisions: readonly string[]): Promise<Record<string, { sql?: string; error?: string }>> {
     if (revisions.length === 0) return {};
     const r = await this.call<{ ok: true; sql: Record<string, { sql?: string; error?: string }> }>("sql", revisions);
-    if (!r.ok) throw new ClawError(`cannot render the migrations' SQL: ${r.error}`);
+    if (!r.ok) throw new ClawError(msg.migrate.engine.cannotRenderSql({ error: r.error }));
     return r.sql;
   }
 
@@ -103,7 +108,7 @@ export class MigrationEngine {
   async tables(names: readonly string[]): Promise<Record<string, boolean>> {
     if (names.length === 0) return {};
     const r = await this.call<{ ok: true; tables: Record<string, boolean> }>("tables", names);
-    if (!r.ok) throw new ClawError(`cannot check the tables: ${r.error}`);
+    if (!r.ok) throw new ClawError(msg.migrate.engine.cannotCheckTables({ error: r.error }));
     return r.tables;
   }
 }

@@ -6,6 +6,7 @@
 import { relative } from "node:path";
 import { runBackup } from "../backup/run.ts";
 import { createDatabaseSql, dropDatabaseSql, psql } from "../commands/postgres.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { typeToConfirm } from "../core/prompts.ts";
 import type { Project } from "../project/project.ts";
@@ -14,19 +15,25 @@ import { restoreCommand, waitForPostgres } from "./run.ts";
 
 export async function freshDatabase(project: Project, out: Output, o: { yes: boolean }): Promise<string> {
   const { user, db } = project.config.postgres;
-  await typeToConfirm(`Drop database ${db} and create it empty? Every row in it is lost (a backup is taken first).`, db, {
+  await typeToConfirm(msg.migrate.fresh.question({ db }), db, {
     yes: o.yes,
-    what: `drop database ${db}`,
+    what: msg.migrate.fresh.what({ db }),
   });
   await waitForPostgres(project);
-  const r = await out.step("backup before --fresh (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
+  const r = await out.step(
+    localized((c) => c.migrate.fresh.backupStep),
+    () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
+  );
   const backup = relative(project.root, r.dir);
-  out.info(`to get the old database back: ${restoreCommand(backup)}`);
+  out.info(msg.migrate.fresh.restoreLine({ command: restoreCommand(backup) }));
   const pg = serviceByRole(project.stack, "postgres").name;
-  await out.step(`drop and create ${db}`, async () => {
-    // WITH (FORCE): the backend's pooled connections would hold it otherwise; they reconnect.
-    await project.compose.exec(pg, psql(user, "postgres", dropDatabaseSql(db)));
-    await project.compose.exec(pg, psql(user, "postgres", createDatabaseSql(db, user)));
-  });
+  await out.step(
+    localized((c) => c.migrate.fresh.dropCreateStep({ db })),
+    async () => {
+      // WITH (FORCE): the backend's pooled connections would hold it otherwise; they reconnect.
+      await project.compose.exec(pg, psql(user, "postgres", dropDatabaseSql(db)));
+      await project.compose.exec(pg, psql(user, "postgres", createDatabaseSql(db, user)));
+    },
+  );
   return backup;
 }

@@ -4,6 +4,7 @@
  * service, as its superuser (the image's POSTGRES_USER).
  */
 import { createDatabaseSql, createExtensionSql, databaseExistsSql, psql } from "../commands/postgres.ts";
+import { msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { serviceByRole } from "../project/stack.ts";
@@ -19,8 +20,8 @@ export async function initDatabase(
   const { user, db } = project.config.postgres;
   const exists = (await project.compose.exec(pg, psql(user, "postgres", databaseExistsSql(db)))).stdout.trim() === "1";
   if (!exists) await project.compose.exec(pg, psql(user, "postgres", createDatabaseSql(db, user)));
-  out.info(exists ? `database ${db} exists` : `database ${db} created`);
+  out.info(exists ? msg.migrate.init.databaseExists({ db }) : msg.migrate.init.databaseCreated({ db }));
   for (const ext of extensions) await project.compose.exec(pg, psql(user, db, createExtensionSql(ext)));
-  if (extensions.length) out.info(`extensions present: ${extensions.join(", ")}`);
+  if (extensions.length) out.info(msg.migrate.init.extensionsPresent({ extensions: extensions.join(", ") }));
   return { created: !exists, extensions: [...extensions] };
 }

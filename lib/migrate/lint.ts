@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { squawkJson } from "../commands/squawk.ts";
 import { lastLine, run } from "../core/exec.ts";
+import { msg } from "../core/i18n/index.ts";
 import { repoRoot } from "../project/project.ts";
 
 /**
@@ -77,8 +78,7 @@ export function ownFindings(revision: string, sql: string): Finding[] {
       out.push({
         revision,
         rule: "concurrently-in-transaction",
-        message:
-          "CONCURRENTLY inside a transaction fails at once: run it in its own revision outside the transaction (op.get_context().autocommit_block())",
+        message: msg.migrate.lint.concurrentlyInTransaction,
         line: i + 1,
         source: "claw-ops",
       });
@@ -123,7 +123,7 @@ export async function squawkFindings(binary: string, sqlByRevision: Readonly<Rec
     const r = await run({ argv: squawkJson(binary, files, SQUAWK_EXCLUDED) }, { allowFailure: true, timeoutMs: 60_000 });
     if (r.status !== 0 && !r.stdout.trim().startsWith("[")) {
       const why = (r.stderr || r.stdout).split("\n").find((l) => /error/i.test(l)) ?? lastLine(r.stderr || r.stdout);
-      throw new Error(`squawk failed: ${why.trim()}`);
+      throw new Error(msg.migrate.lint.squawkFailed({ why: why.trim() }));
     }
     return parseSquawk(r.stdout)
       .filter((f) => (f.line ?? 1) > (offset[f.revision] ?? 0))
@@ -133,13 +133,28 @@ export async function squawkFindings(binary: string, sqlByRevision: Readonly<Rec
   }
 }
 
-/** Pure: the lint report as printable lines. */
-export function describeLint(lints: readonly RevisionLint[]): string[] {
-  const lines: string[] = [];
+/** One line of the lint report and the level it is logged at before a run. */
+export interface LintLine {
+  level: "info" | "warn";
+  text: string;
+}
+
+/**
+ * Pure: the lint report as lines with their level: a revision with no findings is info (a clean
+ * lint is no warning), a finding or a revision that could not be linted a warning.
+ */
+export function lintReport(lints: readonly RevisionLint[]): LintLine[] {
+  const lines: LintLine[] = [];
   for (const l of lints) {
-    if (l.notLintable) lines.push(`${l.revision}: not lintable (${l.notLintable})`);
-    else if (l.findings.length === 0) lines.push(`${l.revision}: no findings`);
-    for (const f of l.findings) lines.push(`${l.revision}: ${f.rule}${f.line ? ` (line ${f.line})` : ""}: ${f.message}`);
+    if (l.notLintable) lines.push({ level: "warn", text: msg.migrate.lint.notLintable({ revision: l.revision, reason: l.notLintable }) });
+    else if (l.findings.length === 0) lines.push({ level: "info", text: msg.migrate.lint.noFindings({ revision: l.revision }) });
+    for (const f of l.findings)
+      lines.push({ level: "warn", text: msg.migrate.lint.finding({ revision: l.revision, rule: f.rule, line: f.line, message: f.message }) });
   }
   return lines;
+}
+
+/** Pure: the lint report as printable lines. */
+export function describeLint(lints: readonly RevisionLint[]): string[] {
+  return lintReport(lints).map((l) => l.text);
 }

@@ -10,6 +10,7 @@ import pRetry from "p-retry";
 import { runBackup } from "../backup/run.ts";
 import { pruneSnapshotsAfterSuccess } from "../backup/store.ts";
 import { ClawError, DatabaseAheadError, LockHeldError, PreconditionError } from "../core/errors.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import { appendJsonLine, readJsonLines } from "../core/jsonl.ts";
 import type { Output } from "../core/output.ts";
 import { SECOND_MS } from "../core/time.ts";
@@ -17,7 +18,7 @@ import type { ComposeClient } from "../infra/compose-client.ts";
 import type { Project } from "../project/project.ts";
 import { serviceByRole } from "../project/stack.ts";
 import { type DriverFailure, MigrationEngine } from "./engine.ts";
-import { describeLint, type Finding, ownFindings, type RevisionLint, sessionSql, squawkFindings } from "./lint.ts";
+import { type Finding, lintReport, ownFindings, type RevisionLint, sessionSql, squawkFindings } from "./lint.ts";
 import { type Drift, describeState, drift, type MigrationInfo, type MigrationState, migrationState } from "./state.ts";
 
 export const RUNS_FILE = "releases/migrations.jsonl";
@@ -62,13 +63,13 @@ export async function waitForPostgres(project: Project): Promise<void> {
   await pRetry(
     async () => {
       const r = await project.compose.exec(pg, ["pg_isready", "-U", user, "-d", db], {}, { allowFailure: true, timeoutMs: 10 * SECOND_MS });
-      if (r.status !== 0) throw new Error(r.stdout.trim() || `pg_isready exit ${r.status}`);
+      if (r.status !== 0) throw new Error(r.stdout.trim() || msg.migrate.run.pgIsReadyExit({ status: r.status }));
     },
     { retries: 30, minTimeout: 250, maxTimeout: 2000, maxRetryTime: POSTGRES_WAIT_MS },
   ).catch((e: Error) => {
     throw new PreconditionError(
-      `PostgreSQL (service ${pg}, database ${db}) did not accept connections within ${Math.round((Date.now() - started) / 1000)} s: ${e.message}`,
-      `start it: docker compose up -d ${pg}`,
+      msg.migrate.run.postgresNotReady({ service: pg, db, secs: Math.round((Date.now() - started) / 1000), reason: e.message }),
+      msg.migrate.run.postgresStartHint({ service: pg }),
     );
   });
 }
@@ -82,7 +83,7 @@ export function lintRevisions(
   const sql: Record<string, string> = {};
   const lints = pending.map((revision) => {
     const r = rendered[revision];
-    if (!r?.sql) return { revision, notLintable: r?.error ?? "no SQL rendered", findings: [] };
+    if (!r?.sql) return { revision, notLintable: r?.error ?? msg.migrate.run.noSqlRendered, findings: [] };
     sql[revision] = sessionSql(r.sql, timeouts);
     return { revision, findings: ownFindings(revision, sql[revision]!) };
   });
@@ -100,11 +101,8 @@ export async function lintPending(
   const withSql = (l: RevisionLint): RevisionLint => (sql[l.revision] ? { ...l, sql: sql[l.revision]! } : l);
   if (!squawk) {
     if (project.config.migrate.lint === "strict")
-      throw new PreconditionError(
-        "MIGRATE_LINT=strict, but squawk is not installed: the revisions cannot be linted; nothing was applied",
-        "npm ci installs it on linux-x64 (@squawk-cli/linux-x64), or set MIGRATE_LINT=warn",
-      );
-    out.warn("squawk is not installed (npm ci installs it on linux-x64: @squawk-cli/linux-x64): only claw-ops' own lint rules ran");
+      throw new PreconditionError(msg.migrate.run.strictWithoutSquawk, msg.migrate.run.strictWithoutSquawkHint);
+    out.warn(msg.migrate.run.squawkMissing);
     return lints.map(withSql);
   }
   const found = await squawkFindings(squawk, sql);
@@ -143,12 +141,15 @@ export function reportInterruptedRun(root: string, out: Output): boolean {
   for (const r of rows) byId.set(r.id, { ...byId.get(r.id), ...r });
   const last = [...byId.values()].pop();
   if (last?.status !== "running") return false;
-  out.warn(
-    `a migrate run (${last.id}, started ${last.startedAt}) died while applying ${(last.pending ?? []).join(", ") || "its revisions"}: Postgres rolled back the revision it was in (transactional DDL); the state below is what the database holds now`,
-  );
-  if (last.backup) out.warn(`if a revision was not transactional, restore its pre-migrate backup: ${restoreCommand(last.backup)}`);
+  out.warn(msg.migrate.run.interrupted({ id: last.id, startedAt: last.startedAt, pending: (last.pending ?? []).join(", ") }));
+  if (last.backup) out.warn(msg.migrate.run.interruptedRestore({ command: restoreCommand(last.backup) }));
   appendJsonLine(join(root, RUNS_FILE), { id: last.id, status: "interrupted", finishedAt: new Date().toISOString() });
   return true;
+}
+
+/** The lint report before a run: a clean revision's line is info, a finding or an unlintable revision a warning. */
+export function logLint(lints: readonly RevisionLint[], out: Pick<Output, "info" | "warn">): void {
+  for (const l of lintReport(lints)) out[l.level](l.text);
 }
 
 export const restoreCommand = (backup: string) =>
@@ -168,7 +169,7 @@ export interface ApplyOptions {
  * status, lint or rollback: those read Alembic's revisions); the same backup and run records.
  */
 async function applyCommand(project: Project, out: Output, o: ApplyOptions, command: readonly string[]): Promise<MigrateOutcome> {
-  if (o.dryRun) throw new PreconditionError("MIGRATE_COMMAND is set: a dry run needs Alembic's revisions", "unset MIGRATE_COMMAND to use Alembic");
+  if (o.dryRun) throw new PreconditionError(msg.migrate.run.commandDryRun, msg.migrate.run.unsetCommandHint);
   await waitForPostgres(project);
   const base = {
     from: null,
@@ -180,20 +181,24 @@ async function applyCommand(project: Project, out: Output, o: ApplyOptions, comm
     backup: null as string | null,
   };
   if (!o.skipBackup) {
-    const r = await out.step("pre-migrate backup (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
+    const r = await out.step(
+      localized((c) => c.migrate.run.preMigrateBackupStep),
+      () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
+    );
     base.backup = relative(project.root, r.dir);
   }
   const id = new Date().toISOString();
   const runs = join(project.root, RUNS_FILE);
   appendJsonLine(runs, { id, status: "running", startedAt: id, pid: process.pid, command: command.join(" "), backup: base.backup });
   const backend = serviceByRole(project.stack, "backend").name;
-  const r = await out.step(`${command.join(" ")} (one-off container of the backend image)`, () =>
-    (o.compose ?? project.compose).runOnce(backend, command, { noDeps: true }, { allowFailure: true, timeoutMs: 6 * 60 * 60_000 }),
+  const r = await out.step(
+    localized((c) => c.migrate.run.commandStep({ command: command.join(" ") })),
+    () => (o.compose ?? project.compose).runOnce(backend, command, { noDeps: true }, { allowFailure: true, timeoutMs: 6 * 60 * 60_000 }),
   );
   appendJsonLine(runs, { id, status: r.status === 0 ? "done" : "failed", finishedAt: new Date().toISOString() });
   if (r.status !== 0) {
-    throw new ClawError(`MIGRATE_COMMAND failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`, {
-      hint: base.backup ? `if it must be undone: ${restoreCommand(base.backup)}` : "see its output above",
+    throw new ClawError(msg.migrate.run.commandFailed({ status: r.status, tail: (r.stderr || r.stdout).trim().split("\n").pop() ?? "" }), {
+      hint: msg.migrate.run.commandFailedHint({ restore: base.backup ? restoreCommand(base.backup) : null }),
     });
   }
   return { ok: true, phase: "done", ...base, pending: [] };
@@ -209,9 +214,16 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
   // A dry run holds no lock: it only reads (a run may be applying right now).
   if (!o.dryRun && reportInterruptedRun(project.root, out)) {
     const n = await project.compose.removeOneOffs(project.effectiveName);
-    if (n) out.warn(`stopped ${n} migration container(s) the dead run left running`);
+    if (n) out.warn(msg.migrate.run.stoppedContainers({ n }));
   }
-  const { info, state, drift: drifted } = await out.step("migration state", () => migrationStatus(project, engine));
+  const {
+    info,
+    state,
+    drift: drifted,
+  } = await out.step(
+    localized((c) => c.migrate.run.stateStep),
+    () => migrationStatus(project, engine),
+  );
   const base = {
     from: info.current[0] ?? null,
     current: info.current[0] ?? null,
@@ -223,15 +235,16 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
   };
   out.info(describeState(state));
   for (const d of drifted)
-    out.warn(
-      `${d.file} (revision ${d.revision}) changed since it was applied (sha256 ${d.appliedSha256.slice(0, 12)} → ${d.nowSha256.slice(0, 12)})`,
-    );
+    out.warn(msg.migrate.run.drift({ file: d.file, revision: d.revision, applied: d.appliedSha256.slice(0, 12), now: d.nowSha256.slice(0, 12) }));
   refuseState(state);
   if (state.kind !== "pending") {
     return { ok: true, phase: "done", ...base, pending: [] };
   }
-  const lints = await out.step(`lint ${state.pending.length} pending revision(s)`, () => lintPending(project, engine, state.pending, o.squawk, out));
-  for (const l of describeLint(lints)) out.warn(l);
+  const lints = await out.step(
+    localized((c) => c.migrate.run.lintStep({ n: state.pending.length })),
+    () => lintPending(project, engine, state.pending, o.squawk, out),
+  );
+  logLint(lints, out);
   const pending = state.pending.map((revision) => {
     const r = info.revisions.find((x) => x.revision === revision);
     const l = lints.find((x) => x.revision === revision);
@@ -244,30 +257,33 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
   });
   const findings = pending.reduce((n, p) => n + p.findings.length, 0);
   if (findings && project.config.migrate.lint === "strict") {
-    throw new PreconditionError(
-      `MIGRATE_LINT=strict: ${findings} lint finding(s) in the pending revisions; nothing was applied`,
-      "fix the revisions (see the findings above), or set MIGRATE_LINT=warn",
-    );
+    throw new PreconditionError(msg.migrate.run.strictFindings({ n: findings }), msg.migrate.run.strictFindingsHint);
   }
   if (o.dryRun) {
     // The SQL each pending revision runs, as Alembic renders it offline (where it can).
-    for (const l of lints) if (l.sql) out.info(`-- ${l.revision}: the SQL it runs\n${l.sql.trim()}`);
+    for (const l of lints) if (l.sql) out.info(msg.migrate.run.dryRunSql({ revision: l.revision, sql: l.sql.trim() }));
     return { ok: true, phase: "dry-run", ...base, pending: pending.map((p) => ({ ...p, sql: lints.find((l) => l.revision === p.revision)?.sql })) };
   }
   let backup: string | null = null;
   if (!o.skipBackup) {
-    const r = await out.step("pre-migrate backup (postgres)", () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }));
+    const r = await out.step(
+      localized((c) => c.migrate.run.preMigrateBackupStep),
+      () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
+    );
     backup = relative(project.root, r.dir);
   }
   const id = new Date().toISOString();
   const runs = join(project.root, RUNS_FILE);
   appendJsonLine(runs, { id, status: "running", startedAt: id, pid: process.pid, from: base.current, pending: state.pending, backup });
-  const result = await out.step(`alembic upgrade ${state.head} (one revision at a time)`, async () => {
-    const r = await engine.upgrade("head");
-    if (r.ok) return r;
-    appendJsonLine(runs, { id, status: "failed", finishedAt: new Date().toISOString(), error: r.error ?? r.code, revision: r.revision ?? null });
-    throw new MigrationFailedError(failure(r, backup), base.current, r.current?.[0] ?? base.current);
-  });
+  const result = await out.step(
+    localized((c) => c.migrate.run.upgradeStep({ head: state.head })),
+    async () => {
+      const r = await engine.upgrade("head");
+      if (r.ok) return r;
+      appendJsonLine(runs, { id, status: "failed", finishedAt: new Date().toISOString(), error: r.error ?? r.code, revision: r.revision ?? null });
+      throw new MigrationFailedError(failure(r, backup), base.current, r.current?.[0] ?? base.current);
+    },
+  );
   const tables = await engine.tables(project.config.migrate.expectTables);
   const missing = Object.entries(tables)
     .filter(([, ok]) => !ok)
@@ -280,8 +296,8 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
     to: result.current[0] ?? null,
   });
   if (missing.length) {
-    const e = new ClawError(`migrated to ${result.current.join(", ")}, but expected tables are missing: ${missing.join(", ")}`, {
-      hint: `check MIGRATE_EXPECT_TABLES${backup ? `; to go back: ${restoreCommand(backup)}` : ""}`,
+    const e = new ClawError(msg.migrate.run.tablesMissing({ current: result.current.join(", "), missing: missing.join(", ") }), {
+      hint: msg.migrate.run.tablesMissingHint({ restore: backup ? restoreCommand(backup) : null }),
     });
     throw new MigrationFailedError(e, base.current, result.current[0] ?? null);
   }
@@ -293,22 +309,19 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
       ["pre-migrate"],
       (m) => out.warn(m),
     );
-  out.success(`applied ${result.applied.join(", ")}: the database is at ${result.current.join(", ")}`);
+  out.success(msg.migrate.run.applied({ applied: result.applied.join(", "), current: result.current.join(", ") }));
   return { ok: true, phase: "done", ...base, current: result.current[0] ?? null, applied: result.applied, backup, pending };
 }
 
 /** Refuse what must never be applied: two heads, a database ahead of the image. */
 export function refuseState(state: MigrationState): void {
   if (state.kind === "multiple-heads") {
-    throw new PreconditionError(describeState(state), `alembic merge -m "merge heads" ${state.heads.join(" ")}, then build the image again`);
+    throw new PreconditionError(describeState(state), msg.migrate.run.mergeHeadsHint({ heads: state.heads.join(" ") }));
   }
   if (state.kind === "ahead") {
-    throw new DatabaseAheadError(
-      describeState(state),
-      "deploy the image that made that revision (deploy.mts --rollback-release goes back only in code, never in schema)",
-    );
+    throw new DatabaseAheadError(describeState(state), msg.migrate.run.aheadHint);
   }
-  if (state.kind === "no-revisions") throw new PreconditionError(describeState(state), "is alembic.ini in the backend image's working directory?");
+  if (state.kind === "no-revisions") throw new PreconditionError(describeState(state), msg.migrate.run.noRevisionsHint);
 }
 
 /** A driver failure as the operator's error: the revision, the database's own words, what to run. */
@@ -316,22 +329,22 @@ export function failure(r: DriverFailure, backup: string | null): ClawError {
   if (r.code === "lock-held") {
     const h = r.holder as [number, string, string, string, string, string] | null | undefined;
     return new LockHeldError(
-      `another migration holds the database's migration lock (waited ${r.waitedS ?? "?"} s)${h ? `: Postgres pid ${h[0]}${h[1] ? ` (${h[1]})` : ""}, connected since ${h[3]}` : ""}`,
-      "let it finish, or raise MIGRATE_LOCK_WAIT_S",
+      msg.migrate.run.lockHeld({ waited: r.waitedS ?? "?", holder: h ? { pid: h[0], app: h[1], since: h[3] } : null }),
+      msg.migrate.run.lockHeldHint,
     );
   }
-  const restore = backup ? `; if it must be undone: ${restoreCommand(backup)}` : "";
-  const applied = r.applied?.length ? ` (applied before it: ${r.applied.join(", ")})` : "";
-  const invalid = r.invalidIndexes?.length ? `; indexes left INVALID: ${r.invalidIndexes.join(", ")} (drop them before retrying)` : "";
+  const restore = backup ? restoreCommand(backup) : null;
+  const applied = (r.applied ?? []).join(", ");
+  const invalid = (r.invalidIndexes ?? []).join(", ");
   if (r.code === "lock-timeout") {
-    return new ClawError(`revision ${r.revision} could not take its locks within lock_timeout (${r.attempts} attempts)${applied}: ${r.error}`, {
-      hint: `a long transaction holds the table: find it in pg_stat_activity, or raise MIGRATE_LOCK_TIMEOUT${invalid}${restore}`,
+    return new ClawError(msg.migrate.run.lockTimeout({ revision: r.revision, attempts: r.attempts, applied, error: r.error }), {
+      hint: msg.migrate.run.lockTimeoutHint({ invalid, restore }),
     });
   }
   if (r.code === "revision-failed") {
-    return new ClawError(`revision ${r.revision} failed${applied}; the database is at ${r.current?.join(", ") || "no revision"}: ${r.error}`, {
-      hint: `Postgres rolled that revision back (DDL is transactional)${invalid}${restore}`,
+    return new ClawError(msg.migrate.run.revisionFailed({ revision: r.revision, applied, current: r.current?.join(", ") ?? "", error: r.error }), {
+      hint: msg.migrate.run.revisionFailedHint({ invalid, restore }),
     });
   }
-  return new ClawError(`the migration driver failed: ${r.error}`, { hint: restore ? restore.slice(2) : undefined });
+  return new ClawError(msg.migrate.run.driverFailed({ error: r.error }), { hint: restore ? msg.migrate.run.undoHint({ restore }) : undefined });
 }

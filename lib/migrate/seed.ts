@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { applySeed, psql, recordSeedSql, seedsRecordedSql, seedsTableSql } from "../commands/postgres.ts";
 import { ClawError } from "../core/errors.ts";
 import { lastLine } from "../core/exec.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { serviceByRole } from "../project/stack.ts";
@@ -58,22 +59,21 @@ export async function seed(project: Project, out: Output): Promise<SeedPlan> {
   const { user, db } = project.config.postgres;
   await project.compose.exec(pg, psql(user, db, seedsTableSql()));
   const plan = planSeeds(files, parseRecorded((await project.compose.exec(pg, psql(user, db, seedsRecordedSql()))).stdout));
-  for (const e of plan.edited)
-    out.warn(
-      `seeds/${e.name} changed since it was applied (sha256 ${e.applied.slice(0, 12)} → ${e.now.slice(0, 12)}): not run again; write a new seed file for the change`,
-    );
+  for (const e of plan.edited) out.warn(msg.migrate.seed.edited({ name: e.name, applied: e.applied.slice(0, 12), now: e.now.slice(0, 12) }));
   for (const f of plan.apply) {
-    const r = await out.step(`seed ${f.name}`, () =>
-      project.compose.exec(
-        pg,
-        applySeed(user, db, recordSeedSql(f.name, f.sha256)),
-        {},
-        { stdinFile: join(dir, f.name), allowFailure: true, timeoutMs: 60 * 60_000 },
-      ),
+    const r = await out.step(
+      localized((c) => c.migrate.seed.step({ name: f.name })),
+      () =>
+        project.compose.exec(
+          pg,
+          applySeed(user, db, recordSeedSql(f.name, f.sha256)),
+          {},
+          { stdinFile: join(dir, f.name), allowFailure: true, timeoutMs: 60 * 60_000 },
+        ),
     );
-    if (r.status !== 0) throw new ClawError(`seeds/${f.name} failed (nothing of it was kept: one transaction): ${lastLine(r.stderr || r.stdout)}`);
+    if (r.status !== 0) throw new ClawError(msg.migrate.seed.failed({ name: f.name, tail: lastLine(r.stderr || r.stdout) }));
   }
-  if (!files.length) out.info(`no seed files in ${SEEDS_DIR}/`);
-  else out.info(`seeds: ${plan.apply.length} applied, ${plan.unchanged.length} already applied, ${plan.edited.length} edited since`);
+  if (!files.length) out.info(msg.migrate.seed.none({ dir: SEEDS_DIR }));
+  else out.info(msg.migrate.seed.summary({ applied: plan.apply.length, unchanged: plan.unchanged.length, edited: plan.edited.length }));
   return plan;
 }

@@ -2,6 +2,7 @@
  * What the migration driver reports, and what it means: at head, pending, ahead of the image,
  * more than one head; and drift (a revision file changed since it was applied). Pure.
  */
+import { msg } from "../core/i18n/index.ts";
 
 export interface RevisionInfo {
   revision: string;
@@ -57,15 +58,15 @@ export function drift(info: MigrationInfo): Drift[] {
 export function describeState(s: MigrationState): string {
   switch (s.kind) {
     case "at-head":
-      return `the database is at head (${s.head})`;
+      return msg.migrate.state.atHead({ head: s.head });
     case "pending":
-      return `${s.pending.length} revision${s.pending.length === 1 ? "" : "s"} pending: ${s.current ?? "empty database"} → ${s.head} (${s.pending.join(", ")})`;
+      return msg.migrate.state.pending({ count: s.pending.length, current: s.current, head: s.head, pending: s.pending.join(", ") });
     case "ahead":
-      return `the database is ahead of this image: it is at ${s.unknown.join(", ")}, which the image does not know`;
+      return msg.migrate.state.ahead({ unknown: s.unknown.join(", ") });
     case "multiple-heads":
-      return `the image has ${s.heads.length} Alembic heads (${s.heads.join(", ")}): merge the heads`;
+      return msg.migrate.state.multipleHeads({ count: s.heads.length, heads: s.heads.join(", ") });
     case "no-revisions":
-      return "the image has no Alembic revisions";
+      return msg.migrate.state.noRevisions;
   }
 }
 

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import {
   describeLint,
   type Finding,
+  lintReport,
   ownFindings,
   parseSquawk,
   SQUAWK_EXCLUDED,
@@ -221,4 +222,19 @@ test("describeLint prints a not-lintable line, a no-findings line, and one line 
     ],
   );
   assert.deepEqual(describeLint([]), []);
+});
+
+test("a clean revision's lint line is info, not a warning; a finding and a revision that cannot be linted stay warnings", () => {
+  assert.deepEqual(
+    lintReport([
+      { revision: "0001", findings: [] },
+      { revision: "0002", notLintable: "NotImplementedError: offline mode", findings: [] },
+      { revision: "0003", findings: [{ revision: "0003", rule: "some-rule", message: "a finding", line: 2, source: "squawk" }] },
+    ]),
+    [
+      { level: "info", text: "0001: no findings" },
+      { level: "warn", text: "0002: not lintable (NotImplementedError: offline mode)" },
+      { level: "warn", text: "0003: some-rule (line 2): a finding" },
+    ],
+  );
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ClawError, DatabaseAheadError, ExitCode, LockHeldError, PreconditionError } from "../../../lib/core/errors.ts";
 import type { DriverFailure } from "../../../lib/migrate/engine.ts";
-import { failure, lintRevisions, refuseState, restoreCommand } from "../../../lib/migrate/run.ts";
+import { failure, lintRevisions, logLint, refuseState, restoreCommand } from "../../../lib/migrate/run.ts";
 import { expectError } from "../helpers.ts";
 
 const TIMEOUTS = { lockTimeout: "5s", statementTimeout: "0" };
@@ -11,6 +11,18 @@ const RESTORE = `npx zx scripts/rollback.mts --backup ${BACKUP} --skip-redis --s
 
 test("restoreCommand restores only the database from the pre-migrate backup, without a prompt", () => {
   assert.equal(restoreCommand(BACKUP), RESTORE);
+});
+
+test("before a run, a clean revision's lint line is logged as info, not as a warning (WARN 0001: no findings); findings stay warnings", () => {
+  const logged: string[] = [];
+  logLint(
+    [
+      { revision: "0001", findings: [] },
+      { revision: "0002", findings: [{ revision: "0002", rule: "some-rule", message: "a finding", source: "squawk" }] },
+    ],
+    { info: (m) => logged.push(`INFO ${m}`), warn: (m) => logged.push(`WARN ${m}`) },
+  );
+  assert.deepEqual(logged, ["INFO 0001: no findings", "WARN 0002: some-rule: a finding"]);
 });
 
 test("lintRevisions lints each pending revision's SQL as the session runs it (SETs first), with claw-ops' own rules", () => {
