@@ -2,6 +2,7 @@
  * Plain `docker` commands, as argv: engine checks, throwaway drill containers, inspection and
  * the v1 fallbacks of compose's `cp`. Pure: no I/O, no quoting.
  */
+import { msg } from "../core/i18n/index.ts";
 import { ONE_OFF_LABEL } from "./compose.ts";
 
 /** Whether the engine answers (and which version it runs). */
@@ -94,7 +95,7 @@ export function parseRunSpec(inspectJson: string): { image: string; user: string
     Config: { User?: string; Env?: string[] };
     Mounts?: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }>;
   }>;
-  if (!c) throw new Error("docker inspect returned no container");
+  if (!c) throw new Error(msg.project.commands.docker.inspectNoContainer);
   const env: Record<string, string> = {};
   for (const kv of c.Config.Env ?? []) {
     const i = kv.indexOf("=");

@@ -3,6 +3,7 @@
  * are still finishing requests after a reload. Also the live/backend.conf include that names
  * the backend container nginx sends requests to. Pure.
  */
+import { msg } from "../core/i18n/index.ts";
 
 export const nginxTest = () => ["nginx", "-t", "-q"];
 export const nginxReload = () => ["nginx", "-s", "reload"];
@@ -21,7 +22,7 @@ const HOST = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** Pure: the text of live/backend.conf for a container (or service) name. */
 export function backendConf(host: string, port: number, note: string): string {
-  if (!HOST.test(host)) throw new Error(`not a container name: ${JSON.stringify(host)}`);
+  if (!HOST.test(host)) throw new Error(msg.project.commands.nginx.notContainerName({ host: JSON.stringify(host) }));
   return `# Written by deploy.mts (${note.replace(/\n/g, " ")}): the backend container nginx sends requests to.\nset $backend http://${host}:${port};\n`;
 }
 

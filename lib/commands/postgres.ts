@@ -4,6 +4,7 @@
  * the parsers of their output. Pure: no I/O, no quoting.
  */
 import { createHash } from "node:crypto";
+import { msg } from "../core/i18n/index.ts";
 
 /**
  * How a dump is compressed: `zstd` (pg_dump --compress=0 piped through zstd -3 on all cores,
@@ -153,7 +154,7 @@ export const MAX_IDENTIFIER_BYTES = 63;
 export function restoreNames(db: string, stamp: string): { restored: string; old: string } {
   const tag = createHash("sha256").update(db).digest("hex").slice(0, 12);
   const names = { restored: `claw_restore_${tag}`, old: `claw_old_${tag}_${stamp.replace(/[^a-z0-9]/g, "").slice(0, 12)}` };
-  if (names.restored === db || names.old === db) throw new Error(`the database name ${db} collides with a restore's working name`);
+  if (names.restored === db || names.old === db) throw new Error(msg.project.commands.postgres.collidesRestore({ db }));
   return names;
 }
 
@@ -165,9 +166,9 @@ export const keptPrefix = (db: string) => `claw_kept_${dbTag(db)}_`;
  * YYYYMMDD-HHMMSS): fixed in length, so never truncated into another name.
  */
 export function keptDatabase(db: string, tag: string): string {
-  if (!/^\d{8}-\d{6}$/.test(tag)) throw new Error(`internal: ${JSON.stringify(tag)} is not a snapshot tag`);
+  if (!/^\d{8}-\d{6}$/.test(tag)) throw new Error(msg.project.commands.postgres.notSnapshotTag({ tag: JSON.stringify(tag) }));
   const name = `${keptPrefix(db)}${tag.replace("-", "")}`;
-  if (name === db) throw new Error(`the database name ${db} collides with an in-place snapshot's name`);
+  if (name === db) throw new Error(msg.project.commands.postgres.collidesSnapshot({ db }));
   return name;
 }
 /** Pure: the tag of an in-place snapshot's database name, or undefined when it is not one of db's. */

@@ -2,6 +2,7 @@
  * Redis commands as argv: redis-cli, redis-check-rdb and the sh procedures of the restore
  * and the drill, plus the parsers of their output. Pure: no I/O, no quoting.
  */
+import { msg } from "../core/i18n/index.ts";
 
 export const redisCli = (...args: string[]) => ["redis-cli", ...args];
 export const redisInfo = (section: string) => redisCli("info", section);
@@ -112,7 +113,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
  */
 export function redisStageLines(p: RedisPersistence): readonly string[] {
   for (const n of [p.dbfilename, p.appenddirname, p.appendfilename])
-    if (!SAFE_NAME.test(n)) throw new Error(`redis: unexpected file name ${JSON.stringify(n)} in the server's configuration`);
+    if (!SAFE_NAME.test(n)) throw new Error(msg.project.commands.redis.unexpectedFileName({ name: JSON.stringify(n) }));
   if (!p.appendonly) return [`cat > '${p.dbfilename}'`];
   if (p.major < 7) return REDIS_STAGE_LINES;
   const base = `${p.appendfilename}.1.base.rdb`;

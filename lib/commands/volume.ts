@@ -4,6 +4,7 @@
  * dir), and the parsers of their figures. Pure.
  */
 import { ClawError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 
 /**
  * Our own top-level entries in a data mount: a restore's staging (`.claw-restore-<tag>`) and an
@@ -13,7 +14,7 @@ export const OURS = ".claw-";
 /** A tag is a snapshot id (YYYYMMDD-HHMMSS): the only thing of ours that goes into a script. */
 export const TAG = /^\d{8}-\d{6}$/;
 const tagged = (tag: string) => {
-  if (!TAG.test(tag)) throw new ClawError(`internal: ${JSON.stringify(tag)} is not a snapshot tag`);
+  if (!TAG.test(tag)) throw new ClawError(msg.project.commands.volume.notSnapshotTag({ tag: JSON.stringify(tag) }));
   return tag;
 };
 export const stageName = (tag: string) => `.claw-restore-${tagged(tag)}`;
@@ -207,7 +208,7 @@ export function parseFingerprint(text: string): Fingerprint {
     .filter((l) => !l.startsWith("WAS "))
     .join("\n");
   const sum = /SUM\s+([0-9a-f]{32})/.exec(mine);
-  if (!sum) throw new ClawError(`could not read the data's fingerprint: ${mine.trim().slice(0, 200)}`);
+  if (!sum) throw new ClawError(msg.project.commands.volume.noFingerprint({ output: mine.trim().slice(0, 200) }));
   return { ...parseStats(mine), sum: sum[1]! };
 }
 
@@ -224,7 +225,7 @@ export function parseRecorded(text: string): Fingerprint | undefined {
 export function parseStats(text: string): VolumeStats {
   const files = /FILES\s+(\d+)/.exec(text);
   const bytes = /BYTES\s+(\d+)/.exec(text);
-  if (!files || !bytes) throw new ClawError(`could not read volume statistics: ${text.trim().slice(0, 200)}`);
+  if (!files || !bytes) throw new ClawError(msg.project.commands.volume.noStats({ output: text.trim().slice(0, 200) }));
   return { files: Number(files[1]), bytes: Number(bytes[1]) };
 }
 

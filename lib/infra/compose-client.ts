@@ -10,21 +10,19 @@ import { sleep } from "../core/async.ts";
 import { type ServiceControl, type WhileStoppedOptions, whileStopped } from "../core/cleanup.ts";
 import { ClawError, PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
 import { canRun, type RunOptions, type RunResult, run } from "../core/exec.ts";
+import { msg } from "../core/i18n/index.ts";
 import { SERVICE_READY_TIMEOUT_MS } from "../core/time.ts";
 
 export async function requireDocker(): Promise<void> {
   if (!(await canRun({ argv: d.dockerInfo() }))) {
-    throw new PreconditionError("the Docker engine is not reachable", "start it (systemctl start docker) and check `docker info`");
+    throw new PreconditionError(msg.project.infra.compose.dockerUnreachable, msg.project.infra.compose.dockerUnreachableHint);
   }
 }
 
 export async function detectComposeFlavor(): Promise<ComposeFlavor> {
   if (await canRun({ argv: d.composeV2Version() })) return "v2";
   if (await canRun({ argv: d.composeV1Version() })) return "v1";
-  throw new PreconditionError(
-    "Docker Compose was not found (neither `docker compose` nor `docker-compose`)",
-    "install the Compose v2 plugin (package docker-compose-plugin or docker-compose ≥ 2)",
-  );
+  throw new PreconditionError(msg.project.infra.compose.composeMissing, msg.project.infra.compose.composeMissingHint);
 }
 
 /** A quarter of a container's default weight (1024). */
@@ -123,13 +121,13 @@ export class ComposeClient implements ServiceControl {
       for (const s of o.services!) {
         await this.run(b.up(this.project, { ...o, services: [s], wait: false }), {
           timeoutMs,
-          hint: `see \`docker compose logs ${s}\` for the cause`,
+          hint: msg.project.infra.compose.logsHint({ services: s }),
         });
       }
       await this.waitReady(probes as ReadonlyArray<readonly [string, string[]]>, timeoutMs);
       return;
     }
-    await this.run(b.up(this.project, o), { timeoutMs, hint: "see `docker compose logs <service>` for the cause" });
+    await this.run(b.up(this.project, o), { timeoutMs, hint: msg.project.infra.compose.logsHintAny });
     if (o.wait && this.project.flavor === "v1") await this.waitHealthy(o.services, timeoutMs);
   }
 
@@ -174,8 +172,8 @@ export class ComposeClient implements ServiceControl {
                 abort.abort();
                 reject(
                   new ServiceUnhealthyError(
-                    `service ${service} did not become healthy in ${Math.round(timeoutMs / 1000)} s`,
-                    `inspect with \`docker compose logs ${service}\``,
+                    msg.project.infra.compose.notHealthyIn({ service, secs: Math.round(timeoutMs / 1000) }),
+                    msg.project.infra.compose.inspectHint({ service }),
                   ),
                 );
                 return;
@@ -203,7 +201,7 @@ export class ComposeClient implements ServiceControl {
    * condition, i.e. for Docker's first check one whole health interval after a start.
    */
   async upReady(o: { recreate?: boolean } = {}, timeoutMs = SERVICE_READY_TIMEOUT_MS): Promise<void> {
-    const hint = "see `docker compose logs <service>` for the cause";
+    const hint = msg.project.infra.compose.logsHintAny;
     const cfg = this.name && this.project.flavor === "v2" ? await this.resolvedConfig() : undefined;
     if (!cfg) {
       await this.up({ wait: true }, timeoutMs);
@@ -220,7 +218,10 @@ export class ComposeClient implements ServiceControl {
       .filter((c) => c.state !== "running" && !all.some((x) => x.service === c.service && x.state === "running"))
       .map((c) => `${c.service} (${c.state})`);
     if (down.length)
-      throw new ServiceUnhealthyError(`services not running: ${down.join(", ")}`, `inspect with \`docker compose logs ${down[0]!.split(" ")[0]}\``);
+      throw new ServiceUnhealthyError(
+        msg.project.infra.compose.servicesNotRunning({ services: down.join(", ") }),
+        msg.project.infra.compose.inspectHint({ service: down[0]!.split(" ")[0]! }),
+      );
     const probes = active.flatMap((s) => {
       const argv = b.healthcheckArgv(this.healthchecks[s]);
       return argv ? [[s, argv] as const] : [];
@@ -239,8 +240,8 @@ export class ComposeClient implements ServiceControl {
       if (dead.length > 0 || Date.now() > deadline) {
         const names = (dead.length ? dead : pending).map((s) => `${s.service} (${s.health !== "none" ? s.health : s.state})`);
         throw new ServiceUnhealthyError(
-          `services not healthy: ${names.join(", ")}`,
-          `inspect with \`docker compose logs ${(dead[0] ?? pending[0])?.service ?? ""}\``,
+          msg.project.infra.compose.servicesNotHealthy({ services: names.join(", ") }),
+          msg.project.infra.compose.inspectHint({ service: (dead[0] ?? pending[0])?.service ?? "" }),
         );
       }
       await sleep(1000);
@@ -260,8 +261,8 @@ export class ComposeClient implements ServiceControl {
     if (id === undefined) return this.run(b.exec(this.project, service, command, eo), ro, env);
     if (id === null) {
       // As `compose exec` does: a failed command, which allowFailure callers read as a status.
-      if (ro.allowFailure) return { status: 1, stdout: "", stderr: `service ${service} is not running` };
-      throw new ClawError(`service ${service} is not running`, { hint: `start it: docker compose up -d ${service}` });
+      if (ro.allowFailure) return { status: 1, stdout: "", stderr: msg.project.infra.compose.notRunning({ service }) };
+      throw new ClawError(msg.project.infra.compose.notRunning({ service }), { hint: msg.project.infra.compose.startHint({ service }) });
     }
     return this.run(d.dockerExecWith(id, command, { ...eo, stdin }), ro, env);
   }
@@ -374,7 +375,7 @@ export class ComposeClient implements ServiceControl {
     const id = all
       ? (all.find((c) => c.service === service && c.state === "running") ?? all.find((c) => c.service === service))?.id
       : (await this.run(b.psQuiet(this.project, service))).stdout.trim().split("\n")[0];
-    if (!id) throw new PreconditionError(`service ${service} has no container`, `start it: docker compose up -d ${service}`);
+    if (!id) throw new PreconditionError(msg.project.infra.compose.noContainer({ service }), msg.project.infra.compose.startHint({ service }));
     return id;
   }
 
@@ -429,7 +430,7 @@ export class ComposeClient implements ServiceControl {
       return;
     }
     for (const s of services) this.stoppedIds.delete(s);
-    await this.run(d.dockerStart(ids.flat()), { hint: `see \`docker compose logs ${services.join(" ")}\` for the cause` });
+    await this.run(d.dockerStart(ids.flat()), { hint: msg.project.infra.compose.logsHint({ services: services.join(" ") }) });
     await this.waitReady(probes as ReadonlyArray<readonly [string, string[]]>);
   }
 

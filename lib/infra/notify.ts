@@ -1,4 +1,5 @@
 /** Webhook notifications: a JSON body built as data (never by string interpolation). */
+import { msg } from "../core/i18n/index.ts";
 import { redactedJson } from "../core/secret.ts";
 
 export interface Notification {
@@ -30,8 +31,8 @@ export async function notify(url: string | undefined, n: Notification, warn: (m:
       body: webhookBody(n),
       signal: AbortSignal.timeout(10_000),
     });
-    if (!r.ok) warn(`webhook answered HTTP ${r.status}`);
+    if (!r.ok) warn(msg.project.infra.notify.webhookStatus({ status: r.status }));
   } catch (e) {
-    warn(`webhook could not be reached: ${(e as Error).message}`);
+    warn(msg.project.infra.notify.webhookUnreachable({ reason: (e as Error).message }));
   }
 }

@@ -8,6 +8,7 @@ import { createHash, createHmac } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { msg } from "../core/i18n/index.ts";
 import type { Secret } from "../core/secret.ts";
 
 export interface S3Config {
@@ -132,7 +133,7 @@ function send(
       res.on("data", (d: string) => (body += body.length < 65536 ? d : ""));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
-    req.setTimeout(120_000, () => req.destroy(new Error(`S3 ${method} timed out`)));
+    req.setTimeout(120_000, () => req.destroy(new Error(msg.project.infra.s3.timedOut({ method }))));
     req.on("error", reject);
     if (o.file)
       createReadStream(o.file, { start: o.start ?? 0, ...(o.end !== undefined ? { end: o.end } : {}), highWaterMark: 1 << 20 })
@@ -150,14 +151,14 @@ export async function putFile(c: S3Config, key: string, file: string, md5: Buffe
     file,
     headers: { "content-md5": md5.toString("base64"), "content-type": "application/octet-stream" },
   });
-  if (r.status !== 200) throw new S3Error(`PUT ${key}: ${s3Message(r)}`, r.status);
+  if (r.status !== 200) throw new S3Error(msg.project.infra.s3.put({ key, reason: s3Message(r) }), r.status);
   return String(r.headers.etag ?? "").replace(/"/g, "");
 }
 
 export async function head(c: S3Config, key: string): Promise<{ etag: string; size: number } | undefined> {
   const r = await send(c, "HEAD", objectUrl(c, key));
   if (r.status === 404) return undefined;
-  if (r.status !== 200) throw new S3Error(`HEAD ${key}: HTTP ${r.status}`, r.status);
+  if (r.status !== 200) throw new S3Error(msg.project.infra.s3.head({ key, status: r.status }), r.status);
   return { etag: String(r.headers.etag ?? "").replace(/"/g, ""), size: Number(r.headers["content-length"] ?? -1) };
 }
 
@@ -177,7 +178,7 @@ export interface Part {
 export function planParts(size: number, partSize: number): Part[] {
   let p = Math.max(MIN_PART, partSize);
   if (Math.ceil(size / p) > MAX_PARTS) p = Math.ceil(size / MAX_PARTS);
-  if (p > MAX_PART) throw new Error(`a file of ${size} bytes does not fit in ${MAX_PARTS} parts of at most 5 GiB`);
+  if (p > MAX_PART) throw new Error(msg.project.infra.s3.tooLarge({ size, parts: MAX_PARTS }));
   const parts: Part[] = [];
   for (let n = 1, start = 0; start < size || n === 1; n++, start += p) parts.push({ n, start, end: Math.min(size, start + p) - 1 });
   return parts;
@@ -196,7 +197,7 @@ export function completeXml(parts: ReadonlyArray<{ n: number; etag: string }>): 
 export async function createMultipart(c: S3Config, key: string): Promise<string> {
   const r = await send(c, "POST", objectUrl(c, key), { query: { uploads: "" }, headers: { "content-type": "application/octet-stream" } });
   const id = /<UploadId>([^<]+)<\/UploadId>/.exec(r.body)?.[1];
-  if (r.status !== 200 || !id) throw new S3Error(`POST ${key}?uploads: ${s3Message(r)}`, r.status);
+  if (r.status !== 200 || !id) throw new S3Error(msg.project.infra.s3.createMultipart({ key, reason: s3Message(r) }), r.status);
   return id;
 }
 
@@ -209,7 +210,7 @@ export async function uploadPart(c: S3Config, key: string, uploadId: string, par
     end: part.end,
     headers: { "content-md5": md5.toString("base64") },
   });
-  if (r.status !== 200) throw new S3Error(`PUT ${key} part ${part.n}: ${s3Message(r)}`, r.status);
+  if (r.status !== 200) throw new S3Error(msg.project.infra.s3.putPart({ key, part: part.n, reason: s3Message(r) }), r.status);
   return String(r.headers.etag ?? "").replace(/"/g, "");
 }
 
@@ -225,7 +226,8 @@ export async function completeMultipart(
     headers: { "content-type": "application/xml" },
   });
   // S3 can answer 200 with an <Error> body when completion fails late.
-  if (r.status !== 200 || /<Error>/.test(r.body)) throw new S3Error(`complete ${key}: ${s3Message(r)}`, r.status === 200 ? 500 : r.status);
+  if (r.status !== 200 || /<Error>/.test(r.body))
+    throw new S3Error(msg.project.infra.s3.complete({ key, reason: s3Message(r) }), r.status === 200 ? 500 : r.status);
 }
 
 export async function abortMultipart(c: S3Config, key: string, uploadId: string): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { hostname } from "node:os";
 import { PreconditionError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 import { Secret } from "../core/secret.ts";
 import type { S3Config } from "../infra/s3.ts";
 
@@ -113,7 +114,7 @@ const memo = <T>(f: () => T): (() => T) => {
   };
 };
 
-const bad = (key: string, problem: string, hint?: string) => new PreconditionError(`.env.prod: ${key} ${problem}`, hint);
+const bad = (key: string, problem: string, hint?: string) => new PreconditionError(msg.project.config.keyProblem({ key, problem }), hint);
 
 /** Pure: every section from the env values. */
 export function parseConfig(get: EnvGetter): ClawConfig {
@@ -136,7 +137,11 @@ export function yesNo(get: EnvGetter, key: string, dflt: boolean): boolean {
   if (v === "") return dflt;
   if (["yes", "true", "1"].includes(v)) return true;
   if (["no", "false", "0"].includes(v)) return false;
-  throw bad(key, `must be yes or no, not ${JSON.stringify(get(key))}`, `set ${key}=${dflt ? "yes" : "no"}, or remove it for the default`);
+  throw bad(
+    key,
+    msg.project.config.problems.yesOrNo({ value: JSON.stringify(get(key)) }),
+    msg.project.config.yesNoHint({ key, dflt: dflt ? "yes" : "no" }),
+  );
 }
 
 export function deploySettings(get: EnvGetter, environ: NodeJS.ProcessEnv = process.env): DeploySettings {
@@ -166,8 +171,8 @@ function deployBackupComponents(v: string | undefined): DeploySettings["backupCo
   if (unknown || !names.length)
     throw bad(
       "DEPLOY_BACKUP_COMPONENTS",
-      `names ${unknown ? `an unknown component ${JSON.stringify(unknown)}` : "nothing"}`,
-      `use some of ${BACKUP_COMPONENTS.join(",")}`,
+      unknown ? msg.project.config.problems.unknownComponent({ name: JSON.stringify(unknown) }) : msg.project.config.problems.namesNothing,
+      msg.project.config.componentsHint({ names: BACKUP_COMPONENTS.join(",") }),
     );
   return names as DeploySettings["backupComponents"];
 }
@@ -176,7 +181,7 @@ export function migrateSettings(get: EnvGetter, environ: NodeJS.ProcessEnv = pro
   // The environment wins over .env.prod: a one-off `MIGRATE_LOCK_TIMEOUT=30s npx zx scripts/migrate.mts`.
   const pick = (k: string) => environ[k] || get(k) || undefined;
   const lint = pick("MIGRATE_LINT");
-  if (lint !== undefined && lint !== "warn" && lint !== "strict") throw bad("MIGRATE_LINT", "must be warn or strict");
+  if (lint !== undefined && lint !== "warn" && lint !== "strict") throw bad("MIGRATE_LINT", msg.project.config.problems.warnOrStrict);
   return {
     lint: lint ?? "warn",
     lockTimeout: pick("MIGRATE_LOCK_TIMEOUT") ?? "5s",
@@ -199,11 +204,11 @@ export function migrateSettings(get: EnvGetter, environ: NodeJS.ProcessEnv = pro
 export function postgresSettings(get: EnvGetter): PostgresSettings {
   const need = (k: string) => {
     const v = get(k);
-    if (!v) throw bad(k, "is missing");
+    if (!v) throw bad(k, msg.project.config.problems.missing);
     return v;
   };
   const level = get("BACKUP_PG_COMPRESSION")?.trim();
-  if (level && !/^[0-9]$/.test(level)) throw bad("BACKUP_PG_COMPRESSION", "must be a zlib level 0-9", "remove it to use zstd");
+  if (level && !/^[0-9]$/.test(level)) throw bad("BACKUP_PG_COMPRESSION", msg.project.config.problems.zlibLevel, msg.project.config.zlibLevelHint);
   return { user: need("POSTGRES_USER"), db: need("POSTGRES_DB"), compressionLevel: level ? Number(level) : undefined };
 }
 
@@ -225,8 +230,8 @@ export function retentionSettings(get: EnvGetter): RetentionPolicy {
     const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isSafeInteger(n) || n <= 0) {
       throw new PreconditionError(
-        `${key} must be a positive whole number of days`,
-        `set ${key}=${DEFAULT_POLICY[field]} in .env.prod, or remove it for the default`,
+        msg.project.config.positiveWhole({ key, unit: msg.project.config.units.days }),
+        msg.project.config.defaultHint({ key, n: DEFAULT_POLICY[field] }),
       );
     }
     policy[field] = n;
@@ -239,7 +244,7 @@ function positiveInt(get: EnvGetter, key: string, unit: string, hint: string): n
   const raw = get(key)?.trim();
   if (raw === undefined || raw === "") return undefined;
   const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new PreconditionError(`${key} must be a positive whole number of ${unit}`, hint);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new PreconditionError(msg.project.config.positiveWhole({ key, unit }), hint);
   return n;
 }
 
@@ -249,16 +254,18 @@ function positiveInt(get: EnvGetter, key: string, unit: string, hint: string): n
  * MIGRATE_KEEP_BACKUPS, when set, override the count for pre-deploy and pre-migrate.
  */
 export function snapshotSettings(get: EnvGetter): SnapshotPolicy {
-  const dflt = (key: string, n: number) => `set ${key}=${n} in .env.prod, or remove it for the default`;
-  const tier = (key: string) => `set ${key}=${DEFAULT_SNAPSHOT_KEEP} in .env.prod, or remove it to use BACKUP_SNAPSHOT_KEEP`;
-  const keep = positiveInt(get, "BACKUP_SNAPSHOT_KEEP", "snapshots", dflt("BACKUP_SNAPSHOT_KEEP", DEFAULT_SNAPSHOT_KEEP)) ?? DEFAULT_SNAPSHOT_KEEP;
-  const days = positiveInt(get, "BACKUP_SNAPSHOT_DAYS", "days", dflt("BACKUP_SNAPSHOT_DAYS", DEFAULT_SNAPSHOT_DAYS)) ?? DEFAULT_SNAPSHOT_DAYS;
+  const dflt = (key: string, n: number) => msg.project.config.defaultHint({ key, n });
+  const tier = (key: string) => msg.project.config.tierHint({ key, n: DEFAULT_SNAPSHOT_KEEP });
+  const units = msg.project.config.units;
+  const keep =
+    positiveInt(get, "BACKUP_SNAPSHOT_KEEP", units.snapshots, dflt("BACKUP_SNAPSHOT_KEEP", DEFAULT_SNAPSHOT_KEEP)) ?? DEFAULT_SNAPSHOT_KEEP;
+  const days = positiveInt(get, "BACKUP_SNAPSHOT_DAYS", units.days, dflt("BACKUP_SNAPSHOT_DAYS", DEFAULT_SNAPSHOT_DAYS)) ?? DEFAULT_SNAPSHOT_DAYS;
   return {
     keep: {
       "pre-rollback": keep,
       "pre-restore": keep,
-      "pre-deploy": positiveInt(get, "DEPLOY_KEEP_BACKUPS", "backups", tier("DEPLOY_KEEP_BACKUPS")) ?? keep,
-      "pre-migrate": positiveInt(get, "MIGRATE_KEEP_BACKUPS", "backups", tier("MIGRATE_KEEP_BACKUPS")) ?? keep,
+      "pre-deploy": positiveInt(get, "DEPLOY_KEEP_BACKUPS", units.backups, tier("DEPLOY_KEEP_BACKUPS")) ?? keep,
+      "pre-migrate": positiveInt(get, "MIGRATE_KEEP_BACKUPS", units.backups, tier("MIGRATE_KEEP_BACKUPS")) ?? keep,
     },
     days,
   };
@@ -276,8 +283,8 @@ export function parseRecipients(text: string | undefined): string[] {
   const wrong = list.find((r) => !RECIPIENT.test(r));
   if (wrong) {
     throw new PreconditionError(
-      `.env.prod: BACKUP_AGE_RECIPIENTS holds ${JSON.stringify(`${wrong.slice(0, 12)}…`)}, which is not an age recipient (age1…)`,
-      "generate a key pair with age-keygen; the recipient is its public key",
+      msg.project.config.notRecipient({ start: JSON.stringify(`${wrong.slice(0, 12)}…`) }),
+      msg.project.config.notRecipientHint,
     );
   }
   return list;
@@ -285,8 +292,7 @@ export function parseRecipients(text: string | undefined): string[] {
 
 /** Refuses anything but an age secret key (AGE-SECRET-KEY-1…). */
 export function checkAgeKey(text: string): void {
-  if (!AGE_KEY.test(text.trim()))
-    throw new PreconditionError("the backup encryption key is not an age secret key (AGE-SECRET-KEY-1…)", "generate one with age-keygen");
+  if (!AGE_KEY.test(text.trim())) throw new PreconditionError(msg.project.config.notAgeKey, msg.project.config.notAgeKeyHint);
 }
 
 export function encryptionSettings(get: EnvGetter): EncryptionSettings {
@@ -303,15 +309,15 @@ export function offsiteSettings(get: EnvGetter): OffsiteSettings | undefined {
   if (!bucket) return undefined;
   const need = (k: string) => {
     const v = get(k);
-    if (!v) throw new PreconditionError(`.env.prod: ${k} is needed when OFFSITE_S3_BUCKET is set`);
+    if (!v) throw new PreconditionError(msg.project.config.offsiteNeeds({ key: k }));
     return v;
   };
   const style = get("OFFSITE_S3_PATH_STYLE") ?? "true";
-  if (!["true", "false"].includes(style)) throw new PreconditionError(".env.prod: OFFSITE_S3_PATH_STYLE must be true or false");
+  if (!["true", "false"].includes(style)) throw new PreconditionError(msg.project.config.pathStyle);
   const mb = get("OFFSITE_S3_PART_MB");
   const partMb = mb ? Number(mb) : 64;
   if (!Number.isInteger(partMb) || partMb < 5) {
-    throw new PreconditionError(".env.prod: OFFSITE_S3_PART_MB must be a whole number of at least 5 (S3's smallest part)");
+    throw new PreconditionError(msg.project.config.partMb);
   }
   return {
     endpoint: checkEndpoint(need("OFFSITE_S3_ENDPOINT")),
@@ -332,7 +338,7 @@ export function offsiteSettings(get: EnvGetter): OffsiteSettings | undefined {
  */
 export function checkBucket(bucket: string): string {
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes("..")) {
-    throw new PreconditionError(".env.prod: OFFSITE_S3_BUCKET is not a valid bucket name (3-63 lower-case letters, digits, dots and hyphens)");
+    throw new PreconditionError(msg.project.config.bucket);
   }
   return bucket;
 }
@@ -341,9 +347,7 @@ export function checkBucket(bucket: string): string {
 export function checkPrefix(prefix: string): string {
   const segments = prefix.split("/");
   if (prefix === "" || segments.some((s) => s === "" || s === "." || s === ".." || !/^[A-Za-z0-9._-]+$/.test(s))) {
-    throw new PreconditionError(
-      ".env.prod: OFFSITE_S3_PREFIX must be path segments of letters, digits, '.', '_' and '-' (no '..', no empty segment)",
-    );
+    throw new PreconditionError(msg.project.config.prefix);
   }
   return prefix;
 }
@@ -354,7 +358,7 @@ export function checkEndpoint(endpoint: string): string {
   try {
     u = new URL(endpoint);
   } catch {
-    throw new PreconditionError(".env.prod: OFFSITE_S3_ENDPOINT is not a URL");
+    throw new PreconditionError(msg.project.config.endpointNotUrl);
   }
   if (
     !/^https?:$/.test(u.protocol) ||
@@ -365,9 +369,7 @@ export function checkEndpoint(endpoint: string): string {
     u.hash ||
     endpoint.includes("@")
   ) {
-    throw new PreconditionError(
-      ".env.prod: OFFSITE_S3_ENDPOINT must be an http(s) origin such as https://s3.amazonaws.com (no user, path, query or #)",
-    );
+    throw new PreconditionError(msg.project.config.endpointOrigin);
   }
   return endpoint;
 }

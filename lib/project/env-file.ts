@@ -6,6 +6,7 @@
  */
 
 import { parse } from "dotenv";
+import { msg } from "../core/i18n/index.ts";
 import { ENV_SCHEMA, type KeySpec, validateEnv, withEnvValue } from "./env.ts";
 
 /** What the operator gives: not generated, not in the template as a usable value. */
@@ -32,7 +33,7 @@ function quoted(key: string, v: string): string {
 
 export class EnvValueError extends Error {
   constructor(readonly key: string) {
-    super(`${key}: a value with a quote or a line break cannot be written to .env.prod`);
+    super(msg.project.env.unwritableValue({ key }));
   }
 }
 

@@ -6,6 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { parse } from "dotenv";
 import { PreconditionError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/files.ts";
+import { msg } from "../core/i18n/index.ts";
 import { registerSecretValue } from "../core/secret.ts";
 
 export interface KeySpec {
@@ -231,13 +232,13 @@ export function validateEnv(values: Readonly<Record<string, string>>, schema: re
   for (const spec of schema) {
     const value = values[spec.name];
     if (value === undefined || value.trim() === "") {
-      if (spec.required) problems.push({ key: spec.name, problem: "is missing or empty" });
+      if (spec.required) problems.push({ key: spec.name, problem: msg.project.env.problems.missing });
       continue;
     }
-    if (isPlaceholder(spec, value)) problems.push({ key: spec.name, problem: "still holds the template's placeholder" });
+    if (isPlaceholder(spec, value)) problems.push({ key: spec.name, problem: msg.project.env.problems.placeholder });
     else if (spec.minLength && value.length < spec.minLength)
-      problems.push({ key: spec.name, problem: `is shorter than ${spec.minLength} characters` });
-    else if (spec.pattern && !spec.pattern.test(value)) problems.push({ key: spec.name, problem: "has an invalid format" });
+      problems.push({ key: spec.name, problem: msg.project.env.problems.tooShort({ min: spec.minLength }) });
+    else if (spec.pattern && !spec.pattern.test(value)) problems.push({ key: spec.name, problem: msg.project.env.problems.badFormat });
   }
   return problems;
 }
@@ -261,12 +262,11 @@ export function composeDisagreements(text: string): EnvProblem[] {
     if (quoted && value.includes("\\"))
       problems.push({
         key,
-        problem: "holds a `\\` in double quotes, which Docker Compose decodes and dotenv does not: put the value in single quotes",
+        problem: msg.project.env.problems.backslashInDoubleQuotes,
       });
     else if (/\$/.test(quoted ? value.slice(0, Math.max(0, value.lastIndexOf('"'))) : value))
-      problems.push({ key, problem: "holds a `$` that Docker Compose would expand as a variable: put the value in single quotes" });
-    else if (!quoted && value.includes("#"))
-      problems.push({ key, problem: "holds a `#` that Docker Compose keeps but dotenv reads as a comment: put the value in single quotes" });
+      problems.push({ key, problem: msg.project.env.problems.dollar });
+    else if (!quoted && value.includes("#")) problems.push({ key, problem: msg.project.env.problems.hash });
   }
   return problems;
 }
@@ -290,13 +290,10 @@ export function loadEnv(file: string, o: { validate?: boolean } = {}): ClawEnv {
   try {
     mode = statSync(file).mode;
   } catch {
-    throw new PreconditionError(
-      `${file} not found`,
-      "create it: cp templates/.env.prod.example .env.prod && chmod 600 .env.prod, then fill in every value",
-    );
+    throw new PreconditionError(msg.project.env.notFound({ file }), msg.project.env.notFoundHint);
   }
   if ((mode & 0o077) !== 0) {
-    throw new PreconditionError(`${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); it holds secrets`, `chmod 600 ${file}`);
+    throw new PreconditionError(msg.project.env.readableByOthers({ file, mode: (mode & 0o777).toString(8) }), `chmod 600 ${file}`);
   }
   const text = readFileSync(file, "utf8");
   const values = parse(text);
@@ -305,14 +302,8 @@ export function loadEnv(file: string, o: { validate?: boolean } = {}): ClawEnv {
     const problems = [...composeDisagreements(text), ...validateEnv(values)];
     if (problems.length > 0) {
       const first = problems[0]!;
-      const more =
-        problems.length > 1
-          ? ` (and ${problems.length - 1} more: ${problems
-              .slice(1)
-              .map((p) => p.key)
-              .join(", ")})`
-          : "";
-      throw new PreconditionError(`${file}: ${first.key} ${first.problem}${more}`, "set real values (secrets: openssl rand -hex 32) and run again");
+      const more = problems.slice(1).map((p) => p.key);
+      throw new PreconditionError(msg.project.env.invalid({ file, key: first.key, problem: first.problem, more }), msg.project.env.invalidHint);
     }
   }
   return env;
@@ -324,7 +315,7 @@ export function loadEnv(file: string, o: { validate?: boolean } = {}): ClawEnv {
  * other byte is kept; without one, the line is appended.
  */
 export function withEnvValue(text: string, key: string, value: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || !/^[A-Za-z0-9_.:/@-]*$/.test(value)) throw new Error(`not a plain env assignment: ${key}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || !/^[A-Za-z0-9_.:/@-]*$/.test(value)) throw new Error(msg.project.env.notPlainAssignment({ key }));
   const lines = text.split("\n");
   const re = new RegExp(`^\\s*(?:export\\s+)?${key}\\s*=`);
   let at = -1;

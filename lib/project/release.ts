@@ -3,6 +3,7 @@
  * whether the services an operation needs are running.
  */
 import { PreconditionError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 import type { Project } from "./project.ts";
 import { interpolate, type Role, serviceByRole } from "./stack.ts";
 
@@ -37,7 +38,7 @@ export async function requireRunning(project: Project, roles: readonly Role[]): 
     const svc = serviceByRole(project.stack, role).name;
     const st = states.find((s) => s.service === svc);
     if (st?.state !== "running") {
-      throw new PreconditionError(`service ${svc} is not running`, `start it: docker compose -f docker-compose.prod.yml up -d ${svc}`);
+      throw new PreconditionError(msg.project.release.notRunning({ service: svc }), msg.project.release.notRunningHint({ service: svc }));
     }
   }
 }
@@ -52,9 +53,7 @@ export async function startLeftStopped(project: Project, roles: readonly Role[],
   const states = await project.compose.ps({ all: true });
   const stopped = wanted.filter((s) => states.find((c) => c.service === s)?.state !== "running");
   if (stopped.length === 0) return [];
-  warn(
-    `${stopped.join(", ")} ${stopped.length === 1 ? "was" : "were"} not running (left stopped by a run that died?): starting ${stopped.length === 1 ? "it" : "them"} first`,
-  );
+  warn(msg.project.release.leftStopped({ services: stopped }));
   await project.compose.startReady(stopped);
   return stopped;
 }

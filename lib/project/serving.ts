@@ -12,6 +12,7 @@ import { BACKEND_CONF, backendConf, nginxReload, nginxTest, parseBackendConf } f
 import { ClawError } from "../core/errors.ts";
 import { run } from "../core/exec.ts";
 import { writeFileAtomic } from "../core/files.ts";
+import { msg } from "../core/i18n/index.ts";
 import type { Project } from "./project.ts";
 import { findByRole, serviceByRole } from "./stack.ts";
 
@@ -47,9 +48,9 @@ export async function pointNginx(project: Project, host: string, note: string): 
   if (test.status !== 0) {
     if (before !== undefined) writeFileAtomic(file, before);
     throw new ClawError(
-      `nginx refuses its configuration with ${BACKEND_CONF} naming ${host}: ${(test.stderr || test.stdout).trim().split("\n").pop()}`,
+      msg.project.serving.nginxRefuses({ file: BACKEND_CONF, host, reason: (test.stderr || test.stdout).trim().split("\n").pop() }),
       {
-        hint: "the previous file was put back; check nginx/nginx.conf and the nginx service's mounts (nginx/live must be mounted at /etc/nginx/live)",
+        hint: msg.project.serving.nginxRefusesHint,
       },
     );
   }
@@ -74,5 +75,5 @@ export async function reconcileServing(project: Project): Promise<string | undef
   const r = await run({ argv: d.dockerState(target.host) }, { allowFailure: true });
   if (r.status === 0 && r.stdout.startsWith("running")) return undefined;
   await pointNginxAtService(project, "reconciled: the container it named is gone");
-  return `nginx named backend container ${target.host}, which does not run: pointed back at the ${backend.name} service`;
+  return msg.project.serving.reconciled({ container: target.host, service: backend.name });
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { PreconditionError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 
 export const ROLE_LABEL = "ai.claw.role";
 
@@ -84,7 +85,7 @@ function parseVolume(v: unknown): VolumeMount {
       readOnly: v.read_only === true,
     };
   }
-  throw new PreconditionError(`unreadable volume entry in the compose file: ${JSON.stringify(v)}`);
+  throw new PreconditionError(msg.project.stack.unreadableVolume({ entry: JSON.stringify(v) }));
 }
 
 function toRecord(v: unknown): Record<string, string> {
@@ -153,7 +154,7 @@ export function mergeComposeDocs(docs: readonly Raw[]): Raw {
 export function parseStack(texts: readonly string[]): StackModel {
   const docs = texts.map((t) => {
     const d = parse(t) as unknown;
-    if (!isObj(d)) throw new PreconditionError("the compose file is not a YAML mapping");
+    if (!isObj(d)) throw new PreconditionError(msg.project.stack.notMapping);
     return d;
   });
   const merged = mergeComposeDocs(docs);
@@ -175,7 +176,7 @@ export function loadStack(files: readonly string[]): StackModel {
       try {
         return readFileSync(f, "utf8");
       } catch {
-        throw new PreconditionError(`compose file ${f} not found`);
+        throw new PreconditionError(msg.project.stack.fileNotFound({ file: f }));
       }
     }),
   );
@@ -183,7 +184,7 @@ export function loadStack(files: readonly string[]): StackModel {
 
 export function serviceByRole(stack: StackModel, role: Role): ServiceModel {
   const s = stack.services.find((x) => x.role === role);
-  if (!s) throw new PreconditionError(`no service with label ${ROLE_LABEL}=${role} in the compose file`);
+  if (!s) throw new PreconditionError(msg.project.stack.noRole({ label: ROLE_LABEL, role }));
   return s;
 }
 

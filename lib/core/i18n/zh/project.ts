@@ -1,4 +1,119 @@
-/** 简体中文：lib/project 的消息（规则见 ../index.ts）。 */
+/** 简体中文：lib/project、lib/infra 与 lib/commands 的消息（规则见 ../index.ts）。 */
 import type { project as en } from "../en/project.ts";
 
-export const project: typeof en = {};
+export const project: typeof en = {
+  env: {
+    notFound: (p) => `${p.file} 不存在`,
+    notFoundHint: "请先创建：cp templates/.env.prod.example .env.prod && chmod 600 .env.prod，然后填写每一项的值",
+    readableByOthers: (p) => `${p.file} 对同组用户或其他用户可读（权限 ${p.mode}）；它包含机密信息`,
+    invalid: (p) => `${p.file}：${p.key} ${p.problem}${p.more.length > 0 ? `（另有 ${p.more.length} 个键有问题：${p.more.join("、")}）` : ""}`,
+    invalidHint: "请填入真实的值（机密值可用 openssl rand -hex 32 生成）后再运行",
+    notPlainAssignment: (p) => `不是简单的环境变量赋值：${p.key}`,
+    unwritableValue: (p) => `${p.key}：含有引号或换行的值无法写入 .env.prod`,
+    problems: {
+      missing: "缺失或为空",
+      placeholder: "仍是模板中的占位值",
+      tooShort: (p) => `短于 ${p.min} 个字符`,
+      badFormat: "格式无效",
+      backslashInDoubleQuotes: "在双引号中含有 `\\`，Docker Compose 会对它解码而 dotenv 不会：请把值放在单引号中",
+      dollar: "含有 `$`，Docker Compose 会把它当作变量展开：请把值放在单引号中",
+      hash: "含有 `#`，Docker Compose 会保留它而 dotenv 会把它当作注释：请把值放在单引号中",
+    },
+  },
+  config: {
+    keyProblem: (p) => `.env.prod：${p.key} ${p.problem}`,
+    problems: {
+      yesOrNo: (p) => `只能是 yes 或 no，而不是 ${p.value}`,
+      unknownComponent: (p) => `含有未知组件 ${p.name}`,
+      namesNothing: "没有列出任何组件",
+      warnOrStrict: "只能是 warn 或 strict",
+      missing: "缺失",
+      zlibLevel: "必须是 0-9 的 zlib 压缩级别",
+    },
+    yesNoHint: (p) => `请设置 ${p.key}=${p.dflt}，或删除它以使用默认值`,
+    componentsHint: (p) => `请从 ${p.names} 中选用`,
+    zlibLevelHint: "删除它即可改用 zstd",
+    positiveWhole: (p) => `${p.key} 必须是正整数（${p.unit}）`,
+    units: { days: "天数", snapshots: "快照个数", backups: "备份个数" },
+    defaultHint: (p) => `请在 .env.prod 中设置 ${p.key}=${p.n}，或删除它以使用默认值`,
+    tierHint: (p) => `请在 .env.prod 中设置 ${p.key}=${p.n}，或删除它以沿用 BACKUP_SNAPSHOT_KEEP`,
+    notRecipient: (p) => `.env.prod：BACKUP_AGE_RECIPIENTS 中的 ${p.start} 不是 age 接收者公钥（age1…）`,
+    notRecipientHint: "请用 age-keygen 生成密钥对；接收者即其中的公钥",
+    notAgeKey: "备份加密密钥不是 age 私钥（AGE-SECRET-KEY-1…）",
+    notAgeKeyHint: "请用 age-keygen 生成一个",
+    offsiteNeeds: (p) => `.env.prod：设置了 OFFSITE_S3_BUCKET 时必须提供 ${p.key}`,
+    pathStyle: ".env.prod：OFFSITE_S3_PATH_STYLE 只能是 true 或 false",
+    partMb: ".env.prod：OFFSITE_S3_PART_MB 必须是不小于 5 的整数（S3 分片的最小值）",
+    bucket: ".env.prod：OFFSITE_S3_BUCKET 不是合法的存储桶名称（3-63 个小写字母、数字、点和连字符）",
+    prefix: ".env.prod：OFFSITE_S3_PREFIX 必须是由字母、数字、'.'、'_' 和 '-' 组成的路径段（不能有 '..'，不能有空段）",
+    endpointNotUrl: ".env.prod：OFFSITE_S3_ENDPOINT 不是 URL",
+    endpointOrigin: ".env.prod：OFFSITE_S3_ENDPOINT 必须是 http(s) 源地址，例如 https://s3.amazonaws.com（不能含用户、路径、查询参数或 #）",
+  },
+  stack: {
+    unreadableVolume: (p) => `compose 文件中有无法解析的卷条目：${p.entry}`,
+    notMapping: "compose 文件不是 YAML 映射",
+    fileNotFound: (p) => `compose 文件 ${p.file} 不存在`,
+    noRole: (p) => `compose 文件中没有带标签 ${p.label}=${p.role} 的服务`,
+  },
+  release: {
+    notRunning: (p) => `服务 ${p.service} 未运行`,
+    notRunningHint: (p) => `请启动它：docker compose -f docker-compose.prod.yml up -d ${p.service}`,
+    leftStopped: (p) =>
+      `${p.services.join("、")} 未在运行（可能是之前某次中途终止的运行使其停下？）：先启动${p.services.length === 1 ? "它" : "它们"}`,
+  },
+  serving: {
+    nginxRefuses: (p) => `nginx 拒绝了 ${p.file} 指向 ${p.host} 时的配置：${p.reason}`,
+    nginxRefusesHint: "已放回原来的文件；请检查 nginx/nginx.conf 以及 nginx 服务的挂载（nginx/live 必须挂载到 /etc/nginx/live）",
+    reconciled: (p) => `nginx 指向的后端容器 ${p.container} 未在运行：已改回指向 ${p.service} 服务`,
+  },
+  health: {
+    everyServiceUp: "所有服务已启动且健康",
+    throughNginx: "经 nginx 请求 GET /health",
+  },
+  infra: {
+    compose: {
+      dockerUnreachable: "无法连接 Docker 引擎",
+      dockerUnreachableHint: "请启动它（systemctl start docker）并检查 `docker info`",
+      composeMissing: "未找到 Docker Compose（`docker compose` 和 `docker-compose` 都没有）",
+      composeMissingHint: "请安装 Compose v2 插件（软件包 docker-compose-plugin 或 docker-compose ≥ 2）",
+      logsHint: (p) => `原因请查看 \`docker compose logs ${p.services}\``,
+      logsHintAny: "原因请查看 `docker compose logs <服务>`",
+      notHealthyIn: (p) => `服务 ${p.service} 在 ${p.secs} 秒内未达到健康状态`,
+      inspectHint: (p) => `请用 \`docker compose logs ${p.service}\` 排查`,
+      servicesNotRunning: (p) => `服务未运行：${p.services}`,
+      servicesNotHealthy: (p) => `服务不健康：${p.services}`,
+      notRunning: (p) => `服务 ${p.service} 未运行`,
+      noContainer: (p) => `服务 ${p.service} 没有容器`,
+      startHint: (p) => `请启动它：docker compose up -d ${p.service}`,
+    },
+    notify: {
+      webhookStatus: (p) => `webhook 返回了 HTTP ${p.status}`,
+      webhookUnreachable: (p) => `无法连接 webhook：${p.reason}`,
+    },
+    s3: {
+      timedOut: (p) => `S3 ${p.method} 请求超时`,
+      put: (p) => `PUT ${p.key} 失败：${p.reason}`,
+      head: (p) => `HEAD ${p.key} 失败：HTTP ${p.status}`,
+      tooLarge: (p) => `${p.size} 字节的文件无法分成不超过 ${p.parts} 个、每个至多 5 GiB 的分片`,
+      createMultipart: (p) => `POST ${p.key}?uploads 失败：${p.reason}`,
+      putPart: (p) => `PUT ${p.key} 第 ${p.part} 个分片失败：${p.reason}`,
+      complete: (p) => `完成 ${p.key} 的分片上传失败：${p.reason}`,
+    },
+  },
+  commands: {
+    docker: { inspectNoContainer: "docker inspect 没有返回任何容器" },
+    htpasswd: { badUser: (p) => `不是合法的 basic-auth 用户名：${p.user}` },
+    nginx: { notContainerName: (p) => `不是容器名称：${p.host}` },
+    postgres: {
+      notSnapshotTag: (p) => `内部错误：${p.tag} 不是快照标签`,
+      collidesRestore: (p) => `数据库名称 ${p.db} 与恢复时使用的临时名称冲突`,
+      collidesSnapshot: (p) => `数据库名称 ${p.db} 与原地快照的名称冲突`,
+    },
+    redis: { unexpectedFileName: (p) => `redis：服务器配置中有意外的文件名 ${p.name}` },
+    volume: {
+      notSnapshotTag: (p) => `内部错误：${p.tag} 不是快照标签`,
+      noFingerprint: (p) => `无法读取数据的指纹：${p.output}`,
+      noStats: (p) => `无法读取卷统计信息：${p.output}`,
+    },
+  },
+};
