@@ -5,6 +5,7 @@
  */
 
 import { ClawError } from "../core/errors.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { runScript, type ScriptSpec } from "./run.ts";
 
@@ -13,10 +14,13 @@ export async function runPendingScript(spec: ScriptSpec): Promise<number> {
   return runScript(
     spec,
     async ({ out }) => {
-      const project = await out.step("checking .env.prod, the compose file and Docker", () => openProject({ root }));
-      out.info(`project ${project.root}: ${project.stack.services.length} services in the compose model`);
-      throw new ClawError(`${spec.name} is not implemented yet: only its flags and the environment checks exist`, {
-        hint: "see the open claw-ops issues for its status",
+      const project = await out.step(
+        localized((c) => c.restore.cli.pending.checking),
+        () => openProject({ root }),
+      );
+      out.info(msg.restore.cli.pending.project({ root: project.root, count: project.stack.services.length }));
+      throw new ClawError(msg.restore.cli.pending.notImplemented({ name: spec.name }), {
+        hint: msg.restore.cli.pending.notImplementedHint,
       });
     },
     { logs: true },

@@ -6,6 +6,7 @@ import { relative } from "node:path";
 import { COMPONENTS, type ComponentName, readManifest } from "../backup/manifest.ts";
 import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "../backup/store.ts";
 import { InvalidBackupError, UsageError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 import { choose } from "../core/prompts.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
@@ -54,16 +55,17 @@ export function rollbackCommand(args: ParsedArgs): RollbackCommand {
     const other = ["backup", "undo", "dry-run", "yes", "identity", "allow-plaintext", ...Object.keys(SKIPS)].find(
       (k) => f[k] !== undefined && f[k] !== false,
     );
-    if (other || args.positionals.length) throw new UsageError(`--list takes no ${other ? `--${other}` : "index"}`);
+    if (other || args.positionals.length)
+      throw new UsageError(other ? msg.restore.cli.rollback.listTakesNoFlag({ flag: `--${other}` }) : msg.restore.cli.rollback.listTakesNoIndex);
     return { mode: "list" };
   }
-  if (f.backup !== undefined && args.positionals.length) throw new UsageError("give either an index or --backup <dir>, not both");
-  if (f.undo && (f.backup !== undefined || args.positionals.length))
-    throw new UsageError("--undo names its own snapshot: give no index and no --backup");
+  const t = msg.restore.cli.rollback;
+  if (f.backup !== undefined && args.positionals.length) throw new UsageError(t.indexAndBackup);
+  if (f.undo && (f.backup !== undefined || args.positionals.length)) throw new UsageError(t.undoTakesNoTarget);
   const index = args.positionals[0];
   const components = rollbackComponents(f);
-  if (components.length === 0) throw new UsageError("nothing to roll back: all five --skip-* flags were given");
-  if (f.undo && components.length !== COMPONENTS.length) throw new UsageError("--undo restores what its snapshot holds: it takes no --skip-* flags");
+  if (components.length === 0) throw new UsageError(t.allSkipped);
+  if (f.undo && components.length !== COMPONENTS.length) throw new UsageError(t.undoTakesNoSkips);
   return {
     mode: "rollback",
     target: f.undo ? { undo: true } : f.backup !== undefined ? { dir: String(f.backup) } : index !== undefined ? { index } : undefined,
@@ -77,10 +79,11 @@ export function rollbackCommand(args: ParsedArgs): RollbackCommand {
 
 /** Pure: which backup an index names ("1" = newest). */
 export function pickByIndex<T>(rows: readonly T[], given: string): T {
-  if (!/^\d+$/.test(given)) throw new UsageError(`backup index must be a number, got ${JSON.stringify(given)}`, "see the indexes with --list");
+  const t = msg.restore.cli.rollback;
+  if (!/^\d+$/.test(given)) throw new UsageError(t.indexNotNumber({ given: JSON.stringify(given) }), t.seeIndexes);
   const i = Number(given);
-  if (rows.length === 0) throw new UsageError("there are no backups yet", "take one with backup.mts");
-  if (i < 1 || i > rows.length) throw new UsageError(`no backup with index ${i} (there are ${rows.length})`, "see the indexes with --list");
+  if (rows.length === 0) throw new UsageError(t.noBackups, t.noBackupsHint);
+  if (i < 1 || i > rows.length) throw new UsageError(t.indexOutOfRange({ index: i, count: rows.length }), t.seeIndexes);
   return rows[i - 1]!;
 }
 
@@ -103,13 +106,14 @@ async function chooseBackup(root: string, target: Extract<RollbackCommand, { mod
   if (target && "dir" in target) return resolveBackupDir(root, target.dir);
   const rows = backupEntries(listBackups(root));
   if (target) return pickByIndex(rows, target.index).dir;
-  if (rows.length === 0) throw new UsageError("there are no backups yet", "take one with backup.mts");
+  const t = msg.restore.cli.rollback;
+  if (rows.length === 0) throw new UsageError(t.noBackups, t.noBackupsHint);
   return choose(
-    "Roll back to which backup?",
+    t.pickQuestion,
     rows.slice(0, 30).map((r) => ({
       value: r.dir,
-      label: `${r.index}. ${r.id} (${r.tiers.join("+")})`,
-      hint: `${formatBytes(r.bytes)}, ${r.release}, ${r.components.join(",")}`,
+      label: t.pickLabel({ index: r.index, id: r.id, tiers: r.tiers.join("+") }),
+      hint: t.pickHint({ size: formatBytes(r.bytes), release: r.release, components: r.components.join(",") }),
     })),
   );
 }
@@ -125,7 +129,10 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
   const missing = components.filter((c) => !m.components[c]);
   if (missing.length) {
     const flag = Object.entries(SKIPS).find(([, c]) => c === missing[0])?.[0];
-    throw new InvalidBackupError(`backup ${m.id} has no ${missing.join(", ")} component`, `roll back the rest with --${flag}`);
+    throw new InvalidBackupError(
+      msg.restore.cli.rollback.missingComponent({ id: m.id, components: missing.join(", ") }),
+      msg.restore.cli.rollback.missingComponentHint({ flag: String(flag) }),
+    );
   }
   const who = { script: SCRIPT, purpose: `rollback to ${m.id}`, finish: finishCommand(root, dir, components, cmd) };
   return withRunLock(root, who, out, (lock) =>

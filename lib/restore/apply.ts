@@ -8,7 +8,7 @@
  * measured from its stop to its healthcheck passing again.
  */
 import { join } from "node:path";
-import { type ComponentContext, type Frozen, type PreparedRestore, UNMOVED } from "../backup/components/component.ts";
+import type { ComponentContext, Frozen, PreparedRestore } from "../backup/components/component.ts";
 import { type OpenedBackup, openBackupShown } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type ComponentRecord, KEPT_COMPONENTS, type Manifest, readManifest } from "../backup/manifest.ts";
 import { markSwapping, recoverDeadSwaps, swapsEnded } from "../backup/recover.ts";
@@ -18,6 +18,7 @@ import type { ContainerState } from "../commands/compose.ts";
 import { settleAll } from "../core/async.ts";
 import { whileStopped } from "../core/cleanup.ts";
 import { ClawError, ExitCode } from "../core/errors.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { startLeftStopped } from "../project/release.ts";
@@ -69,7 +70,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     throw removed.reason;
   }
   const stale = removed.value;
-  if (stale) out.warn(`removed ${stale} one-off container(s) left by a run that was killed`);
+  if (stale) out.warn(msg.restore.apply.removedOneOffs({ count: stale }));
   try {
     plan = await withoutUnmoved(project, out, plan, opened, results);
     if (plan.components.length === 0) return { snapshot: undefined, results };
@@ -100,8 +101,13 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     ]);
     looked.catch(() => undefined);
     const [snap, prep] = await Promise.allSettled([
-      out.step(`snapshot of the current state (${plan.snapshotTier}${inPlace.length ? `; ${inPlace.join(", ")} kept in place` : ""})`, () =>
-        pending.write(),
+      out.step(
+        localized((t) =>
+          inPlace.length
+            ? t.restore.apply.snapshotStepInPlace({ tier: plan.snapshotTier, kept: inPlace.join(", ") })
+            : t.restore.apply.snapshotStep({ tier: plan.snapshotTier }),
+        ),
+        () => pending.write(),
       ),
       prepareComponents(project, out, plan, opened, results, prepared, tagOf),
     ]);
@@ -131,7 +137,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
       // Finishing an unfinished restore: its snapshot stays the undo point (it holds the state before both).
       if (o.recordUndo !== false && adopted.size === 0)
         writeUndo(project.root, b.dir, plan.snapshotTier === "pre-rollback" ? "rollback" : "restore", plan.manifest.id, new Date());
-      out.info(`undo with: ${undoCommand(project, join("backups", plan.snapshotTier, b.id), b.manifest)}`);
+      out.info(msg.restore.apply.undoWith({ command: undoCommand(project, join("backups", plan.snapshotTier, b.id), b.manifest) }));
       snapshot = b.dir;
     };
     const moved = (cs: readonly ComponentName[]) => {
@@ -157,7 +163,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     if (snapshot === undefined) pending.discard();
     await discard();
     // A deploy that died may have left nginx naming a backend container this restore replaced.
-    const reconciled = await reconcileServing(project).catch((e: Error) => `could not check which backend nginx serves: ${e.message}`);
+    const reconciled = await reconcileServing(project).catch((e: Error) => msg.restore.apply.nginxUnchecked({ message: e.message }));
     if (reconciled) out.warn(reconciled);
     return { snapshot, results, ...timing, ...(error ? { error } : {}) };
   } finally {
@@ -200,7 +206,7 @@ async function adoptable(
     const rec = adopt.manifest.components[c];
     if (rec?.kept && (await REGISTRY[c].unmoved?.(ctx, rec).catch(() => false))) got.add(c);
   }
-  if (got.size) out.info(`${[...got].join(", ")}: kept in ${adopt.manifest.id}, the snapshot of a restore that died before replacing them`);
+  if (got.size) out.info(msg.restore.apply.adopted({ components: [...got].join(", "), id: adopt.manifest.id }));
   return got;
 }
 
@@ -225,14 +231,14 @@ async function withoutUnmoved(
   );
   for (const c of unmoved) {
     results[c] = "skipped";
-    out.info(`${c}: ${UNMOVED}: nothing to restore`);
+    out.info(msg.restore.apply.unmoved({ component: c, why: msg.components.common.unmoved }));
   }
   return unmoved.size ? { ...plan, components: plan.components.filter((c) => !unmoved.has(c)) } : plan;
 }
 
 /** An encrypted snapshot needs the key to be undone: say so when .env.prod does not hold it. */
 export function undoKeyHint(project: Project, m: Manifest): string {
-  return m.encryption && !project.config.encryption.key ? " --identity <your age key file>" : "";
+  return m.encryption && !project.config.encryption.key ? ` --identity ${msg.restore.apply.ageKeyFile}` : "";
 }
 
 /** The command that undoes a restore: roll back to the snapshot it took. */
@@ -263,7 +269,10 @@ async function prepareComponents(
       if (!prepare) return [];
       return [
         out
-          .step(`prepare ${c} (beside the live data)`, () => prepare(ctx, opened.manifest.components[c]!, tagOf(c)))
+          .step(
+            localized((t) => t.restore.apply.prepareStep({ component: c })),
+            () => prepare(ctx, opened.manifest.components[c]!, tagOf(c)),
+          )
           .then(
             (p) => void prepared.set(c, p),
             (e: unknown) => {
@@ -320,7 +329,10 @@ async function restoreComponents(
   const restoreOne = async (c: ComponentName) => {
     results[c] = "failed";
     const f = frozen.get(c);
-    await out.step(`restore ${c}`, () => (f ? f.swap() : REGISTRY[c].restore(ctx, opened.manifest.components[c]!, prepared.get(c))));
+    await out.step(
+      localized((t) => t.restore.apply.restoreStep({ component: c })),
+      () => (f ? f.swap() : REGISTRY[c].restore(ctx, opened.manifest.components[c]!, prepared.get(c))),
+    );
     results[c] = "restored";
   };
   /**
@@ -333,7 +345,10 @@ async function restoreComponents(
     const got = await Promise.allSettled(
       kept.inPlace.map((c) =>
         out
-          .step(`stop ${c} and record it (in-place snapshot)`, () => REGISTRY[c].freeze!(ctx, opened.manifest.components[c]!, prepared.get(c)!))
+          .step(
+            localized((t) => t.restore.apply.freezeStep({ component: c })),
+            () => REGISTRY[c].freeze!(ctx, opened.manifest.components[c]!, prepared.get(c)!),
+          )
           .then((f) => void frozen.set(c, f)),
       ),
     );
@@ -357,7 +372,10 @@ async function restoreComponents(
     },
     startReady: async (s: readonly string[]) => {
       const recreate = timing.definitionsChanged === true;
-      await out.step(`start ${s.join(", ")}`, () => project.compose.startReady(s, { recreate }));
+      await out.step(
+        localized((t) => t.restore.apply.startStep({ services: s.join(", ") })),
+        () => project.compose.startReady(s, { recreate }),
+      );
       if (stoppedAt !== undefined && backend && s.includes(backend)) timing.backendDowntimeMs = Date.now() - stoppedAt;
     },
   };

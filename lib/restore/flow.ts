@@ -10,13 +10,14 @@ import { decryptionKey } from "../backup/encryption.ts";
 import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import type { SnapshotTier } from "../backup/store.ts";
 import { ClawError } from "../core/errors.ts";
+import { localized, msg, padCells } from "../core/i18n/index.ts";
 import type { Lock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
 import { notify } from "../infra/notify.ts";
 import { verifyStack } from "../project/health.ts";
 import type { Project } from "../project/project.ts";
-import { applyRestore, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
+import { applyRestore, type ComponentResult, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
 import { interruptedRestore } from "./run-lock.ts";
 
@@ -39,21 +40,24 @@ export interface RestoreRequest {
 
 export async function restoreFlow(project: Project, out: Output, req: RestoreRequest): Promise<number> {
   const key = decryptionKey(project.config.encryption, req.identity);
-  const plan = await out.step("checking the backup (manifest and checksums)", () =>
-    planRestore(project, req.dir, req.components, req.snapshotTier, key, { allowPlaintext: req.allowPlaintext === true }),
+  const plan = await out.step(
+    localized((c) => c.restore.flow.checking),
+    () => planRestore(project, req.dir, req.components, req.snapshotTier, key, { allowPlaintext: req.allowPlaintext === true }),
   );
   for (const line of describePlan(plan)) out.info(line);
   if (req.dryRun) {
     out.result(planResult(plan));
     return 0;
   }
-  const verb = req.event === "rollback" ? "roll back" : "restore";
-  await confirmOrRefuse(
-    `${req.event === "rollback" ? "Roll back" : "Restore"} ${plan.components.join(", ")} to ${plan.manifest.id}? Current data will be replaced.`,
-    { yes: req.yes, what: verb },
-  );
+  const t = msg.restore.flow;
+  const verb = req.event === "rollback" ? t.whatRollback : t.whatRestore;
+  const question = (req.event === "rollback" ? t.confirmRollback : t.confirmRestore)({
+    components: plan.components.join(", "),
+    id: plan.manifest.id,
+  });
+  await confirmOrRefuse(question, { yes: req.yes, what: verb });
   const finishing = interruptedRestore(req.lock?.recoveredFrom);
-  if (finishing) out.info("the undo record (rollback.mts --undo) keeps the snapshot the interrupted run took: the state before it");
+  if (finishing) out.info(t.finishingKeepsUndo);
   const outcome = await applyRestore(project, out, plan, { recordUndo: !finishing });
   if (!outcome.error && req.verifyStack) {
     outcome.error = await verifyStack(project, out, { recreate: outcome.definitionsChanged === true }).then(() => undefined, touched);
@@ -63,9 +67,9 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
 
 /** Results per component, the webhook, the JSON result; a failed restore names its undo and throws. */
 export async function report(project: Project, out: Output, event: "restore" | "rollback", id: string, outcome: RestoreOutcome): Promise<number> {
-  for (const [c, r] of Object.entries(outcome.results)) out.info(`${c.padEnd(8)} ${r}`);
-  if (outcome.backendDowntimeMs !== undefined)
-    out.info(`backend down for ${(outcome.backendDowntimeMs / 1000).toFixed(1)} s (stopped → healthy again)`);
+  const t = msg.restore.flow;
+  for (const [c, r] of Object.entries(outcome.results)) out.info(`${padCells(c, 8)} ${resultLabel(r)}`);
+  if (outcome.backendDowntimeMs !== undefined) out.info(t.backendDown({ secs: (outcome.backendDowntimeMs / 1000).toFixed(1) }));
   const failed = Object.entries(outcome.results).find(([, r]) => r === "failed")?.[0];
   await notify(
     project.config.notify.webhookUrl,
@@ -93,10 +97,16 @@ export async function report(project: Project, out: Output, event: "restore" | "
   if (outcome.error) {
     if (outcome.snapshot) {
       const snap = relative(project.root, outcome.snapshot);
-      out.info(`the state before this ${event} is in ${snap}; undo with ${undoCommand(project, snap, readManifest(outcome.snapshot))}`);
+      out.info(t.stateBefore({ event, snapshot: snap, command: undoCommand(project, snap, readManifest(outcome.snapshot)) }));
     }
     throw outcome.error instanceof ClawError ? outcome.error : new ClawError(outcome.error.message, { cause: outcome.error });
   }
-  out.success(`${event} from ${id} done`);
+  out.success(t.done({ event, id }));
   return 0;
+}
+
+/** A component's result as the summary shows it (the --json results keep the values). */
+function resultLabel(r: ComponentResult): string {
+  const labels = msg.restore.flow.results;
+  return r === "not reached" ? labels.notReached : labels[r];
 }

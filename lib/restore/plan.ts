@@ -9,10 +9,12 @@ import { checkKeyFits } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type Manifest, readManifest, verifyArtifacts } from "../backup/manifest.ts";
 import type { SnapshotTier } from "../backup/store.ts";
 import { InvalidBackupError } from "../core/errors.ts";
+import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import type { Secret } from "../core/secret.ts";
 import type { Project } from "../project/project.ts";
 import { formatRelease, releaseOf, servicesOf } from "../project/release.ts";
 import type { Role } from "../project/stack.ts";
+import { backupTag, type ReleaseSwitch, releaseSwitchOf } from "./release-switch.ts";
 
 /** Services that use the data and are stopped while it is replaced. */
 export const DEPENDENT_ROLES: Role[] = ["backend", "celery-worker", "celery-beat", "flower"];
@@ -27,6 +29,11 @@ export interface RestorePlan {
   snapshotTier: SnapshotTier;
   releaseFrom: string;
   releaseTo: string;
+  /**
+   * The restored .env.prod holds another CLAW_AI_TAG than the live one (config restored):
+   * from the live tag to the backup's. Not known for an encrypted backup (not decrypted to plan).
+   */
+  releaseSwitch?: ReleaseSwitch;
   /** The key that decrypts an encrypted backup (checked while planning). */
   key?: Secret;
 }
@@ -50,6 +57,9 @@ export async function planRestore(
   // restore ends with every one of them started and healthy. A configuration-only restore
   // touches no data: nothing needs to stop.
   const touchesData = components.some((c) => c !== "config");
+  const releaseSwitch = components.includes("config")
+    ? releaseSwitchOf(components, project.env.get("CLAW_AI_TAG"), backupTag(dir, manifest))
+    : undefined;
   return {
     dir,
     manifest,
@@ -59,6 +69,7 @@ export async function planRestore(
     snapshotTier,
     releaseFrom: formatRelease(releaseOf(project)),
     releaseTo: formatRelease(manifest.release),
+    ...(releaseSwitch ? { releaseSwitch } : {}),
     ...(key ? { key } : {}),
   };
 }
@@ -73,27 +84,44 @@ export const encryptionExpected = (project: Project) =>
  */
 export function refusePlaintext(m: Manifest, expected: boolean, allowed: boolean): void {
   if (expected && !m.encryption && !allowed) {
-    throw new InvalidBackupError(
-      `backup ${m.id} is not encrypted, but this set-up encrypts its backups (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY)`,
-      "if you know it is a backup made before encryption was turned on, pass --allow-plaintext",
-    );
+    throw new InvalidBackupError(msg.restore.plan.notEncrypted({ id: m.id }), msg.restore.plan.notEncryptedHint);
   }
 }
 
-/** Pure: the plan as the lines an operator reads before confirming. */
+/** Pure: the plan as the lines an operator reads before confirming (labels in one column, by terminal cells). */
 export function describePlan(p: RestorePlan): string[] {
+  const t = msg.restore.plan;
+  const width = Math.max(...Object.values(t.labels).map(displayWidth)) + 1;
+  const line = (label: string, value: string) => `${padCells(label, width)}${value}`;
+  const config = p.components.includes("config");
   return [
-    `backup:      ${p.manifest.id} (${p.dir})${p.manifest.encryption ? ", encrypted (age): the key fits" : ""}`,
-    `restore:     ${p.components.join(", ") || "nothing"}`,
-    `leave as is: ${p.skipped.join(", ") || "nothing"}`,
-    `config:      ${p.components.includes("config") ? "restored (.env.prod, compose, nginx, prometheus, grafana, loki)" : "not restored"}`,
-    `release:     ${p.releaseFrom}${p.components.includes("config") && p.releaseTo !== p.releaseFrom ? ` -> ${p.releaseTo}` : " (unchanged)"}`,
-    `stop/start:  ${p.stop.join(", ") || "none"}`,
-    `snapshot:    backups/${p.snapshotTier}/<now> first, holding everything that will be overwritten (data kept in place, renamed, where it can be)`,
+    line(t.labels.backup, (p.manifest.encryption ? t.backupEncrypted : t.backup)({ id: p.manifest.id, dir: p.dir })),
+    line(t.labels.restore, p.components.join(", ") || t.nothing),
+    line(t.labels.leaveAsIs, p.skipped.join(", ") || t.nothing),
+    line(t.labels.config, config ? t.configRestored : t.configNotRestored),
+    line(
+      t.labels.release,
+      config && p.releaseTo !== p.releaseFrom
+        ? t.releaseChanges({ from: p.releaseFrom, to: p.releaseTo })
+        : t.releaseUnchanged({ from: p.releaseFrom }),
+    ),
+    // The restored .env.prod holds another CLAW_AI_TAG: said under the release line.
+    ...(config && p.releaseSwitch ? [t.releaseSwitch(p.releaseSwitch)] : []),
+    line(t.labels.stopStart, p.stop.join(", ") || t.none),
+    line(t.labels.snapshot, t.snapshot({ tier: p.snapshotTier })),
   ];
 }
 
 /** Pure: the plan as the --dry-run --json result. */
 export function planResult(p: RestorePlan): Record<string, unknown> {
-  return { ok: true, dryRun: true, backup: p.manifest.id, restore: p.components, skip: p.skipped, stop: p.stop, snapshotTier: p.snapshotTier };
+  return {
+    ok: true,
+    dryRun: true,
+    backup: p.manifest.id,
+    restore: p.components,
+    skip: p.skipped,
+    stop: p.stop,
+    snapshotTier: p.snapshotTier,
+    ...(p.releaseSwitch ? { releaseSwitch: { from: p.releaseSwitch.from, to: p.releaseSwitch.to } } : {}),
+  };
 }

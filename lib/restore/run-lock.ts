@@ -5,6 +5,7 @@
  */
 import { relative, resolve } from "node:path";
 import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
+import { msg } from "../core/i18n/index.ts";
 import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
 
@@ -17,24 +18,19 @@ export const interruptedRestore = (dead: LockInfo | undefined): boolean =>
   dead !== undefined && (dead.script === "backup.mts" || dead.script === "rollback.mts") && /^(rollback|restore)/.test(dead.purpose);
 
 export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date; encrypted?: boolean }>, root: string): string[] {
+  const t = msg.restore.runLock;
   // A deploy never restores data: it is finished, or the release that served is deployed again.
-  if (dead.script === "deploy.mts")
-    return [
-      ...(dead.finish ? [`to finish it: ${dead.finish}`] : []),
-      "to go back to the release that served before it instead: npx zx scripts/deploy.mts --rollback-release",
-    ];
-  if (dead.script === "migrate.mts") return ["run npx zx scripts/migrate.mts --status: it says where the database is and what is pending"];
+  if (dead.script === "deploy.mts") return [...(dead.finish ? [t.toFinish({ command: dead.finish })] : []), t.deployGoBack];
+  if (dead.script === "migrate.mts") return [t.migrateStatus];
   if (!interruptedRestore(dead)) return [];
   const started = new Date(dead.startedAt).getTime();
   const own = snapshots.filter((s) => s.time.getTime() >= started).sort((a, b) => a.time.getTime() - b.time.getTime())[0];
   // Without its own snapshot it never got past confirming and copying: nothing to finish or undo.
-  if (!own) return ["it died before its safety snapshot was complete (or before it was confirmed): the live data was not touched"];
-  const key = own.encrypted ? " (add --identity <your age key file> unless .env.prod holds BACKUP_ENCRYPTION_KEY)" : "";
+  if (!own) return [t.diedBeforeSnapshot];
+  const undo = `npx zx scripts/rollback.mts --backup ${relative(root, own.dir)} -y`;
   return [
-    dead.finish
-      ? `to finish it: ${dead.finish}`
-      : `to finish it, run the same ${dead.script === "rollback.mts" ? "rollback" : "restore"} again, naming the backup by its directory`,
-    `to undo it instead: npx zx scripts/rollback.mts --backup ${relative(root, own.dir)} -y${key}`,
+    dead.finish ? t.toFinish({ command: dead.finish }) : t.finishAgain({ event: dead.script === "rollback.mts" ? "rollback" : "restore" }),
+    (own.encrypted ? t.undoInsteadEncrypted : t.undoInstead)({ command: undo }),
   ];
 }
 
@@ -46,9 +42,7 @@ export function inputFlags(o: { identity?: string | undefined; allowPlaintext?: 
 export function reportRecovered(out: Output, lock: Lock, root: string): void {
   const dead = lock.recoveredFrom;
   if (!dead) return;
-  out.warn(
-    `a previous ${dead.script} run (${dead.purpose}, pid ${dead.pid}, started ${dead.startedAt}) died before it finished; its lock was recovered`,
-  );
+  out.warn(msg.restore.runLock.previousDied({ script: dead.script, purpose: dead.purpose, pid: dead.pid, startedAt: dead.startedAt }));
   const snapshots = listBackups(root, { tiers: SNAPSHOT_TIERS }).map((b) => ({
     dir: b.dir,
     time: b.time,

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { backupsRoot, UNDO_FILE } from "../backup/store.ts";
 import { InvalidBackupError, UsageError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 
 // Defined in the store, whose snapshot retention reads the record too (and never prunes its snapshot).
 export { UNDO_FILE };
@@ -29,22 +30,16 @@ export function writeUndo(root: string, snapshotDir: string, event: UndoRecord["
 
 export function readUndo(root: string): UndoRecord {
   const file = join(backupsRoot(root), UNDO_FILE);
-  if (!existsSync(file)) throw new UsageError("there is no rollback or restore to undo yet", "see the snapshots with --list");
+  if (!existsSync(file)) throw new UsageError(msg.restore.undo.nothingToUndo, msg.restore.undo.nothingToUndoHint);
   let rec: unknown;
   try {
     rec = JSON.parse(readFileSync(file, "utf8"));
   } catch {
-    throw new InvalidBackupError(
-      `${relative(root, file)} is not readable`,
-      "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)",
-    );
+    throw new InvalidBackupError(msg.restore.undo.notReadable({ file: relative(root, file) }), msg.restore.undo.pickYourselfHint);
   }
   const r = rec as Partial<UndoRecord>;
   if (typeof r.snapshot !== "string" || !/^backups\/pre-(rollback|restore)\/\d{8}-\d{6}$/.test(r.snapshot)) {
-    throw new InvalidBackupError(
-      `${relative(root, file)} does not name a snapshot`,
-      "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)",
-    );
+    throw new InvalidBackupError(msg.restore.undo.namesNoSnapshot({ file: relative(root, file) }), msg.restore.undo.pickYourselfHint);
   }
   return r as UndoRecord;
 }
