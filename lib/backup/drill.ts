@@ -4,6 +4,7 @@
  * or a scratch directory (never the live data) and compared with the manifest.
  */
 import { settleAll } from "../core/async.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Secret } from "../core/secret.ts";
 import type { Project } from "../project/project.ts";
@@ -21,17 +22,23 @@ export interface DrillResult {
 export async function drillBackup(project: Project, out: Output, dir: string, key: Secret | undefined): Promise<DrillResult> {
   const m = readManifest(dir);
   const comps = Object.keys(m.components) as ComponentName[];
-  await out.step(`checksums of ${comps.length} component(s)`, () => verifyArtifacts(dir, m, comps));
+  await out.step(
+    localized((t) => t.backup.drill.checksums({ n: comps.length })),
+    () => verifyArtifacts(dir, m, comps),
+  );
   const removed = await project.compose.removeOneOffs(project.effectiveName);
-  if (removed) out.warn(`removed ${removed} throwaway container(s) left by a run that was killed`);
+  if (removed) out.warn(msg.backup.drill.removedThrowaway({ n: removed }));
   const opened = await openBackupShown(out, project.root, dir, m, comps, key);
   const proven = await settleAll(
     comps.map((c) =>
-      out.step(`restore drill: ${c}`, async () => {
-        const ctx = { project, dir: opened.dir, out };
-        await REGISTRY[c].verify(ctx, opened.manifest.components[c]!);
-        return [c, await REGISTRY[c].drill(ctx, opened.manifest.components[c]!)] as const;
-      }),
+      out.step(
+        localized((t) => t.backup.drill.restoreDrill({ component: c })),
+        async () => {
+          const ctx = { project, dir: opened.dir, out };
+          await REGISTRY[c].verify(ctx, opened.manifest.components[c]!);
+          return [c, await REGISTRY[c].drill(ctx, opened.manifest.components[c]!)] as const;
+        },
+      ),
     ),
   ).finally(() => opened.close());
   return { id: m.id, components: comps, proven: Object.fromEntries(proven) };

@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { ageDecrypt, ageEncrypt, ageRecipientOf, ageVersion, encryptAndProve } from "../commands/age.ts";
 import { InvalidBackupError, PreconditionError } from "../core/errors.ts";
 import { canRun, lastLine, run } from "../core/exec.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { Secret } from "../core/secret.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../core/time.ts";
@@ -42,17 +43,14 @@ export interface ManifestEncryption {
 /** Pure: what age's stderr means, as an error an operator can act on. */
 export function decryptError(stderr: string, what: string): Error {
   if (/no identity matched/i.test(stderr)) {
-    return new PreconditionError(
-      `${what} is encrypted to a key that was not given (age: no identity matched any of the recipients)`,
-      "set BACKUP_ENCRYPTION_KEY in .env.prod to the key it was made with, or pass --identity <file with that AGE-SECRET-KEY-1…>",
-    );
+    return new PreconditionError(msg.backup.encryption.noIdentityMatched({ what }), msg.backup.encryption.noIdentityMatchedHint);
   }
   if (/header|armor|unexpected EOF|failed to decrypt|authenticate/i.test(stderr)) {
     return new InvalidBackupError(
-      `${what} does not decrypt: it was altered or is incomplete (${lastLine(stderr).replace(/^age: error: /, "") || "age failed"})`,
+      msg.backup.encryption.altered({ what, reason: lastLine(stderr).replace(/^age: error: /, "") || msg.backup.encryption.ageFailed }),
     );
   }
-  return new InvalidBackupError(`${what} could not be decrypted: ${lastLine(stderr) || "age failed"}`);
+  return new InvalidBackupError(msg.backup.encryption.couldNotDecrypt({ what, reason: lastLine(stderr) || msg.backup.encryption.ageFailed }));
 }
 
 // ---- configuration --------------------------------------------------------------------------
@@ -73,24 +71,27 @@ export function decryptionKey(settings: EncryptionSettings, identityFile?: strin
   try {
     const st = statSync(identityFile);
     if (st.mode & 0o077)
-      throw new PreconditionError(`${identityFile} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${identityFile}`);
+      throw new PreconditionError(
+        msg.backup.encryption.identityReadableByOthers({ file: identityFile, mode: (st.mode & 0o777).toString(8) }),
+        msg.backup.encryption.identityChmodHint({ file: identityFile }),
+      );
     text = readFileSync(identityFile, "utf8");
   } catch (e) {
     if (e instanceof PreconditionError) throw e;
-    throw new PreconditionError(`cannot read the identity file ${identityFile}`);
+    throw new PreconditionError(msg.backup.encryption.cannotReadIdentity({ file: identityFile }));
   }
   const line = text
     .split("\n")
     .map((l) => l.trim())
     .find((l) => l.startsWith("AGE-SECRET-KEY-1"));
-  if (!line) throw new PreconditionError(`${identityFile} holds no AGE-SECRET-KEY-1… line`);
+  if (!line) throw new PreconditionError(msg.backup.encryption.noKeyLine({ file: identityFile }));
   checkAgeKey(line);
   return new Secret(line); // a Secret registers itself for masking
 }
 
 async function requireAge(): Promise<void> {
   if (!(await canRun({ argv: ageVersion() }))) {
-    throw new PreconditionError("backup encryption is configured but the age tool is not installed", "install it: apt-get install age");
+    throw new PreconditionError(msg.backup.encryption.ageNotInstalled, msg.backup.encryption.ageNotInstalledHint);
   }
 }
 
@@ -167,8 +168,8 @@ export async function openBackup(
   if (!m.encryption) return { dir, manifest: m, close: () => undefined };
   if (!key) {
     throw new PreconditionError(
-      `backup ${m.id} is encrypted (age, to ${m.encryption.recipients.length} recipient(s)) and no key was given`,
-      "set BACKUP_ENCRYPTION_KEY in .env.prod or pass --identity <file with the AGE-SECRET-KEY-1… key>",
+      msg.backup.encryption.encryptedNoKeyRecipients({ id: m.id, n: m.encryption.recipients.length }),
+      msg.backup.encryption.noKeyHint,
     );
   }
   await requireAge();
@@ -177,17 +178,17 @@ export async function openBackup(
     const identity = writeIdentity(work, key);
     for (const c of components) {
       for (const a of m.components[c]?.artifacts ?? []) {
-        if (!a.plain) throw new InvalidBackupError(`backup ${m.id}: ${a.file} has no plaintext record in the manifest`);
+        if (!a.plain) throw new InvalidBackupError(msg.backup.encryption.noPlaintextRecord({ id: m.id, file: a.file }));
         if (a.plain.file.includes("/") || a.plain.file.startsWith("."))
-          throw new InvalidBackupError(`backup ${m.id}: artifact name ${JSON.stringify(a.plain.file)} is not allowed`);
+          throw new InvalidBackupError(msg.backup.manifest.artifactNameNotAllowed({ id: m.id, name: JSON.stringify(a.plain.file) }));
         const r = await run(
           { argv: ageDecrypt(identity) },
           { stdinFile: join(dir, a.file), stdoutFile: join(work, a.plain.file), allowFailure: true, timeoutMs: DATA_COMMAND_TIMEOUT_MS },
         );
-        if (r.status !== 0) throw decryptError(r.stderr, `backup ${m.id}: ${a.file}`);
+        if (r.status !== 0) throw decryptError(r.stderr, msg.backup.encryption.whatBackupFile({ id: m.id, file: a.file }));
         const got = await sha256File(join(work, a.plain.file));
         if (got.sha256 !== a.plain.sha256 || got.bytes !== a.plain.bytes) {
-          throw new InvalidBackupError(`backup ${m.id}: ${a.file} decrypts to data that differs from what was backed up`);
+          throw new InvalidBackupError(msg.backup.encryption.decryptsToDifferent({ id: m.id, file: a.file }));
         }
       }
     }
@@ -209,7 +210,12 @@ export function openBackupShown(
   key: Secret | undefined,
 ): Promise<OpenedBackup> {
   const open = () => openBackup(root, dir, m, components, key);
-  return m.encryption ? out.step("decrypt the backup (age)", open) : open();
+  return m.encryption
+    ? out.step(
+        localized((t) => t.backup.encryption.decryptStep),
+        open,
+      )
+    : open();
 }
 
 /** Cheap key check for planning and --dry-run: decrypt the smallest artifact to nowhere. */
@@ -225,10 +231,7 @@ export async function checkKeyFits(
   const smallest = all[0];
   if (!smallest) return;
   if (!key) {
-    throw new PreconditionError(
-      `backup ${m.id} is encrypted (age) and no key was given`,
-      "set BACKUP_ENCRYPTION_KEY in .env.prod or pass --identity <file with the AGE-SECRET-KEY-1… key>",
-    );
+    throw new PreconditionError(msg.backup.encryption.encryptedNoKey({ id: m.id }), msg.backup.encryption.noKeyHint);
   }
   await requireAge();
   const work = newWorkDir(root, "key");
@@ -237,7 +240,7 @@ export async function checkKeyFits(
       { argv: ageDecrypt(writeIdentity(work, key)) },
       { stdinFile: join(dir, smallest.file), stdoutFile: "/dev/null", allowFailure: true },
     );
-    if (r.status !== 0) throw decryptError(r.stderr, `backup ${m.id}`);
+    if (r.status !== 0) throw decryptError(r.stderr, msg.backup.encryption.whatBackup({ id: m.id }));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

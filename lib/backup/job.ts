@@ -3,6 +3,7 @@
  * stopped → the backup → metrics → offsite copy → notifications. The caller holds the lock.
  */
 import { hostname } from "node:os";
+import { localized } from "../core/i18n/index.ts";
 import type { Lock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
 import { writeMetrics } from "../infra/metrics.ts";
@@ -68,6 +69,9 @@ async function recoverDeadRun(project: Project, out: Output, components: readonl
 async function copyOffsiteShown(project: Project, out: Output, r: BackupOutcome): Promise<string | undefined> {
   const offsite = project.config.offsite();
   if (!offsite) return undefined;
-  const where = await out.step(`offsite copy to ${offsite.bucket}`, () => copyOffsite(offsite, r.dir, "daily", r.id, (m) => out.warn(m)));
+  const where = await out.step(
+    localized((t) => t.backup.job.offsiteStep({ bucket: offsite.bucket })),
+    () => copyOffsite(offsite, r.dir, "daily", r.id, (m) => out.warn(m)),
+  );
   return `s3://${offsite.bucket}/${where}/`;
 }

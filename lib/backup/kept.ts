@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { TAG } from "../commands/volume.ts";
 import { settleAll } from "../core/async.ts";
+import { msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { findByRole } from "../project/stack.ts";
@@ -38,7 +39,7 @@ export async function sweepKept(project: Project, out: Output): Promise<string[]
   try {
     for (const d of dirs) for (const n of readdirSync(d)) ids.add(n);
   } catch (e) {
-    out.warn(`in-place snapshots not swept: cannot read the snapshot directories (${(e as Error).message})`);
+    out.warn(msg.backup.kept.cannotReadDirs({ reason: (e as Error).message }));
     return [];
   }
   const ctx: ComponentContext = { project, dir: root, out };
@@ -51,7 +52,7 @@ export async function sweepKept(project: Project, out: Output): Promise<string[]
       await drop(gone);
       removed.push(...gone.map((t) => `${what}:${t}`));
     } catch (e) {
-      out.warn(`in-place snapshots of ${what} not swept: ${(e as Error).message}`);
+      out.warn(msg.backup.kept.notSwept({ what, reason: (e as Error).message }));
     }
   };
   const jobs: Promise<void>[] = [];
@@ -83,6 +84,6 @@ export async function sweepKept(project: Project, out: Output): Promise<string[]
       ),
     );
   await settleAll(jobs);
-  if (removed.length) out.info(`removed in-place snapshot data whose snapshot is gone: ${removed.join(", ")}`);
+  if (removed.length) out.info(msg.backup.kept.removed({ list: removed.join(", ") }));
   return removed;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidBackupError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 
 export const MANIFEST = "manifest.json";
 export const MANIFEST_FORMAT = "claw-ops-backup";
@@ -128,13 +129,13 @@ export function readManifest(dir: string): Manifest {
   try {
     raw = readFileSync(join(dir, MANIFEST), "utf8");
   } catch {
-    throw new InvalidBackupError(`${dir} is not a backup: it has no ${MANIFEST}`, "list the backups with --list");
+    throw new InvalidBackupError(msg.backup.manifest.noManifest({ dir, file: MANIFEST }), msg.backup.manifest.listHint);
   }
   let m: unknown;
   try {
     m = JSON.parse(raw);
   } catch {
-    throw new InvalidBackupError(`${dir}/${MANIFEST} is not valid JSON (corrupt or partial backup)`);
+    throw new InvalidBackupError(msg.backup.manifest.notJson({ file: `${dir}/${MANIFEST}` }));
   }
   return checkManifest(m, `${dir}/${MANIFEST}`);
 }
@@ -148,35 +149,35 @@ const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$/;
 /** Pure: the manifest, or an InvalidBackupError naming the first field that is wrong. */
 export function checkManifest(m: unknown, where: string): Manifest {
   const bad = (field: string, what: string) =>
-    new InvalidBackupError(`${where} is not a valid backup manifest: ${field} ${what}`, "use another backup (see --list)");
+    new InvalidBackupError(msg.backup.manifest.invalid({ where, field, what }), msg.backup.manifest.invalidHint);
   const str = (o: Obj, k: string, field: string) => {
-    if (typeof o[k] !== "string") throw bad(`${field}${k}`, "must be a string");
+    if (typeof o[k] !== "string") throw bad(`${field}${k}`, msg.backup.manifest.field.mustBeString);
     return o[k] as string;
   };
   const time = (o: Obj, k: string, field: string) => {
-    if (Number.isNaN(new Date(str(o, k, field)).getTime())) throw bad(`${field}${k}`, "must be a date");
+    if (Number.isNaN(new Date(str(o, k, field)).getTime())) throw bad(`${field}${k}`, msg.backup.manifest.field.mustBeDate);
   };
   if (!isObj(m) || m.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION) {
-    throw new InvalidBackupError(`${where} is not a claw-ops backup manifest of version ${MANIFEST_VERSION}`);
+    throw new InvalidBackupError(msg.backup.manifest.notOurs({ where, version: MANIFEST_VERSION }));
   }
-  if (!/^\d{8}-\d{6}$/.test(str(m, "id", ""))) throw bad("id", "must be YYYYMMDD-HHMMSS");
+  if (!/^\d{8}-\d{6}$/.test(str(m, "id", ""))) throw bad("id", msg.backup.manifest.field.idFormat);
   time(m, "createdAt", "");
   time(m, "finishedAt", "");
   str(m, "host", "");
-  if (!isObj(m.release)) throw bad("release", "is missing");
+  if (!isObj(m.release)) throw bad("release", msg.backup.manifest.field.isMissing);
   str(m.release, "image", "release.");
   str(m.release, "tag", "release.");
-  if (m.composeProject !== null && typeof m.composeProject !== "string") throw bad("composeProject", "must be a string or null");
+  if (m.composeProject !== null && typeof m.composeProject !== "string") throw bad("composeProject", msg.backup.manifest.field.stringOrNull);
   const encrypted = m.encryption !== undefined;
   if (encrypted) {
     const e = m.encryption;
     if (!isObj(e) || e.scheme !== "age" || !Array.isArray(e.recipients) || !e.recipients.every((r) => typeof r === "string"))
-      throw bad("encryption", 'must be { scheme: "age", recipients: [...] }');
+      throw bad("encryption", msg.backup.manifest.field.encryptionShape);
   }
-  if (!isObj(m.components) || Object.keys(m.components).length === 0) throw bad("components", "must list at least one component");
+  if (!isObj(m.components) || Object.keys(m.components).length === 0) throw bad("components", msg.backup.manifest.field.atLeastOneComponent);
   for (const [name, c] of Object.entries(m.components)) {
     const field = `components.${name}`;
-    if (!COMPONENTS.includes(name as ComponentName)) throw bad(field, `is not a component (${COMPONENTS.join(", ")})`);
+    if (!COMPONENTS.includes(name as ComponentName)) throw bad(field, msg.backup.manifest.field.notAComponent({ list: COMPONENTS.join(", ") }));
     checkComponent(c, m.id as string, name as ComponentName, field, encrypted, bad);
   }
   return m as unknown as Manifest;
@@ -190,20 +191,20 @@ function checkComponent(
   encrypted: boolean,
   bad: (field: string, what: string) => InvalidBackupError,
 ): void {
-  if (!isObj(c)) throw bad(field, "must be an object");
-  if (c.name !== name) throw bad(`${field}.name`, `must be ${JSON.stringify(name)}`);
+  if (!isObj(c)) throw bad(field, msg.backup.manifest.field.mustBeObject);
+  if (c.name !== name) throw bad(`${field}.name`, msg.backup.manifest.field.mustBe({ value: JSON.stringify(name) }));
   if (!isObj(c.counts) || !Object.values(c.counts).every((n) => typeof n === "number" && Number.isFinite(n)))
-    throw bad(`${field}.counts`, "must map names to numbers");
+    throw bad(`${field}.counts`, msg.backup.manifest.field.countsNumbers);
   if (c.tools !== undefined && (!isObj(c.tools) || !Object.values(c.tools).every((t) => typeof t === "string")))
-    throw bad(`${field}.tools`, "must map names to strings");
-  if (!Array.isArray(c.artifacts)) throw bad(`${field}.artifacts`, "must be a list");
+    throw bad(`${field}.tools`, msg.backup.manifest.field.toolsStrings);
+  if (!Array.isArray(c.artifacts)) throw bad(`${field}.artifacts`, msg.backup.manifest.field.mustBeList);
   if (c.kept !== undefined) {
     // Every name a kept record leads to is derived from the backup's own id, never read from it.
     const k = c.kept;
     if (!isObj(k) || k.tag !== id || (k.moved !== undefined && k.moved !== true) || Object.keys(k).some((x) => x !== "tag" && x !== "moved"))
-      throw bad(`${field}.kept`, "must be { tag: <the backup's id>, moved?: true }");
-    if (!KEPT_COMPONENTS.includes(name)) throw bad(`${field}.kept`, `is not possible for ${name}`);
-    if (c.artifacts.length) throw bad(`${field}.artifacts`, "must be empty for data kept in place");
+      throw bad(`${field}.kept`, msg.backup.manifest.field.keptShape);
+    if (!KEPT_COMPONENTS.includes(name)) throw bad(`${field}.kept`, msg.backup.manifest.field.keptNotPossible({ component: name }));
+    if (c.artifacts.length) throw bad(`${field}.artifacts`, msg.backup.manifest.field.keptNoArtifacts);
     return;
   }
   const names: string[] = [];
@@ -211,28 +212,34 @@ function checkComponent(
     const af = `${field}.artifacts[${i}]`;
     const file = checkFile(a, af, bad);
     if (encrypted) {
-      if (!file.endsWith(AGE_SUFFIX) || !isObj((a as Obj).plain)) throw bad(`${af}.plain`, "is missing for an encrypted backup");
+      if (!file.endsWith(AGE_SUFFIX) || !isObj((a as Obj).plain)) throw bad(`${af}.plain`, msg.backup.manifest.field.plainMissing);
       names.push(checkFile((a as Obj).plain, `${af}.plain`, bad));
     } else {
-      if ((a as Obj).plain !== undefined) throw bad(`${af}.plain`, "is only for encrypted backups");
+      if ((a as Obj).plain !== undefined) throw bad(`${af}.plain`, msg.backup.manifest.field.plainOnlyEncrypted);
       names.push(file);
     }
   });
   for (const re of EXPECTED_ARTIFACTS[name]) {
     const n = names.filter((f) => re.test(f)).length;
     if (n !== 1)
-      throw bad(`${field}.artifacts`, n === 0 ? `lack the file ${re.source.replace(/\\/g, "").replace(/^\^|\$$/g, "")}` : "list the same file twice");
+      throw bad(
+        `${field}.artifacts`,
+        n === 0
+          ? msg.backup.manifest.field.lackFile({ file: re.source.replace(/\\/g, "").replace(/^\^|\$$/g, "") })
+          : msg.backup.manifest.field.sameFileTwice,
+      );
   }
   const unexpected = names.find((f) => !EXPECTED_ARTIFACTS[name].some((re) => re.test(f)));
-  if (unexpected !== undefined) throw bad(`${field}.artifacts`, `list ${JSON.stringify(unexpected)}, which is not a ${name} file`);
+  if (unexpected !== undefined)
+    throw bad(`${field}.artifacts`, msg.backup.manifest.field.unexpectedFile({ file: JSON.stringify(unexpected), component: name }));
 }
 
 /** An artifact record ({file, bytes, sha256}); returns its file name. */
 function checkFile(a: unknown, field: string, bad: (field: string, what: string) => InvalidBackupError): string {
-  if (!isObj(a)) throw bad(field, "must be an object");
-  if (typeof a.file !== "string" || !FILE_NAME.test(a.file)) throw bad(`${field}.file`, "must be a plain file name");
-  if (!Number.isSafeInteger(a.bytes) || (a.bytes as number) < 0) throw bad(`${field}.bytes`, "must be a whole number");
-  if (typeof a.sha256 !== "string" || !SHA256.test(a.sha256)) throw bad(`${field}.sha256`, "must be 64 hex digits");
+  if (!isObj(a)) throw bad(field, msg.backup.manifest.field.mustBeObject);
+  if (typeof a.file !== "string" || !FILE_NAME.test(a.file)) throw bad(`${field}.file`, msg.backup.manifest.field.plainFileName);
+  if (!Number.isSafeInteger(a.bytes) || (a.bytes as number) < 0) throw bad(`${field}.bytes`, msg.backup.manifest.field.wholeNumber);
+  if (typeof a.sha256 !== "string" || !SHA256.test(a.sha256)) throw bad(`${field}.sha256`, msg.backup.manifest.field.hexDigits);
   return a.file;
 }
 
@@ -240,7 +247,7 @@ function checkFile(a: unknown, field: string, bad: (field: string, what: string)
 export async function verifyArtifacts(dir: string, m: Manifest, components: readonly ComponentName[]): Promise<void> {
   for (const name of components) {
     const rec = m.components[name];
-    if (!rec) throw new InvalidBackupError(`backup ${m.id} has no ${name} component`, "choose another backup or skip that component");
+    if (!rec) throw new InvalidBackupError(msg.backup.manifest.noComponent({ id: m.id, component: name }), msg.backup.manifest.noComponentHint);
     await verifyComponentArtifacts(dir, m.id, rec);
   }
 }
@@ -248,15 +255,15 @@ export async function verifyArtifacts(dir: string, m: Manifest, components: read
 export async function verifyComponentArtifacts(dir: string, id: string, rec: ComponentRecord): Promise<void> {
   for (const a of rec.artifacts) {
     if (a.file.includes("/") || a.file.startsWith("."))
-      throw new InvalidBackupError(`backup ${id}: artifact name ${JSON.stringify(a.file)} is not allowed`);
+      throw new InvalidBackupError(msg.backup.manifest.artifactNameNotAllowed({ id, name: JSON.stringify(a.file) }));
     let got;
     try {
       got = await sha256File(join(dir, a.file));
     } catch {
-      throw new InvalidBackupError(`backup ${id}: ${a.file} is missing`);
+      throw new InvalidBackupError(msg.backup.manifest.artifactMissing({ id, file: a.file }));
     }
     if (got.bytes !== a.bytes || got.sha256 !== a.sha256) {
-      throw new InvalidBackupError(`backup ${id}: ${a.file} does not match its checksum (corrupt backup)`, "nothing was changed; use another backup");
+      throw new InvalidBackupError(msg.backup.manifest.checksumMismatch({ id, file: a.file }), msg.backup.manifest.checksumMismatchHint);
     }
   }
 }

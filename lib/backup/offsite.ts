@@ -9,6 +9,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
 import { ClawError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 import { abortMultipart, completeMultipart, createMultipart, head, multipartEtag, planParts, putFile, S3Error, uploadPart } from "../infra/s3.ts";
 import type { OffsiteSettings } from "../project/config.ts";
 import { hashFile, MANIFEST } from "./manifest.ts";
@@ -20,7 +21,7 @@ const retryOptions = (what: string, warn: (m: string) => void) => ({
   minTimeout: 1000,
   factor: 2,
   onFailedAttempt: (e: { attemptNumber: number; message: string }) =>
-    warn(`offsite ${what}: attempt ${e.attemptNumber} failed (${e.message}); retrying`),
+    warn(msg.backup.offsite.retrying({ what, attempt: e.attemptNumber, reason: e.message })),
 });
 
 /** Wrong credentials, missing bucket, bad digest: retrying will not help. */
@@ -48,8 +49,11 @@ async function upload(c: OffsiteSettings, key: string, file: string, warn: (m: s
     const md5s: Buffer[] = [];
     for (const part of planParts(size, c.partBytes)) {
       const md5 = await md5File(file, part.start, part.end);
-      const etag = await pRetry(() => noRetryOn4xx(() => uploadPart(c, key, uploadId, part, file, md5)), retryOptions(`${key} part ${part.n}`, warn));
-      if (etag !== md5.toString("hex")) throw new Error(`${key} part ${part.n}: the server stored different bytes`);
+      const etag = await pRetry(
+        () => noRetryOn4xx(() => uploadPart(c, key, uploadId, part, file, md5)),
+        retryOptions(msg.backup.offsite.part({ key, n: part.n }), warn),
+      );
+      if (etag !== md5.toString("hex")) throw new Error(msg.backup.offsite.partDiffers({ key, n: part.n }));
       done.push({ n: part.n, etag });
       md5s.push(md5);
     }
@@ -79,13 +83,13 @@ export async function copyOffsite(c: OffsiteSettings, dir: string, tier: string,
             throw new AbortError(e.message);
           });
           const h = await head(c, key);
-          if (!h || h.size !== statSync(file).size || h.etag !== etag) throw new Error(`${key}: size or checksum differs after upload`);
+          if (!h || h.size !== statSync(file).size || h.etag !== etag) throw new Error(msg.backup.offsite.differsAfterUpload({ key }));
         },
         retryOptions(key, warn),
       );
     } catch (e) {
-      throw new ClawError(`offsite copy failed: ${(e as Error).message}`, {
-        hint: "the local backup is complete; check OFFSITE_S3_* in .env.prod and the storage",
+      throw new ClawError(msg.backup.offsite.failed({ reason: (e as Error).message }), {
+        hint: msg.backup.offsite.failedHint,
       });
     }
   }

@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { settleAll } from "../core/async.ts";
+import { msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { findByRole } from "../project/stack.ts";
@@ -51,6 +52,6 @@ export async function recoverDeadSwaps(project: Project, out: Output): Promise<v
   // recoverSwap warns itself; a stopped Postgres is recovered by the next run that finds it running (the mark stays).
   const pgRunning = pg !== undefined && (await compose.runningId(pg.name)) != null;
   if (pgRunning) jobs.push(recoverSwap({ project, dir: project.root, out }).then(() => []));
-  for (const line of (await settleAll(jobs)).flat()) out.warn(`a restore that died left this half-swapped; put back together: ${line}`);
+  for (const line of (await settleAll(jobs)).flat()) out.warn(msg.backup.recover.halfSwapped({ line }));
   if (pgRunning || !pg) swapsEnded(project.root);
 }

@@ -1,5 +1,6 @@
 /** The backup components, what each needs running, and which of them a run takes. */
 import { UsageError } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 import type { Role } from "../project/stack.ts";
 import type { Component } from "./components/component.ts";
 import { config } from "./components/config.ts";
@@ -32,7 +33,7 @@ export function selectComponents(o: { dbOnly?: boolean; noUpload?: boolean; only
       .filter(Boolean);
     const bad = names.filter((n) => !COMPONENTS.includes(n as ComponentName));
     if (bad.length || names.length === 0) {
-      throw new UsageError(`--only takes ${COMPONENTS.join(",")}; got ${JSON.stringify(o.only)}`);
+      throw new UsageError(msg.backup.registry.onlyTakes({ list: COMPONENTS.join(","), got: JSON.stringify(o.only) }));
     }
     return COMPONENTS.filter((c) => names.includes(c) && !(o.noUpload && c === "uploads"));
   }

@@ -8,6 +8,7 @@
  * between ids: an id is wall-clock time, which skips an hour in spring and repeats one in autumn.
  */
 import { ClawError, ExitCode } from "../core/errors.ts";
+import { msg } from "../core/i18n/index.ts";
 import type { RetentionPolicy, SnapshotPolicy, SnapshotTierName } from "../project/config.ts";
 
 export type Tier = "daily" | "weekly" | "monthly";
@@ -38,7 +39,7 @@ const pad = (n: number, width = 2): string => String(n).padStart(width, "0");
 
 function validTime(d: Date): number {
   const t = d.getTime();
-  if (Number.isNaN(t)) throw new RangeError("invalid Date");
+  if (Number.isNaN(t)) throw new RangeError(msg.backup.retention.invalidDate);
   return t;
 }
 
@@ -46,7 +47,7 @@ function validTime(d: Date): number {
 export function formatBackupId(d: Date): string {
   validTime(d);
   const y = d.getFullYear();
-  if (y < 0 || y > 9999) throw new RangeError(`year ${y} does not fit a backup id`);
+  if (y < 0 || y > 9999) throw new RangeError(msg.backup.retention.yearOutOfRange({ year: y }));
   return `${pad(y, 4)}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
 }
 
@@ -122,7 +123,7 @@ const POLICY_DAYS: Record<Tier, keyof RetentionPolicy> = { daily: "dailyDays", w
 function checkPolicy(policy: RetentionPolicy): void {
   for (const key of Object.values(POLICY_DAYS)) {
     const v = policy[key];
-    if (!Number.isSafeInteger(v) || v <= 0) throw new RetentionError(`retention policy ${key} must be a positive whole number of days (got ${v})`);
+    if (!Number.isSafeInteger(v) || v <= 0) throw new RetentionError(msg.backup.retention.policyDays({ key, value: v }));
   }
 }
 
@@ -133,10 +134,7 @@ function checkPolicy(policy: RetentionPolicy): void {
  */
 export function assertPlanKeepsSomething(backups: readonly BackupRef[], plan: PrunePlan): void {
   if (backups.length > 0 && (plan.keep.length === 0 || plan.remove.length >= backups.length)) {
-    throw new RetentionError(
-      `refusing to prune: the plan would remove all ${backups.length} backup(s)`,
-      "check the system clock and the BACKUP_RETENTION_*_DAYS settings",
-    );
+    throw new RetentionError(msg.backup.retention.wouldRemoveAll({ n: backups.length }), msg.backup.retention.wouldRemoveAllHint);
   }
 }
 
@@ -153,7 +151,7 @@ export function assertPlanKeepsSomething(backups: readonly BackupRef[], plan: Pr
 export function planPrune(backups: readonly BackupRef[], policy: RetentionPolicy, now: Date): PrunePlan {
   checkPolicy(policy);
   const nowMs = now.getTime();
-  if (Number.isNaN(nowMs)) throw new RetentionError("refusing to prune: `now` is an invalid date");
+  if (Number.isNaN(nowMs)) throw new RetentionError(msg.backup.retention.nowInvalid);
 
   // The newest of each tier is the newest that is not in the future: a backup dated ahead
   // of the clock must not take that protection from the real newest one.
@@ -167,7 +165,7 @@ export function planPrune(backups: readonly BackupRef[], policy: RetentionPolicy
   const future: BackupRef[] = [];
   for (const b of backups) {
     const days = POLICY_DAYS[b.tier];
-    if (days === undefined) throw new RetentionError(`unknown backup tier ${JSON.stringify(b.tier)} for ${b.id}`);
+    if (days === undefined) throw new RetentionError(msg.backup.retention.unknownTier({ tier: JSON.stringify(b.tier), id: b.id }));
     const t = b.time.getTime();
     const age = nowMs - t;
     const expired = !Number.isNaN(t) && age >= 0 && age >= policy[days] * DAY_MS && t !== newest.get(b.tier);
@@ -200,10 +198,9 @@ export const snapshotKey = (s: { tier: string; id: string }): string => `${s.tie
 function checkSnapshotPolicy(policy: SnapshotPolicy): void {
   for (const tier of SNAPSHOT_TIERS) {
     const v = policy.keep?.[tier];
-    if (!Number.isSafeInteger(v) || v <= 0) throw new RetentionError(`snapshot policy: keep for ${tier} must be a positive whole number (got ${v})`);
+    if (!Number.isSafeInteger(v) || v <= 0) throw new RetentionError(msg.backup.retention.snapshotKeep({ tier, value: v }));
   }
-  if (!Number.isSafeInteger(policy.days) || policy.days <= 0)
-    throw new RetentionError(`snapshot policy: days must be a positive whole number (got ${policy.days})`);
+  if (!Number.isSafeInteger(policy.days) || policy.days <= 0) throw new RetentionError(msg.backup.retention.snapshotDays({ value: policy.days }));
 }
 
 /**
@@ -223,10 +220,10 @@ export function planSnapshotPrune(
 ): SnapshotPrunePlan {
   checkSnapshotPolicy(policy);
   const nowMs = now.getTime();
-  if (Number.isNaN(nowMs)) throw new RetentionError("refusing to prune: `now` is an invalid date");
+  if (Number.isNaN(nowMs)) throw new RetentionError(msg.backup.retention.nowInvalid);
   for (const s of snapshots)
     if (!(SNAPSHOT_TIERS as readonly string[]).includes(s.tier))
-      throw new RetentionError(`unknown snapshot tier ${JSON.stringify(s.tier)} for ${s.id}`);
+      throw new RetentionError(msg.backup.retention.unknownSnapshotTier({ tier: JSON.stringify(s.tier), id: s.id }));
 
   const newest = new Set<SnapshotRef>();
   for (const tier of SNAPSHOT_TIERS) {
@@ -248,7 +245,7 @@ export function planSnapshotPrune(
   // The last line of defence: no tier is ever emptied by a plan.
   for (const tier of SNAPSHOT_TIERS) {
     if (snapshots.some((s) => s.tier === tier) && !plan.keep.some((s) => s.tier === tier))
-      throw new RetentionError(`refusing to prune: the plan would remove every ${tier} snapshot`, "check the system clock");
+      throw new RetentionError(msg.backup.retention.wouldEmptyTier({ tier }), msg.backup.retention.checkClock);
   }
   return future.length ? { ...plan, future } : plan;
 }

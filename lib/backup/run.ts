@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { settleAll, sleep } from "../core/async.ts";
 import { ClawError, PreconditionError } from "../core/errors.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { releaseOf, requireRunning } from "../project/release.ts";
@@ -123,7 +124,7 @@ export async function beginBackup(project: Project, out: Output, o: BackupOption
 /** Phase 1: nothing is written before the services, the encryption set-up and the disk are known good. */
 async function prepare(project: Project, out: Output, o: BackupOptions, started: Date, now: () => Date): Promise<Prepared> {
   const left = cleanLeftovers(project.root);
-  if (left.length) out.warn(`removed ${left.length} partial backup(s) left by a run that died: ${left.join(", ")}`);
+  if (left.length) out.warn(msg.backup.run.removedPartial({ n: left.length, list: left.join(", ") }));
   await requireRunning(project, rolesNeeded(o.components));
   const encryption = await encryptionConfig(project.config.encryption);
   const existing = listBackups(project.root);
@@ -154,18 +155,26 @@ function writeComponents(
   const ctx: ComponentContext = { project, dir: p.staging, out };
   return settleAll(
     components.map(async (name) => {
-      const rec = await out.step(`backup ${name}`, () => backupComponent(ctx, name, now));
-      await out.step(`verify ${name}`, async () => {
-        await verifyComponentArtifacts(p.staging, p.id, rec);
-        await REGISTRY[name].verify(ctx, rec);
-      });
+      const rec = await out.step(
+        localized((t) => t.backup.run.stepBackup({ component: name })),
+        () => backupComponent(ctx, name, now),
+      );
+      await out.step(
+        localized((t) => t.backup.run.stepVerify({ component: name })),
+        async () => {
+          await verifyComponentArtifacts(p.staging, p.id, rec);
+          await REGISTRY[name].verify(ctx, rec);
+        },
+      );
       // Only what passed verification is encrypted; the plaintext is gone before the rename.
       const enc = p.encryption;
       if (!enc) return rec;
-      return out.step(`encrypt ${name} (age)`, () =>
-        encryptArtifacts(project.root, p.staging, rec, enc).catch((e: unknown) => {
-          throw asComponentError(project, name, "encrypting", e);
-        }),
+      return out.step(
+        localized((t) => t.backup.run.stepEncrypt({ component: name })),
+        () =>
+          encryptArtifacts(project.root, p.staging, rec, enc).catch((e: unknown) => {
+            throw asComponentError(project, name, "encrypting", e);
+          }),
       );
     }),
   );
@@ -202,10 +211,10 @@ export function componentRecord(name: ComponentName, res: BackupResult, t0: Date
  * Every component error names its component, and is a failed run (exit 1: services may have
  * been paused, files written); a full disk says so.
  */
-function asComponentError(project: Project, name: ComponentName, doing: string, e: unknown): ClawError {
+function asComponentError(project: Project, name: ComponentName, doing: "writing" | "encrypting", e: unknown): ClawError {
   if (diskFull(e)) {
-    return new ClawError(`${name}: disk full while ${doing} the backup`, {
-      hint: `free space under ${backupsRoot(project.root)} (older backups: --prune)`,
+    return new ClawError(msg.backup.run.diskFull[doing]({ component: name }), {
+      hint: msg.backup.run.diskFullHint({ dir: backupsRoot(project.root) }),
       cause: e,
     });
   }
@@ -260,10 +269,7 @@ export function prune(project: Project, now: Date, warn: (m: string) => void = (
   const removed: string[] = [];
   if (refs.length) {
     const plan = planPrune(refs, policy, now);
-    for (const b of plan.future ?? [])
-      warn(
-        `backup ${b.tier}/${b.id} is dated in the future (${b.time.toISOString()}): left out of retention; check the clock, or remove it if you did not make it`,
-      );
+    for (const b of plan.future ?? []) warn(msg.backup.run.future({ key: `${b.tier}/${b.id}`, time: b.time.toISOString() }));
     removed.push(...applyPrune(project.root, plan));
   }
   return [...removed, ...pruneSnapshots(project.root, snapshotPolicy, now, SNAPSHOT_TIERS, warn)];
@@ -291,8 +297,8 @@ function checkFreeSpace(root: string, last: StoredBackup | undefined): void {
   const free = s.bavail * s.bsize;
   if (free < last.bytes * 1.1) {
     throw new PreconditionError(
-      `not enough disk space: ${Math.round(free / 1e6)} MB free, the last backup took ${Math.round(last.bytes / 1e6)} MB`,
-      "free space or prune old backups (backup.mts --prune)",
+      msg.backup.run.notEnoughSpace({ free: Math.round(free / 1e6), last: Math.round(last.bytes / 1e6) }),
+      msg.backup.run.notEnoughSpaceHint,
     );
   }
 }

@@ -13,6 +13,7 @@ import { CronExpressionParser } from "cron-parser";
 import { crontabInstall, crontabList, underCronEnvironment } from "../commands/crontab.ts";
 import { CommandError, PreconditionError, UsageError } from "../core/errors.ts";
 import { formatCommand, lastLine, run } from "../core/exec.ts";
+import { msg } from "../core/i18n/index.ts";
 
 export const DEFAULT_BACKUP_CRON = "0 2 * * *";
 
@@ -29,7 +30,7 @@ const MACROS: Readonly<Record<string, string>> = {
 
 const MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec";
 const DAYS = "sun|mon|tue|wed|thu|fri|sat";
-const FIELDS: readonly { name: string; item: RegExp }[] = [
+const FIELDS: readonly { name: keyof typeof msg.backup.schedule.fieldNames; item: RegExp }[] = [
   { name: "minute", item: field("\\d+") },
   { name: "hour", item: field("\\d+") },
   { name: "day-of-month", item: field("\\d+") },
@@ -163,8 +164,8 @@ export async function proveCronCommand(command: string): Promise<void> {
   const r = await run({ argv: underCronEnvironment(command, home, user) }, { allowFailure: true, timeoutMs: 120_000 });
   if (r.status !== 0) {
     throw new PreconditionError(
-      `the cron line does not run under cron's environment (PATH=${CRON_PATH}, no profile): ${lastLine(r.stderr || r.stdout)}`,
-      "check that node, npx and docker are installed for this user; the line pins the PATH they were found on",
+      msg.backup.schedule.notUnderCron({ path: CRON_PATH, reason: lastLine(r.stderr || r.stdout) }),
+      msg.backup.schedule.notUnderCronHint,
     );
   }
 }
@@ -182,33 +183,28 @@ export async function writeCrontab(text: string): Promise<void> {
 /** Checks `expr` the way crontab does and returns it as 5 fields (macros expanded). */
 function toFiveFields(expr: string): string {
   const bad = (reason: string): UsageError =>
-    new UsageError(
-      `invalid cron expression '${expr}': ${reason}`,
-      `use 5 fields (minute hour day-of-month month day-of-week), e.g. '${DEFAULT_BACKUP_CRON}' for 02:00 daily`,
-    );
-  if (/[\r\n]/.test(expr)) throw bad("it must be a single line");
+    new UsageError(msg.backup.schedule.invalidCron({ expr, reason }), msg.backup.schedule.cronHint({ example: DEFAULT_BACKUP_CRON }));
+  if (/[\r\n]/.test(expr)) throw bad(msg.backup.schedule.singleLine);
   const trimmed = expr.trim();
-  if (trimmed === "") throw bad("it is empty");
+  if (trimmed === "") throw bad(msg.backup.schedule.empty);
   if (trimmed.startsWith("@")) {
     const five = MACROS[trimmed];
-    if (!five) throw bad(`unsupported macro ${trimmed} (use one of ${Object.keys(MACROS).join(", ")})`);
+    if (!five) throw bad(msg.backup.schedule.unsupportedMacro({ macro: trimmed, list: Object.keys(MACROS).join(", ") }));
     return five;
   }
   const parts = trimmed.split(/\s+/);
   if (parts.length !== 5) {
-    const why = parts.length === 6 ? ": crontab has no seconds field" : "";
-    throw bad(`expected 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}${why}`);
+    throw bad(parts.length === 6 ? msg.backup.schedule.fieldCountSeconds({ n: parts.length }) : msg.backup.schedule.fieldCount({ n: parts.length }));
   }
   parts.forEach((p, i) => {
     const f = FIELDS[i]!;
     for (const item of p.split(",")) {
-      if (!f.item.test(item))
-        throw bad(`${f.name} field '${p}' is not valid crontab syntax (numbers${i >= 3 ? ", 3-letter names" : ""}, *, -, / and , only)`);
+      if (!f.item.test(item)) throw bad(msg.backup.schedule.badField({ field: msg.backup.schedule.fieldNames[f.name], value: p, names: i >= 3 }));
     }
   });
   const five = parts.join(" ");
   const probe = parse(five, expr, new Date());
-  if (!probe.hasNext()) throw bad("it never fires");
+  if (!probe.hasNext()) throw bad(msg.backup.schedule.neverFires);
   return five;
 }
 
@@ -218,8 +214,8 @@ function parse(five: string, original: string, from: Date) {
     return CronExpressionParser.parse(five, { currentDate: from });
   } catch (e) {
     throw new UsageError(
-      `invalid cron expression '${original}': ${(e as Error).message}`,
-      `use 5 fields (minute hour day-of-month month day-of-week), e.g. '${DEFAULT_BACKUP_CRON}' for 02:00 daily`,
+      msg.backup.schedule.invalidCron({ expr: original, reason: (e as Error).message }),
+      msg.backup.schedule.cronHint({ example: DEFAULT_BACKUP_CRON }),
     );
   }
 }
@@ -234,10 +230,7 @@ function cdPrefix(projectDir: string): string {
 
 function checkLine(dir: string): string {
   if (/[\r\n]/.test(dir)) {
-    throw new UsageError(
-      `the project directory cannot go on a crontab line: ${JSON.stringify(dir)}`,
-      "move the project to a path without line breaks",
-    );
+    throw new UsageError(msg.backup.schedule.dirOnLine({ dir: JSON.stringify(dir) }), msg.backup.schedule.dirOnLineHint);
   }
   return dir;
 }
@@ -251,10 +244,10 @@ function runsOurBackup(line: string, ours: string): boolean {
 
 function notInstalled(status: number, stderr: string): void {
   if (status === 127 || /crontab: (command )?not found/i.test(stderr)) {
-    throw new PreconditionError("crontab is not installed, so the backup cannot be scheduled", "apt-get install cron");
+    throw new PreconditionError(msg.backup.schedule.notInstalled, msg.backup.schedule.notInstalledHint);
   }
 }
 
 function crontabFailed(argv: readonly string[], status: number, stderr: string): CommandError {
-  return new CommandError(formatCommand(argv), status, stderr, "check that this user may use cron (see /etc/cron.allow and /etc/cron.deny)");
+  return new CommandError(formatCommand(argv), status, stderr, msg.backup.schedule.crontabFailedHint);
 }

@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { ClawError, InvalidBackupError } from "../core/errors.ts";
+import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import type { SnapshotPolicy } from "../project/config.ts";
 import { type ComponentName, type Manifest, readManifest } from "./manifest.ts";
 import {
@@ -64,7 +65,7 @@ export function listBackups(root: string, o: { tiers?: readonly StoreTier[]; onI
         // A dangling link or an unreadable entry is one damaged backup, not a failed listing.
         if (!statSync(dir).isDirectory()) continue;
         const manifest = readManifest(dir);
-        if (manifest.id !== id) throw new InvalidBackupError(`its manifest belongs to backup ${manifest.id}, not ${id}`);
+        if (manifest.id !== id) throw new InvalidBackupError(msg.backup.store.manifestOfOther({ other: manifest.id, id }));
         out.push({ tier, id, dir, manifest, time: new Date(manifest.createdAt), bytes: dirBytes(dir) });
       } catch (e) {
         o.onInvalid?.(dir, (e as Error).message);
@@ -144,14 +145,15 @@ export function formatBytes(n: number): string {
 }
 
 export function formatEntries(rows: readonly BackupEntry[]): string {
-  if (rows.length === 0) return "no backups yet (backups/ is empty)";
-  const head = ["#", "id", "tier", "size", "release", "components"];
+  if (rows.length === 0) return msg.backup.store.noBackups;
+  const h = msg.backup.store.head;
+  const head = [h.index, h.id, h.tier, h.size, h.release, h.components];
   const body = rows.map((r) => [r.index ? String(r.index) : "-", r.id, r.tiers.join("+"), formatBytes(r.bytes), r.release, r.components.join(",")]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const widths = head.map((c, i) => Math.max(displayWidth(c), ...body.map((b) => displayWidth(b[i]!))));
   return [head, ...body]
     .map((cols) =>
       cols
-        .map((c, i) => c.padEnd(widths[i]!))
+        .map((c, i) => padCells(c, widths[i]!))
         .join("  ")
         .trimEnd(),
     )
@@ -174,18 +176,18 @@ export function formatListing(
   if (snapshots.length) {
     const mark = (s: BackupEntry) => {
       const why = marks.get(entryKey(s));
-      return why ? `  (pruned by policy: ${why})` : "";
+      return why ? `  ${msg.backup.store.prunedByPolicy({ why })}` : "";
     };
     parts.push(
       "",
-      "snapshots taken before a rollback or restore (undo points: rollback.mts --undo, or --backup <dir>):",
+      msg.backup.store.snapshotsHeader,
       ...snapshots.map(
         (s) =>
-          `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.map((c) => (s.kept.includes(c) ? `${c}(in place)` : c)).join(",")}${mark(s)}`,
+          `  ${relative(root, s.dir)}  ${formatBytes(s.bytes)}  ${s.release}  ${s.components.map((c) => (s.kept.includes(c) ? msg.backup.store.keptInPlace({ component: c }) : c)).join(",")}${mark(s)}`,
       ),
     );
   }
-  if (damaged.length) parts.push("", "damaged (not usable; left in place):", ...damaged.map((d) => `  ${relative(root, d.dir)}: ${d.why}`));
+  if (damaged.length) parts.push("", msg.backup.store.damagedHeader, ...damaged.map((d) => `  ${relative(root, d.dir)}: ${d.why}`));
   return parts.join("\n");
 }
 
@@ -194,7 +196,7 @@ export function resolveBackupDir(root: string, given: string): string {
   const abs = resolve(root, given);
   const rel = relative(backupsRoot(root), abs);
   if (rel === "" || rel.startsWith("..") || rel.split(sep).some((p) => p.startsWith("."))) {
-    throw new InvalidBackupError(`${given} is not a backup directory under ${BACKUPS_DIR}/`, "list the backups with --list");
+    throw new InvalidBackupError(msg.backup.store.notBackupDir({ given, dir: BACKUPS_DIR }), msg.backup.manifest.listHint);
   }
   readManifest(abs);
   return abs;
@@ -242,7 +244,7 @@ export function commitStaging(root: string, staging: string, tier: StoreTier, id
   const tdir = join(backupsRoot(root), tier);
   mkdirSync(tdir, { recursive: true, mode: 0o700 });
   const final = join(tdir, id);
-  if (existsSync(final)) throw new ClawError(`backup ${tier}/${id} already exists`);
+  if (existsSync(final)) throw new ClawError(msg.backup.store.alreadyExists({ key: `${tier}/${id}` }));
   renameSync(staging, final);
   return final;
 }
@@ -312,10 +314,10 @@ export function undoProtection(root: string): { kind: "none" } | { kind: "snapsh
   try {
     snapshot = (JSON.parse(text) as { snapshot?: unknown } | null)?.snapshot;
   } catch {
-    return { kind: "unreadable", why: "it is not JSON" };
+    return { kind: "unreadable", why: msg.backup.store.undoNotJson };
   }
   const m = typeof snapshot === "string" ? UNDO_SNAPSHOT_RE.exec(snapshot) : null;
-  if (!m) return { kind: "unreadable", why: "it names no snapshot" };
+  if (!m) return { kind: "unreadable", why: msg.backup.store.undoNoSnapshot };
   return { kind: "snapshot", key: `${m[1]}/${m[2]}` };
 }
 
@@ -344,7 +346,7 @@ export function planSnapshots(
     const undoTiers: readonly string[] = ["pre-rollback", "pre-restore"];
     for (const r of refs) if (undoTiers.includes(r.tier)) protect.add(snapshotKey(r));
     if (refs.some((r) => undoTiers.includes(r.tier)))
-      o.warn?.(`${BACKUPS_DIR}/${UNDO_FILE} is unreadable (${undo.why}): no pre-rollback or pre-restore snapshot is pruned until it is fixed`);
+      o.warn?.(msg.backup.store.undoUnreadable({ file: `${BACKUPS_DIR}/${UNDO_FILE}`, why: undo.why }));
   }
   return planSnapshotPrune(refs, policy, now, protect);
 }
@@ -361,8 +363,7 @@ export function pruneSnapshots(
   warn: (m: string) => void = () => undefined,
 ): string[] {
   const plan = planSnapshots(root, policy, now, { tiers, warn });
-  for (const s of plan.future ?? [])
-    warn(`snapshot ${snapshotKey(s)} is dated in the future (${s.time.toISOString()}): left out of retention; check the clock`);
+  for (const s of plan.future ?? []) warn(msg.backup.store.snapshotFuture({ key: snapshotKey(s), time: s.time.toISOString() }));
   const base = backupsRoot(root);
   const removed: string[] = [];
   for (const s of plan.remove) {
@@ -390,14 +391,14 @@ export function pruneSnapshotsAfterSuccess(
   try {
     return pruneSnapshots(root, policy(), new Date(), tiers, warn);
   } catch (e) {
-    warn(`snapshots not pruned: ${(e as Error).message}`);
+    warn(msg.backup.store.notPruned({ reason: (e as Error).message }));
     return [];
   }
 }
 
 /** Policy terms for one tier, as the listing says why a snapshot goes. */
 const pruneReason = (policy: SnapshotPolicy, tier: SnapshotTier) =>
-  `older than ${policy.days} day${policy.days === 1 ? "" : "s"} and not among the newest ${policy.keep[tier]} ${tier}`;
+  msg.backup.store.pruneReason({ days: policy.days, keep: policy.keep[tier], tier });
 
 /**
  * `tier/id` → why, for every snapshot of a listing already made that the policy would remove

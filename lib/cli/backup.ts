@@ -24,6 +24,7 @@ import {
   snapshotPruneMarks,
 } from "../backup/store.ts";
 import { UsageError } from "../core/errors.ts";
+import { localized, msg, padCells } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { snapshotSettings } from "../project/config.ts";
 import { loadEnv } from "../project/env.ts";
@@ -50,18 +51,18 @@ const SELECTION_FLAGS = ["db-only", "no-upload", "only"] as const;
 export function backupCommand(args: ParsedArgs): BackupCommand {
   const f = args.flags;
   const modes = MODES.filter((m) => f[m] !== undefined && f[m] !== false);
-  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
+  if (modes.length > 1) throw new UsageError(msg.backup.cli.modesConflict({ a: modes[0]!, b: modes[1]! }));
   const mode = modes[0];
   const positional = args.positionals[0];
   if (positional !== undefined && mode !== "verify" && mode !== "install-cron")
-    throw new UsageError(`unexpected argument ${JSON.stringify(positional)}`);
+    throw new UsageError(msg.backup.cli.unexpectedArgument({ arg: JSON.stringify(positional) }));
   const identity = f.identity === undefined ? undefined : String(f.identity);
   const selection = SELECTION_FLAGS.filter((s) => f[s] !== undefined && f[s] !== false);
-  if (mode && selection.length) throw new UsageError(`--${selection[0]} applies to a backup run, not to --${mode}`);
-  if (f.only !== undefined && f["db-only"]) throw new UsageError("--only and --db-only cannot be combined", "--db-only is --only postgres");
+  if (mode && selection.length) throw new UsageError(msg.backup.cli.selectionNotForMode({ flag: selection[0]!, mode }));
+  if (f.only !== undefined && f["db-only"]) throw new UsageError(msg.backup.cli.onlyAndDbOnly, msg.backup.cli.onlyAndDbOnlyHint);
   // A mode without a dry run must not run for real when one was asked for.
   if (f["dry-run"] && (mode === "prune" || mode === "install-cron" || mode === "verify")) {
-    throw new UsageError(`--${mode} has no --dry-run`, mode === "prune" ? "see what the policy keeps with --list" : undefined);
+    throw new UsageError(msg.backup.cli.noDryRun({ mode }), mode === "prune" ? msg.backup.cli.pruneNoDryRunHint : undefined);
   }
   switch (mode) {
     case "list":
@@ -87,7 +88,7 @@ export function backupCommand(args: ParsedArgs): BackupCommand {
         noUpload: f["no-upload"] === true,
         ...(f.only !== undefined ? { only: String(f.only) } : {}),
       });
-      if (components.length === 0) throw new UsageError("nothing to back up: the flags leave out every component");
+      if (components.length === 0) throw new UsageError(msg.backup.cli.nothingToBackUp);
       return { mode: "backup", components, dryRun: f["dry-run"] === true };
     }
   }
@@ -125,7 +126,7 @@ export function listCommand(out: Output, root: string, now = new Date()): number
   if (out.json) {
     const json = (r: BackupEntry) => ({ ...r, dir: relative(root, r.dir), time: r.time.toISOString() });
     out.result([...rows.map(json), ...snapshots.map((r) => ({ ...json(r), ...(marks ? { willPrune: marks.has(entryKey(r)) } : {}) }))]);
-    for (const d of damaged) out.warn(`damaged: ${relative(root, d.dir)}: ${d.why}`);
+    for (const d of damaged) out.warn(msg.backup.cli.damaged({ dir: relative(root, d.dir), why: d.why }));
   } else {
     process.stdout.write(`${formatListing(rows, snapshots, damaged, root, marks)}\n`);
   }
@@ -146,7 +147,7 @@ function listingMarks(out: Output, root: string, now: Date, all: readonly Stored
       all,
     );
   } catch (e) {
-    out.warn(`snapshots not marked for pruning: ${(e as Error).message}`);
+    out.warn(msg.backup.cli.notMarked({ reason: (e as Error).message }));
     return undefined;
   }
 }
@@ -160,19 +161,22 @@ async function installCron(out: Output, root: string, given: string | undefined)
   const repo = repoRoot();
   const line = s.backupCronLine(expr, root, path, repo);
   // Proved before it is installed: the very command, under cron's environment, as a dry run.
-  await out.step("running the line under cron's environment (--dry-run)", () =>
-    s.proveCronCommand(s.unescapeCrontab(s.backupCronCommand(root, path, ["--dry-run"], repo))),
+  await out.step(
+    localized((t) => t.backup.cli.cronProveStep),
+    () => s.proveCronCommand(s.unescapeCrontab(s.backupCronCommand(root, path, ["--dry-run"], repo))),
   );
   const { text, changed } = s.mergeCrontab(await s.readCrontab(), line, root, repo);
   if (changed) await s.writeCrontab(text);
-  out.success(changed ? `installed: ${line}` : `already installed: ${line}`);
+  out.success(changed ? msg.backup.cli.installed({ line }) : msg.backup.cli.alreadyInstalled({ line }));
   out.info(
-    `next runs: ${s
-      .nextRuns(expr, new Date())
-      .map((d) => d.toString())
-      .join("; ")}`,
+    msg.backup.cli.nextRuns({
+      runs: s
+        .nextRuns(expr, new Date())
+        .map((d) => d.toString())
+        .join("; "),
+    }),
   );
-  out.info(`PATH pinned on the line: ${path}`);
+  out.info(msg.backup.cli.pathPinned({ path }));
   out.result({ ok: true, line, changed });
   return 0;
 }
@@ -187,7 +191,7 @@ async function pruneBackups(out: Output, root: string): Promise<number> {
     await sweepKept(project, out);
     return gone;
   });
-  out.success(removed.length ? `removed ${removed.join(", ")}` : "nothing to prune");
+  out.success(removed.length ? msg.backup.cli.removed({ list: removed.join(", ") }) : msg.backup.cli.nothingToPrune);
   out.result({ ok: true, removed });
   return 0;
 }
@@ -198,10 +202,10 @@ async function verifyBackup(out: Output, root: string, given: string | undefined
     // After a restore that died, what it left half-swapped is put back together before its snapshot is checked.
     if (interruptedRestore(lock.recoveredFrom)) await recoverDeadSwaps(project, out);
     const dir = given ? resolveBackupDir(root, given) : listBackups(root)[0]?.dir;
-    if (!dir) throw new UsageError("there is no backup to verify yet");
+    if (!dir) throw new UsageError(msg.backup.cli.noBackupToVerify);
     const r = await drillBackup(project, out, dir, decryptionKey(project.config.encryption, identity));
-    for (const [c, line] of Object.entries(r.proven)) out.info(`${c.padEnd(8)} ${line}`);
-    out.success(`backup ${r.id} verified: every component restored in a drill and matched its manifest`);
+    for (const [c, line] of Object.entries(r.proven)) out.info(`${padCells(c, 8)} ${line}`);
+    out.success(msg.backup.cli.verified({ id: r.id }));
     out.result({ ok: true, id: r.id, components: r.components, drill: r.proven });
     return 0;
   });
@@ -239,28 +243,35 @@ async function takeBackup(out: Output, root: string, components: ComponentName[]
   project.config.snapshotRetention();
   project.config.offsite();
   if (dryRun) {
-    out.info(`would back up: ${components.join(", ")} into backups/daily/<now>/ (then promote, prune)`);
-    out.info(`needs running: ${rolesNeeded(components).join(", ") || "nothing"}`);
-    if (components.includes("milvus")) out.info("milvus-standalone and minio are stopped briefly for a consistent copy");
+    out.info(msg.backup.cli.wouldBackUp({ components: components.join(", ") }));
+    out.info(msg.backup.cli.needsRunning({ roles: rolesNeeded(components).join(", ") || msg.backup.cli.nothing }));
+    if (components.includes("milvus")) out.info(msg.backup.cli.milvusStopped);
     const enc = await encryptionConfig(project.config.encryption);
-    out.info(
-      enc
-        ? `encrypted with age to ${enc.recipients.length} recipient(s)${enc.key ? " (the key in .env.prod can decrypt)" : " (decrypting needs the key: --identity <file>)"}`
-        : "not encrypted (BACKUP_AGE_RECIPIENTS / BACKUP_ENCRYPTION_KEY unset)",
-    );
+    out.info(enc ? msg.backup.cli.encrypted({ n: enc.recipients.length, canDecrypt: enc.key !== undefined }) : msg.backup.cli.notEncrypted);
     return 0;
   }
   const r = await withRunLock(root, { script: SCRIPT, purpose: "backup" }, out, (lock) => backupJob(project, out, lock, components));
   out.success(
-    `backup ${r.id}: ${Object.keys(r.manifest.components).join(", ")}, ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s → ${relative(root, r.dir)}`,
+    msg.backup.cli.done({
+      id: r.id,
+      components: Object.keys(r.manifest.components).join(", "),
+      size: formatBytes(r.bytes),
+      secs: (r.durationMs / 1000).toFixed(1),
+      dir: relative(root, r.dir),
+    }),
   );
-  if (r.promoted.length) out.info(`promoted to ${r.promoted.join(", ")} (hard links)`);
-  if (r.pruned.length) out.info(`pruned ${r.pruned.join(", ")}`);
-  if (r.offsite) out.info(`offsite: ${r.offsite}`);
-  if (out.verbose) out.debug(`where the time went: ${out.phases.map((p) => `${p.step} ${(p.ms / 1000).toFixed(1)} s`).join("; ")}`);
+  if (r.promoted.length) out.info(msg.backup.cli.promoted({ tiers: r.promoted.join(", ") }));
+  if (r.pruned.length) out.info(msg.backup.cli.pruned({ list: r.pruned.join(", ") }));
+  if (r.offsite) out.info(msg.backup.cli.offsite({ where: r.offsite }));
+  if (out.verbose)
+    out.debug(
+      msg.backup.cli.timeWent({
+        phases: out.phases.map((p) => msg.backup.cli.phaseTime({ step: p.step, secs: (p.ms / 1000).toFixed(1) })).join("; "),
+      }),
+    );
   // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
   const peakRssKB = process.resourceUsage().maxRSS;
-  out.debug(`peak RSS ${Math.round(peakRssKB / 1024)} MiB`);
+  out.debug(msg.backup.cli.peakRss({ mib: Math.round(peakRssKB / 1024) }));
   out.result({
     ok: true,
     id: r.id,
