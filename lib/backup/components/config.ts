@@ -38,6 +38,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { parse as dotenvParse } from "dotenv";
 import * as tar from "tar";
 import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
+import { msg } from "../../core/i18n/index.ts";
 import { parseConfig } from "../../project/config.ts";
 import { composeDisagreements, validateEnv } from "../../project/env.ts";
 import type { StackModel } from "../../project/stack.ts";
@@ -124,16 +125,16 @@ export function allowedConfigDir(rel: string, composeRel: readonly string[]): bo
  * `./` and trailing slashes are dropped; any other odd segment (`..`, `.`, empty) is refused.
  */
 export function configEntryPath(path: string, type: string, composeRel: readonly string[]): { rel: string } | { why: string } {
-  if (path.includes("\0")) return { why: "a NUL byte in its name" };
-  if (path.startsWith("/")) return { why: "an absolute path" };
+  if (path.includes("\0")) return { why: msg.components.config.why.nul };
+  if (path.startsWith("/")) return { why: msg.components.config.why.absolute };
   const rel = path.replace(/^(\.\/+)+/, "").replace(/\/+$/, "");
   const segs = rel === "" || rel === "." ? [] : rel.split("/");
-  if (segs.some((s) => s === "" || s === "." || s === "..")) return { why: "a `..`, `.` or empty name in its path" };
-  if (segs.some((s) => Buffer.byteLength(s) > NAME_MAX) || Buffer.byteLength(rel) > PATH_MAX) return { why: "a name too long to write" };
+  if (segs.some((s) => s === "" || s === "." || s === "..")) return { why: msg.components.config.why.oddSegment };
+  if (segs.some((s) => Buffer.byteLength(s) > NAME_MAX) || Buffer.byteLength(rel) > PATH_MAX) return { why: msg.components.config.why.tooLong };
   const clean = segs.join("/");
-  if (type === "Directory") return allowedConfigDir(clean, composeRel) ? { rel: clean } : { why: "a directory config backups are not made of" };
-  if (!FILE_TYPES.includes(type)) return { why: `a ${type} entry (only regular files are restored)` };
-  return allowedConfigFile(clean, composeRel) ? { rel: clean } : { why: "not a file config backups are made of" };
+  if (type === "Directory") return allowedConfigDir(clean, composeRel) ? { rel: clean } : { why: msg.components.config.why.notConfigDir };
+  if (!FILE_TYPES.includes(type)) return { why: msg.components.config.why.notRegular({ type }) };
+  return allowedConfigFile(clean, composeRel) ? { rel: clean } : { why: msg.components.config.why.notConfigFile };
 }
 
 interface ConfigArchiveFile {
@@ -163,12 +164,12 @@ export function readConfigArchive(archive: string, composeRel: readonly string[]
     const segs = r.rel === "" ? [] : r.rel.split("/");
     for (let i = 1; i < segs.length; i++) {
       const up = segs.slice(0, i).join("/");
-      if (kinds.get(up) === "file") return "beneath a file of the archive";
+      if (kinds.get(up) === "file") return msg.components.config.why.beneathFile;
       beneath.add(up);
     }
     const seen = kinds.get(r.rel);
-    if (seen === "file" || (seen === "dir" && kind === "file")) return "in the archive twice";
-    if (kind === "file" && beneath.has(r.rel)) return "a file, and the archive has entries beneath it";
+    if (seen === "file" || (seen === "dir" && kind === "file")) return msg.components.common.inArchiveTwice;
+    if (kind === "file" && beneath.has(r.rel)) return msg.components.config.why.fileWithEntriesBeneath;
     kinds.set(r.rel, kind);
     if (kind === "dir") return undefined;
     const f: ConfigArchiveFile = { rel: r.rel, mode: typeof e.mode === "number" ? e.mode : 0o644 };
@@ -204,28 +205,26 @@ export function readConfigArchive(archive: string, composeRel: readonly string[]
       onReadEntry: (e) => {
         if (refused !== undefined) return;
         const why = onEntry(e);
-        if (why !== undefined) refused = `${JSON.stringify(e.path)}: ${why}`;
+        if (why !== undefined) refused = msg.components.common.entry({ path: JSON.stringify(e.path), why });
       },
     });
   } catch (e) {
     if (e instanceof ClawError) throw e;
-    throw new InvalidBackupError(`config: ${CONFIG_FILE} is not a readable tar archive (${errorCode(e)})`);
+    throw new InvalidBackupError(msg.components.config.notReadable({ file: CONFIG_FILE, code: errorCode(e) }));
   } finally {
     for (const fd of open) closeSync(fd);
   }
-  if (refused !== undefined) throw new InvalidBackupError(`config: ${CONFIG_FILE} holds an entry a config restore must not write: ${refused}`);
-  if (writeError !== undefined) throw new ClawError(`config: could not unpack ${CONFIG_FILE} into a scratch directory (${errorCode(writeError)})`);
+  if (refused !== undefined) throw new InvalidBackupError(msg.components.config.refusedEntry({ file: CONFIG_FILE, entry: refused }));
+  if (writeError !== undefined) throw new ClawError(msg.components.config.cannotUnpack({ file: CONFIG_FILE, code: errorCode(writeError) }));
   return files;
 }
 
 /** The manifest's counts.files, or InvalidBackupError when the record is not what a backup writes. */
 function wantFiles(rec: unknown): number {
   const counts = typeof rec === "object" && rec !== null ? (rec as { counts?: unknown }).counts : undefined;
-  if (typeof counts !== "object" || counts === null || Array.isArray(counts))
-    throw new InvalidBackupError("config: the manifest record has no counts");
+  if (typeof counts !== "object" || counts === null || Array.isArray(counts)) throw new InvalidBackupError(msg.components.config.noCounts);
   const n = (counts as Record<string, unknown>).files;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)
-    throw new InvalidBackupError("config: the manifest's counts.files is not a whole number");
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new InvalidBackupError(msg.components.config.filesNotWhole);
   return n;
 }
 
@@ -233,7 +232,7 @@ function wantFiles(rec: unknown): number {
 function checkArchive(archive: string, rec: ComponentRecord, composeRel: readonly string[], scratch?: string): ConfigArchiveFile[] {
   const want = wantFiles(rec);
   const files = readConfigArchive(archive, composeRel, scratch);
-  if (files.length !== want) throw new InvalidBackupError(`config: archive holds ${files.length} files, the manifest ${want}`);
+  if (files.length !== want) throw new InvalidBackupError(msg.components.config.countDiffers({ files: files.length, want }));
   return files;
 }
 
@@ -248,7 +247,7 @@ export function checkLiveTree(root: string, rels: readonly string[]): void {
   try {
     realRoot = realpathSync(root);
   } catch (e) {
-    throw new PreconditionError(`config: the project directory ${root} cannot be resolved (${errorCode(e)})`);
+    throw new PreconditionError(msg.components.config.rootUnresolved({ root, code: errorCode(e) }));
   }
   const checked = new Set<string>();
   for (const rel of rels) {
@@ -262,10 +261,10 @@ export function checkLiveTree(root: string, rels: readonly string[]): void {
         st = lstatSync(join(root, sub));
       } catch (e) {
         if (errorCode(e) === "ENOENT") break; // created by the restore, as is everything below it
-        throw new PreconditionError(`config: cannot inspect ${sub} in the project (${errorCode(e)}), so ${rel} cannot be restored safely`);
+        throw new PreconditionError(msg.components.config.cannotInspect({ sub, code: errorCode(e), rel }));
       }
       if (leaf) {
-        if (st.isDirectory()) throw new PreconditionError(`config: ${rel} is a directory in the project; the backup holds a file there`);
+        if (st.isDirectory()) throw new PreconditionError(msg.components.config.isDirectory({ rel }));
         break;
       }
       if (st.isSymbolicLink()) {
@@ -273,19 +272,13 @@ export function checkLiveTree(root: string, rels: readonly string[]): void {
         try {
           real = realpathSync(join(root, sub));
         } catch (e) {
-          throw new PreconditionError(
-            `config: ${sub} is a symlink that does not resolve (${errorCode(e)}: a loop or a missing target); a restore would write through it`,
-            "replace the link with a real directory, or leave config out (--skip-config)",
-          );
+          throw new PreconditionError(msg.components.config.danglingLink({ sub, code: errorCode(e) }), msg.components.config.linkHint);
         }
         if (!within(real, realRoot))
-          throw new PreconditionError(
-            `config: ${sub} is a symlink to ${real}, outside the project ${realRoot}; a restore would write through it`,
-            "replace the link with a real directory, or leave config out (--skip-config)",
-          );
+          throw new PreconditionError(msg.components.config.linkOutside({ sub, real, root: realRoot }), msg.components.config.linkHint);
         st = statSync(real);
       }
-      if (!st.isDirectory()) throw new PreconditionError(`config: ${sub} is not a directory in the project, so ${rel} cannot be restored`);
+      if (!st.isDirectory()) throw new PreconditionError(msg.components.config.notDirectory({ sub, rel }));
       checked.add(sub);
     }
   }
@@ -342,7 +335,7 @@ function writeConfigFile(root: string, f: ConfigArchiveFile, rootOwner: Owner): 
     renameSync(staged, dst);
   } catch (e) {
     if (staged !== undefined) rmSync(staged, { force: true });
-    throw new ClawError(`config: could not write ${f.rel} (${errorCode(e)})`, { cause: e });
+    throw new ClawError(msg.components.config.cannotWrite({ rel: f.rel, code: errorCode(e) }), { cause: e });
   }
 }
 
@@ -390,7 +383,7 @@ export async function restoreConfigFiles(
   try {
     scratch = newWorkDir(root, "config");
   } catch (e) {
-    throw new ClawError(`config: cannot make a scratch directory under ${root}/backups (${errorCode(e)})`, { cause: e });
+    throw new ClawError(msg.components.config.cannotScratch({ root, code: errorCode(e) }), { cause: e });
   }
   try {
     const files = readConfigArchive(archive, composeRel, scratch);
@@ -423,13 +416,10 @@ function checkRestoredEnv(text: string): void {
   try {
     parseConfig((k) => values[k]);
   } catch (e) {
-    why ??= (e as Error).message.replace(/^\.env\.prod: /, "");
+    why ??= (e as Error).message.replace(/^\.env\.prod(: |：)/, "");
   }
   if (why) {
-    throw new InvalidBackupError(
-      `config: the backup's .env.prod would be refused by today's checks (${why})`,
-      "roll back the rest with rollback.mts --backup <dir> --skip-config, then fix .env.prod by hand",
-    );
+    throw new InvalidBackupError(msg.components.config.envRefused({ why }), msg.components.config.envRefusedHint);
   }
 }
 
@@ -439,7 +429,7 @@ export const config: Component = {
   async backup(ctx) {
     const skipped: string[] = [];
     const files = configFiles(ctx.project.root, ctx.project.composeFiles, skipped);
-    if (files.length === 0) throw new ClawError(`config: no configuration file found in ${ctx.project.root}`);
+    if (files.length === 0) throw new ClawError(msg.components.config.noFiles({ root: ctx.project.root }));
     await tar.c(
       { cwd: ctx.project.root, file: join(ctx.dir, CONFIG_FILE), portable: false, follow: false, mode: 0o600 } as tar.TarOptionsWithAliasesFile,
       files,
@@ -460,7 +450,10 @@ export const config: Component = {
     await this.verify(ctx, rec);
     // A dry run of the real restore: unpacks every file into scratch, compares, writes nothing live.
     const r = await restoreConfigFiles(join(ctx.dir, CONFIG_FILE), ctx.project.root, ctx.project.stack, true, ctx.project.composeFiles);
-    return `${wantFiles(rec)} files extract cleanly; ${r.changed.length ? `differ from the live ones: ${r.changed.join(", ")}` : "all equal the live ones"}`;
+    const files = wantFiles(rec);
+    return r.changed.length
+      ? msg.components.config.drillDiffer({ files, changed: r.changed.join(msg.components.common.listSep) })
+      : msg.components.config.drillEqual({ files });
   },
 
   async check(ctx, rec) {
@@ -483,7 +476,11 @@ export const config: Component = {
     // check() ran before the snapshot; the same checks again here, right before writing.
     await this.verify(ctx, rec);
     const r = await restoreConfigFiles(join(ctx.dir, CONFIG_FILE), ctx.project.root, ctx.project.stack, false, ctx.project.composeFiles);
-    ctx.out.info(r.changed.length ? `config: restored ${r.changed.join(", ")}` : "config: no file differed");
+    ctx.out.info(
+      r.changed.length
+        ? msg.components.config.restored({ files: r.changed.join(msg.components.common.listSep) })
+        : msg.components.config.noneDiffered,
+    );
     if (r.composeChanged) await ctx.project.compose.up({ wait: true });
     if (r.mounting.length) await ctx.project.compose.up({ services: r.mounting, wait: true, forceRecreate: true, noDeps: true });
   },

@@ -25,11 +25,12 @@ import { keptName } from "../../commands/volume.ts";
 import { settleAll } from "../../core/async.ts";
 import { InvalidBackupError, RestoreMismatchError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
+import { msg } from "../../core/i18n/index.ts";
 import { HOUR_MS } from "../../core/time.ts";
 import type { ComposeClient } from "../../infra/compose-client.ts";
 import { type ServiceModel, serviceByRole } from "../../project/stack.ts";
 import { artifact, type ComponentRecord } from "../manifest.ts";
-import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping, UNMOVED } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping } from "./component.ts";
 import {
   archiveVolume,
   armSwap,
@@ -130,10 +131,10 @@ export const milvus: Component = {
     try {
       status = parseSnapshotStatus(r.stdout);
     } catch {
-      throw new InvalidBackupError(`milvus: ${ETCD_FILE} is not a valid etcd snapshot`);
+      throw new InvalidBackupError(msg.components.milvus.notSnapshot({ file: ETCD_FILE }));
     }
     if (status.hash !== rec.counts["etcd:hash"] || status.revision !== rec.counts["etcd:revision"]) {
-      throw new InvalidBackupError(`milvus: ${ETCD_FILE} hash or revision differs from the manifest`);
+      throw new InvalidBackupError(msg.components.milvus.snapshotDiffers({ file: ETCD_FILE }));
     }
   },
 
@@ -149,23 +150,35 @@ export const milvus: Component = {
       { entrypoint: "sh" },
       { stdinFile: join(ctx.dir, ETCD_FILE), timeoutMs: HOUR_MS, allowFailure: true },
     );
-    if (e.status !== 0) throw new InvalidBackupError(`milvus: ${ETCD_FILE} does not restore into a fresh etcd: ${lastLine(e.stderr)}`);
+    if (e.status !== 0) throw new InvalidBackupError(msg.components.milvus.etcdDrillFailed({ file: ETCD_FILE, reason: lastLine(e.stderr) }));
     const keys = Number((JSON.parse(e.stdout) as { count?: number }).count ?? 0);
     if (keys !== rec.counts["etcd:keys"])
-      throw new InvalidBackupError(`milvus: a fresh etcd restored from ${ETCD_FILE} holds ${keys} keys, the manifest ${rec.counts["etcd:keys"]}`);
+      throw new InvalidBackupError(msg.components.milvus.etcdKeysDiffer({ file: ETCD_FILE, keys, want: rec.counts["etcd:keys"] }));
     const m = await drillVolume(compose, name, minio, join(ctx.dir, MINIO_FILE), MINIO_READY_CHECK);
     if (m.files !== rec.counts["minio:files"] || m.bytes !== rec.counts["minio:bytes"] || !/MINIO READY/.test(m.stdout)) {
       throw new InvalidBackupError(
-        `milvus: the MinIO archive gives ${m.files} files / ${m.bytes} bytes, the manifest ${rec.counts["minio:files"]} / ${rec.counts["minio:bytes"]}`,
+        msg.components.milvus.archiveDiffers({
+          which: "MinIO",
+          files: m.files,
+          bytes: m.bytes,
+          wantFiles: rec.counts["minio:files"],
+          wantBytes: rec.counts["minio:bytes"],
+        }),
       );
     }
     const v = await drillVolume(compose, name, mv, join(ctx.dir, MILVUS_FILE));
     if (v.files !== rec.counts["milvus:files"] || v.bytes !== rec.counts["milvus:bytes"]) {
       throw new InvalidBackupError(
-        `milvus: the Milvus archive gives ${v.files} files / ${v.bytes} bytes, the manifest ${rec.counts["milvus:files"]} / ${rec.counts["milvus:bytes"]}`,
+        msg.components.milvus.archiveDiffers({
+          which: "Milvus",
+          files: v.files,
+          bytes: v.bytes,
+          wantFiles: rec.counts["milvus:files"],
+          wantBytes: rec.counts["milvus:bytes"],
+        }),
       );
     }
-    return `etcd restored and started in a throwaway container with ${keys} keys; MinIO started ready on ${m.files} files / ${m.bytes} bytes; Milvus volume ${v.files} files / ${v.bytes} bytes: all as in the manifest`;
+    return msg.components.milvus.drilled({ keys, minioFiles: m.files, minioBytes: m.bytes, milvusFiles: v.files, milvusBytes: v.bytes });
   },
 
   async prepare(ctx, rec, tag) {
@@ -191,7 +204,10 @@ export const milvus: Component = {
       }
       const got = await stageVolume(compose, svc, tag, { file: join(ctx.dir, file) }, produce);
       if (key === "etcd") return;
-      const differs = statsDiffer(`${key === "minio" ? "MinIO" : "Milvus"} volume`, got, { files: c[`${key}:files`], bytes: c[`${key}:bytes`] });
+      const differs = statsDiffer(msg.components.milvus.volume({ which: key === "minio" ? "MinIO" : "Milvus" }), got, {
+        files: c[`${key}:files`],
+        bytes: c[`${key}:bytes`],
+      });
       if (differs) throw new RestoreMismatchError("milvus", differs);
     };
     try {
@@ -271,12 +287,12 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
         await start();
       }
       const keys = await keyCount(compose, etcd);
-      if (keys !== c["etcd:keys"]) throw new RestoreMismatchError("milvus", `etcd holds ${keys} keys after restore, the backup ${c["etcd:keys"]}`);
+      if (keys !== c["etcd:keys"]) throw new RestoreMismatchError("milvus", msg.components.milvus.etcdKeysAfter({ keys, want: c["etcd:keys"] }));
       // From an in-place snapshot the staged copy was checked against its fingerprint in prepare.
       if (rec.kept) return;
       const differs =
-        statsDiffer("MinIO volume", stats[1]!, { files: c["minio:files"], bytes: c["minio:bytes"] }) ??
-        statsDiffer("Milvus volume", stats[2]!, { files: c["milvus:files"], bytes: c["milvus:bytes"] });
+        statsDiffer(msg.components.milvus.volume({ which: "MinIO" }), stats[1]!, { files: c["minio:files"], bytes: c["minio:bytes"] }) ??
+        statsDiffer(msg.components.milvus.volume({ which: "Milvus" }), stats[2]!, { files: c["milvus:files"], bytes: c["milvus:bytes"] });
       if (differs) throw new RestoreMismatchError("milvus", differs);
     },
   };
@@ -288,11 +304,17 @@ async function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: stri
   const compose = ctx.project.compose;
   const keys = ["etcd", "minio", "milvus"] as const;
   const got = await settleAll([etcd, minio, mv].map((s) => keptFingerprint(compose, s, tag)));
-  if (got.every((g) => g === undefined) && !rec.kept?.moved) return `${keptName(tag)} ${UNMOVED}`;
+  if (got.every((g) => g === undefined) && !rec.kept?.moved) return msg.components.common.unmovedAt({ what: keptName(tag) });
   for (const [i, k] of keys.entries()) {
     if (got[i] === undefined && !rec.kept?.moved) continue;
     const differs = fingerprintDiffers(`milvus (${k})`, got[i]);
-    if (differs) throw new InvalidBackupError(differs, "use another backup (see --list)");
+    if (differs) throw new InvalidBackupError(differs, msg.components.common.useAnotherBackup);
   }
-  return `kept in place as ${keptName(tag)} in the etcd, MinIO and Milvus volumes: ${keys.map((k, i) => (got[i] ? `${k} ${got[i].now.files} files / ${got[i].now.bytes} bytes` : `${k} not moved aside (live is this state)`)).join(", ")}, as recorded (${rec.counts["etcd:keys"]} etcd keys when kept)`;
+  const parts = keys.map((k, i) => {
+    const g = got[i];
+    return g
+      ? msg.components.milvus.keptPart({ part: k, files: g.now.files, bytes: g.now.bytes })
+      : msg.components.milvus.keptPartUnmoved({ part: k });
+  });
+  return msg.components.milvus.keptOk({ kept: keptName(tag), parts: parts.join(msg.components.common.listSep), keys: rec.counts["etcd:keys"] });
 }

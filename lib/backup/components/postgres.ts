@@ -37,10 +37,11 @@ import { sleep } from "../../core/async.ts";
 import { runUndoable } from "../../core/cleanup.ts";
 import { ClawError, InvalidBackupError, RestoreMismatchError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
+import { msg } from "../../core/i18n/index.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import { serviceByRole } from "../../project/stack.ts";
 import { type ArtifactRecord, artifact, type ComponentRecord } from "../manifest.ts";
-import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping, UNMOVED } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping } from "./component.ts";
 
 export const DUMP_FILE = (db: string, codec: Codec = "none") => `postgres-${db}.dump${codec === "zstd" ? ".zst" : ""}`;
 const isDump = (file: string) => /\.dump(\.zst)?$/.test(file);
@@ -60,7 +61,7 @@ async function liveCounts(ctx: ComponentContext, service: string, user: string, 
 
 function dumpOf(rec: ComponentRecord): ArtifactRecord {
   const dump = rec.artifacts.find((a) => isDump(a.file));
-  if (!dump) throw new InvalidBackupError("postgres: no dump file in the manifest");
+  if (!dump) throw new InvalidBackupError(msg.components.postgres.noDump);
   return dump;
 }
 
@@ -80,7 +81,10 @@ async function retryWhileInUse<T>(fn: () => Promise<T>): Promise<T> {
 export function compareCounts(expected: Record<string, number>, actual: Record<string, number>): string[] {
   const diffs: string[] = [];
   for (const k of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
-    if (expected[k] !== actual[k]) diffs.push(`${k.replace(/^table:/, "")}: expected ${expected[k] ?? "none"}, got ${actual[k] ?? "none"}`);
+    if (expected[k] !== actual[k]) {
+      const none = msg.components.common.none;
+      diffs.push(msg.components.postgres.countDiff({ table: k.replace(/^table:/, ""), expected: expected[k] ?? none, got: actual[k] ?? none }));
+    }
   }
   return diffs;
 }
@@ -94,11 +98,9 @@ export async function recoverSwap(ctx: ComponentContext): Promise<void> {
   const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
   const { sql, leftovers, kept = [] } = swapRecovery(db, (await exec(swapStateSql(db))).stdout);
   for (const q of sql) await exec(q);
-  if (sql.length > kept.length * 2)
-    ctx.out.warn(`postgres: database ${db} was left half-swapped by a restore that died; put back as it was before that restore`);
-  if (kept.length) ctx.out.warn(`postgres: what a restore that died had swapped out is kept as its in-place snapshot: ${kept.join(", ")}`);
-  if (leftovers.length)
-    ctx.out.warn(`postgres: ${leftovers.join(", ")} left by a restore that died (the state before it); drop when no longer needed: DROP DATABASE …`);
+  if (sql.length > kept.length * 2) ctx.out.warn(msg.components.postgres.halfSwapped({ db }));
+  if (kept.length) ctx.out.warn(msg.components.postgres.keptByDead({ kept: kept.join(msg.components.common.listSep) }));
+  if (leftovers.length) ctx.out.warn(msg.components.postgres.leftovers({ leftovers: leftovers.join(msg.components.common.listSep) }));
 }
 
 export const postgres: Component = {
@@ -118,9 +120,9 @@ export const postgres: Component = {
       {},
       { stdoutFile: join(ctx.dir, dump), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
     );
-    if (r.status === 3) throw new InvalidBackupError("postgres: pg_restore cannot decode the data in the dump", "the dump is damaged");
+    if (r.status === 3) throw new InvalidBackupError(msg.components.postgres.cannotDecode, msg.components.postgres.dumpDamaged);
     if (r.status !== 0)
-      throw new ClawError(`postgres: pg_dump failed: ${lastLine(r.stderr)}`, { hint: "is the postgres service running? docker compose ps postgres" });
+      throw new ClawError(msg.components.postgres.dumpFailed({ reason: lastLine(r.stderr) }), { hint: msg.components.postgres.dumpFailedHint });
     const counts = parseDumpCounts(r.stderr);
     await ctx.project.compose.exec(service, pgDumpGlobals(user), {}, { stdoutFile: join(ctx.dir, GLOBALS_FILE) });
     const version = (await ctx.project.compose.exec(service, pgVersion())).stdout.trim();
@@ -146,7 +148,7 @@ export const postgres: Component = {
       allowFailure: true,
     });
     if (list.status !== 0 || !/Archive created at/.test(list.stdout)) {
-      throw new InvalidBackupError(`postgres: pg_restore cannot read ${dump.file}`, "the dump is damaged; use another backup");
+      throw new InvalidBackupError(msg.components.postgres.cannotRead({ file: dump.file }), msg.components.postgres.cannotReadHint);
     }
   },
 
@@ -161,12 +163,13 @@ export const postgres: Component = {
       { entrypoint: "sh", user: "postgres" },
       { stdinFile: join(ctx.dir, dump.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
     );
-    if (r.status !== 0) throw new InvalidBackupError(`postgres: the dump does not restore into a fresh database: ${lastLine(r.stderr)}`);
+    if (r.status !== 0) throw new InvalidBackupError(msg.components.postgres.drillFailed({ reason: lastLine(r.stderr) }));
     const counts = parseCounts(r.stdout);
     const diffs = compareCounts(rec.counts, counts);
-    if (diffs.length) throw new InvalidBackupError(`postgres: restored row counts differ from the manifest: ${diffs.slice(0, 3).join("; ")}`);
+    if (diffs.length)
+      throw new InvalidBackupError(msg.components.postgres.drillCountsDiffer({ diffs: diffs.slice(0, 3).join(msg.components.common.diffSep) }));
     const rows = Object.values(counts).reduce((s, n) => s + n, 0);
-    return `restored into a throwaway database: ${Object.keys(counts).length} tables, ${rows} rows, as in the manifest`;
+    return msg.components.postgres.drilled({ tables: Object.keys(counts).length, rows });
   },
 
   // No recoverSwap here: the snapshot's backup() does it, at the same time, before any swap.
@@ -182,7 +185,7 @@ export const postgres: Component = {
       // From an in-place snapshot: a file-level copy of it (it stays as it is, for another undo).
       const from = keptDatabase(db, rec.kept.tag);
       if (!(await exec(databaseExistsSql(from))).stdout.trim())
-        throw new InvalidBackupError(`postgres: the in-place snapshot ${from} is no longer in the server`, "use another backup (see --list)");
+        throw new InvalidBackupError(msg.components.postgres.keptGone({ kept: from }), msg.components.common.useAnotherBackup);
       const version = Number((await exec(serverVersionNumSql())).stdout.trim());
       await retryWhileInUse(() => exec(copyDatabaseSql(restored, from, user, version)));
     } else await exec(createDatabaseSql(restored, user));
@@ -197,7 +200,11 @@ export const postgres: Component = {
         );
       }
       const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, restored));
-      if (diffs.length) throw new RestoreMismatchError("postgres", `restored row counts differ from the backup: ${diffs.slice(0, 3).join("; ")}`);
+      if (diffs.length)
+        throw new RestoreMismatchError(
+          "postgres",
+          msg.components.postgres.restoredCountsDiffer({ diffs: diffs.slice(0, 3).join(msg.components.common.diffSep) }),
+        );
     } catch (e) {
       await discard();
       throw e;
@@ -250,7 +257,11 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
       moved = keep;
       if (!keep) await exec(dropDatabaseSql(old, { ifExists: false }));
       const diffs = compareCounts(rec.counts, await liveCounts(ctx, service, user, db));
-      if (diffs.length) throw new RestoreMismatchError("postgres", `row counts after the swap differ: ${diffs.slice(0, 3).join("; ")}`);
+      if (diffs.length)
+        throw new RestoreMismatchError(
+          "postgres",
+          msg.components.postgres.swapCountsDiffer({ diffs: diffs.slice(0, 3).join(msg.components.common.diffSep) }),
+        );
     },
   };
 }
@@ -261,14 +272,15 @@ async function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: stri
   const kept = keptDatabase(db, tag);
   const exec = (sql: string) => ctx.project.compose.exec(service, psql(user, "postgres", sql));
   if (!(await exec(databaseExistsSql(kept))).stdout.trim()) {
-    if (!rec.kept?.moved) return `${kept} ${UNMOVED}`;
-    throw new InvalidBackupError(`postgres: the in-place snapshot ${kept} is no longer in the server`, "use another backup (see --list)");
+    if (!rec.kept?.moved) return msg.components.common.unmovedAt({ what: kept });
+    throw new InvalidBackupError(msg.components.postgres.keptGone({ kept }), msg.components.common.useAnotherBackup);
   }
   const counts = await liveCounts(ctx, service, user, kept);
   const diffs = compareCounts(rec.counts, counts);
-  if (diffs.length) throw new InvalidBackupError(`postgres: the in-place snapshot ${kept} differs from its record: ${diffs.slice(0, 3).join("; ")}`);
+  if (diffs.length)
+    throw new InvalidBackupError(msg.components.postgres.keptDiffers({ kept, diffs: diffs.slice(0, 3).join(msg.components.common.diffSep) }));
   const rows = Object.values(counts).reduce((s, n) => s + n, 0);
-  return `kept in place as ${kept}: ${Object.keys(counts).length} tables, ${rows} rows, as recorded`;
+  return msg.components.postgres.keptOk({ kept, tables: Object.keys(counts).length, rows });
 }
 
 /** The in-place snapshots the server holds (their tags), and their removal. */

@@ -32,10 +32,11 @@ import { keptName } from "../../commands/volume.ts";
 import { sleep } from "../../core/async.ts";
 import { ClawError, InvalidBackupError, RestoreMismatchError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
+import { msg } from "../../core/i18n/index.ts";
 import { DATA_COMMAND_TIMEOUT_MS, HOUR_MS } from "../../core/time.ts";
 import { serviceByRole } from "../../project/stack.ts";
 import { artifact, type ComponentRecord } from "../manifest.ts";
-import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping, UNMOVED } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping } from "./component.ts";
 import { armSwap, fingerprintDiffers, keptFingerprint, recoverVolume, stageVolume, unstageVolume } from "./volume.ts";
 
 export const RDB_FILE = "redis.rdb";
@@ -61,7 +62,7 @@ async function freshSave(ctx: ComponentContext): Promise<void> {
     const r = await cli(ctx, redisBgsave());
     if (/Background saving started/i.test(r.stdout)) break;
     // Another save or an AOF rewrite is running: wait and ask again.
-    if (attempt > 1200) throw new ClawError(`redis: BGSAVE was not accepted: ${r.stdout.trim()}`);
+    if (attempt > 1200) throw new ClawError(msg.components.redis.bgsaveRefused({ reply: r.stdout.trim() }));
     await sleep(500);
   }
   const deadline = Date.now() + DATA_COMMAND_TIMEOUT_MS;
@@ -72,11 +73,11 @@ async function freshSave(ctx: ComponentContext): Promise<void> {
       savesBefore === undefined ? Number(p.rdb_last_save_time) > before : Number(p.rdb_saves) > savesBefore || p.rdb_last_bgsave_status !== "ok";
     if (p.rdb_bgsave_in_progress === "0" && ours) {
       if (p.rdb_last_bgsave_status !== "ok") {
-        throw new ClawError("redis: BGSAVE failed (rdb_last_bgsave_status:err)", { hint: "check disk space and `docker compose logs redis`" });
+        throw new ClawError(msg.components.redis.bgsaveFailed, { hint: msg.components.redis.bgsaveFailedHint });
       }
       return;
     }
-    if (Date.now() > deadline) throw new ClawError("redis: BGSAVE did not finish in time");
+    if (Date.now() > deadline) throw new ClawError(msg.components.redis.bgsaveSlow);
     await sleep(100);
   }
 }
@@ -104,7 +105,7 @@ export const redis: Component = {
       { stdoutFile: join(ctx.dir, RDB_FILE), timeoutMs: DATA_COMMAND_TIMEOUT_MS },
     );
     const check = await checkRdb(ctx, join(ctx.dir, RDB_FILE));
-    if (!check.ok) throw new ClawError("redis: the copied RDB does not pass redis-check-rdb");
+    if (!check.ok) throw new ClawError(msg.components.redis.copyBad);
     const version = parseInfo((await cli(ctx, redisInfo("server"))).stdout).redis_version ?? "unknown";
     return {
       artifacts: [await artifact(ctx.dir, RDB_FILE)],
@@ -120,17 +121,17 @@ export const redis: Component = {
       return;
     }
     const a = rec.artifacts[0];
-    if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
+    if (!a) throw new InvalidBackupError(msg.components.redis.noRdb);
     const check = await checkRdb(ctx, join(ctx.dir, a.file));
     if (!check.ok || check.keys !== rec.counts.keys) {
-      throw new InvalidBackupError(`redis: ${a.file} fails redis-check-rdb or holds ${check.keys} keys instead of ${rec.counts.keys}`);
+      throw new InvalidBackupError(msg.components.redis.checkFailed({ file: a.file, keys: check.keys, want: rec.counts.keys }));
     }
   },
 
   async drill(ctx, rec) {
     if (rec.kept) return verifyKept(ctx, rec, rec.kept.tag);
     const a = rec.artifacts[0];
-    if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
+    if (!a) throw new InvalidBackupError(msg.components.redis.noRdb);
     const r = await ctx.project.compose.throwaway(
       ctx.project.effectiveName,
       service(ctx),
@@ -138,12 +139,11 @@ export const redis: Component = {
       { entrypoint: "sh" },
       { stdinFile: join(ctx.dir, a.file), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
     );
-    if (r.status !== 0) throw new InvalidBackupError(`redis: a fresh redis-server cannot load ${a.file}: ${lastLine(r.stderr)}`);
+    if (r.status !== 0) throw new InvalidBackupError(msg.components.redis.cannotLoad({ file: a.file, reason: lastLine(r.stderr) }));
     const perDb = keyspaceCounts(parseInfo(r.stdout));
     const loaded = Object.values(perDb).reduce((s, n) => s + n, 0);
-    if (!keysMatch(loaded, rec.counts))
-      throw new InvalidBackupError(`redis: a fresh redis-server loaded ${loaded} keys, the manifest says ${rec.counts.keys}`);
-    return `loaded by a throwaway redis-server: ${loaded} keys in ${Object.keys(perDb).length} db(s) (manifest ${rec.counts.keys}, ${rec.counts.expires ?? 0} with a TTL)`;
+    if (!keysMatch(loaded, rec.counts)) throw new InvalidBackupError(msg.components.redis.loadedDiffer({ loaded, want: rec.counts.keys }));
+    return msg.components.redis.drilled({ loaded, dbs: Object.keys(perDb).length, keys: rec.counts.keys, expires: rec.counts.expires ?? 0 });
   },
 
   async prepare(ctx, rec, tag) {
@@ -161,7 +161,7 @@ export const redis: Component = {
         // Staged through a private server (older Redis with AOF): it counted what it loaded.
         const m = /KEYS (\d+)/.exec(staged.stdout);
         if (m && !keysMatch(Number(m[1]), rec.counts))
-          throw new RestoreMismatchError("redis", `the staged data holds ${m[1]} keys; the backup ${rec.counts.keys ?? 0}`);
+          throw new RestoreMismatchError("redis", msg.components.redis.stagedDiffer({ keys: m[1]!, want: rec.counts.keys ?? 0 }));
       }
     } catch (e) {
       await discard();
@@ -199,7 +199,7 @@ async function persistence(ctx: ComponentContext): Promise<RedisPersistence> {
 
 function rdbOf(rec: ComponentRecord) {
   const a = rec.artifacts[0];
-  if (!a) throw new InvalidBackupError("redis: no RDB in the manifest");
+  if (!a) throw new InvalidBackupError(msg.components.redis.noRdb);
   return a;
 }
 
@@ -269,7 +269,8 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
       }
       // Keys with a TTL may have expired since the backup; nothing else may differ.
       const live = sum(keyspaceCounts(await info(ctx, "keyspace")));
-      if (!keysMatch(live, rec.counts)) throw new RestoreMismatchError("redis", `restored ${live} keys; the backup holds ${rec.counts.keys ?? 0}`);
+      if (!keysMatch(live, rec.counts))
+        throw new RestoreMismatchError("redis", msg.components.redis.restoredDiffer({ keys: live, want: rec.counts.keys ?? 0 }));
     },
   };
 }
@@ -278,8 +279,8 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
 async function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: string): Promise<string> {
   const svc = serviceByRole(ctx.project.stack, "redis");
   const got = await keptFingerprint(ctx.project.compose, svc, tag);
-  if (!got && !rec.kept?.moved) return `${keptName(tag)} ${UNMOVED}`;
+  if (!got && !rec.kept?.moved) return msg.components.common.unmovedAt({ what: keptName(tag) });
   const differs = fingerprintDiffers("redis", got);
-  if (differs) throw new InvalidBackupError(differs, "use another backup (see --list)");
-  return `kept in place as ${keptName(tag)}: ${got!.now.files} files / ${got!.now.bytes} bytes (${rec.counts.keys ?? 0} keys when kept), as recorded`;
+  if (differs) throw new InvalidBackupError(differs, msg.components.common.useAnotherBackup);
+  return msg.components.redis.keptOk({ kept: keptName(tag), files: got!.now.files, bytes: got!.now.bytes, keys: rec.counts.keys ?? 0 });
 }

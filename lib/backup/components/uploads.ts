@@ -34,6 +34,7 @@ import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
 import { run } from "../../core/exec.ts";
+import { msg } from "../../core/i18n/index.ts";
 import { movedBytes, releasing } from "../../core/memory.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import { type StackModel, serviceByRole } from "../../project/stack.ts";
@@ -41,7 +42,7 @@ import type { ComponentRecord } from "../manifest.ts";
 import { artifact } from "../manifest.ts";
 import { newWorkDir } from "../store.ts";
 import { errorCode, FILE_TYPES, isRoot, NAME_MAX, PATH_MAX } from "./archive-rules.ts";
-import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping, UNMOVED } from "./component.ts";
+import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping } from "./component.ts";
 
 export const UPLOADS_FILE = "uploads.tar";
 
@@ -73,18 +74,16 @@ export function uploadsRealDir(dir: string): string | undefined {
     lstatSync(dir);
   } catch (e) {
     if (errorCode(e) === "ENOENT") return undefined;
-    throw new PreconditionError(`uploads: cannot inspect ${dir} (${errorCode(e)})`);
+    throw new PreconditionError(msg.components.uploads.cannotInspect({ dir, code: errorCode(e) }));
   }
   let real: string;
   try {
     real = realpathSync(dir);
   } catch (e) {
-    throw new PreconditionError(
-      `uploads: ${dir} is a symlink that does not resolve (${errorCode(e)}: a loop or a missing target)`,
-      "point the link at the uploads directory, or leave uploads out (--skip-uploads)",
-    );
+    throw new PreconditionError(msg.components.uploads.danglingLink({ dir, code: errorCode(e) }), msg.components.uploads.danglingLinkHint);
   }
-  if (!statSync(real).isDirectory()) throw new PreconditionError(`uploads: ${dir}${real === dir ? "" : ` (-> ${real})`} is not a directory`);
+  if (!statSync(real).isDirectory())
+    throw new PreconditionError(msg.components.uploads.notDirectory({ dir, target: real === dir ? undefined : real }));
   return real;
 }
 
@@ -99,26 +98,27 @@ export interface TarSummary {
 
 /** Pure: is this archive entry safe to extract under a root? */
 export function unsafeReason(path: string, type: string, linkpath: string | undefined): string | undefined {
-  if (path.includes("\0") || linkpath?.includes("\0")) return "a NUL byte in the name";
+  const why = msg.components.uploads.unsafe;
+  if (path.includes("\0") || linkpath?.includes("\0")) return why.nul;
   // node-tar strips (and in strict mode refuses) Windows roots too: `c:x`, `\\x`.
-  if (isAbsolute(path) || path.startsWith("/") || win32.parse(path).root !== "") return "absolute path";
+  if (isAbsolute(path) || path.startsWith("/") || win32.parse(path).root !== "") return why.absolute;
   // node-tar refuses `..` anywhere in a path, also between backslashes.
-  if (path.split(/[\\/]/).includes("..")) return "path escapes the directory";
+  if (path.split(/[\\/]/).includes("..")) return why.escapes;
   const segs = path.split("/").filter((s) => s !== "");
-  if (segs.some((s) => Buffer.byteLength(s) > NAME_MAX)) return `a name longer than ${NAME_MAX} bytes`;
-  if (Buffer.byteLength(path) > PATH_MAX || segs.length > MAX_DEPTH) return "a path too long to extract";
+  if (segs.some((s) => Buffer.byteLength(s) > NAME_MAX)) return why.nameTooLong({ max: NAME_MAX });
+  if (Buffer.byteLength(path) > PATH_MAX || segs.length > MAX_DEPTH) return why.pathTooLong;
   if (type === "Link" || type === "SymbolicLink") {
-    if (!linkpath) return "link without target";
+    if (!linkpath) return why.linkWithoutTarget;
     if (type === "Link" && (isAbsolute(linkpath) || win32.parse(linkpath).root !== "" || linkpath.split(/[\\/]/).includes("..")))
-      return "hard link escapes the directory";
+      return why.hardLinkEscapes;
     if (type === "SymbolicLink") {
       // Checked as text, a link could still escape through another link of the archive
       // (`d/a -> ..` then `l -> d/a/../x`). So a link may only point down: relative, no `..`.
-      if (isAbsolute(linkpath) || win32.parse(linkpath).root !== "") return "symlink to an absolute path";
-      if (linkpath.split(/[\\/]/).includes("..")) return "symlink with `..` in its target";
+      if (isAbsolute(linkpath) || win32.parse(linkpath).root !== "") return why.symlinkAbsolute;
+      if (linkpath.split(/[\\/]/).includes("..")) return why.symlinkDotDot;
     }
   }
-  if (![...FILE_TYPES, "Directory", "SymbolicLink", "Link"].includes(type)) return `unsupported entry type ${type}`;
+  if (![...FILE_TYPES, "Directory", "SymbolicLink", "Link"].includes(type)) return why.unsupportedType({ type });
   return undefined;
 }
 
@@ -144,18 +144,19 @@ export async function summarise(file: string): Promise<TarSummary> {
   const unsafe = (what: string) => {
     if (unsafeCount++ < UNSAFE_KEPT) s.unsafe.push(what);
   };
+  const why = msg.components.uploads.unsafe;
   const relation = (e: tar.ReadEntry, first: boolean): string | undefined => {
     const key = entryKey(e.path);
-    if (key === ".") return e.type === "Directory" ? (first ? undefined : "a second top entry") : `the top entry is a ${e.type}, not a directory`;
-    if (first) return "the archive does not start with its top directory (./)";
+    if (key === ".") return e.type === "Directory" ? (first ? undefined : why.secondTop) : why.topNotDirectory({ type: e.type });
+    if (first) return why.noTopFirst;
     const parent = posix.dirname(key);
     const k = parent === "." ? "Directory" : kinds.get(parent);
-    if (k === undefined) return `its directory ${JSON.stringify(parent)} is not an earlier entry of the archive`;
-    if (k !== "Directory") return `beneath ${JSON.stringify(parent)}, a ${k === "SymbolicLink" ? "symlink" : "file"} of the archive`;
-    if (kinds.has(key)) return "in the archive twice";
+    if (k === undefined) return why.parentMissing({ parent: JSON.stringify(parent) });
+    if (k !== "Directory") return (k === "SymbolicLink" ? why.beneathSymlink : why.beneathFile)({ parent: JSON.stringify(parent) });
+    if (kinds.has(key)) return msg.components.common.inArchiveTwice;
     if (e.type === "Link") {
       const target = kinds.get(entryKey(e.linkpath ?? ""));
-      if (target === undefined || !FILE_TYPES.includes(target)) return "a hard link to something that is not an earlier file of the archive";
+      if (target === undefined || !FILE_TYPES.includes(target)) return why.badHardLink;
     }
     kinds.set(key, e.type);
     return undefined;
@@ -167,8 +168,8 @@ export async function summarise(file: string): Promise<TarSummary> {
     onReadEntry: (e) => {
       movedBytes(e.size ?? 0);
       const first = index++ === 0;
-      const why = unsafeReason(e.path, e.type, e.linkpath) ?? relation(e, first);
-      if (why) unsafe(`${JSON.stringify(e.path)}: ${why}`);
+      const reason = unsafeReason(e.path, e.type, e.linkpath) ?? relation(e, first);
+      if (reason) unsafe(msg.components.common.entry({ path: JSON.stringify(e.path), why: reason }));
       if (e.type === "Directory") s.dirs++;
       else if (e.type === "SymbolicLink") s.symlinks++;
       else {
@@ -177,8 +178,8 @@ export async function summarise(file: string): Promise<TarSummary> {
       }
     },
   });
-  if (index === 0) unsafe("the archive holds no entry, not even its top directory (./)");
-  if (unsafeCount > UNSAFE_KEPT) s.unsafe.push(`… and ${unsafeCount - UNSAFE_KEPT} more`);
+  if (index === 0) unsafe(why.empty);
+  if (unsafeCount > UNSAFE_KEPT) s.unsafe.push(why.more({ n: unsafeCount - UNSAFE_KEPT }));
   return s;
 }
 
@@ -239,7 +240,7 @@ const entriesOf = (c: Counts) => c.files + c.symlinks + Math.max(0, c.dirs - 1);
 /** Pure: the failure of a backup whose archive holds nothing while the live directory holds something. */
 export function archivedNothing(dir: string, archived: Counts, live: Counts): string | undefined {
   if (entriesOf(archived) > 0 || entriesOf(live) === 0) return undefined;
-  return `uploads: the archive of ${dir} holds nothing, but the directory holds ${live.files} files, ${live.symlinks} symlinks and ${live.dirs - 1} directories`;
+  return msg.components.uploads.archivedNothing({ dir, files: live.files, symlinks: live.symlinks, dirs: live.dirs - 1 });
 }
 
 interface Owner {
@@ -305,13 +306,11 @@ function settle(dir: string, owner: Owner | undefined): Counts {
 /** The manifest's counts, or InvalidBackupError when the record is not what a backup writes. */
 function wantCounts(rec: unknown): Counts {
   const counts = typeof rec === "object" && rec !== null ? (rec as { counts?: unknown }).counts : undefined;
-  if (typeof counts !== "object" || counts === null || Array.isArray(counts))
-    throw new InvalidBackupError("uploads: the manifest record has no counts");
+  if (typeof counts !== "object" || counts === null || Array.isArray(counts)) throw new InvalidBackupError(msg.components.uploads.noCounts);
   const c = counts as Record<string, unknown>;
   for (const k of COUNT_KEYS) {
     const n = c[k];
-    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)
-      throw new InvalidBackupError(`uploads: the manifest's counts.${k} is not a whole number`);
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new InvalidBackupError(msg.components.uploads.countNotWhole({ key: k }));
   }
   return c as Counts;
 }
@@ -319,6 +318,12 @@ function wantCounts(rec: unknown): Counts {
 const countsOf = (s: TarSummary): Counts => ({ files: s.files, dirs: s.dirs, symlinks: s.symlinks, bytes: s.bytes });
 
 const differing = (got: Counts, want: Counts) => COUNT_KEYS.filter((k) => got[k] !== want[k]);
+
+/** The figures that differ, each with the manifest's. */
+const vsManifest = (got: Counts, want: Counts, keys: readonly (typeof COUNT_KEYS)[number][]) =>
+  keys
+    .map((k) => msg.components.uploads.vsManifest({ count: msg.components.uploads.count({ n: got[k], what: k }), want: want[k] }))
+    .join(msg.components.common.listSep);
 
 /**
  * Swap the content of `real` for that of `fresh` (a directory inside it) in place: the old
@@ -335,7 +340,7 @@ function swapContent(real: string, fresh: string, keepAs?: string): void {
   if (incoming.some((n) => ours.has(n))) {
     rmdirSync(old);
     rmSync(fresh, { recursive: true, force: true });
-    throw new ClawError("uploads: the archive holds an entry named like a scratch directory of this restore; the live uploads are untouched");
+    throw new ClawError(msg.components.uploads.scratchNameClash);
   }
   const movedOut: string[] = [];
   try {
@@ -350,9 +355,9 @@ function swapContent(real: string, fresh: string, keepAs?: string): void {
       rmdirSync(old);
       rmSync(fresh, { recursive: true, force: true });
     } catch {
-      throw new ClawError(`uploads: could not move the live uploads aside (${errorCode(e)}); some of them are in ${old}`, { cause: e });
+      throw new ClawError(msg.components.uploads.moveAsidePartly({ code: errorCode(e), old }), { cause: e });
     }
-    throw new ClawError(`uploads: could not move the live uploads aside (${errorCode(e)}); they are as they were`, { cause: e });
+    throw new ClawError(msg.components.uploads.moveAsideUndone({ code: errorCode(e) }), { cause: e });
   }
   if (keepAs) {
     // Complete before anything comes in: a run killed from here on is finished by recoverUploads.
@@ -365,8 +370,8 @@ function swapContent(real: string, fresh: string, keepAs?: string): void {
   try {
     for (const n of incoming) renameSync(join(fresh, n), join(real, n));
   } catch (e) {
-    throw new ClawError(`uploads: could not move the restored uploads into ${real} (${errorCode(e)}); the previous ones are in ${old}`, {
-      hint: "the snapshot taken before the restore undoes it (see the undo line above)",
+    throw new ClawError(msg.components.uploads.moveInFailed({ real, code: errorCode(e), old }), {
+      hint: msg.components.uploads.moveInFailedHint,
       cause: e,
     });
   }
@@ -388,7 +393,7 @@ export function recoverUploads(real: string): string[] {
     const p = join(parent, n);
     for (const e of readdirSync(p)) renameSync(join(p, e), join(real, e));
     rmdirSync(p);
-    done.push(`moved back what ${n} held`);
+    done.push(msg.components.uploads.movedBack({ name: n }));
   }
   for (const n of readdirSync(real)) {
     const m = /^\.claw-restore-(\d{8}-\d{6})$/.exec(n);
@@ -396,7 +401,7 @@ export function recoverUploads(real: string): string[] {
       const fresh = join(real, n);
       for (const e of readdirSync(fresh)) renameSync(join(fresh, e), join(real, e));
       rmdirSync(fresh);
-      done.push(`finished the swap of ${n}`);
+      done.push(msg.components.uploads.finishedSwap({ name: n }));
     } else if (/^\.claw-(restore|old)-/.test(n)) rmSync(join(real, n), { recursive: true, force: true });
   }
   return done;
@@ -411,7 +416,7 @@ const keptTagOf = (real: string, name: string) => {
   return name.startsWith(p) && /^\d{8}-\d{6}(\.partial)?$/.test(name.slice(p.length)) ? name.slice(p.length) : undefined;
 };
 function tagged(tag: string): string {
-  if (!/^\d{8}-\d{6}$/.test(tag)) throw new ClawError(`internal: ${JSON.stringify(tag)} is not a snapshot tag`);
+  if (!/^\d{8}-\d{6}$/.test(tag)) throw new ClawError(msg.components.uploads.notATag({ tag: JSON.stringify(tag) }));
   return tag;
 }
 
@@ -478,12 +483,12 @@ export const uploads: Component = {
     try {
       s = await summarise(join(ctx.dir, UPLOADS_FILE));
     } catch (e) {
-      throw new InvalidBackupError(`uploads: ${UPLOADS_FILE} is not a readable tar archive (${(e as Error).message})`);
+      throw new InvalidBackupError(msg.components.uploads.notReadable({ file: UPLOADS_FILE, reason: (e as Error).message }));
     }
-    if (s.unsafe.length)
-      throw new InvalidBackupError(`uploads: unsafe archive entry ${s.unsafe[0]}${s.unsafe.length > 1 ? ` (${s.unsafe.length - 1} more)` : ""}`);
+    if (s.unsafe.length) throw new InvalidBackupError(msg.components.uploads.unsafeEntry({ entry: s.unsafe[0]!, more: s.unsafe.length - 1 }));
     const c = countsOf(s);
-    for (const k of differing(c, want)) throw new InvalidBackupError(`uploads: archive holds ${c[k]} ${k}, the manifest ${want[k]}`);
+    for (const k of differing(c, want))
+      throw new InvalidBackupError(msg.components.uploads.archiveHolds({ count: msg.components.uploads.count({ n: c[k], what: k }), want: want[k] }));
   },
 
   async drill(ctx, rec) {
@@ -495,12 +500,12 @@ export const uploads: Component = {
       try {
         await extractTree(join(ctx.dir, UPLOADS_FILE), work, undefined);
       } catch (e) {
-        throw new InvalidBackupError(`uploads: the archive does not extract cleanly (${(e as Error).message})`);
+        throw new InvalidBackupError(msg.components.uploads.notExtracting({ reason: (e as Error).message }));
       }
       const got = treeCounts(work);
       const bad = differing(got, want);
-      if (bad.length) throw new InvalidBackupError(`uploads: extracted ${bad.map((k) => `${got[k]} ${k} (manifest ${want[k]})`).join(", ")}`);
-      return `extracted into a scratch directory: ${got.files} files, ${got.dirs} directories, ${got.symlinks} symlinks, ${got.bytes} bytes, as in the manifest`;
+      if (bad.length) throw new InvalidBackupError(msg.components.uploads.extracted({ figures: vsManifest(got, want, bad) }));
+      return msg.components.uploads.drilled({ files: got.files, dirs: got.dirs, symlinks: got.symlinks, bytes: got.bytes });
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -522,7 +527,7 @@ export const uploads: Component = {
     const real = liveUploads(ctx.project.root, ctx.project.stack);
     const st = statSync(real);
     const owner = isRoot() ? { uid: st.uid, gid: st.gid } : undefined;
-    for (const m of recoverUploads(real)) ctx.out.warn(`uploads: a restore that died left them half-swapped: ${m}`);
+    for (const m of recoverUploads(real)) ctx.out.warn(msg.components.uploads.halfSwapped({ what: m }));
     const fresh = join(real, `.claw-restore-${tag}`);
     mkdirSync(fresh, { mode: 0o700 });
     const discard = async () => rmSync(fresh, { recursive: true, force: true });
@@ -532,21 +537,19 @@ export const uploads: Component = {
     } catch (e) {
       await discard();
       if (e instanceof ClawError) throw e;
-      throw new ClawError(`uploads: extraction failed (${(e as Error).message}); the live uploads are untouched`);
+      throw new ClawError(msg.components.uploads.extractionFailed({ reason: (e as Error).message }));
     }
     let got: Counts;
     try {
       got = settle(fresh, owner);
     } catch (e) {
       await discard();
-      throw new ClawError(`uploads: could not set owners and modes of the extracted uploads (${errorCode(e)}); the live uploads are untouched`);
+      throw new ClawError(msg.components.uploads.settleFailed({ code: errorCode(e) }));
     }
     const bad = differing(got, want);
     if (bad.length) {
       await discard();
-      throw new InvalidBackupError(
-        `uploads: extracted ${bad.map((k) => `${got[k]} ${k} (manifest ${want[k]})`).join(", ")}; the live uploads are untouched`,
-      );
+      throw new InvalidBackupError(msg.components.uploads.extractedUntouched({ figures: vsManifest(got, want, bad) }));
     }
     const ready: StagedUploads = { ref: fresh, tag, discard, real, top };
     return ready;
@@ -578,7 +581,7 @@ export const uploads: Component = {
  */
 async function swapIn(ready: PreparedRestore, keep: boolean): Promise<Frozen> {
   const s = ready as Partial<StagedUploads>;
-  if (!s.real || !s.top) throw new ClawError("uploads: nothing was staged for this restore");
+  if (!s.real || !s.top) throw new ClawError(msg.components.uploads.nothingStaged);
   const { real, top } = s as StagedUploads;
   const keepAs = keep ? keptUploadsDir(real, ready.tag) : undefined;
   let moved = false;
@@ -608,7 +611,7 @@ async function copyKept(kept: string, fresh: string): Promise<Top> {
   try {
     st = statSync(kept);
   } catch {
-    throw new InvalidBackupError(`uploads: the in-place snapshot ${kept} is gone`, "use another backup (see --list)");
+    throw new InvalidBackupError(msg.components.uploads.keptGone({ kept }), msg.components.common.useAnotherBackup);
   }
   await run({ argv: ["cp", "-a", `${kept}/.`, `${fresh}/`] }, { timeoutMs: DATA_COMMAND_TIMEOUT_MS });
   return { mode: undefined, mtime: st.mtime };
@@ -627,15 +630,20 @@ function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: string): s
   } catch {
     got = undefined;
   }
-  if (!got && !rec.kept?.moved) return `${kept ?? tag} ${UNMOVED}`;
-  if (!got) throw new InvalidBackupError(`uploads: the in-place snapshot ${kept ?? tag} is gone`, "use another backup (see --list)");
+  if (!got && !rec.kept?.moved) return msg.components.common.unmovedAt({ what: kept ?? tag });
+  if (!got) throw new InvalidBackupError(msg.components.uploads.keptGone({ kept: kept ?? tag }), msg.components.common.useAnotherBackup);
   const want = wantCounts(rec);
   const bad = differing(got, want);
   if (bad.length)
     throw new InvalidBackupError(
-      `uploads: the in-place snapshot ${kept} holds ${bad.map((k) => `${got![k]} ${k} (recorded ${want[k]})`).join(", ")}`,
+      msg.components.uploads.keptDiffers({
+        kept,
+        figures: bad
+          .map((k) => msg.components.uploads.vsRecorded({ count: msg.components.uploads.count({ n: got![k], what: k }), want: want[k] }))
+          .join(msg.components.common.listSep),
+      }),
     );
-  return `kept in place as ${kept}: ${got.files} files, ${got.dirs} directories, ${got.symlinks} symlinks, ${got.bytes} bytes, as recorded`;
+  return msg.components.uploads.keptOk({ kept, files: got.files, dirs: got.dirs, symlinks: got.symlinks, bytes: got.bytes });
 }
 
 /** Records check() verified in this run (their artifact checksum-verified, not rewritten since): prepare need not read them again. */

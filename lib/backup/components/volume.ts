@@ -33,6 +33,7 @@ import {
 } from "../../commands/volume.ts";
 import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
+import { msg } from "../../core/i18n/index.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import type { ComposeClient } from "../../infra/compose-client.ts";
 import type { ServiceModel } from "../../project/stack.ts";
@@ -46,7 +47,7 @@ export const VOLUME_ROLES = ["redis", "etcd", "minio", "milvus"] as const;
 /** The named volume a service keeps its data in (first named volume in the model). */
 export function dataMount(service: ServiceModel): string {
   const v = service.volumes.find((m) => m.type === "volume");
-  if (!v) throw new PreconditionError(`service ${service.name} has no named data volume in the compose file`);
+  if (!v) throw new PreconditionError(msg.components.volume.noDataVolume({ service: service.name }));
   return v.target;
 }
 
@@ -65,7 +66,7 @@ export async function drillVolume(
     { entrypoint: "sh" },
     { stdinFile: file, timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
   );
-  if (r.status !== 0) throw new InvalidBackupError(`${service.name}: the volume archive does not extract and start cleanly: ${lastLine(r.stderr)}`);
+  if (r.status !== 0) throw new InvalidBackupError(msg.components.volume.drillFailed({ service: service.name, reason: lastLine(r.stderr) }));
   return { ...parseStats(r.stdout), stdout: r.stdout };
 }
 
@@ -76,7 +77,7 @@ export async function drillVolume(
  * the data into the container's log file.
  */
 export async function archiveVolume(compose: ComposeClient, service: ServiceModel, file: string): Promise<VolumeStats> {
-  if (basename(file).includes("'")) throw new PreconditionError(`unexpected archive name ${basename(file)}`);
+  if (basename(file).includes("'")) throw new PreconditionError(msg.components.volume.badArchiveName({ name: basename(file) }));
   const r = await compose.onVolumes(
     service.name,
     archiveCommand(dataMount(service), basename(file)),
@@ -110,9 +111,9 @@ export async function stageVolume(
     { entrypoint: "sh", background: true },
     { ...("file" in source ? { stdinFile: source.file } : {}), timeoutMs: DATA_COMMAND_TIMEOUT_MS, allowFailure: true },
   );
-  if (r.status === 5) throw new InvalidBackupError(`${service.name}: ${lastLine(r.stderr)}; the live data is untouched`);
-  if (r.status === 4) throw new InvalidBackupError(`${service.name}: ${lastLine(r.stderr)}`, "the snapshot's data is gone; use another backup");
-  if (r.status !== 0) throw new ClawError(`${service.name}: staging the restored data failed: ${lastLine(r.stderr)}; the live data is untouched`);
+  if (r.status === 5) throw new InvalidBackupError(msg.components.volume.stageRefused({ service: service.name, reason: lastLine(r.stderr) }));
+  if (r.status === 4) throw new InvalidBackupError(`${service.name}: ${lastLine(r.stderr)}`, msg.components.volume.keptDataGone);
+  if (r.status !== 0) throw new ClawError(msg.components.volume.stageFailed({ service: service.name, reason: lastLine(r.stderr) }));
   return { ...parseFingerprint(r.stdout), stdout: r.stdout, recorded: parseRecorded(r.stdout) };
 }
 
@@ -180,7 +181,8 @@ export async function keptFingerprint(
     timeoutMs: DATA_COMMAND_TIMEOUT_MS,
   });
   if (r.status === 4 && /KEPT MISSING/.test(r.stdout)) return undefined;
-  if (r.status !== 0) throw new ClawError(`${service.name}: could not read the in-place snapshot ${keptName(tag)}: ${lastLine(r.stderr)}`);
+  if (r.status !== 0)
+    throw new ClawError(msg.components.volume.keptUnreadable({ service: service.name, kept: keptName(tag), reason: lastLine(r.stderr) }));
   return { now: parseFingerprint(r.stdout), recorded: parseRecorded(r.stdout) };
 }
 
@@ -216,11 +218,11 @@ export async function dropKeptInVolume(compose: ComposeClient, service: ServiceM
 
 /** Pure: how an in-place snapshot (or a copy of it) differs from what it recorded when it was made, or undefined. */
 export function fingerprintDiffers(what: string, got: { now: Fingerprint; recorded: Fingerprint | undefined } | undefined): string | undefined {
-  if (!got) return `${what}: the in-place snapshot is no longer in the volume`;
+  if (!got) return msg.components.volume.keptGone({ what });
   const { now, recorded } = got;
-  if (!recorded) return `${what}: the in-place snapshot has no recorded fingerprint (the restore that made it died while moving the data aside)`;
+  if (!recorded) return msg.components.volume.keptNoFingerprint({ what });
   if (now.files !== recorded.files || now.bytes !== recorded.bytes || now.sum !== recorded.sum)
-    return `${what}: the in-place snapshot holds ${now.files} files / ${now.bytes} bytes, not the ${recorded.files} / ${recorded.bytes} it was made with, or its files changed`;
+    return msg.components.volume.keptChanged({ what, files: now.files, bytes: now.bytes, wantFiles: recorded.files, wantBytes: recorded.bytes });
   return undefined;
 }
 
@@ -228,5 +230,5 @@ export function fingerprintDiffers(what: string, got: { now: Fingerprint; record
 export function statsDiffer(what: string, got: VolumeStats, want: { files: number | undefined; bytes: number | undefined }): string | undefined {
   return got.files === want.files && got.bytes === want.bytes
     ? undefined
-    : `${what} holds ${got.files} files / ${got.bytes} bytes after restore, the backup ${want.files} / ${want.bytes}`;
+    : msg.components.volume.statsDiffer({ what, files: got.files, bytes: got.bytes, wantFiles: want.files, wantBytes: want.bytes });
 }
