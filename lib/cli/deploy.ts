@@ -3,13 +3,14 @@
  * deploy (or go back to a release), --list-releases, --status.
  */
 import { UsageError } from "../core/errors.ts";
+import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse, isInteractive } from "../core/prompts.ts";
 import { containersOf } from "../deploy/containers.ts";
 import { currentRelease, formatReleases, readLedger, rollbackTarget } from "../deploy/ledger.ts";
 import { describeDeploy } from "../deploy/plan.ts";
 import { applyDeploy, newReleaseId, prepareDeploy, printSummary, reportInterruptedDeploy } from "../deploy/run.ts";
-import { describeTlsPlan } from "../deploy/tls.ts";
+import { describeTlsPlan, shownTlsPlan } from "../deploy/tls.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { servingTarget } from "../project/serving.ts";
 import { withRunLock } from "../restore/run-lock.ts";
@@ -53,14 +54,14 @@ export function deployCommand(args: ParsedArgs): DeployCommand {
   const f = args.flags;
   const given = (k: string) => f[k] !== undefined && f[k] !== false;
   const modes = MODES.filter(given);
-  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be combined`);
+  if (modes.length > 1) throw new UsageError(msg.deploy.cli.modesConflict({ a: modes[0]!, b: modes[1]! }));
   const mode = modes[0];
   const positional = args.positionals[0];
   if (positional !== undefined && mode !== "rollback-release")
-    throw new UsageError(`unexpected argument ${JSON.stringify(positional)}`, "a release id goes with --rollback-release");
+    throw new UsageError(msg.deploy.cli.unexpectedArgument({ arg: JSON.stringify(positional) }), msg.deploy.cli.unexpectedArgumentHint);
   if (mode === "list-releases" || mode === "status") {
     const other = Object.keys(f).find((k) => given(k) && k !== mode && k !== "json" && k !== "verbose");
-    if (other) throw new UsageError(`--${mode} takes no --${other}`);
+    if (other) throw new UsageError(msg.deploy.cli.takesNo({ mode, flag: other }));
     return { mode };
   }
   const common = {
@@ -72,12 +73,11 @@ export function deployCommand(args: ParsedArgs): DeployCommand {
   };
   if (mode === "rollback-release") {
     const bad = DEPLOY_ONLY.find(given);
-    if (bad) throw new UsageError(`--rollback-release takes no --${bad}`, "it goes back to a release's own tag and never runs migrations");
+    if (bad) throw new UsageError(msg.deploy.cli.takesNo({ mode, flag: bad }), msg.deploy.cli.rollbackTakesNoHint);
     return { mode, id: positional, ...common };
   }
   const tag = f.tag === undefined ? undefined : String(f.tag);
-  if (tag !== undefined && !TAG.test(tag))
-    throw new UsageError(`--tag ${JSON.stringify(tag)} is not a Docker image tag`, "letters, digits, _ . - (at most 128)");
+  if (tag !== undefined && !TAG.test(tag)) throw new UsageError(msg.deploy.cli.badTag({ tag: JSON.stringify(tag) }), msg.deploy.cli.badTagHint);
   return {
     mode: "deploy",
     tag,
@@ -104,8 +104,8 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
     const image = project.env.get("CLAW_AI_IMAGE");
     if (image && t.release.image !== image)
       throw new UsageError(
-        `release ${t.release.id} ran ${t.release.image}, but CLAW_AI_IMAGE is ${image}`,
-        `set CLAW_AI_IMAGE=${t.release.image} in .env.prod to go back to it`,
+        msg.deploy.cli.otherImage({ id: t.release.id, image: t.release.image, configured: image }),
+        msg.deploy.cli.otherImageHint({ image: t.release.image }),
       );
   } else {
     tag = cmd.tag ?? project.env.get("CLAW_AI_TAG") ?? "";
@@ -127,8 +127,8 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
   if (cmd.dryRun) {
     const { plan } = await prepareDeploy(project, out, req, releaseId);
     for (const l of describeDeploy(plan)) out.info(l);
-    if (plan.tls) out.info(describeTlsPlan(plan.tls));
-    out.info("dry run: nothing was changed");
+    if (plan.tls) out.info(describeTlsPlan(shownTlsPlan(plan.tls)));
+    out.info(msg.deploy.cli.dryRunDone);
     out.result({ ok: true, dryRun: true, plan });
     return 0;
   }
@@ -144,10 +144,11 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
     const { plan, compose, preflightMs } = await prepareDeploy(project, out, req, releaseId);
     for (const l of describeDeploy(plan)) out.info(l);
     // On a TTY the plan is confirmed (-y skips); without one a deploy goes ahead: it replaces no data.
-    if (isInteractive() && !cmd.yes) await confirmOrRefuse(`Deploy ${plan.image}:${plan.tag} as shown?`, { yes: false, what: "deploy" });
+    if (isInteractive() && !cmd.yes)
+      await confirmOrRefuse(msg.deploy.cli.confirm({ ref: `${plan.image}:${plan.tag}` }), { yes: false, what: msg.deploy.cli.confirmWhat });
     const outcome = await applyDeploy(project, out, plan, compose, lock, preflightMs);
-    printSummary(out, outcome.phases);
-    out.success(`release ${outcome.releaseId} (${outcome.tag}) serves; deployed in ${(outcome.durationMs / 1000).toFixed(1)}s`);
+    printSummary(out, outcome.phases, plan);
+    out.success(msg.deploy.cli.served({ id: outcome.releaseId, tag: outcome.tag, secs: (outcome.durationMs / 1000).toFixed(1) }));
     out.result(outcome);
     return 0;
   });
@@ -155,7 +156,7 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
 
 function listReleases(out: Output, root: string): number {
   const { releases, skipped } = readLedger(root);
-  if (skipped) out.warn(`${skipped} unreadable line(s) in releases/ledger.jsonl were skipped (a deploy killed while writing?)`);
+  if (skipped) out.warn(msg.deploy.cli.skippedLines({ n: skipped }));
   if (out.json) {
     const current = currentRelease(releases)?.id;
     out.result([...releases].reverse().map((r) => ({ ...r, serving: r.id === current })));
@@ -198,15 +199,26 @@ async function status(project: Awaited<ReturnType<typeof openProject>>, out: Out
     out.result(result);
     return ok ? 0 : 1;
   }
+  const t = msg.deploy.cli;
+  const mark = Math.max(displayWidth(t.serviceOk), displayWidth(t.serviceDown));
   const lines = [
-    `release: ${current ? `${current.id} ${current.image}:${current.tag} (deployed ${current.finishedAt ?? current.startedAt})` : "none deployed by deploy.mts yet"}`,
-    `.env.prod CLAW_AI_TAG: ${result.envTag ?? "(unset)"}`,
-    `nginx serves: ${serving ?? "(live/backend.conf missing)"}${backends.length > 1 ? `  (backend containers: ${backends.map((c) => c.name).join(", ")})` : ""}`,
-    `last deploy: ${last ? `${last.id} ${last.kind} ${last.tag}: ${last.result}${last.result !== "succeeded" && last.phase ? ` (in ${last.phase})` : ""}${last.error ? `: ${last.error}` : ""}` : "none"}`,
+    current ? t.release({ id: current.id, ref: `${current.image}:${current.tag}`, at: current.finishedAt ?? current.startedAt }) : t.releaseNone,
+    t.envTag({ tag: result.envTag }),
+    t.nginxServes({ target: serving, backends: backends.length > 1 ? backends.map((c) => c.name).join(", ") : "" }),
+    last
+      ? t.lastDeploy({
+          id: last.id,
+          kind: last.kind,
+          tag: last.tag,
+          result: last.result,
+          phase: last.result !== "succeeded" && last.phase ? last.phase : undefined,
+          error: last.error,
+        })
+      : t.lastDeployNone,
     "",
     ...services.map(
       (s) =>
-        `${s.ok ? "ok  " : "DOWN"} ${s.service.padEnd(20)} ${s.containers.map((c) => `${c.name} ${c.state}${c.health !== "none" ? `/${c.health}` : ""}`).join(", ") || "no container"}`,
+        `${padCells(s.ok ? t.serviceOk : t.serviceDown, mark)} ${padCells(s.service, 20)} ${s.containers.map((c) => `${c.name} ${c.state}${c.health !== "none" ? `/${c.health}` : ""}`).join(", ") || t.noContainer}`,
     ),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

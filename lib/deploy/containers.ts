@@ -9,6 +9,7 @@ import * as d from "../commands/docker.ts";
 import { sleep } from "../core/async.ts";
 import { ServiceUnhealthyError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
+import { msg } from "../core/i18n/index.ts";
 import { MINUTE_MS, parseDurationMs, SECOND_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import type { ServiceModel } from "../project/stack.ts";
@@ -59,7 +60,10 @@ export async function waitContainerReady(
       const state = (await run({ argv: d.dockerState(c.id) }, { allowFailure: true })).stdout.trim();
       if (!state.startsWith("running")) {
         evidence(await diagnose(c.id));
-        throw new ServiceUnhealthyError(`${what}: container ${c.name} stopped (${state || "gone"}) before it was healthy`, logsHint(c.name));
+        throw new ServiceUnhealthyError(
+          msg.deploy.containers.stoppedBeforeHealthy({ what, name: c.name, state: state || msg.deploy.containers.gone }),
+          logsHint(c.name),
+        );
       }
       if (!probe) return;
     }
@@ -70,12 +74,18 @@ export async function waitContainerReady(
         stderr: e.message,
       }));
       if (r.status === 0) return;
-      last = lastLine(r.stderr || r.stdout) || `exit ${r.status}`;
+      last = lastLine(r.stderr || r.stdout) || msg.core.errors.exitStatus({ status: r.status });
     }
     if (Date.now() > deadline) {
       evidence(await diagnose(c.id));
       throw new ServiceUnhealthyError(
-        `${what}: container ${c.name} failed its health check for ${Math.round(budget / 1000)} s (${probe?.join(" ") ?? "no check"}): ${last}`,
+        msg.deploy.containers.failedHealthCheck({
+          what,
+          name: c.name,
+          secs: Math.round(budget / 1000),
+          check: probe?.join(" ") ?? msg.deploy.containers.noCheck,
+          last,
+        }),
         logsHint(c.name),
       );
     }
@@ -83,7 +93,7 @@ export async function waitContainerReady(
   }
 }
 
-const logsHint = (name: string) => `see \`docker logs ${name}\`; the release that served before keeps serving`;
+const logsHint = (name: string) => msg.deploy.containers.logsHint({ name });
 
 /** Docker's health log (the last probes' output) and the last log lines, as printable lines. */
 export async function diagnose(id: string, tail = 20): Promise<string[]> {
@@ -91,13 +101,13 @@ export async function diagnose(id: string, tail = 20): Promise<string[]> {
   const h = await run({ argv: d.dockerHealthLog(id) }, { allowFailure: true });
   try {
     const health = JSON.parse(h.stdout || "null") as { Status?: string; Log?: Array<{ ExitCode: number; Output: string }> } | null;
-    for (const p of (health?.Log ?? []).slice(-3)) lines.push(`health check: exit ${p.ExitCode}: ${lastLine(p.Output)}`);
+    for (const p of (health?.Log ?? []).slice(-3)) lines.push(msg.deploy.containers.healthLogLine({ code: p.ExitCode, output: lastLine(p.Output) }));
   } catch {
     // no health record (no healthcheck, or the container is gone)
   }
   const logs = await run({ argv: d.dockerLogs(id, tail) }, { allowFailure: true });
   const text = `${logs.stdout}${logs.stderr}`.trim();
-  if (text) lines.push(`last ${tail} log lines:`, ...text.split("\n").map((l) => `  ${l}`));
+  if (text) lines.push(msg.deploy.containers.lastLogLines({ n: tail }), ...text.split("\n").map((l) => `  ${l}`));
   return lines;
 }
 

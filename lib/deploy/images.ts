@@ -8,6 +8,7 @@ import * as b from "../commands/compose.ts";
 import * as d from "../commands/docker.ts";
 import { ClawError } from "../core/errors.ts";
 import { run } from "../core/exec.ts";
+import { msg } from "../core/i18n/index.ts";
 import { MINUTE_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import { imagesToPrune, type ReleaseRecord, tagsToKeep } from "./ledger.ts";
@@ -26,8 +27,8 @@ export async function pullImage(ref: string, o: { retries?: number; onRetry?: (m
     async () => {
       const r = await run({ argv: d.dockerPull(ref) }, { allowFailure: true, timeoutMs: 30 * MINUTE_MS });
       if (r.status === 0) return;
-      const why = (r.stderr || r.stdout).trim().split("\n").pop() ?? `exit ${r.status}`;
-      const err = new ClawError(`cannot pull ${ref}: ${why}`, { hint: "check the tag and `docker login`; nothing was stopped" });
+      const why = (r.stderr || r.stdout).trim().split("\n").pop() ?? msg.core.errors.exitStatus({ status: r.status });
+      const err = new ClawError(msg.deploy.images.cannotPull({ ref, why }), { hint: msg.deploy.images.cannotPullHint });
       if (!transientPullError(why)) throw new AbortError(err);
       throw err;
     },
@@ -35,7 +36,7 @@ export async function pullImage(ref: string, o: { retries?: number; onRetry?: (m
       retries: o.retries ?? 4,
       minTimeout: 2000,
       factor: 2,
-      onFailedAttempt: (e) => o.onRetry?.(`pull of ${ref} failed (attempt ${e.attemptNumber}, ${e.retriesLeft} left): ${e.message}`),
+      onFailedAttempt: (e) => o.onRetry?.(msg.deploy.images.pullRetry({ ref, attempt: e.attemptNumber, left: e.retriesLeft, message: e.message })),
     },
   ).catch((e: unknown) => {
     throw e instanceof AbortError ? ((e as unknown as { originalError?: Error }).originalError ?? e) : e;
@@ -84,7 +85,7 @@ export async function pruneReleaseImages(
   for (const ref of victims) {
     const r = await run({ argv: d.dockerImageRemove(ref) }, { allowFailure: true });
     if (r.status === 0) removed.push(ref);
-    else warn(`could not remove image ${ref}: ${(r.stderr || r.stdout).trim().split("\n").pop()}`);
+    else warn(msg.deploy.images.cannotRemove({ ref, reason: (r.stderr || r.stdout).trim().split("\n").pop() ?? "" }));
   }
   return removed;
 }

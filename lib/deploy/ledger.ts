@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import { appendJsonLine, parseJsonLines } from "../core/jsonl.ts";
 
 export const LEDGER_FILE = "releases/ledger.jsonl";
@@ -105,23 +106,22 @@ export function rollbackTarget(releases: readonly ReleaseRecord[], id?: string):
   const ok = releases.filter((r) => r.result === "succeeded");
   if (id !== undefined) {
     const r = releases.find((x) => x.id === id);
-    if (!r) return { ok: false, error: `no release ${id} in the ledger`, hint: "see the releases with deploy.mts --list-releases" };
+    if (!r) return { ok: false, error: msg.deploy.ledger.noSuchRelease({ id }), hint: msg.deploy.ledger.noSuchReleaseHint };
     if (r.result !== "succeeded")
-      return { ok: false, error: `release ${id} never served (it ${r.result})`, hint: "pick one whose result is succeeded" };
+      return { ok: false, error: msg.deploy.ledger.neverServed({ id, result: r.result }), hint: msg.deploy.ledger.neverServedHint };
     return { ok: true, release: r };
   }
   const current = ok[ok.length - 1];
   // A deploy that died mid-way: going back means to the release that served before it.
   const last = releases[releases.length - 1];
   if (current && last && (last.result === "started" || last.result === "interrupted")) return { ok: true, release: current };
-  if (!current)
-    return { ok: false, error: "no release has succeeded yet: there is nothing to go back to", hint: "deploy one first: deploy.mts --tag <release>" };
+  if (!current) return { ok: false, error: msg.deploy.ledger.nothingSucceeded, hint: msg.deploy.ledger.nothingSucceededHint };
   const before = [...ok.slice(0, -1)].reverse().find((r) => r.tag !== current.tag || r.image !== current.image);
   if (!before)
     return {
       ok: false,
-      error: `release ${current.id} (${current.tag}) is the only one that served`,
-      hint: "there is no previous release to go back to",
+      error: msg.deploy.ledger.onlyOne({ id: current.id, tag: current.tag }),
+      hint: msg.deploy.ledger.onlyOneHint,
     };
   return { ok: true, release: before };
 }
@@ -168,7 +168,8 @@ export function imagesToPrune(
 
 /** Pure: the --list-releases table, newest first; `*` marks the release that serves. */
 export function formatReleases(releases: readonly ReleaseRecord[]): string {
-  if (releases.length === 0) return "no releases yet (the ledger is empty): deploy one with deploy.mts";
+  const t = msg.deploy.ledger;
+  if (releases.length === 0) return t.empty;
   const current = currentRelease(releases)?.id;
   const rows = [...releases]
     .reverse()
@@ -177,18 +178,18 @@ export function formatReleases(releases: readonly ReleaseRecord[]): string {
       r.id,
       r.kind === "deploy" ? "" : r.kind,
       r.tag,
-      r.result + (r.phase && r.result !== "succeeded" ? ` (${r.phase})` : ""),
-      r.durationMs === undefined ? "" : `${(r.durationMs / 1000).toFixed(1)}s`,
+      r.phase && r.result !== "succeeded" ? t.resultInPhase({ result: r.result, phase: r.phase }) : r.result,
+      r.durationMs === undefined ? "" : t.seconds({ secs: (r.durationMs / 1000).toFixed(1) }),
       r.preDeployBackup ?? "",
       r.migrationHead ?? "",
     ]);
-  const head = ["", "RELEASE", "KIND", "TAG", "RESULT", "TIME", "PRE-DEPLOY BACKUP", "MIGRATION"];
+  const head = ["", t.head.release, t.head.kind, t.head.tag, t.head.result, t.head.time, t.head.backup, t.head.migration];
   const all = [head, ...rows];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const widths = head.map((_, i) => Math.max(...all.map((r) => displayWidth(r[i]!))));
   return all
     .map((r) =>
       r
-        .map((c, i) => c.padEnd(widths[i]!))
+        .map((c, i) => padCells(c, widths[i]!))
         .join("  ")
         .trimEnd(),
     )

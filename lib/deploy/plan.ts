@@ -1,14 +1,18 @@
 /**
  * The deploy plan: what a deploy will do, phase by phase, computed from the stack model, the
  * flags and what runs now, with no side effects. `--dry-run` prints it; the apply walks the
- * same object.
+ * same object. Its phases' texts are English (--json, the ledger's notes); the operator's
+ * language is what describeDeploy prints (phasesShown).
  */
 import type { ComponentName } from "../backup/manifest.ts";
+import { type Catalogue, catalogue, msg, padCells } from "../core/i18n/index.ts";
 import type { StackModel } from "../project/stack.ts";
 import type { ReleaseKind } from "./ledger.ts";
 import type { HookName } from "./preflight.ts";
 import { type RolloutStep, rolloutSteps } from "./rollout.ts";
-import { describeTlsPlan, type TlsPlan } from "./tls.ts";
+import { describeTlsPlan, shownTlsPlan, type TlsPlan } from "./tls.ts";
+
+const EN = catalogue("en");
 
 export const PHASES = [
   "preflight",
@@ -94,74 +98,77 @@ export function planDeploy(stack: StackModel, facts: DeployFacts, options: Deplo
   const infrastructure = stack.services.map((s) => s.name).filter((n) => !app.has(n) && n !== nginx);
   const firstDeploy = !facts.backendRunning;
   const pull = facts.missing.filter((ref) => !facts.build.length || !ref.startsWith(`${facts.image}:`));
-  const going = options.kind === "deploy" ? `release ${facts.tag}` : `back to release ${facts.tag}`;
-  const phase: Record<PhaseName, PlannedPhase> = {
-    preflight: { name: "preflight", does: "Docker, Compose, .env.prod, compose config, free disk, ports, images, hooks, TLS plan" },
-    "pre-deploy hook": {
-      name: "pre-deploy hook",
-      does: "run hooks/pre-deploy (a failure stops the deploy here, nothing changed)",
-      ...(facts.hooks.includes("pre-deploy") ? {} : { skip: "no hooks/pre-deploy" }),
-    },
-    tls: {
-      name: "tls",
-      does: facts.tls ? describeTlsPlan(facts.tls) : `the certificate in nginx/ssl for ${facts.domain ?? "DOMAIN"}`,
-      ...(options.skipSsl || !facts.tls ? { skip: "--skip-ssl" } : {}),
-    },
-    images: {
-      name: "images",
-      does: [pull.length ? `pull ${pull.join(", ")}` : "", facts.build.length ? `build ${facts.build.join(", ")}` : ""].filter(Boolean).join("; "),
-      ...(pull.length || facts.build.length ? {} : { skip: `every image is on this host (${facts.image}:${facts.tag} included)` }),
-    },
-    infrastructure: { name: "infrastructure", does: `up and healthy, never recreating the app: ${infrastructure.join(", ")}` },
-    backup: {
-      name: "backup",
-      does: `${facts.backupComponents.join(", ")} to backups/pre-deploy/ through the backup engine (kept by the snapshot policy: the newest DEPLOY_KEEP_BACKUPS or BACKUP_SNAPSHOT_KEEP, and any younger than BACKUP_SNAPSHOT_DAYS)`,
-      ...(options.skipBackup ? { skip: "--skip-backup" } : facts.dataRunning ? {} : { skip: "a first deploy: there is no data yet" }),
-    },
-    migrations: {
-      name: "migrations",
-      does: `the migrate engine (alembic upgrade head, lint, advisory lock) in one-off containers of ${facts.image}:${facts.tag}, before the new code serves`,
-      ...(options.skipMigrations ? { skip: options.kind === "deploy" ? "--skip-migrations" : "going back never downgrades the schema" } : {}),
-    },
-    "release config": {
-      name: "release config",
-      does: `.env.prod CLAW_AI_TAG=${facts.tag}`,
-      ...(facts.currentTag === facts.tag ? { skip: `.env.prod already says ${facts.tag}` } : {}),
-    },
-    nginx: {
-      name: "nginx",
-      does: firstDeploy ? "start nginx in front of the new backend" : "up to date before the switch (left running when unchanged)",
-      ...(nginx ? {} : { skip: "no nginx service" }),
-    },
-    rollout: {
-      name: "rollout",
-      does: rollout
-        .map(
-          (s) =>
-            `${s.service} (${s.strategy === "switch" ? "beside the old, then nginx switched" : s.strategy === "overlap" ? "new beside old, old finish their tasks" : "old stops, then new starts"})`,
-        )
-        .join(", "),
-      ...(rollout.length ? {} : { skip: "no service runs the backend's image" }),
-    },
-    health: {
-      name: "health",
-      does: `every service healthy, /health through nginx reports ${facts.tag}`,
-      ...(options.skipHealthCheck ? { skip: "--skip-health-check" } : {}),
-    },
-    ledger: { name: "ledger", does: `record ${going} as ${facts.releaseId} in releases/ledger.jsonl` },
-    "prune images": { name: "prune images", does: `older pre-deploy backups, and ${facts.image} tags older than the kept releases (never volumes)` },
-    "post-deploy hook": {
-      name: "post-deploy hook",
-      does: "run hooks/post-deploy",
-      ...(facts.hooks.includes("post-deploy") ? {} : { skip: "no hooks/post-deploy" }),
-    },
+  // The phases' texts in a language: English for the plan's data, the operator's for the screen.
+  const texts = (c: Catalogue): Record<PhaseName, PlannedPhase> => {
+    const t = c.deploy.plan;
+    return {
+      preflight: { name: "preflight", does: t.preflight },
+      "pre-deploy hook": {
+        name: "pre-deploy hook",
+        does: t.preDeployHook,
+        ...(facts.hooks.includes("pre-deploy") ? {} : { skip: t.noPreDeployHook }),
+      },
+      tls: {
+        name: "tls",
+        does: facts.tls ? describeTlsPlan(c === EN ? facts.tls : shownTlsPlan(facts.tls), c) : t.tlsNoPlan({ domain: facts.domain ?? "DOMAIN" }),
+        ...(options.skipSsl || !facts.tls ? { skip: "--skip-ssl" } : {}),
+      },
+      images: {
+        name: "images",
+        does: t.images({ pull: pull.join(", "), build: facts.build.join(", ") }),
+        ...(pull.length || facts.build.length ? {} : { skip: t.imagesHere({ ref: `${facts.image}:${facts.tag}` }) }),
+      },
+      infrastructure: { name: "infrastructure", does: t.infrastructure({ services: infrastructure.join(", ") }) },
+      backup: {
+        name: "backup",
+        does: t.backup({ components: facts.backupComponents.join(", ") }),
+        ...(options.skipBackup ? { skip: "--skip-backup" } : facts.dataRunning ? {} : { skip: t.noData }),
+      },
+      migrations: {
+        name: "migrations",
+        does: t.migrations({ ref: `${facts.image}:${facts.tag}` }),
+        ...(options.skipMigrations ? { skip: options.kind === "deploy" ? "--skip-migrations" : t.neverDowngrades } : {}),
+      },
+      "release config": {
+        name: "release config",
+        does: t.releaseConfig({ tag: facts.tag }),
+        ...(facts.currentTag === facts.tag ? { skip: t.releaseConfigSame({ tag: facts.tag }) } : {}),
+      },
+      nginx: {
+        name: "nginx",
+        does: firstDeploy ? t.nginxFirst : t.nginxUpdate,
+        ...(nginx ? {} : { skip: t.noNginx }),
+      },
+      rollout: {
+        name: "rollout",
+        does: t.rollout({ steps: rollout }),
+        ...(rollout.length ? {} : { skip: t.noRollout }),
+      },
+      health: {
+        name: "health",
+        does: t.health({ tag: facts.tag }),
+        ...(options.skipHealthCheck ? { skip: "--skip-health-check" } : {}),
+      },
+      ledger: {
+        name: "ledger",
+        does:
+          options.kind === "deploy" ? t.ledgerDeploy({ tag: facts.tag, id: facts.releaseId }) : t.ledgerBack({ tag: facts.tag, id: facts.releaseId }),
+      },
+      "prune images": { name: "prune images", does: t.pruneImages({ image: facts.image }) },
+      "post-deploy hook": {
+        name: "post-deploy hook",
+        does: t.postDeployHook,
+        ...(facts.hooks.includes("post-deploy") ? {} : { skip: t.noPostDeployHook }),
+      },
+    };
   };
   // A running nginx is updated before the switch; a first deploy starts it after the backend.
   const order: PhaseName[] = firstDeploy
     ? PHASES.filter((n) => n !== "nginx").flatMap((n) => (n === "rollout" ? ["rollout", "nginx"] : [n]))
     : [...PHASES];
+  const phase = texts(EN);
   const phases = order.map((n) => phase[n]);
-  return {
+  const plan: DeployPlan = {
     kind: options.kind,
     releaseId: facts.releaseId,
     image: facts.image,
@@ -180,13 +187,41 @@ export function planDeploy(stack: StackModel, facts: DeployFacts, options: Deplo
     options,
     phases,
   };
+  const here = catalogue();
+  if (here !== EN) {
+    const shown = texts(here);
+    SHOWN.set(
+      plan,
+      order.map((n) => shown[n]),
+    );
+  }
+  return plan;
+}
+
+/** The phases of a plan in the operator's language, when it is not English (the plan's own are). */
+const SHOWN = new WeakMap<DeployPlan, PlannedPhase[]>();
+
+/** The phases of a plan as the operator reads them (the plan's data stays English). */
+export function phasesShown(plan: DeployPlan): readonly PlannedPhase[] {
+  return SHOWN.get(plan) ?? plan.phases;
 }
 
 /** Pure: the plan as printed lines. */
 export function describeDeploy(plan: DeployPlan): string[] {
+  const t = msg.deploy.plan;
+  const at = { ref: `${plan.image}:${plan.tag}`, id: plan.releaseId };
   const head =
     plan.kind === "deploy"
-      ? `deploy ${plan.image}:${plan.tag} as release ${plan.releaseId}${plan.previous ? ` (serving now: ${plan.previous.tag}, release ${plan.previous.id})` : plan.firstDeploy ? " (first deploy)" : ""}`
-      : `go back to ${plan.image}:${plan.tag} as release ${plan.releaseId}${plan.previous ? ` (serving now: ${plan.previous.tag})` : ""}`;
-  return [head, ...plan.phases.map((p, i) => `  ${String(i + 1).padStart(2)}. ${p.name.padEnd(16)} ${p.skip ? `skipped: ${p.skip}` : p.does}`)];
+      ? plan.previous
+        ? t.headDeployServing({ ...at, tag: plan.previous.tag, previous: plan.previous.id })
+        : plan.firstDeploy
+          ? t.headDeployFirst(at)
+          : t.headDeploy(at)
+      : plan.previous
+        ? t.headBackServing({ ...at, tag: plan.previous.tag })
+        : t.headBack(at);
+  return [
+    head,
+    ...phasesShown(plan).map((p, i) => `  ${String(i + 1).padStart(2)}. ${padCells(p.name, 16)} ${p.skip ? t.skipped({ why: p.skip }) : p.does}`),
+  ];
 }

@@ -11,6 +11,7 @@ import * as b from "../commands/compose.ts";
 import * as d from "../commands/docker.ts";
 import { PreconditionError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
+import { msg } from "../core/i18n/index.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import type { Project } from "../project/project.ts";
 import { interpolate } from "../project/stack.ts";
@@ -82,16 +83,16 @@ export async function checkPorts(project: Project): Promise<PublishedPort[]> {
     const foreign = holders.find(([, proj]) => proj !== project.effectiveName);
     if (foreign) {
       throw new PreconditionError(
-        `port ${p.port} (${p.service}) is published by container ${foreign[0]}${foreign[1] ? ` of compose project ${foreign[1]}` : ""}, not by this stack`,
-        `stop that container, or set another port in .env.prod (HTTP_PORT / HTTPS_PORT for nginx)`,
+        msg.deploy.preflight.portPublished({ port: p.port, service: p.service, container: foreign[0]!, project: foreign[1] }),
+        msg.deploy.preflight.portPublishedHint,
       );
     }
     if (holders.length) continue;
     const state = await canBind(p.host, p.port);
     if (state === "busy") {
       throw new PreconditionError(
-        `port ${p.host ? `${p.host}:` : ""}${p.port} (${p.service}) is in use by another program on this host`,
-        `find it with \`ss -ltnp 'sport = :${p.port}'\` and stop it, or choose another port in .env.prod`,
+        msg.deploy.preflight.portBusy({ address: `${p.host ? `${p.host}:` : ""}${p.port}`, service: p.service }),
+        msg.deploy.preflight.portBusyHint({ port: p.port }),
       );
     }
   }
@@ -103,8 +104,8 @@ export async function checkComposeConfig(compose: ComposeClient): Promise<void> 
   const r = await run({ argv: b.config(compose.project, { quiet: true }), env: { ...compose.env } }, { allowFailure: true, timeoutMs: 60_000 });
   if (r.status !== 0) {
     throw new PreconditionError(
-      `the compose file is not valid: ${lastLine(r.stderr || r.stdout)}`,
-      "check it with `docker compose -f docker-compose.prod.yml config`",
+      msg.deploy.preflight.composeInvalid({ reason: lastLine(r.stderr || r.stdout) }),
+      msg.deploy.preflight.composeInvalidHint,
     );
   }
 }
@@ -119,10 +120,7 @@ export async function checkDisk(project: Project, minMb: number): Promise<Array<
   });
   const low = out.find((x) => x.freeMb < minMb);
   if (low) {
-    throw new PreconditionError(
-      `not enough free disk under ${low.path}: ${low.freeMb} MB, a deploy needs ${minMb} MB (images, the pre-deploy backup)`,
-      "free space (old backups: backup.mts --prune; unused images: docker image prune) or set DEPLOY_MIN_FREE_MB",
-    );
+    throw new PreconditionError(msg.deploy.preflight.lowDisk({ path: low.path, free: low.freeMb, min: minMb }), msg.deploy.preflight.lowDiskHint);
   }
   return out;
 }
@@ -136,7 +134,7 @@ export function checkHooks(root: string): HookName[] {
     try {
       accessSync(file, constants.X_OK);
     } catch {
-      throw new PreconditionError(`hooks/${h} exists but is not executable`, `chmod +x hooks/${h} (or remove it)`);
+      throw new PreconditionError(msg.deploy.preflight.hookNotExecutable({ hook: h }), msg.deploy.preflight.hookNotExecutableHint({ hook: h }));
     }
     present.push(h);
   }
@@ -161,12 +159,10 @@ export async function checkPullable(refs: readonly string[]): Promise<void> {
   for (const ref of refs) {
     const r = await run({ argv: d.dockerManifestInspect(ref) }, { allowFailure: true, timeoutMs: 120_000 });
     if (r.status === 0) continue;
-    const why = lastLine(r.stderr || r.stdout) || `exit ${r.status}`;
+    const why = lastLine(r.stderr || r.stdout) || msg.core.errors.exitStatus({ status: r.status });
     throw new PreconditionError(
-      `image ${ref} is not on this host and cannot be pulled: ${why}`,
-      /manifest unknown|no such manifest|not found/i.test(why)
-        ? "check the tag (--tag) and CLAW_AI_IMAGE"
-        : "check the registry is reachable and `docker login`",
+      msg.deploy.preflight.notPullable({ ref, why }),
+      /manifest unknown|no such manifest|not found/i.test(why) ? msg.deploy.preflight.checkTagHint : msg.deploy.preflight.checkRegistryHint,
     );
   }
 }

@@ -17,6 +17,7 @@ import { curlOnce } from "../commands/http.ts";
 import { nginxDrainingWorkers } from "../commands/nginx.ts";
 import { sleep } from "../core/async.ts";
 import { ClawError, ServiceUnhealthyError } from "../core/errors.ts";
+import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { SECOND_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
@@ -78,7 +79,7 @@ export interface StepResult {
 
 export function rollOut(ctx: RolloutContext, step: RolloutStep): Promise<StepResult> {
   const svc = ctx.stack.services.find((s) => s.name === step.service);
-  if (!svc) throw new ClawError(`service ${step.service} is not in the compose file`);
+  if (!svc) throw new ClawError(msg.deploy.rollout.notInCompose({ service: step.service }));
   if (step.strategy === "switch") return switchBackend(ctx, svc);
   if (step.strategy === "overlap") return overlap(ctx, svc);
   return recreate(ctx, svc);
@@ -127,62 +128,73 @@ async function switchBackend(ctx: RolloutContext, svc: ServiceModel): Promise<St
   const old = await servingNow(ctx, running);
   const stray = all.filter((c) => c.id !== old?.id);
   if (old && stray.length === 0 && (await runsRelease(ctx, svc, [old]))) {
-    out.info(`${svc.name}: ${old.name} already runs this release (${ctx.imageRef})`);
+    out.info(msg.deploy.rollout.alreadyRunsOn({ service: svc.name, container: old.name, ref: ctx.imageRef }));
     await pointNginxAtService(project, `release ${ctx.releaseId}`);
     return { service: svc.name, strategy: "switch", containers: [old.name], replaced: [], changed: false };
   }
   // nginx is pinned to what serves before anything else starts: a stray or the new container
   // never gets a request (a run that died between writing the file and reloading is made whole).
   if (old)
-    await out.step(`nginx pinned to ${old.name} (the release that serves)`, () =>
-      pointNginx(project, old.name, `release ${ctx.releaseId}: before the switch`),
+    await out.step(
+      localized((t) => t.deploy.rollout.pinStep({ container: old.name })),
+      () => pointNginx(project, old.name, `release ${ctx.releaseId}: before the switch`),
     );
   if (stray.length) {
-    out.warn(
-      `removing ${stray.length} backend container(s) nginx does not serve (left by an interrupted deploy?): ${stray.map((c) => c.name).join(", ")}`,
-    );
+    out.warn(msg.deploy.rollout.removingStray({ n: stray.length, names: stray.map((c) => c.name).join(", ") }));
     await stopAndRemove(
       stray.map((c) => c.id),
       stopGraceSec(svc),
     );
   }
-  const fresh = await out.step(`start the new ${svc.name} beside the old`, () => scaleUp(compose, svc.name, old ? [old] : []));
+  const fresh = await out.step(
+    localized((t) => t.deploy.rollout.startBesideStep({ service: svc.name })),
+    () => scaleUp(compose, svc.name, old ? [old] : []),
+  );
   const created = fresh[0];
-  if (fresh.length !== 1 || !created) throw new ClawError(`expected one new ${svc.name} container, Compose started ${fresh.length}`);
+  if (fresh.length !== 1 || !created) throw new ClawError(msg.deploy.rollout.expectedOne({ service: svc.name, n: fresh.length }));
   const backToOld = async () => {
-    await stopAndRemove([created.id], stopGraceSec(svc)).catch((e: Error) => out.warn(`could not remove ${created.name}: ${e.message}`));
+    await stopAndRemove([created.id], stopGraceSec(svc)).catch((e: Error) =>
+      out.warn(msg.deploy.rollout.cannotRemove({ container: created.name, reason: e.message })),
+    );
     await pointNginxAtService(project, "the new release failed: back at rest").catch((e: Error) =>
-      out.error(`could not point nginx at the service: ${e.message}`),
+      out.error(msg.deploy.rollout.cannotPointAtService({ reason: e.message })),
     );
   };
   try {
-    await out.step(`${created.name}: healthy (its own healthcheck)`, () =>
-      waitContainerReady(compose, svc, created, `release ${ctx.version}`, evidenceTo(out)),
+    await out.step(
+      localized((t) => t.deploy.rollout.healthyOwnStep({ container: created.name })),
+      () => waitContainerReady(compose, svc, created, msg.deploy.containers.releaseWhat({ version: ctx.version }), evidenceTo(out)),
     );
   } catch (e) {
     await backToOld();
     throw e;
   }
   const nginx = findByRole(ctx.stack, "nginx");
-  const reloaded = await out.step(`nginx → ${created.name} (nginx -t, graceful reload)`, () =>
-    pointNginx(project, created.name, `release ${ctx.releaseId}, ${ctx.version}`).catch(async (e: unknown) => {
-      await backToOld();
-      throw e;
-    }),
+  const reloaded = await out.step(
+    localized((t) => t.deploy.rollout.switchStep({ container: created.name })),
+    () =>
+      pointNginx(project, created.name, `release ${ctx.releaseId}, ${ctx.version}`).catch(async (e: unknown) => {
+        await backToOld();
+        throw e;
+      }),
   );
   if (reloaded && nginx) {
     try {
-      await out.step(`GET /health through nginx reports ${ctx.version}`, () => expectVersion(compose, nginx.name, ctx.version));
+      await out.step(
+        localized((t) => t.deploy.rollout.healthReportsStep({ version: ctx.version })),
+        () => expectVersion(compose, nginx.name, ctx.version),
+      );
     } catch (e) {
       if (old) {
-        out.warn(`switching back: nginx → ${old.name}`);
+        out.warn(msg.deploy.rollout.switchingBack({ container: old.name }));
         try {
           await pointNginx(project, old.name, "the new release failed its check through nginx");
         } catch (e2) {
           // nginx may still send to the new container: it stays, the error says so.
-          throw new ClawError(`${(e as Error).message}; and nginx could not be pointed back at ${old.name}: ${(e2 as Error).message}`, {
-            hint: `both containers run: fix nginx, then npx zx scripts/deploy.mts --status`,
-          });
+          throw new ClawError(
+            msg.deploy.rollout.cannotPointBack({ error: (e as Error).message, container: old.name, reason: (e2 as Error).message }),
+            { hint: msg.deploy.rollout.cannotPointBackHint },
+          );
         }
       }
       await backToOld();
@@ -190,11 +202,21 @@ async function switchBackend(ctx: RolloutContext, svc: ServiceModel): Promise<St
     }
   }
   if (old) {
-    if (reloaded && nginx) await out.step("old nginx workers finish their requests", () => drain(compose, nginx.name, out));
-    await out.step(`stop the old ${svc.name} (${old.name})`, () => stopAndRemove([old.id], stopGraceSec(svc)));
+    if (reloaded && nginx)
+      await out.step(
+        localized((t) => t.deploy.rollout.drainStep),
+        () => drain(compose, nginx.name, out),
+      );
+    await out.step(
+      localized((t) => t.deploy.rollout.stopOldStep({ service: svc.name, container: old.name })),
+      () => stopAndRemove([old.id], stopGraceSec(svc)),
+    );
   }
   // At rest nginx names the service again: only the new container is left behind it.
-  await out.step("nginx → the service (at rest)", () => pointNginxAtService(project, `release ${ctx.releaseId}, ${ctx.version}`));
+  await out.step(
+    localized((t) => t.deploy.rollout.atRestStep),
+    () => pointNginxAtService(project, `release ${ctx.releaseId}, ${ctx.version}`),
+  );
   return { service: svc.name, strategy: "switch", containers: [created.name], replaced: old ? [old.name] : [], changed: true };
 }
 
@@ -208,15 +230,14 @@ export async function expectVersion(compose: ComposeClient, nginx: string, versi
       try {
         const got = (JSON.parse(r.stdout) as { version?: string }).version;
         if (got === version) return;
-        last = `it reports version ${JSON.stringify(got)}`;
+        last = msg.deploy.rollout.reportsVersion({ got: JSON.stringify(got) });
       } catch {
-        last = "it answered something that is not JSON";
+        last = msg.deploy.rollout.notJson;
       }
     } else {
-      last = `curl exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`;
+      last = msg.deploy.rollout.curlExit({ status: r.status, tail: (r.stderr || r.stdout).trim().split("\n").pop() ?? "" });
     }
-    if (Date.now() > deadline)
-      throw new ServiceUnhealthyError(`/health through nginx does not report ${version}: ${last}`, "see `docker compose logs nginx`");
+    if (Date.now() > deadline) throw new ServiceUnhealthyError(msg.deploy.rollout.wrongVersion({ version, last }), msg.deploy.rollout.nginxLogsHint);
     await sleep(250);
   }
 }
@@ -228,9 +249,7 @@ async function drain(compose: ComposeClient, nginx: string, out: Output): Promis
     const r = await compose.exec(nginx, nginxDrainingWorkers(), {}, { allowFailure: true });
     if (r.status !== 0 || Number(r.stdout.trim()) === 0) return;
     if (Date.now() > deadline) {
-      out.warn(
-        `nginx workers still finish requests after ${DRAIN_TIMEOUT_MS / 1000} s: stopping the old backend anyway (its own grace period follows)`,
-      );
+      out.warn(msg.deploy.rollout.drainTimeout({ secs: DRAIN_TIMEOUT_MS / 1000 }));
       return;
     }
     await sleep(200);
@@ -243,7 +262,7 @@ async function overlap(ctx: RolloutContext, svc: ServiceModel): Promise<StepResu
   const old = running(all);
   const stopped = all.filter((c) => !old.includes(c));
   if (stopped.length === 0 && (await runsRelease(ctx, svc, old))) {
-    out.info(`${svc.name}: already runs this release (${ctx.imageRef})`);
+    out.info(msg.deploy.rollout.alreadyRuns({ service: svc.name, ref: ctx.imageRef }));
     return { service: svc.name, strategy: "overlap", containers: old.map((c) => c.name), replaced: [], changed: false };
   }
   if (stopped.length)
@@ -251,25 +270,34 @@ async function overlap(ctx: RolloutContext, svc: ServiceModel): Promise<StepResu
       stopped.map((c) => c.id),
       1,
     );
-  const fresh = await out.step(`start ${old.length || 1} new ${svc.name} beside the old`, () => scaleUp(compose, svc.name, old));
+  const fresh = await out.step(
+    localized((t) => t.deploy.rollout.startNewStep({ n: old.length || 1, service: svc.name })),
+    () => scaleUp(compose, svc.name, old),
+  );
   try {
-    await out.step(`${svc.name}: the new container${fresh.length === 1 ? "" : "s"} healthy`, () =>
-      Promise.all(fresh.map((c) => waitContainerReady(compose, svc, c, `release ${ctx.version}`, evidenceTo(out)))),
+    await out.step(
+      localized((t) => t.deploy.rollout.newHealthyStep({ service: svc.name, n: fresh.length })),
+      () =>
+        Promise.all(
+          fresh.map((c) => waitContainerReady(compose, svc, c, msg.deploy.containers.releaseWhat({ version: ctx.version }), evidenceTo(out))),
+        ),
     );
   } catch (e) {
     await stopAndRemove(
       fresh.map((c) => c.id),
       stopGraceSec(svc),
-    ).catch((e2: Error) => out.warn(`could not remove the new ${svc.name}: ${e2.message}`));
+    ).catch((e2: Error) => out.warn(msg.deploy.rollout.cannotRemoveNew({ service: svc.name, reason: e2.message })));
     throw e;
   }
   if (old.length) {
     const grace = stopGraceSec(svc);
-    await out.step(`stop the old ${svc.name} (SIGTERM: running tasks finish, up to ${grace} s)`, () =>
-      stopAndRemove(
-        old.map((c) => c.id),
-        grace,
-      ),
+    await out.step(
+      localized((t) => t.deploy.rollout.stopOldTasksStep({ service: svc.name, grace })),
+      () =>
+        stopAndRemove(
+          old.map((c) => c.id),
+          grace,
+        ),
     );
   }
   return { service: svc.name, strategy: "overlap", containers: fresh.map((c) => c.name), replaced: old.map((c) => c.name), changed: true };
@@ -279,15 +307,21 @@ async function recreate(ctx: RolloutContext, svc: ServiceModel): Promise<StepRes
   const { compose, out } = ctx;
   const old = await containersOf(compose, svc.name);
   // Compose stops the old container before it starts the new one: never two at once.
-  await out.step(`recreate ${svc.name} (the old one stops first: a singleton)`, () => compose.up({ services: [svc.name], noDeps: true }));
+  await out.step(
+    localized((t) => t.deploy.rollout.recreateStep({ service: svc.name })),
+    () => compose.up({ services: [svc.name], noDeps: true }),
+  );
   const now = running(await containersOf(compose, svc.name));
   const c = now[0];
   if (!c) {
     const gone = (await containersOf(compose, svc.name))[0];
     if (gone) evidenceTo(out)(await diagnose(gone.id));
-    throw new ServiceUnhealthyError(`${svc.name} did not start`, `see \`docker compose logs ${svc.name}\``);
+    throw new ServiceUnhealthyError(msg.deploy.rollout.didNotStart({ service: svc.name }), msg.deploy.rollout.composeLogsHint({ service: svc.name }));
   }
-  await out.step(`${svc.name}: healthy`, () => waitContainerReady(compose, svc, c, `release ${ctx.version}`, evidenceTo(out)));
+  await out.step(
+    localized((t) => t.deploy.rollout.healthyStep({ service: svc.name })),
+    () => waitContainerReady(compose, svc, c, msg.deploy.containers.releaseWhat({ version: ctx.version }), evidenceTo(out)),
+  );
   const replaced = old.filter((o) => o.id !== c.id).map((o) => o.name);
   return { service: svc.name, strategy: "recreate", containers: [c.name], replaced, changed: replaced.length > 0 || old.length === 0 };
 }

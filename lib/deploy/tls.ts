@@ -20,6 +20,9 @@
  *   reserved example/test names, template placeholders, single labels) never reach certbot.
  * - A certbot failure is an error (the hint names port 80 and the webroot), never a silent
  *   self-signed fallback.
+ *
+ * A plan's and an inspection's texts (reason, warnings, problems) are English: they are data
+ * (--json). shownTlsPlan and problemsIn give them in the operator's language, for the screen.
  */
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { lookup } from "node:dns/promises";
@@ -31,6 +34,7 @@ import { dirOnPath, pinnedPath, readCrontab, replaceCrontabLines, validateCron, 
 import { type CertbotMode, certbotCertonly, certbotRenew, certbotVersion, composeNginxReload, opensslSelfSigned } from "../commands/tls.ts";
 import { ClawError, PreconditionError, UsageError } from "../core/errors.ts";
 import { canRun, run } from "../core/exec.ts";
+import { type Catalogue, catalogue, msg } from "../core/i18n/index.ts";
 import { DAY_MS, MINUTE_MS, SECOND_MS } from "../core/time.ts";
 import { ENV_SCHEMA, isPlaceholder } from "../project/env.ts";
 
@@ -67,23 +71,48 @@ export interface CertInspection {
   problems: string[];
 }
 
+const EN = catalogue("en");
+type Text = (c: Catalogue) => string;
+/** The problems of an inspection, as texts of any language (its `problems` are the English ones). */
+const PROBLEMS = new WeakMap<CertInspection, Text[]>();
+/** The texts of a plan in the operator's language, when it is not English. */
+const SHOWN = new WeakMap<TlsPlan, TlsPlan>();
+
+/** The problems of an inspection in a language (the operator's by default). */
+export function problemsIn(i: CertInspection, c: Catalogue = catalogue()): string[] {
+  return PROBLEMS.get(i)?.map((p) => p(c)) ?? i.problems;
+}
+
+/** A plan with its reason and warnings in the operator's language (the plan itself is English). */
+export function shownTlsPlan(plan: TlsPlan): TlsPlan {
+  return SHOWN.get(plan) ?? plan;
+}
+
+function withProblems(i: Omit<CertInspection, "problems">, problems: Text[]): CertInspection {
+  const out = { ...i, problems: problems.map((p) => p(EN)) };
+  PROBLEMS.set(out, problems);
+  return out;
+}
+
 /** What a pair of PEM texts holds, at `now`, for `domain` (any name when undefined). Pure. */
 export function inspectCertificate(certPem: string | Buffer, keyPem: string | Buffer, now: Date, domain?: string): CertInspection {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
   } catch {
-    return {
-      subject: "",
-      issuer: "",
-      notAfter: undefined,
-      daysLeft: 0,
-      matchesKey: false,
-      coversDomain: false,
-      selfSigned: false,
-      letsEncrypt: false,
-      problems: [`${CERT_FILE} is missing or not a PEM certificate`],
-    };
+    return withProblems(
+      {
+        subject: "",
+        issuer: "",
+        notAfter: undefined,
+        daysLeft: 0,
+        matchesKey: false,
+        coversDomain: false,
+        selfSigned: false,
+        letsEncrypt: false,
+      },
+      [(c) => c.deploy.tls.notCertificate({ file: CERT_FILE })],
+    );
   }
   let key: KeyObject | undefined;
   try {
@@ -95,23 +124,26 @@ export function inspectCertificate(certPem: string | Buffer, keyPem: string | Bu
   const notAfter = new Date(cert.validTo);
   const matchesKey = key !== undefined && keyMatches(cert, key);
   const coversDomain = domain === undefined || (isIP(domain) ? cert.checkIP(domain) : cert.checkHost(domain)) !== undefined;
-  const problems: string[] = [];
-  if (notBefore.getTime() > now.getTime()) problems.push(`not valid before ${notBefore.toISOString()}`);
-  if (notAfter.getTime() <= now.getTime()) problems.push(`expired on ${notAfter.toISOString()}`);
-  if (key === undefined) problems.push(`${KEY_FILE} is missing or not an unencrypted PEM private key`);
-  else if (!matchesKey) problems.push(`${KEY_FILE} is not the key of ${CERT_FILE}`);
-  if (!coversDomain) problems.push(`issued for ${cert.subjectAltName ?? cert.subject.replace(/\n/g, ", ")}, not for ${domain}`);
-  return {
-    subject: cert.subject,
-    issuer: cert.issuer,
-    notAfter,
-    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS),
-    matchesKey,
-    coversDomain,
-    selfSigned: cert.issuer === cert.subject,
-    letsEncrypt: /^O=Let's Encrypt$/m.test(cert.issuer),
+  const problems: Text[] = [];
+  if (notBefore.getTime() > now.getTime()) problems.push((c) => c.deploy.tls.notYetValid({ at: notBefore.toISOString() }));
+  if (notAfter.getTime() <= now.getTime()) problems.push((c) => c.deploy.tls.expired({ at: notAfter.toISOString() }));
+  if (key === undefined) problems.push((c) => c.deploy.tls.noKey({ file: KEY_FILE }));
+  else if (!matchesKey) problems.push((c) => c.deploy.tls.wrongKey({ key: KEY_FILE, cert: CERT_FILE }));
+  const names = cert.subjectAltName ?? cert.subject.replace(/\n/g, ", ");
+  if (!coversDomain) problems.push((c) => c.deploy.tls.otherName({ names, domain }));
+  return withProblems(
+    {
+      subject: cert.subject,
+      issuer: cert.issuer,
+      notAfter,
+      daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS),
+      matchesKey,
+      coversDomain,
+      selfSigned: cert.issuer === cert.subject,
+      letsEncrypt: /^O=Let's Encrypt$/m.test(cert.issuer),
+    },
     problems,
-  };
+  );
 }
 
 function keyMatches(cert: X509Certificate, key: KeyObject): boolean {
@@ -134,34 +166,34 @@ const DOMAIN_SPEC = ENV_SCHEMA.find((k) => k.name === "DOMAIN")!;
 /** DOMAIN, trimmed and lower-cased; PreconditionError (nothing touched) when no certificate can name it. */
 export function checkDomain(domain: string): string {
   const d = domain.trim().toLowerCase().replace(/\.$/, "");
-  const hint = "set DOMAIN in .env.prod to the host name clients use (no scheme, port, path or wildcard)";
-  if (d === "") throw new PreconditionError("DOMAIN is empty: there is no name to serve HTTPS for", hint);
+  const hint = msg.deploy.tls.domainHint;
+  if (d === "") throw new PreconditionError(msg.deploy.tls.domainEmpty, hint);
   if (isIP(d)) return d;
-  if (d.length > 253 || !d.split(".").every((l) => LABEL.test(l))) throw new PreconditionError(`DOMAIN '${domain}' is not a host name`, hint);
+  if (d.length > 253 || !d.split(".").every((l) => LABEL.test(l))) throw new PreconditionError(msg.deploy.tls.notHostName({ domain }), hint);
   return d;
 }
 
 const under = (d: string, suffix: string) => d === suffix || d.endsWith(`.${suffix}`);
 
-/** Why Let's Encrypt must not be asked for `domain` (already checked), or undefined when it may. Pure. */
-export function certbotIneligible(domain: string): string | undefined {
-  if (isIP(domain)) return `${domain} is an IP address, not a host name`;
-  if (under(domain, "localhost")) return `${domain} is a local name`;
-  if (isPlaceholder(DOMAIN_SPEC, domain) || /your-?domain/.test(domain)) return `${domain} is the template's placeholder`;
-  if (EXAMPLE_DOMAINS.some((e) => under(domain, e)) || RESERVED_SUFFIXES.some((s) => under(domain, s)))
-    return `${domain} is a reserved example, test or private name`;
-  if (!domain.includes(".")) return `${domain} is not a fully qualified public name`;
+/** Why Let's Encrypt must not be asked for `domain` (already checked), or undefined when it may (in language `c`). Pure. */
+export function certbotIneligible(domain: string, c: Catalogue = catalogue()): string | undefined {
+  const t = c.deploy.tls;
+  if (isIP(domain)) return t.ipAddress({ domain });
+  if (under(domain, "localhost")) return t.localName({ domain });
+  if (isPlaceholder(DOMAIN_SPEC, domain) || /your-?domain/.test(domain)) return t.placeholder({ domain });
+  if (EXAMPLE_DOMAINS.some((e) => under(domain, e)) || RESERVED_SUFFIXES.some((s) => under(domain, s))) return t.reservedName({ domain });
+  if (!domain.includes(".")) return t.notQualified({ domain });
   return undefined;
 }
 
 /** DEPLOY_EMAIL, checked: Let's Encrypt refuses addresses at reserved domains. */
 export function checkEmail(email: string): string {
   const e = email.trim();
-  const hint = "set DEPLOY_EMAIL to an address you read: Let's Encrypt sends expiry notices there";
+  const hint = msg.deploy.tls.emailHint;
   const at = e.lastIndexOf("@");
-  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) throw new UsageError(`DEPLOY_EMAIL '${email}' is not an e-mail address`, hint);
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) throw new UsageError(msg.deploy.tls.notEmail({ email }), hint);
   const host = e.slice(at + 1).toLowerCase();
-  if (certbotIneligible(host) !== undefined) throw new UsageError(`DEPLOY_EMAIL '${email}' is at a domain that receives no mail (${host})`, hint);
+  if (certbotIneligible(host) !== undefined) throw new UsageError(msg.deploy.tls.noMailDomain({ email, host }), hint);
   return e;
 }
 
@@ -191,81 +223,94 @@ export type TlsPlan =
 
 /** The TLS decision, from what probeTls saw (see the module's head for the rules). Pure; throws before anything is touched. */
 export function planTls(input: TlsInput): TlsPlan {
+  const plan = planIn(input, EN);
+  const here = catalogue();
+  if (here !== EN) SHOWN.set(plan, planIn(input, here));
+  return plan;
+}
+
+/** planTls with its texts in language `c` (its errors are in the operator's). */
+function planIn(input: TlsInput, c: Catalogue): TlsPlan {
   const domain = checkDomain(input.domain);
   const existing = input.existing;
-  const blocker = whyNotCertbot(input, domain);
+  const blocker = whyNotCertbot(input, domain, c);
   const email = input.email?.trim() ? input.email : undefined;
   if (existing && existing.problems.length === 0) {
     if (!existing.selfSigned) {
       const renew = existing.letsEncrypt && input.certbotInstalled;
-      return { action: "keep", domain, daysLeft: existing.daysLeft, selfSigned: false, renew, warnings: expiryWarnings(existing, renew) };
+      return { action: "keep", domain, daysLeft: existing.daysLeft, selfSigned: false, renew, warnings: expiryWarnings(existing, renew, c) };
     }
     if (blocker !== undefined || email === undefined) {
-      const why = blocker ?? "DEPLOY_EMAIL is not set (set it and deploy again to replace this certificate with a trusted one)";
+      const why = blocker ?? c.deploy.tls.noEmailKeep;
       return {
         action: "keep",
         domain,
         daysLeft: existing.daysLeft,
         selfSigned: true,
         renew: false,
-        warnings: [selfSignedWarning(domain, why), ...expiryWarnings(existing, false)],
+        warnings: [selfSignedWarning(domain, why, c), ...expiryWarnings(existing, false, c)],
       };
     }
   }
-  const replaced = existing ? [replacedWarning(existing)] : [];
+  const replaced = existing ? [replacedWarning(existing, c)] : [];
   if (blocker === undefined) {
     if (email === undefined) {
-      throw new UsageError(
-        `Let's Encrypt can issue a certificate for ${domain}, but DEPLOY_EMAIL is not set`,
-        "set DEPLOY_EMAIL to an address you read (expiry notices go there), or deploy with --skip-ssl and put your own certificate in nginx/ssl",
-      );
+      throw new UsageError(msg.deploy.tls.emailNeeded({ domain }), msg.deploy.tls.emailNeededHint);
     }
     const mode: CertbotMode = input.nginxRunning ? "webroot" : "standalone";
     const who = { domain, email: checkEmail(email) };
     const argv = certbotCertonly(mode === "webroot" ? { ...who, mode, webroot: join(input.root, WEBROOT_DIR) } : { ...who, mode });
     return { action: "certbot", domain, mode, argv, lineage: `${LETSENCRYPT_LIVE}/${domain}`, warnings: replaced };
   }
-  return { action: "self-signed", domain, reason: blocker, warnings: [selfSignedWarning(domain, blocker), ...replaced] };
+  return { action: "self-signed", domain, reason: blocker, warnings: [selfSignedWarning(domain, blocker, c), ...replaced] };
 }
 
 /** Whether the certificate the plan leaves in place is one `certbot renew` renews. */
 export const wantsRenewal = (plan: TlsPlan): boolean => plan.action === "certbot" || (plan.action === "keep" && plan.renew);
 
-/** One line per decision, for the deploy's plan (and --dry-run). */
-export function describeTlsPlan(plan: TlsPlan): string {
+/**
+ * One line per decision, for the deploy's plan (and --dry-run), in language `c` with the plan's
+ * reason as it is (give shownTlsPlan(plan) for the screen).
+ */
+export function describeTlsPlan(plan: TlsPlan, c: Catalogue = catalogue()): string {
+  const t = c.deploy.tls;
   switch (plan.action) {
     case "keep":
-      return `TLS: keep the ${plan.selfSigned ? "self-signed " : ""}certificate in ${SSL_DIR} for ${plan.domain} (${plan.daysLeft} days left)`;
+      return t.planKeep({ selfSigned: plan.selfSigned, dir: SSL_DIR, domain: plan.domain, days: plan.daysLeft });
     case "certbot":
-      return `TLS: certbot (${plan.mode}) for ${plan.domain}, copied from ${plan.lineage} into ${SSL_DIR}`;
+      return t.planCertbot({ mode: plan.mode, domain: plan.domain, lineage: plan.lineage, dir: SSL_DIR });
     case "self-signed":
-      return `TLS: a self-signed certificate for ${plan.domain} (${SELF_SIGNED_DAYS} days) in ${SSL_DIR}: ${plan.reason}`;
+      return t.planSelfSigned({ domain: plan.domain, days: SELF_SIGNED_DAYS, dir: SSL_DIR, reason: plan.reason });
   }
 }
 
-function whyNotCertbot(input: TlsInput, domain: string): string | undefined {
-  const ineligible = certbotIneligible(domain);
-  if (ineligible !== undefined) return `${ineligible}; set DOMAIN in .env.prod to the public host name, or put your own certificate in ${SSL_DIR}`;
-  if (!input.certbotInstalled) return "certbot is not installed (apt-get install certbot, then deploy again)";
+function whyNotCertbot(input: TlsInput, domain: string, c: Catalogue): string | undefined {
+  const t = c.deploy.tls;
+  const ineligible = certbotIneligible(domain, c);
+  if (ineligible !== undefined) return t.ineligible({ why: ineligible, dir: SSL_DIR });
+  if (!input.certbotInstalled) return t.noCertbot;
   if (!input.domainResolvesHere) {
-    const to = input.resolvedTo?.length ? `resolves to ${input.resolvedTo.join(", ")}, not only to addresses of this host` : "does not resolve";
-    return `${domain} ${to}; point its A/AAAA records at this host and deploy again (behind NAT, put a certificate in ${SSL_DIR} yourself)`;
+    return input.resolvedTo?.length
+      ? t.resolvesElsewhere({ domain, addresses: input.resolvedTo.join(", "), dir: SSL_DIR })
+      : t.doesNotResolve({ domain, dir: SSL_DIR });
   }
   return undefined;
 }
 
-function selfSignedWarning(domain: string, why: string): string {
-  return `!!! SELF-SIGNED certificate for ${domain}: browsers and API clients will reject HTTPS until a trusted one is in ${SSL_DIR}. Certbot was not used: ${why} !!!`;
+function selfSignedWarning(domain: string, why: string, c: Catalogue): string {
+  return c.deploy.tls.selfSignedWarning({ domain, dir: SSL_DIR, why });
 }
 
-function expiryWarnings(c: CertInspection, renew: boolean): string[] {
-  if (c.daysLeft >= EXPIRY_WARN_DAYS) return [];
-  const next = renew ? "`certbot renew` (cron) should renew it: check with `certbot renew --dry-run`" : "replace it before then";
-  return [`the certificate in ${SSL_DIR} expires in ${c.daysLeft} day${c.daysLeft === 1 ? "" : "s"} (${c.notAfter?.toISOString()}): ${next}`];
+function expiryWarnings(i: CertInspection, renew: boolean, c: Catalogue): string[] {
+  if (i.daysLeft >= EXPIRY_WARN_DAYS) return [];
+  const t = c.deploy.tls;
+  return [t.expiresSoon({ dir: SSL_DIR, days: i.daysLeft, at: i.notAfter?.toISOString(), next: renew ? t.renewNext : t.replaceNext })];
 }
 
-function replacedWarning(c: CertInspection): string {
-  return c.problems.length ? `replacing the pair in ${SSL_DIR}: ${c.problems.join("; ")}` : `replacing the self-signed certificate in ${SSL_DIR}`;
+function replacedWarning(i: CertInspection, c: Catalogue): string {
+  return i.problems.length
+    ? c.deploy.tls.replacingPair({ dir: SSL_DIR, problems: problemsIn(i, c) })
+    : c.deploy.tls.replacingSelfSigned({ dir: SSL_DIR });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,33 +424,31 @@ async function writeSelfSigned(root: string, domain: string, o: TlsApplyOptions)
   const now = o.now ?? new Date();
   const current = readPair(root, now, domain);
   if (current && current.problems.length === 0) {
-    o.out?.info(`${SSL_DIR} already holds a valid pair for ${domain}: not overwritten`);
+    o.out?.info(msg.deploy.tls.keptValid({ dir: SSL_DIR, domain }));
     return false;
   }
   await withScratch(root, async (scratch) => {
     const keyOut = join(scratch, KEY_FILE);
     const certOut = join(scratch, CERT_FILE);
     const argv = opensslSelfSigned({ domain, isIp: isIP(domain) !== 0, keyOut, certOut, days: SELF_SIGNED_DAYS });
-    await run({ argv }, { timeoutMs: 2 * MINUTE_MS, hint: "openssl must be installed (apt-get install openssl)" });
+    await run({ argv }, { timeoutMs: 2 * MINUTE_MS, hint: msg.deploy.tls.opensslHint });
     installPair(root, scratch, domain);
   });
-  o.out?.info(`wrote a self-signed certificate for ${domain} (${SELF_SIGNED_DAYS} days) to ${SSL_DIR}`);
+  o.out?.info(msg.deploy.tls.wroteSelfSigned({ domain, days: SELF_SIGNED_DAYS, dir: SSL_DIR }));
   return true;
 }
 
 async function obtainWithCertbot(root: string, plan: Extract<TlsPlan, { action: "certbot" }>, o: TlsApplyOptions): Promise<void> {
   if (plan.mode === "webroot") mkdirSync(join(root, WEBROOT_DIR), { recursive: true, mode: 0o755 });
-  const reach =
-    plan.mode === "webroot"
-      ? `nginx must serve http://${plan.domain}/.well-known/acme-challenge/ from ./${WEBROOT_DIR} (mounted at /var/www/certbot) and port 80 must reach this host from the internet`
-      : "port 80 must be free on this host and reach it from the internet";
-  await run({ argv: plan.argv }, { timeoutMs: 10 * MINUTE_MS, hint: `${reach}, and certbot must run as root; or deploy with --skip-ssl` });
+  const hint =
+    plan.mode === "webroot" ? msg.deploy.tls.certbotWebrootHint({ domain: plan.domain, webroot: WEBROOT_DIR }) : msg.deploy.tls.certbotStandaloneHint;
+  await run({ argv: plan.argv }, { timeoutMs: 10 * MINUTE_MS, hint });
   await withScratch(root, async (scratch) => {
     copyFileSync(join(plan.lineage, CERT_FILE), join(scratch, CERT_FILE));
     copyFileSync(join(plan.lineage, KEY_FILE), join(scratch, KEY_FILE));
     installPair(root, scratch, plan.domain);
   });
-  o.out?.info(`installed the Let's Encrypt certificate for ${plan.domain} in ${SSL_DIR}`);
+  o.out?.info(msg.deploy.tls.installedLetsEncrypt({ domain: plan.domain, dir: SSL_DIR }));
 }
 
 /** A 0700 scratch dir inside nginx/ssl (same filesystem, so the rename into place is atomic), removed afterwards. */
@@ -431,8 +474,8 @@ function installPair(root: string, scratch: string, domain: string): void {
   chmodSync(cert, 0o644);
   const check = inspectCertificate(readFileSync(cert), readFileSync(key), new Date(), domain);
   if (check.problems.length) {
-    throw new ClawError(`the new certificate for ${domain} cannot be served: ${check.problems.join("; ")}`, {
-      hint: `nothing in ${SSL_DIR} was replaced`,
+    throw new ClawError(msg.deploy.tls.cannotServe({ domain, problems: problemsIn(check) }), {
+      hint: msg.deploy.tls.nothingReplacedHint({ dir: SSL_DIR }),
     });
   }
   renameSync(key, join(root, SSL_DIR, KEY_FILE));
@@ -469,7 +512,7 @@ export function renewalHookScript(t: RenewalTarget, o: { pathValue?: string; liv
   const q = shQuote;
   const domain = checkDomain(t.domain);
   for (const s of [t.root, ...t.composeArgv]) {
-    if (/[\r\n\0]/.test(s)) throw new UsageError(`cannot write a line break into the renewal hook: ${JSON.stringify(s)}`);
+    if (/[\r\n\0]/.test(s)) throw new UsageError(msg.deploy.tls.lineBreakInHook({ value: JSON.stringify(s) }));
   }
   return [
     "#!/bin/sh",
@@ -548,12 +591,12 @@ export async function installRenewal(
     } finally {
       rmSync(tmp, { force: true });
     }
-    o.out?.info(`installed the certbot renewal hook ${hook}`);
+    o.out?.info(msg.deploy.tls.installedHook({ hook }));
   }
   const merged = mergeRenewalCron(await readCrontab(), line);
   if (merged.changed) {
     await writeCrontab(merged.text);
-    o.out?.info(`crontab: ${line}`);
+    o.out?.info(msg.deploy.tls.crontab({ line }));
   }
   return { hook, hookChanged, cronChanged: merged.changed };
 }
