@@ -60,10 +60,11 @@ module.exports = {
     },
     {
       name: "commands-import-only-core-errors-and-secret",
-      comment: "lib/commands modules are pure argv builders: from lib/core they may import only errors.ts and secret.ts.",
+      comment:
+        "lib/commands modules are pure argv builders: from lib/core they may import only errors.ts, secret.ts and the message catalogues (i18n/, pure data).",
       severity: "error",
       from: { path: "^lib/commands/" },
-      to: { path: "^lib/core/", pathNot: "^lib/core/(errors|secret)\\.ts$" },
+      to: { path: "^lib/core/", pathNot: "^lib/core/((errors|secret)\\.ts|i18n/)" },
     },
     {
       name: "commands-do-no-io",

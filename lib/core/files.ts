@@ -1,5 +1,5 @@
 /** Files replaced whole: written to a temporary name beside them, fsynced, then renamed over. */
-import { chownSync, closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { chownSync, closeSync, fchmodSync, fchownSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 
 /**
  * Replace `file` with `text` atomically: a reader sees the old content or the new, never
@@ -35,12 +35,13 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
  * name, then hard-linked into place (EEXIST if `file` appeared meanwhile), so no reader ever
  * sees half of it and an existing file is never touched.
  */
-export function createFileExclusive(file: string, text: string, mode: number): void {
+export function createFileExclusive(file: string, text: string, mode: number, owner?: { uid: number; gid: number }): void {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     const fd = openSync(tmp, "wx", mode);
     try {
       fchmodSync(fd, mode);
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
       writeSync(fd, text);
       fsyncSync(fd);
     } finally {

@@ -17,6 +17,7 @@ import { pruneSnapshots } from "../backup/store.ts";
 import * as d from "../commands/docker.ts";
 import { PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
+import { type Catalogue, catalogue, displayWidth, localized, msg, padCells, padCellsStart } from "../core/i18n/index.ts";
 import type { Lock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse, isInteractive } from "../core/prompts.ts";
@@ -33,13 +34,16 @@ import { servingTarget } from "../project/serving.ts";
 import { findByRole, interpolate, serviceByRole } from "../project/stack.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { containersOf, diagnose, readinessBudgetMs } from "./containers.ts";
+import { ensureFlowerAuth, flowerCredentials } from "./flower-auth.ts";
 import { buildServices, describeImage, pruneReleaseImages, pullImage } from "./images.ts";
 import { appendLedger, currentRelease, type LedgerLine, type PhaseTiming, type ReleaseRecord, readLedger, unfinishedRelease } from "./ledger.ts";
-import { type DeployFacts, type DeployOptions, type DeployPlan, type PhaseName, planDeploy } from "./plan.ts";
+import { type DeployFacts, type DeployOptions, type DeployPlan, type PhaseName, phasesShown, planDeploy } from "./plan.ts";
 import { checkComposeConfig, checkDisk, checkHooks, checkPorts, checkPullable, type HookName, missingImages } from "./preflight.ts";
 import { expectVersion, type RolloutStep, rollOut, type StepResult } from "./rollout.ts";
 import { domainResolution, type TlsPlan } from "./tls.ts";
 import { tlsPhase, tlsPlanFor } from "./tls-phase.ts";
+
+const EN = catalogue("en");
 
 export interface DeployRequest extends DeployOptions {
   tag: string;
@@ -144,12 +148,12 @@ async function postgresVolumeExists(project: Project): Promise<boolean> {
 
 /** --check-dns: the only outside lookup a deploy makes, and only when asked. */
 async function checkDns(domain: string | undefined): Promise<void> {
-  if (!domain) throw new PreconditionError("--check-dns: DOMAIN (or DEPLOY_DOMAIN) is empty", "set DOMAIN in .env.prod");
+  if (!domain) throw new PreconditionError(msg.deploy.run.checkDnsEmpty, msg.deploy.run.checkDnsEmptyHint);
   const r = await domainResolution(domain);
   if (!r.here) {
     throw new PreconditionError(
-      `--check-dns: ${domain} ${r.resolved.length ? `resolves to ${r.resolved.join(", ")}, not only to this host` : "does not resolve"}`,
-      "point its A/AAAA records at this host (behind NAT: deploy without --check-dns)",
+      r.resolved.length ? msg.deploy.run.checkDnsElsewhere({ domain, addresses: r.resolved.join(", ") }) : msg.deploy.run.checkDnsNone({ domain }),
+      msg.deploy.run.checkDnsHint,
     );
   }
 }
@@ -158,20 +162,23 @@ async function checkDns(domain: string | undefined): Promise<void> {
 export async function prepareDeploy(project: Project, out: Output, req: DeployRequest, releaseId: string) {
   const t0 = Date.now();
   const compose = project.compose.withEnv({ CLAW_AI_TAG: req.tag });
-  const hooks = await out.step("preflight: compose config, disk, ports, hooks, images, TLS", async () => {
-    await checkComposeConfig(compose);
-    await checkDisk(project, project.config.deploy.minFreeMb);
-    await checkPorts(project);
-    if (req.checkDns) await checkDns(project.config.deploy.domain);
-    return checkHooks(project.root);
-  });
+  const hooks = await out.step(
+    localized((t) => t.deploy.run.preflightStep),
+    async () => {
+      await checkComposeConfig(compose);
+      await checkDisk(project, project.config.deploy.minFreeMb);
+      await checkPorts(project);
+      if (req.checkDns) await checkDns(project.config.deploy.domain);
+      return checkHooks(project.root);
+    },
+  );
   const nginx = findByRole(project.stack, "nginx")?.name;
   // The TLS decision is made here, so its refusals (no domain, no DEPLOY_EMAIL) come before any change.
   const tls = req.skipSsl ? undefined : (await tlsPlanFor(project, nginx)).plan;
   const plan = planDeploy(project.stack, await facts(project, req, releaseId, hooks, tls), req);
   await checkPullable(plan.pull);
   if (req.kind !== "deploy" && plan.pull.some((r) => r.startsWith(`${plan.image}:`))) {
-    out.warn(`the image of release ${req.tag} is no longer on this host: it will be pulled`);
+    out.warn(msg.deploy.run.imageGone({ tag: req.tag }));
   }
   return { plan, compose, preflightMs: Date.now() - t0 };
 }
@@ -250,7 +257,7 @@ export async function applyDeploy(
   const backend = results.find((r) => r.strategy === "switch")?.containers[0];
   const finished = Date.now();
   const after = async (name: PhaseName, fn: () => Promise<unknown>) =>
-    phase(name, fn).catch((e: Error) => out.warn(`${name} failed (the release serves): ${e.message}`));
+    phase(name, fn).catch((e: Error) => out.warn(msg.deploy.run.afterFailed({ phase: name, reason: e.message })));
   await after("ledger", async () =>
     record({
       result: "succeeded",
@@ -265,7 +272,7 @@ export async function applyDeploy(
   );
   await after("prune images", async () => {
     const pruned = pruneSnapshots(root, project.config.snapshotRetention(), new Date(), ["pre-deploy"], (m) => out.warn(m));
-    if (pruned.length) out.info(`pre-deploy backups pruned: ${pruned.join(", ")}`);
+    if (pruned.length) out.info(msg.deploy.run.backupsPruned({ list: pruned.join(", ") }));
     const removed = await pruneReleaseImages(
       readLedger(root).releases,
       plan.image,
@@ -273,7 +280,7 @@ export async function applyDeploy(
       [plan.tag, plan.currentTag],
       (m) => out.warn(m),
     );
-    if (removed.length) out.info(`removed old release images: ${removed.join(", ")}`);
+    if (removed.length) out.info(msg.deploy.run.imagesRemoved({ list: removed.join(", ") }));
   });
   await after("post-deploy hook", () => runHook(root, "post-deploy", hookEnv, out));
   const outcome: DeployOutcome = {
@@ -298,8 +305,9 @@ function phaseRunner(plan: DeployPlan, phases: PhaseTiming[], out: Output, start
   return async (name, fn) => {
     const why = plan.phases.find((p) => p.name === name)?.skip;
     if (why) {
+      // The ledger's note in English, the screen's line in the operator's language.
       phases.push({ name, ms: 0, result: "skipped", note: why });
-      out.info(`${name}: skipped (${why})`);
+      out.info(msg.deploy.run.phaseSkipped({ phase: name, why: phasesShown(plan).find((p) => p.name === name)?.skip ?? why }));
       return undefined;
     }
     started(name);
@@ -336,7 +344,7 @@ async function failed(
   },
 ): Promise<never> {
   const err = f.e as Error;
-  out.error(`deploy of ${plan.tag} failed: ${err.message}`);
+  out.error(msg.deploy.run.deployFailed({ tag: plan.tag, reason: err.message }));
   const previousTag = plan.runningTag;
   let rolledBack = false;
   let changedBack = false;
@@ -344,25 +352,29 @@ async function failed(
   // .env.prod names the release that serves, whoever wrote the new tag there.
   if (previousTag && (!f.rolled.length || rolledBack)) {
     setEnvValue(project.envFile, "CLAW_AI_TAG", previousTag);
-    out.info(`.env.prod: CLAW_AI_TAG=${previousTag} (the release that serves)`);
+    out.info(msg.deploy.run.envReset({ tag: previousTag }));
   }
-  const serving = await servingDescription(project);
+  // What serves and what to run next: English in the outcome (--json), the operator's language on screen.
+  const servingNow = await servingContainer(project);
+  const serving = describeServing(servingNow, EN);
   // "rolled-back": services had moved and were put back; a release that never served just "failed".
   const result = rolledBack && changedBack ? "rolled-back" : "failed";
   f.record({ result, finishedAt: new Date().toISOString(), durationMs: Date.now() - f.started, error: redact(err.message), phases: f.phases });
-  const next = rolledBack
-    ? `fix the cause, then deploy again: npx zx scripts/deploy.mts --tag ${plan.tag}`
-    : f.rolled.length
-      ? `see npx zx scripts/deploy.mts --status; to go back: npx zx scripts/deploy.mts --rollback-release${plan.previous ? ` ${plan.previous.id}` : ""}`
-      : `nothing that serves was changed; fix the cause and run npx zx scripts/deploy.mts --tag ${plan.tag} again`;
-  out.info(`serving now: ${serving}`);
+  const nextIn = (c: Catalogue) =>
+    rolledBack
+      ? c.deploy.run.nextRolledBack({ tag: plan.tag })
+      : f.rolled.length
+        ? c.deploy.run.nextStatus({ previous: plan.previous?.id })
+        : c.deploy.run.nextUnchanged({ tag: plan.tag });
+  const next = nextIn(EN);
+  out.info(msg.deploy.run.servingNow({ serving: describeServing(servingNow, catalogue()) }));
   const dbAdvice = await databaseAfterFailure(project, out, plan, lock, {
     backupDir: f.backupDir,
     headBefore: f.migration.before,
     head: f.migration.after,
   });
   for (const l of dbAdvice) out.warn(l);
-  out.info(`next: ${next}`);
+  out.info(msg.deploy.run.next({ next: nextIn(catalogue()) }));
   const outcome: DeployOutcome = {
     ok: false,
     releaseId: plan.releaseId,
@@ -378,16 +390,19 @@ async function failed(
     durationMs: Date.now() - f.started,
   };
   await say(project, out, plan, "failure", outcome);
-  printSummary(out, f.phases);
+  printSummary(out, f.phases, plan);
   out.result(outcome);
   throw f.e;
 }
 
 /** What serves now, read from the stack (not assumed): nginx's target and the image it runs. */
-export async function servingDescription(project: Project): Promise<string> {
-  const s = await servingContainer(project);
-  if (!s) return "nothing (the backend does not run)";
-  return `${s.image ? splitImageRef(s.image).tag : "?"} (container ${s.name}${s.running > 1 ? `; ${s.running} backend containers run` : ""})`;
+export async function servingDescription(project: Project, c: Catalogue = catalogue()): Promise<string> {
+  return describeServing(await servingContainer(project), c);
+}
+
+function describeServing(s: Awaited<ReturnType<typeof servingContainer>>, c: Catalogue): string {
+  if (!s) return c.deploy.run.servingNothing;
+  return c.deploy.run.serving({ tag: s.image ? splitImageRef(s.image).tag : "?", container: s.name, running: s.running });
 }
 
 export function rolloutContext(project: Project, compose: ComposeClient, out: Output, plan: DeployPlan, version: string, releaseId: string) {
@@ -403,25 +418,28 @@ async function autoRollback(
   rolled: readonly RolloutStep[],
 ): Promise<{ ok: boolean; changed: boolean }> {
   const steps = [...rolled].reverse();
-  out.warn(`rolling back automatically to ${previousTag}: ${steps.map((s) => s.service).join(", ")}`);
+  out.warn(msg.deploy.run.rollingBack({ tag: previousTag, services: steps.map((s) => s.service).join(", ") }));
   const back = project.compose.withEnv({ CLAW_AI_TAG: previousTag });
   const errors: Error[] = [];
   let changed = false;
   await out
-    .step(`automatic rollback to ${previousTag}`, async () => {
-      for (const step of steps) {
-        await rollOut(rolloutContext(project, back, out, plan, previousTag, `${plan.releaseId} rollback`), step).then(
-          (r) => {
-            changed ||= r.changed;
-          },
-          (e: Error) => {
-            errors.push(e);
-            out.error(`rolling ${step.service} back failed: ${e.message}`);
-          },
-        );
-      }
-      if (errors.length) throw errors[0];
-    })
+    .step(
+      localized((t) => t.deploy.run.rollbackStep({ tag: previousTag })),
+      async () => {
+        for (const step of steps) {
+          await rollOut(rolloutContext(project, back, out, plan, previousTag, `${plan.releaseId} rollback`), step).then(
+            (r) => {
+              changed ||= r.changed;
+            },
+            (e: Error) => {
+              errors.push(e);
+              out.error(msg.deploy.run.rollbackServiceFailed({ service: step.service, reason: e.message }));
+            },
+          );
+        }
+        if (errors.length) throw errors[0];
+      },
+    )
     .catch(() => undefined);
   return { ok: errors.length === 0, changed };
 }
@@ -439,21 +457,20 @@ async function databaseAfterFailure(
   m: { backupDir: string | null; headBefore: string | null; head: string | null },
 ): Promise<string[]> {
   if (!m.head || m.head === m.headBefore) return [];
-  if (!m.backupDir)
-    return [`migrations moved the database from ${m.headBefore ?? "empty"} to ${m.head}, and there is no pre-deploy backup to go back to`];
+  const from = m.headBefore ?? msg.deploy.run.emptyHead;
+  if (!m.backupDir) return [msg.deploy.run.migratedNoBackup({ from, to: m.head })];
   const command = `npx zx scripts/rollback.mts --backup ${m.backupDir} --skip-redis --skip-milvus --skip-uploads --skip-config -y`;
   let restore = plan.options.restoreDbOnFailure;
   if (!restore && isInteractive()) {
-    restore = await confirmOrRefuse(`Restore the database from ${m.backupDir} (writes since the backup are lost)?`, {
+    restore = await confirmOrRefuse(msg.deploy.run.restoreQuestion({ dir: m.backupDir }), {
       yes: false,
-      what: "restore",
+      what: msg.deploy.run.restoreWhat,
     }).then(
       () => true,
       () => false,
     );
   }
-  if (!restore)
-    return [`migrations moved the database from ${m.headBefore ?? "empty"} to ${m.head}; the old release runs on it. To restore it: ${command}`];
+  if (!restore) return [msg.deploy.run.migratedRestoreWith({ from, to: m.head, command })];
   try {
     await restoreFlow(project, out, {
       event: "restore",
@@ -466,9 +483,9 @@ async function databaseAfterFailure(
       verifyStack: false,
       lock,
     });
-    return [`the database was restored from ${m.backupDir}`];
+    return [msg.deploy.run.databaseRestored({ dir: m.backupDir })];
   } catch (e) {
-    return [`restoring the database failed: ${(e as Error).message}; retry with: ${command}`];
+    return [msg.deploy.run.restoreFailed({ reason: (e as Error).message, command })];
   }
 }
 
@@ -477,7 +494,10 @@ async function runHook(root: string, name: HookName, env: Record<string, string>
   const r = await out.step(`hooks/${name}`, () => run({ argv: [file], env }, { cwd: root, allowFailure: true, timeoutMs: 30 * MINUTE_MS }));
   if (r.stdout.trim()) for (const l of r.stdout.trim().split("\n").slice(-20)) out.info(`  ${name}: ${l}`);
   if (r.status !== 0)
-    throw new PreconditionError(`hooks/${name} failed (exit ${r.status}): ${lastLine(r.stderr || r.stdout)}`, `fix the hook; nothing was changed`);
+    throw new PreconditionError(
+      msg.deploy.run.hookFailed({ hook: name, status: r.status, last: lastLine(r.stderr || r.stdout) }),
+      msg.deploy.run.hookFailedHint,
+    );
 }
 
 /** A backup of `wanted` (those whose services run), tier pre-deploy; returns its directory. */
@@ -485,23 +505,37 @@ async function preDeployBackup(project: Project, out: Output, wanted: readonly C
   const runningRole = await roleRunning(project);
   const components = wanted.filter((c) => NEEDS[c].every(runningRole));
   const skipped = wanted.filter((c) => !components.includes(c));
-  if (skipped.length) out.warn(`pre-deploy backup without ${skipped.join(", ")}: not running`);
+  if (skipped.length) out.warn(msg.deploy.run.backupWithout({ list: skipped.join(", ") }));
   const r = await runBackup(project, out, { components, tier: "pre-deploy" });
-  out.success(`pre-deploy backup ${r.id} (${components.join(", ")})`);
+  out.success(msg.deploy.run.backupDone({ id: r.id, components: components.join(", ") }));
   // Pruned only once the deploy succeeded: a failed one's backup is the one to go back to.
   return r.dir;
 }
 
 async function images(compose: ComposeClient, plan: DeployPlan, out: Output): Promise<void> {
-  for (const ref of plan.pull) await out.step(`pull ${ref}`, () => pullImage(ref, { onRetry: (m) => out.warn(m) }));
-  if (plan.build.length) await out.step(`build ${plan.build.join(", ")}`, () => buildServices(compose, plan.build));
+  for (const ref of plan.pull)
+    await out.step(
+      localized((t) => t.deploy.run.pullStep({ ref })),
+      () => pullImage(ref, { onRetry: (m) => out.warn(m) }),
+    );
+  if (plan.build.length)
+    await out.step(
+      localized((t) => t.deploy.run.buildStep({ services: plan.build.join(", ") })),
+      () => buildServices(compose, plan.build),
+    );
 }
 
 /** The services that are not the app, up and ready (bounded); on timeout the evidence is shown. */
 async function infrastructure(project: Project, compose: ComposeClient, plan: DeployPlan, out: Output): Promise<void> {
   const services = plan.infrastructure;
-  await out.step(`up: ${services.length} infrastructure services`, () => compose.up({ services }, 10 * MINUTE_MS));
-  await out.step("infrastructure healthy", () => ready(project, compose, services, out));
+  await out.step(
+    localized((t) => t.deploy.run.infraUpStep({ n: services.length })),
+    () => compose.up({ services }, 10 * MINUTE_MS),
+  );
+  await out.step(
+    localized((t) => t.deploy.run.infraHealthyStep),
+    () => ready(project, compose, services, out),
+  );
 }
 
 /** Every running service with a healthcheck passes it (our 0.5 s probe), within its own budget. */
@@ -512,14 +546,22 @@ async function ready(project: Project, compose: ComposeClient, services: readonl
   try {
     await compose.waitReady(probes, budget);
   } catch (e) {
-    const name = /service (\S+)/.exec((e as Error).message)?.[1];
+    // The service the timeout names (the message is in the operator's language: else the longest probed name it holds).
+    const message = (e as Error).message;
+    const name =
+      /service (\S+)/.exec(message)?.[1] ??
+      probes
+        .map(([n]) => n)
+        .filter((n) => message.includes(n))
+        .sort((a, b) => b.length - a.length)[0];
     const c = name ? (await containersOf(compose, name))[0] : undefined;
     if (c) for (const l of await diagnose(c.id)) out.warn(l);
     throw e;
   }
   const states = await compose.ps({ all: true, services });
   const down = services.filter((s) => !states.some((c) => c.service === s && c.state === "running"));
-  if (down.length) throw new ServiceUnhealthyError(`not running: ${down.join(", ")}`, `see \`docker compose logs ${down[0]}\``);
+  if (down.length)
+    throw new ServiceUnhealthyError(msg.deploy.run.notRunning({ list: down.join(", ") }), msg.deploy.rollout.composeLogsHint({ service: down[0]! }));
 }
 
 /**
@@ -549,22 +591,35 @@ async function migrations(
 
 async function nginxUp(project: Project, compose: ComposeClient, plan: DeployPlan, out: Output): Promise<void> {
   if (!plan.nginx) return;
-  await compose.up({ services: [plan.nginx], noDeps: true });
+  // Before nginx starts: a bind-mount source that is missing would become a directory.
+  const image = findByRole(project.stack, "nginx")?.image;
+  const auth = image
+    ? await out.step(
+        localized((c) => c.deploy.flowerAuth.step),
+        () => ensureFlowerAuth(project.root, flowerCredentials(project), image),
+      )
+    : "kept";
+  await compose.up({ services: [plan.nginx], noDeps: true, ...(auth === "replaced-directory" ? { forceRecreate: true } : {}) });
   await ready(project, compose, [plan.nginx], out);
 }
 
 async function health(project: Project, compose: ComposeClient, plan: DeployPlan, out: Output): Promise<void> {
-  await out.step("every service healthy", () =>
-    ready(
-      project,
-      compose,
-      project.stack.services.map((s) => s.name),
-      out,
-    ),
+  await out.step(
+    localized((t) => t.deploy.run.allHealthyStep),
+    () =>
+      ready(
+        project,
+        compose,
+        project.stack.services.map((s) => s.name),
+        out,
+      ),
   );
   if (!plan.nginx) return;
   // One attempt: by now the switch has been verified; this proves it still holds.
-  await out.step(`GET /health through nginx reports ${plan.tag}`, () => expectVersion(compose, plan.nginx!, plan.tag, 0));
+  await out.step(
+    localized((t) => t.deploy.rollout.healthReportsStep({ version: plan.tag })),
+    () => expectVersion(compose, plan.nginx!, plan.tag, 0),
+  );
 }
 
 async function say(project: Project, out: Output, plan: DeployPlan, status: "success" | "failure", o: DeployOutcome): Promise<void> {
@@ -585,29 +640,31 @@ async function say(project: Project, out: Output, plan: DeployPlan, status: "suc
 
 /** The summary table every run ends with: phase, seconds, result. */
 export function summaryLines(phases: readonly PhaseTiming[]): string[] {
-  const w = Math.max(...phases.map((p) => p.name.length), 5);
+  const t = msg.deploy.run;
+  const w = Math.max(...phases.map((p) => displayWidth(p.name)), displayWidth(t.summaryPhase));
+  const sw = Math.max(7, displayWidth(t.summarySeconds));
   return [
-    `${"phase".padEnd(w)}  seconds  result`,
+    `${padCells(t.summaryPhase, w)}  ${padCellsStart(t.summarySeconds, sw)}  ${t.summaryResult}`,
     ...phases.map(
-      (p) => `${p.name.padEnd(w)}  ${(p.ms / 1000).toFixed(1).padStart(7)}  ${p.result}${p.note && p.result !== "ok" ? `: ${p.note}` : ""}`,
+      (p) =>
+        `${padCells(p.name, w)}  ${padCellsStart((p.ms / 1000).toFixed(1), sw)}  ${p.note && p.result !== "ok" ? t.summaryNote({ result: p.result, note: p.note }) : p.result}`,
     ),
   ];
 }
 
-export function printSummary(out: Output, phases: readonly PhaseTiming[]): void {
-  for (const l of summaryLines(phases)) out.info(l);
+/** The summary on screen; with the plan, a skipped phase's reason in the operator's language (the phases' own notes are English). */
+export function printSummary(out: Output, phases: readonly PhaseTiming[], plan?: DeployPlan): void {
+  const shown = plan ? phasesShown(plan) : [];
+  const note = (p: PhaseTiming) => (p.result === "skipped" ? (shown.find((s) => s.name === p.name)?.skip ?? p.note) : p.note);
+  for (const l of summaryLines(phases.map((p) => ({ ...p, note: note(p) })))) out.info(l);
 }
 
 /** What a deploy that died left: told at the start of the next run (ledger marked interrupted). */
 export function reportInterruptedDeploy(root: string, out: Output): ReleaseRecord | undefined {
   const dead = unfinishedRelease(readLedger(root).releases);
   if (dead?.result !== "started") return undefined;
-  out.warn(
-    `release ${dead.id} (${dead.tag}) did not finish: its deploy died during "${dead.phase ?? "preflight"}"${dead.previousTag ? `; ${dead.previousTag} served before it` : ""}`,
-  );
-  out.warn(
-    `this run brings the stack to one release: the containers nginx does not serve are removed first${dead.previousTag ? `; to go back instead: npx zx scripts/deploy.mts --rollback-release` : ""}`,
-  );
+  out.warn(msg.deploy.run.interrupted({ id: dead.id, tag: dead.tag, phase: dead.phase ?? "preflight", previous: dead.previousTag }));
+  out.warn(msg.deploy.run.interruptedNext({ canGoBack: !!dead.previousTag }));
   appendLedger(root, { id: dead.id, result: "interrupted", finishedAt: new Date().toISOString() });
   return dead;
 }

@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { opensslSelfSigned } from "../../lib/commands/tls.ts";
 import { run } from "../../lib/core/exec.ts";
+import { ensureFlowerAuth } from "../../lib/deploy/flower-auth.ts";
 import { ComposeClient, detectComposeFlavor } from "../../lib/infra/compose-client.ts";
+import { imageRef } from "./images.ts";
 
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
 export const TEST_PREFIX = "clawtest-";
@@ -112,9 +114,10 @@ export async function removeStaleTestStacks(): Promise<void> {
 
 /** A self-signed certificate for localhost: <dir>/fullchain.pem and <dir>/privkey.pem. */
 export async function selfSignedCert(dir: string): Promise<void> {
-  // deploy.mts's own builder (the certificate it would make for DOMAIN=localhost), for 2 days.
+  // deploy.mts's own builder (the certificate it would make for DOMAIN=localhost), for a year:
+  // deploy warns under 30 days left, and a healthy demo prints no warning.
   await run({
-    argv: opensslSelfSigned({ domain: "localhost", isIp: false, keyOut: join(dir, "privkey.pem"), certOut: join(dir, "fullchain.pem"), days: 2 }),
+    argv: opensslSelfSigned({ domain: "localhost", isIp: false, keyOut: join(dir, "privkey.pem"), certOut: join(dir, "fullchain.pem"), days: 365 }),
   });
 }
 
@@ -126,8 +129,6 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
   const env = testEnv(o);
   writeEnvFile(join(dir, ".env.prod"), env);
   await selfSignedCert(join(dir, "nginx/ssl"));
-  const hashed = (await run({ argv: ["openssl", "passwd", "-apr1", "-stdin"] }, { input: `${env.FLOWER_PASSWORD}\n` })).stdout.trim();
-  writeFileSync(join(dir, "nginx/.htpasswd"), `${env.FLOWER_USER}:${hashed}\n`, { mode: 0o644 });
   const composeFile = `docker-compose.prod.yml:${TEST_OVERRIDE}`;
   const compose = new ComposeClient({
     flavor: await detectComposeFlavor(),
@@ -149,6 +150,8 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
     scriptEnv: { ...process.env, CLAW_OPS_PROJECT_DIR: dir, COMPOSE_FILE: composeFile, COMPOSE_PROJECT_NAME: name },
     async up() {
       await removeStaleTestStacks();
+      // What deploy.mts writes before nginx starts (a stack brought up without it needs it too).
+      await ensureFlowerAuth(dir, { user: env.FLOWER_USER!, password: env.FLOWER_PASSWORD! }, imageRef("nginx"));
       try {
         await compose.up({ wait: true, waitTimeoutSec: 300 }, 360_000);
       } catch (e) {
