@@ -36,7 +36,7 @@ export type ExitCodeValue = ExitCodeTable[number]["code"];
 
 /** The exit-status line of every script's --help. */
 export function exitCodesHelp(): string {
-  return msg.core.exit.line({ codes: EXIT_CODES.map((e) => `${e.code} ${e.short}`).join(", ") });
+  return msg.core.exit.line({ codes: EXIT_CODES.map((e) => `${e.code} ${e.short}`).join(msg.core.exit.sep) });
 }
 
 export class ClawError extends Error {

@@ -8,6 +8,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { msg } from "../../lib/core/i18n/index.ts";
 import { createStack, REPO_ROOT, removeStaleTestStacks } from "./harness.ts";
 import { ensureImages } from "./images.ts";
 import { startScript } from "./scripts.ts";
@@ -16,12 +17,12 @@ const cmd = process.argv[2] ?? "build";
 const log = (m: string) => process.stderr.write(`[stack] ${m}\n`);
 if (cmd === "down") {
   await removeStaleTestStacks();
-  log("removed every clawtest-* container, network and volume");
+  log(msg.demo.removedAll);
   process.exit(0);
 }
 const t0 = Date.now();
 const built = await ensureImages(log);
-log(`images ready in ${((Date.now() - t0) / 1000).toFixed(1)}s (rebuilt: ${built.length ? built.join(", ") : "none"})`);
+log(msg.demo.imagesReady({ secs: ((Date.now() - t0) / 1000).toFixed(1), rebuilt: built.join(", ") }));
 
 if (cmd === "demo") {
   const stack = await createStack();
@@ -29,50 +30,46 @@ if (cmd === "demo") {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    log("tearing the stack down …");
+    log(msg.demo.tearingDown);
     await stack.down();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop());
   const t1 = Date.now();
-  log(`deploying ${stack.name} from ${stack.dir} with scripts/deploy.mts …`);
+  log(msg.demo.deploying({ name: stack.name, dir: stack.dir }));
   await removeStaleTestStacks();
   const deploy = startScript(stack, "deploy", ["-y"]);
   deploy.child.stdout!.pipe(process.stderr);
   deploy.child.stderr!.pipe(process.stderr);
   const r = await deploy.done;
   if (r.status !== 0) {
-    log(`deploy.mts failed (exit ${r.status}); tearing the stack down`);
+    log(msg.demo.deployFailed({ status: String(r.status) }));
     await stack.down();
     process.exit(1);
   }
   const health = await stack.https("/health");
-  log(`stack deployed and healthy in ${((Date.now() - t1) / 1000).toFixed(1)}s`);
+  log(msg.demo.deployed({ secs: ((Date.now() - t1) / 1000).toFixed(1) }));
   // One short command per script: the project's variables live in this wrapper, not in a prefix to copy.
   const ops = join(stack.dir, "ops");
   const vars = ["CLAW_OPS_PROJECT_DIR", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"].map((k) => `${k}='${stack.scriptEnv[k]}'`).join(" ");
   writeFileSync(
     ops,
-    `#!/bin/sh\n# ${stack.dir}/ops <script> [flags]: run a claw-ops script against the demo stack.\nscript="$1"; shift\ncd '${REPO_ROOT}' && exec env ${vars} npx zx "scripts/$script.mts" "$@"\n`,
+    `#!/bin/sh\n# ${msg.demo.opsComment({ ops: ops })}\nscript="$1"; shift\ncd '${REPO_ROOT}' && exec env ${vars} npx zx "scripts/$script.mts" "$@"\n`,
   );
   chmodSync(ops, 0o755);
-  console.log(`
-CLAW.AI demo stack "${stack.name}" is up (project dir ${stack.dir}):
-  https://localhost:${stack.httpsPort}/health     -> ${health.status} ${health.body}
-  https://localhost:${stack.httpsPort}/grafana/   Grafana (stand-in)
-  https://localhost:${stack.httpsPort}/flower/    Flower, basic auth user "${stack.env.FLOWER_USER}" (password in ${stack.dir}/.env.prod)
-  http://127.0.0.1:9090                Prometheus
-  http://127.0.0.1:3000                Grafana     http://127.0.0.1:3100  Loki
-  http://127.0.0.1:9001 / :9002        MinIO API / console
-Run the scripts against it:
-  ${ops} deploy --status
-  ${ops} backup
-  ${ops} rollback --list
-  ${ops} migrate --status
-`);
+  console.log(
+    msg.demo.banner({
+      name: stack.name,
+      dir: stack.dir,
+      port: stack.httpsPort,
+      health: `${health.status} ${health.body}`,
+      flowerUser: stack.env.FLOWER_USER!,
+      ops,
+    }),
+  );
   if (process.stdin.isTTY) {
-    createInterface({ input: process.stdin }).question("Press Enter to stop and remove the demo stack … ", () => void stop());
+    createInterface({ input: process.stdin }).question(msg.demo.pressEnter, () => void stop());
   } else {
-    log("no TTY: the stack stays up; remove it later with `npm run demo:down` (project dir stays in the temp dir)");
+    log(msg.demo.noTty);
   }
 }

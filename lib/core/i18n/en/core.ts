@@ -27,6 +27,7 @@ export const core = {
       meaning: "migrate.mts: the database is at a revision this image does not know (deploy the image that made it); nothing was changed",
     },
     cancelled: { short: "cancelled", meaning: "cancelled at a prompt" },
+    sep: ", ",
     line: (p: { codes: string }) => `Exit codes: ${p.codes}.`,
   },
   errors: {

@@ -28,6 +28,7 @@ export const core: typeof en = {
       meaning: "migrate.mts：数据库处于此镜像不认识的修订（请部署产生该修订的镜像）；未做任何改动",
     },
     cancelled: { short: "已取消", meaning: "在提示处取消" },
+    sep: "，",
     line: (p) => `退出码：${p.codes}。`,
   },
   errors: {

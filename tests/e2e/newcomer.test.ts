@@ -1,0 +1,111 @@
+/**
+ * The first hour, as a new user lives it: a fresh clone of HEAD (no node_modules), exactly the
+ * README's `npm run demo`, then the scripts against the demo it leaves up. On that healthy
+ * stack a backup, a migrate with nothing pending, a --verify and a redeploy of the running tag
+ * print no WARN or ERROR line; /flower/ asks for the password of .env.prod; the operator's
+ * language (Chinese) changes the words, not the --json.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse } from "dotenv";
+import { REPO_ROOT, removeStaleTestStacks } from "../stack/harness.ts";
+
+interface Run {
+  status: number | null;
+  out: string;
+  stdout: string;
+}
+
+function sh(argv: string[], o: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Run {
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    cwd: o.cwd,
+    encoding: "utf8",
+    // What a new user's shell has: no NODE_OPTIONS from this test runner, English unless asked.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NODE_OPTIONS")), CLAW_OPS_LANG: "en", ...o.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: o.timeoutMs ?? 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout };
+}
+
+/** The WARN and ERROR lines of a plain (no TTY) run. */
+const alarms = (out: string) => out.split("\n").filter((l) => /^\S+Z (WARN|ERROR)\s/.test(l));
+const tail = (r: Run) => `exit ${r.status}\n${r.out.trim().split("\n").slice(-25).join("\n")}`;
+
+describe("a new user's first hour: fresh clone, npm run demo, the scripts against it", { timeout: 1_500_000 }, () => {
+  let clone = "";
+  let project = "";
+  let ops = "";
+  let port = 0;
+
+  before(async () => {
+    const work = mkdtempSync(join(tmpdir(), "claw-newcomer-"));
+    clone = join(work, "claw-ops");
+    const c = sh(["git", "clone", "-q", REPO_ROOT, clone], { cwd: work });
+    assert.equal(c.status, 0, c.out);
+    const demo = sh(["npm", "run", "demo"], { cwd: clone });
+    assert.equal(demo.status, 0, tail(demo));
+    const banner = /demo stack "[^"]+" is up \(project dir ([^)]+)\):\n\s+https:\/\/localhost:(\d+)\/health\s+-> (\d+)/.exec(demo.stdout);
+    assert.ok(banner, `no URLs printed:\n${tail(demo)}`);
+    project = banner[1]!;
+    port = Number(banner[2]);
+    assert.equal(banner[3], "200", "the printed /health answer");
+    ops = join(project, "ops");
+    assert.deepEqual(alarms(demo.out), [], "the first deploy of the demo warns about nothing");
+  });
+
+  after(async () => {
+    await removeStaleTestStacks();
+    if (project) rmSync(project, { recursive: true, force: true });
+    if (clone) rmSync(join(clone, ".."), { recursive: true, force: true });
+  });
+
+  test("on the healthy demo, a backup, a migrate with nothing pending, a --verify and a redeploy of the running tag print no WARN or ERROR", () => {
+    for (const args of [["backup"], ["migrate"], ["backup", "--verify"], ["deploy", "-y"]]) {
+      const r = sh([ops, ...args], { cwd: project });
+      assert.equal(r.status, 0, `${args.join(" ")}: ${tail(r)}`);
+      assert.deepEqual(alarms(r.out), [], `${args.join(" ")} printed alarms`);
+    }
+  });
+
+  test("/flower/ through nginx asks for the basic-auth password of .env.prod", async () => {
+    const env = parse(readFileSync(join(project, ".env.prod")));
+    const get = (auth?: string) =>
+      sh(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", ...(auth ? ["-u", auth] : []), `https://localhost:${port}/flower/`], {
+        cwd: project,
+      });
+    assert.equal(get().stdout, "401");
+    assert.equal(get(`${env.FLOWER_USER}:wrong-password`).stdout, "401");
+    assert.equal(get(`${env.FLOWER_USER}:${env.FLOWER_PASSWORD}`).stdout, "200");
+  });
+
+  test("in Chinese a backup's progress and summary are Chinese, and --json differs only in message strings", () => {
+    const zh = sh([ops, "backup"], { cwd: project, env: { CLAW_OPS_LANG: "", LANG: "zh_CN.UTF-8" } });
+    assert.equal(zh.status, 0, tail(zh));
+    assert.match(zh.out, /备份/);
+    assert.deepEqual(alarms(zh.out), []);
+    for (const args of [
+      ["backup", "--list", "--json"],
+      ["deploy", "--status", "--json"],
+      ["migrate", "--status", "--json"],
+    ]) {
+      const en = sh([ops, ...args], { cwd: project });
+      const cn = sh([ops, ...args], { cwd: project, env: { CLAW_OPS_LANG: "zh" } });
+      assert.equal(cn.status, en.status, args.join(" "));
+      assert.deepEqual(shape(JSON.parse(cn.stdout)), shape(JSON.parse(en.stdout)), `${args.join(" ")}: the JSON's keys and values`);
+    }
+  });
+});
+
+/** A JSON document with its human sentences blanked: keys, numbers, ids and enum values stay. */
+function shape(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(shape);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, HUMAN.has(k) ? typeof x : shape(x)]));
+  return v;
+}
+const HUMAN = new Set(["message", "error", "hint", "detail", "note", "reason", "summary"]);
