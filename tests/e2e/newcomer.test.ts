@@ -56,7 +56,9 @@ describe("a new user's first hour: fresh clone, npm run demo, the scripts agains
     port = Number(banner[2]);
     assert.equal(banner[3], "200", "the printed /health answer");
     ops = join(project, "ops");
-    assert.deepEqual(alarms(demo.out), [], "the first deploy of the demo warns about nothing");
+    // The one notice a demo may print: its certificate is self-signed (DOMAIN=localhost).
+    const notices = alarms(demo.out);
+    assert.ok(notices.length <= 1 && notices.every((l) => /SELF-SIGNED certificate/.test(l)), `the first deploy warned:\n${notices.join("\n")}`);
   });
 
   after(async () => {
