@@ -17,12 +17,14 @@ import {
   RestoreMismatchError,
   ServiceUnhealthyError,
 } from "../../../lib/core/errors.ts";
+import { setLang } from "../../../lib/core/i18n/index.ts";
 
 const README = readFileSync(join(import.meta.dirname, "../../../README.md"), "utf8");
+const README_ZH = readFileSync(join(import.meta.dirname, "../../../README.zh-CN.md"), "utf8");
 
-/** The rows of the README's exit-code table: | code | meaning |. */
-function readmeExitCodes(): Array<{ code: number; meaning: string }> {
-  const section = README.slice(README.indexOf("### Exit codes"));
+/** The rows of a README's exit-code table: | code | meaning |. */
+function readmeExitCodes(text = README, heading = "### Exit codes"): Array<{ code: number; meaning: string }> {
+  const section = text.slice(text.indexOf(heading));
   const table = section.slice(0, section.indexOf("\n\n", section.indexOf("|")));
   return [...table.matchAll(/^\| (\d+) \| (.+) \|$/gm)].map((m) => ({ code: Number(m[1]), meaning: m[2]! }));
 }
@@ -32,6 +34,18 @@ test("the README's exit-code table is exactly the table in errors.ts", () => {
     readmeExitCodes(),
     EXIT_CODES.map((e) => ({ code: e.code, meaning: e.meaning })),
   );
+});
+
+test("README.zh-CN.md's exit-code table is the Chinese catalogue's, code for code", () => {
+  setLang("zh");
+  try {
+    assert.deepEqual(
+      readmeExitCodes(README_ZH, "### 退出码"),
+      EXIT_CODES.map((e) => ({ code: e.code, meaning: e.meaning })),
+    );
+  } finally {
+    setLang("en");
+  }
 });
 
 test("every script's --help ends with the exit codes from the same table", () => {
