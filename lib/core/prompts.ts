@@ -14,7 +14,7 @@ export async function confirmOrRefuse(question: string, o: { yes: boolean; what:
   if (!isInteractive()) {
     throw new UsageError(msg.core.prompts.refuseNoTty({ what: o.what }), msg.core.prompts.refuseNoTtyHint);
   }
-  const answer = await clack.confirm({ message: question, initialValue: false });
+  const answer = await clack.confirm({ message: question, initialValue: false, active: msg.core.prompts.yes, inactive: msg.core.prompts.no });
   if (clack.isCancel(answer) || answer !== true) throw new CancelledError(msg.core.prompts.cancelledNothingChanged({ what: o.what }));
 }
 

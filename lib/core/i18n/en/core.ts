@@ -51,6 +51,8 @@ export const core = {
     refuseWithoutYesHint: (p: { tty: boolean }) => `run it again with -y${p.tty ? " (you will also type the name)" : ""}`,
     noTtyToAsk: (p: { question: string }) => `no TTY to ask on: ${p.question}`,
     required: "a value is needed",
+    yes: "Yes",
+    no: "No",
     typeToGoOn: (p: { question: string; expected: string }) => `${p.question} Type ${p.expected} to go on:`,
   },
   output: {

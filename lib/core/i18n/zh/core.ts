@@ -52,6 +52,8 @@ export const core: typeof en = {
     refuseWithoutYesHint: (p) => `加上 -y 再运行一次${p.tty ? "（还需要输入名称）" : ""}`,
     noTtyToAsk: (p) => `没有可用于询问的 TTY：${p.question}`,
     required: "必须填写",
+    yes: "是",
+    no: "否",
     typeToGoOn: (p) => `${p.question} 输入 ${p.expected} 以继续：`,
   },
   output: {
