@@ -61,7 +61,7 @@ module.exports = {
     {
       name: "commands-import-only-core-errors-and-secret",
       comment:
-        "lib/commands modules are pure argv builders: from lib/core they may import only errors.ts, secret.ts and the message catalogues (i18n/, pure data).",
+        "lib/commands modules are pure argv builders: from lib/core they may import only errors.ts, secret.ts and the message catalogues (i18n/: lookups, no I/O).",
       severity: "error",
       from: { path: "^lib/commands/" },
       to: { path: "^lib/core/", pathNot: "^lib/core/((errors|secret)\\.ts|i18n/)" },

@@ -3,6 +3,7 @@
  * stopped → the backup → metrics → offsite copy → notifications. The caller holds the lock.
  */
 import { hostname } from "node:os";
+import { ClawError } from "../core/errors.ts";
 import { localized } from "../core/i18n/index.ts";
 import type { Lock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
@@ -37,7 +38,7 @@ export async function backupJob(project: Project, out: Output, lock: Lock, compo
     if (r.pruned.length) await sweepKept(project, out);
   } catch (e) {
     // Only a run that really tried counts as a failed backup (not a refusal like a held lock).
-    const failed = COMPONENTS.find((c) => (e as Error).message.startsWith(`${c}:`));
+    const failed = e instanceof ClawError ? COMPONENTS.find((c) => e.component === c) : undefined;
     writeMetrics(project.root, { success: false, finishedAt: new Date(), durationMs: Date.now() - started, components: {} });
     await say({ status: "failure", reason: (e as Error).message, ...(failed ? { failedComponent: failed } : {}) });
     throw e;

@@ -162,8 +162,12 @@ function writeComponents(
       await out.step(
         localized((t) => t.backup.run.stepVerify({ component: name })),
         async () => {
-          await verifyComponentArtifacts(p.staging, p.id, rec);
-          await REGISTRY[name].verify(ctx, rec);
+          try {
+            await verifyComponentArtifacts(p.staging, p.id, rec);
+            await REGISTRY[name].verify(ctx, rec);
+          } catch (e) {
+            throw asComponentError(project, name, "writing", e);
+          }
         },
       );
       // Only what passed verification is encrypted; the plaintext is gone before the rename.
@@ -216,11 +220,13 @@ function asComponentError(project: Project, name: ComponentName, doing: "writing
     return new ClawError(msg.backup.run.diskFull[doing]({ component: name }), {
       hint: msg.backup.run.diskFullHint({ dir: backupsRoot(project.root) }),
       cause: e,
+      component: name,
     });
   }
   const err = e as ClawError;
-  const message = err.message.startsWith(`${name}:`) ? err.message : `${name}: ${err.message}`;
-  return new ClawError(message, { cause: e, hint: err.hint });
+  // Component messages already start with their name (`redis: …`, `redis：…` in Chinese).
+  const message = /^[a-z]+[:：]/.test(err.message) && err.message.startsWith(name) ? err.message : `${name}: ${err.message}`;
+  return new ClawError(message, { cause: e, hint: err.hint, component: name });
 }
 
 /** Phase 3: the manifest, durable before the rename. */

@@ -36,7 +36,7 @@ export async function initEnvMain({ args, out }: ScriptContext): Promise<number>
   const template = readFileSync(join(repoRoot(), TEMPLATE), "utf8");
   const missing = ASKED_KEYS.filter((a) => given[a.key] === undefined && !a.optional);
   if (missing.length && !isInteractive()) {
-    const how = missing.map((a) => (a.flag ? `--${a.flag}` : m.fromEnv({ key: a.key }))).join("; ");
+    const how = missing.map((a) => (a.flag ? `--${a.flag}` : m.fromEnv({ key: a.key }))).join(m.sep);
     throw new UsageError(m.missing({ keys: missing.map((a) => a.key).join(", "), how }), m.missingHint);
   }
   for (const a of ASKED_KEYS) {
@@ -70,7 +70,9 @@ export async function initEnvMain({ args, out }: ScriptContext): Promise<number>
   try {
     createFileExclusive(file, plan.text, 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new PreconditionError(m.exists({ file }), m.existsHint);
+    // The link is the only step that meets an existing .env.prod (the temporary name is random).
+    if ((e as NodeJS.ErrnoException).code === "EEXIST" && (e as NodeJS.ErrnoException).syscall === "link")
+      throw new PreconditionError(m.exists({ file }), m.existsHint);
     throw e;
   }
   out.success(m.written({ file: shown, generated: plan.generated.join(", "), given: plan.given.join(", ") }));

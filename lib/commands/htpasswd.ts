@@ -37,3 +37,11 @@ export function htpasswdLine(user: string, hash: string): string {
   if (!/^[^:\s]+$/.test(user)) throw new Error(msg.project.commands.htpasswd.badUser({ user: JSON.stringify(user) }));
   return `${user}:${hash}\n`;
 }
+
+/** Pure: the users an htpasswd file's text names. */
+export function htpasswdUsers(text: string): string[] {
+  return text
+    .split("\n")
+    .map((l) => l.slice(0, Math.max(0, l.indexOf(":"))))
+    .filter(Boolean);
+}

@@ -42,11 +42,14 @@ export function exitCodesHelp(): string {
 export class ClawError extends Error {
   readonly exitCode: ExitCodeValue;
   readonly hint: string | undefined;
-  constructor(message: string, opts: { exitCode?: ExitCodeValue; hint?: string | undefined; cause?: unknown } = {}) {
+  /** The backup component it concerns, as data: callers never parse it out of the (translated) message. */
+  readonly component: string | undefined;
+  constructor(message: string, opts: { exitCode?: ExitCodeValue; hint?: string | undefined; cause?: unknown; component?: string | undefined } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.exitCode = opts.exitCode ?? ExitCode.failed;
     this.hint = opts.hint;
+    this.component = opts.component;
   }
 }
 

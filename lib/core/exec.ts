@@ -91,7 +91,11 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
     if (status !== 0 && !opts.allowFailure) {
       // Name what killed it: our own timeout, or a signal from outside.
       const timedOut = out.signal && opts.timeoutMs !== undefined && Date.now() - started >= opts.timeoutMs;
-      const signal = out.signal ? `${out.signal}${timedOut ? ` (its ${Math.round(opts.timeoutMs! / 1000)} s time limit ran out)` : ""}` : null;
+      const signal = out.signal
+        ? timedOut
+          ? msg.core.errors.timedOut({ signal: out.signal, secs: Math.round(opts.timeoutMs! / 1000) })
+          : out.signal
+        : null;
       throw new CommandError(printable, out.exitCode, tail(result.stderr || result.stdout), opts.hint, signal);
     }
     return result;

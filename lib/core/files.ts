@@ -1,5 +1,7 @@
 /** Files replaced whole: written to a temporary name beside them, fsynced, then renamed over. */
+import { randomBytes } from "node:crypto";
 import { chownSync, closeSync, fchmodSync, fchownSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 
 /**
  * Replace `file` with `text` atomically: a reader sees the old content or the new, never
@@ -36,9 +38,10 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
  * sees half of it and an existing file is never touched.
  */
 export function createFileExclusive(file: string, text: string, mode: number, owner?: { uid: number; gid: number }): void {
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  // Only a temporary file this call created is removed (an EEXIST here would be someone else's).
+  const fd = openSync(tmp, "wx", mode);
   try {
-    const fd = openSync(tmp, "wx", mode);
     try {
       fchmodSync(fd, mode);
       if (owner) fchownSync(fd, owner.uid, owner.gid);
@@ -48,7 +51,18 @@ export function createFileExclusive(file: string, text: string, mode: number, ow
       closeSync(fd);
     }
     linkSync(tmp, file);
+    fsyncDir(dirname(file));
   } finally {
     rmSync(tmp, { force: true });
+  }
+}
+
+/** A new directory entry survives a power cut once its directory is fsynced. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

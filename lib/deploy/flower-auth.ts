@@ -19,8 +19,8 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { apr1Hash, htpasswdEntry, htpasswdLine, imageGroupId } from "../commands/htpasswd.ts";
-import { PreconditionError } from "../core/errors.ts";
+import { apr1Hash, htpasswdEntry, htpasswdLine, htpasswdUsers, imageGroupId } from "../commands/htpasswd.ts";
+import { ClawError } from "../core/errors.ts";
 import { run } from "../core/exec.ts";
 import { createFileExclusive } from "../core/files.ts";
 import { msg } from "../core/i18n/index.ts";
@@ -31,7 +31,11 @@ export const HTPASSWD = join("nginx", ".htpasswd");
 export const NGINX_WORKER_USER = "nginx";
 const MODE = 0o640;
 
-export type FlowerAuthOutcome = "kept" | "written" | "replaced-directory";
+export interface FlowerAuthOutcome {
+  outcome: "kept" | "written" | "replaced-directory";
+  /** Users of the old file other than FLOWER_USER, now gone. */
+  dropped: string[];
+}
 
 /** The credentials of a project's .env.prod (validated by openProject). */
 export const flowerCredentials = (project: Project) => ({
@@ -53,29 +57,46 @@ export async function ensureFlowerAuth(
     rmdirSync(file);
     replacedDir = true;
   } else if (st && !st.isFile()) {
-    throw new PreconditionError(msg.deploy.flowerAuth.notAFile({ file }), msg.deploy.flowerAuth.notAFileHint({ file }));
+    // This runs after a deploy changed things (images, migrations): a failure is exit 1, not 3.
+    throw new ClawError(msg.deploy.flowerAuth.notAFile({ file }), { hint: msg.deploy.flowerAuth.notAFileHint({ file }) });
   }
-  const gid = Number((await run({ argv: imageGroupId(nginxImage, NGINX_WORKER_USER) })).stdout.trim());
-  if (!Number.isInteger(gid)) throw new PreconditionError(msg.deploy.flowerAuth.noWorkerGroup({ image: nginxImage, user: NGINX_WORKER_USER }));
+  const id = await run({ argv: imageGroupId(nginxImage, NGINX_WORKER_USER) }, { allowFailure: true });
+  const gidText = id.stdout.trim();
+  if (id.status !== 0 || !/^\d+$/.test(gidText))
+    throw new ClawError(msg.deploy.flowerAuth.noWorkerGroup({ image: nginxImage, user: NGINX_WORKER_USER }));
+  const gid = Number(gidText);
   const uid = process.getuid?.() ?? 0;
-  if (st?.isFile() && (await verifies(readFileSync(file, "utf8"), user, password)) && (st.mode & 0o777) === MODE && st.gid === gid) return "kept";
+  const old = st?.isFile() ? readFileSync(file, "utf8") : "";
+  if (st?.isFile() && (await verifies(old, user, password)) && (st.mode & 0o777) === MODE && st.gid === gid) return { outcome: "kept", dropped: [] };
   const hash = (await run({ argv: apr1Hash() }, { input: `${password}\n` })).stdout.trim();
   const text = htpasswdLine(user, hash);
-  if (st?.isFile()) {
+  // Users someone added by hand are not Flower's: the caller says they are gone.
+  const dropped = htpasswdUsers(old).filter((u) => u !== user);
+  try {
+    write(file, text, st?.isFile() ?? false, { uid, gid });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPERM") throw new ClawError(msg.deploy.flowerAuth.notPermitted({ file, gid }), { cause: e });
+    throw e;
+  }
+  return { outcome: replacedDir ? "replaced-directory" : "written", dropped };
+}
+
+function write(file: string, text: string, exists: boolean, owner: { uid: number; gid: number }): void {
+  if (exists) {
     // In place: nginx bind-mounts this one file, and a file renamed over it would not be seen inside.
+    // A crash between the truncation and the write leaves an empty file: Flower then answers 401 (closed).
     const fd = openSync(file, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
     try {
       fchmodSync(fd, MODE);
-      fchownSync(fd, uid, gid);
+      fchownSync(fd, owner.uid, owner.gid);
       writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    return "written";
+    return;
   }
-  createFileExclusive(file, text, MODE, { uid, gid });
-  return replacedDir ? "replaced-directory" : "written";
+  createFileExclusive(file, text, MODE, owner);
 }
 
 /** Whether the file's entry for `user` is the APR1 hash of `password` (same salt, same hash). */

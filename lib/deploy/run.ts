@@ -592,14 +592,16 @@ async function migrations(
 async function nginxUp(project: Project, compose: ComposeClient, plan: DeployPlan, out: Output): Promise<void> {
   if (!plan.nginx) return;
   // Before nginx starts: a bind-mount source that is missing would become a directory.
-  const image = findByRole(project.stack, "nginx")?.image;
+  const declared = findByRole(project.stack, "nginx")?.image;
+  const image = declared && interpolate(declared, (k) => project.env.get(k) ?? process.env[k]);
   const auth = image
     ? await out.step(
         localized((c) => c.deploy.flowerAuth.step),
         () => ensureFlowerAuth(project.root, flowerCredentials(project), image),
       )
-    : "kept";
-  await compose.up({ services: [plan.nginx], noDeps: true, ...(auth === "replaced-directory" ? { forceRecreate: true } : {}) });
+    : undefined;
+  if (auth?.dropped.length) out.warn(msg.deploy.flowerAuth.dropped({ users: auth.dropped.join(", ") }));
+  await compose.up({ services: [plan.nginx], noDeps: true, ...(auth?.outcome === "replaced-directory" ? { forceRecreate: true } : {}) });
   await ready(project, compose, [plan.nginx], out);
 }
 

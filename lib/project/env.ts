@@ -57,8 +57,9 @@ export const ENV_SCHEMA: readonly KeySpec[] = [
   password("MINIO_ROOT_PASSWORD", "MinIO root password", { placeholders: ["minioadmin"] }),
   { name: "GRAFANA_ADMIN_USER", description: "Grafana admin user", required: true, secret: false },
   password("GRAFANA_ADMIN_PASSWORD", "Grafana admin password", { placeholders: ["admin"] }),
-  { name: "FLOWER_USER", description: "user for /flower/ basic auth", required: true, secret: false },
-  password("FLOWER_PASSWORD", "password for /flower/ basic auth"),
+  // One htpasswd line: a user without `:` or blanks, a password without line breaks.
+  { name: "FLOWER_USER", description: "user for /flower/ basic auth", required: true, secret: false, pattern: /^[^:\s]+$/ },
+  password("FLOWER_PASSWORD", "password for /flower/ basic auth", { pattern: /^[^\r\n]+$/ }),
   { name: "DOMAIN", description: "public host name", required: true, secret: false },
   { name: "DEPLOY_DOMAIN", description: "deploy: domain of the TLS certificate (default: DOMAIN)", required: false, secret: false },
   { name: "DEPLOY_EMAIL", description: "deploy: e-mail for Let's Encrypt (certbot)", required: false, secret: false },

@@ -141,7 +141,12 @@ fi
 # (--import=tsx, for the scripts). Node itself would then refuse to start before tsx is
 # installed, npm ci included: nothing here inherits it, and npm ci is told to pass none to
 # the install scripts it runs.
-unset NODE_OPTIONS
+# Only that one option is dropped: anything else the user set (e.g. --use-openssl-ca) stays.
+if [ -n "${NODE_OPTIONS:-}" ]; then
+  kept=()
+  for o in $NODE_OPTIONS; do [ "$o" = --import=tsx ] || kept+=("$o"); done
+  if [ ${#kept[@]} -gt 0 ]; then export NODE_OPTIONS="${kept[*]}"; else unset NODE_OPTIONS; fi
+fi
 # npm ci writes node_modules/.package-lock.json: the packages it installed. Up to date when it
 # holds every package of package-lock.json at the same version and source (optional ones, e.g.
 # other platforms' binaries, may be absent) and nothing else.

@@ -21,6 +21,7 @@ function leaves(o: unknown, path = ""): Array<[string, unknown]> {
 const FORMAT_ONLY = new Set([
   "core.output.stepStarted",
   "core.exit.sep",
+  "cli.initEnv.sep",
   "cli.initEnv.invalid",
   "project.config.keyProblem",
   "components.common.entry",

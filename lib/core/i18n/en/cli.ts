@@ -26,6 +26,7 @@ export const cli = {
     existsHint: "edit it, or move it away and run init-env again",
     missing: (p: { keys: string; how: string }) => `${p.keys}: needed, and there is no TTY to ask on (give them with ${p.how})`,
     fromEnv: (p: { key: string }) => `${p.key}=… in the environment`,
+    sep: "; ",
     missingHint: "run on a terminal to be asked, or give every value (see --help)",
     badValue: (p: { key: string }) => `${p.key}: a value with a quote or a line break cannot be written to .env.prod`,
     invalid: (p: { key: string; problem: string }) => `${p.key} ${p.problem}`,

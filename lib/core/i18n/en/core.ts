@@ -36,6 +36,7 @@ export const core = {
     restoreMismatchHint: "the snapshot taken before the restore undoes it (see the undo line above)",
     killedBy: (p: { signal: string | undefined }) => `killed by ${p.signal ?? "a signal"}`,
     exitStatus: (p: { status: number }) => `exit ${p.status}`,
+    timedOut: (p: { signal: string; secs: number }) => `${p.signal} (its ${p.secs} s time limit ran out)`,
     commandFailed: (p: { how: string; command: string; tail: string }) => `command failed (${p.how}): ${p.command}${p.tail ? ` — ${p.tail}` : ""}`,
     andThen: (p: { primary: string; cleanup: string }) => `${p.primary}; and then: ${p.cleanup}`,
     emptyCommand: "empty command",

@@ -29,7 +29,6 @@ Run the scripts against it:
     passed: (p: { n: number; secs: string }) => `smoke test passed: ${p.n} checks in ${p.secs}s`,
     failed: (p: { failed: number; n: number; secs: string }) => `smoke test FAILED: ${p.failed} of ${p.n} checks in ${p.secs}s`,
     names: {
-      up: "stack up (project's compose files)",
       deploy: "deploy.mts",
       health: "GET /health through nginx",
       backup: "backup.mts",

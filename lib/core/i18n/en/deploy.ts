@@ -297,5 +297,9 @@ export const deploy = {
     notAFileHint: (p: { file: string }) => `move ${p.file} away; the next deploy writes it from FLOWER_USER / FLOWER_PASSWORD in .env.prod`,
     noWorkerGroup: (p: { image: string; user: string }) =>
       `the nginx image ${p.image} has no user ${p.user} (nginx.conf runs its workers as ${p.user}; the official nginx image has it)`,
+    notPermitted: (p: { file: string; gid: number }) =>
+      `cannot give ${p.file} to group ${p.gid} (nginx's workers): run deploy.mts as root, or chgrp ${p.gid} ${p.file}`,
+    dropped: (p: { users: string }) =>
+      `nginx/.htpasswd now holds FLOWER_USER only; these users of the old file are gone: ${p.users} (Flower has one user, from .env.prod)`,
   },
 };

@@ -30,7 +30,6 @@ CLAW.AI 演示技术栈“${p.name}”已启动（项目目录 ${p.dir}）：
     passed: (p) => `冒烟测试通过：${p.n} 项检查，用时 ${p.secs} 秒`,
     failed: (p) => `冒烟测试失败：${p.n} 项检查中 ${p.failed} 项失败，用时 ${p.secs} 秒`,
     names: {
-      up: "启动技术栈（项目自己的 compose 文件）",
       deploy: "deploy.mts",
       health: "经 nginx 访问 GET /health",
       backup: "backup.mts",

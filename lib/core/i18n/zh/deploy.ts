@@ -257,7 +257,7 @@ export const deploy: typeof en = {
     lastDeploy: (p) => `上次部署：${p.id} ${p.kind} ${p.tag}：${p.result}${p.phase ? `（在 ${p.phase} 阶段）` : ""}${p.error ? `：${p.error}` : ""}`,
     lastDeployNone: "上次部署：无",
     serviceOk: "正常",
-    serviceDown: "异常",
+    serviceDown: "停止/不健康",
     noContainer: "无容器",
   },
   flowerAuth: {
@@ -265,5 +265,7 @@ export const deploy: typeof en = {
     notAFile: (p) => `${p.file} 不是普通文件：nginx 从它读取 Flower 的基本认证用户`,
     notAFileHint: (p) => `把 ${p.file} 移走；下一次部署会根据 .env.prod 中的 FLOWER_USER / FLOWER_PASSWORD 写入它`,
     noWorkerGroup: (p) => `nginx 镜像 ${p.image} 中没有用户 ${p.user}（nginx.conf 以 ${p.user} 运行 worker 进程；官方 nginx 镜像中有该用户）`,
+    notPermitted: (p) => `无法把 ${p.file} 的属组设为 ${p.gid}（nginx 工作进程的组）：请以 root 运行 deploy.mts，或执行 chgrp ${p.gid} ${p.file}`,
+    dropped: (p) => `nginx/.htpasswd 现在只含 FLOWER_USER；旧文件中的这些用户已被移除：${p.users}（Flower 只有一个用户，来自 .env.prod）`,
   },
 };
