@@ -101,8 +101,11 @@ export class DatabaseAheadError extends ClawError {
 
 /** A service the run started (again) did not become healthy: the run touched it, so exit 1. */
 export class ServiceUnhealthyError extends ClawError {
-  constructor(message: string, hint?: string) {
+  /** The service that did not come up, as data (callers never parse the message). */
+  readonly service: string | undefined;
+  constructor(message: string, hint?: string, service?: string) {
     super(message, { exitCode: ExitCode.failed, hint });
+    this.service = service;
   }
 }
 

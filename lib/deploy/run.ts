@@ -546,14 +546,7 @@ async function ready(project: Project, compose: ComposeClient, services: readonl
   try {
     await compose.waitReady(probes, budget);
   } catch (e) {
-    // The service the timeout names (the message is in the operator's language: else the longest probed name it holds).
-    const message = (e as Error).message;
-    const name =
-      /service (\S+)/.exec(message)?.[1] ??
-      probes
-        .map(([n]) => n)
-        .filter((n) => message.includes(n))
-        .sort((a, b) => b.length - a.length)[0];
+    const name = e instanceof ServiceUnhealthyError ? e.service : undefined;
     const c = name ? (await containersOf(compose, name))[0] : undefined;
     if (c) for (const l of await diagnose(c.id)) out.warn(l);
     throw e;

@@ -174,6 +174,7 @@ export class ComposeClient implements ServiceControl {
                   new ServiceUnhealthyError(
                     msg.project.infra.compose.notHealthyIn({ service, secs: Math.round(timeoutMs / 1000) }),
                     msg.project.infra.compose.inspectHint({ service }),
+                    service,
                   ),
                 );
                 return;
