@@ -155,29 +155,9 @@ export const milvus: Component = {
     if (keys !== rec.counts["etcd:keys"])
       throw new InvalidBackupError(msg.components.milvus.etcdKeysDiffer({ file: ETCD_FILE, keys, want: rec.counts["etcd:keys"] }));
     const m = await drillVolume(compose, name, minio, join(ctx.dir, MINIO_FILE), MINIO_READY_CHECK);
-    if (m.files !== rec.counts["minio:files"] || m.bytes !== rec.counts["minio:bytes"] || !/MINIO READY/.test(m.stdout)) {
-      throw new InvalidBackupError(
-        msg.components.milvus.archiveDiffers({
-          which: "MinIO",
-          files: m.files,
-          bytes: m.bytes,
-          wantFiles: rec.counts["minio:files"],
-          wantBytes: rec.counts["minio:bytes"],
-        }),
-      );
-    }
+    expectArchive("MinIO", m, rec, "minio", /MINIO READY/.test(m.stdout));
     const v = await drillVolume(compose, name, mv, join(ctx.dir, MILVUS_FILE));
-    if (v.files !== rec.counts["milvus:files"] || v.bytes !== rec.counts["milvus:bytes"]) {
-      throw new InvalidBackupError(
-        msg.components.milvus.archiveDiffers({
-          which: "Milvus",
-          files: v.files,
-          bytes: v.bytes,
-          wantFiles: rec.counts["milvus:files"],
-          wantBytes: rec.counts["milvus:bytes"],
-        }),
-      );
-    }
+    expectArchive("Milvus", v, rec, "milvus");
     return msg.components.milvus.drilled({ keys, minioFiles: m.files, minioBytes: m.bytes, milvusFiles: v.files, milvusBytes: v.bytes });
   },
 
@@ -317,4 +297,12 @@ async function verifyKept(ctx: ComponentContext, rec: ComponentRecord, tag: stri
       : msg.components.milvus.keptPartUnmoved({ part: k });
   });
   return msg.components.milvus.keptOk({ kept: keptName(tag), parts: parts.join(msg.components.common.listSep), keys: rec.counts["etcd:keys"] });
+}
+
+/** A drilled archive holds the files and bytes the manifest counted (and, for MinIO, its server came up on them). */
+function expectArchive(which: string, got: { files: number; bytes: number }, rec: ComponentRecord, key: "minio" | "milvus", ready = true): void {
+  const wantFiles = rec.counts[`${key}:files`];
+  const wantBytes = rec.counts[`${key}:bytes`];
+  if (got.files !== wantFiles || got.bytes !== wantBytes || !ready)
+    throw new InvalidBackupError(msg.components.milvus.archiveDiffers({ which, files: got.files, bytes: got.bytes, wantFiles, wantBytes }));
 }
