@@ -101,3 +101,16 @@ test("backup.mts --install-cron proves the line under cron's environment, pins P
     else spawnSync("crontab", ["-r"]);
   }
 });
+
+test("./scripts/<name>.mts runs like npx zx scripts/<name>.mts (run bit and shebang, as the guide's chmod +x expects)", () => {
+  for (const s of [...SCRIPTS, "init-env"]) {
+    const r = spawnSync(`./scripts/${s}.mts`, ["--help"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, CLAW_OPS_LANG: "en" },
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, `${s}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^${s}\\.mts — `));
+  }
+});
