@@ -7,6 +7,7 @@ import { runBackup } from "../backup/run.ts";
 import { pruneSnapshotsAfterSuccess } from "../backup/store.ts";
 import { ExitCode, PreconditionError, UsageError } from "../core/errors.ts";
 import { displayWidth, localized, msg, padCells } from "../core/i18n/index.ts";
+import { REVISION_ID } from "../core/names.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
 import { freshDatabase } from "../migrate/fresh.ts";
@@ -21,7 +22,6 @@ import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
 
 const SCRIPT = "migrate.mts";
-const REVISION = /^[A-Za-z0-9_]{1,64}$/;
 
 export type MigrateCommand =
   | { mode: "apply"; init: boolean; seed: boolean; fresh: boolean; yes: boolean; skipBackup: boolean; dryRun: boolean }
@@ -43,7 +43,7 @@ export function migrateCommand(args: ParsedArgs): MigrateCommand {
   if (mode === "lint") return { mode };
   if (mode === "rollback") {
     const revision = String(f.rollback);
-    if (!REVISION.test(revision)) throw new UsageError(msg.migrate.cli.notRevisionId({ quoted: JSON.stringify(revision) }));
+    if (!REVISION_ID.test(revision)) throw new UsageError(msg.migrate.cli.notRevisionId({ quoted: JSON.stringify(revision) }));
     if (given("dry-run")) throw new UsageError(msg.migrate.cli.rollbackNoDryRun, msg.migrate.cli.seeRevisionsHint);
     return { mode, revision, skipBackup: given("skip-backup"), yes: given("yes") };
   }

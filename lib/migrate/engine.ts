@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { ClawError, PreconditionError } from "../core/errors.ts";
 import { lastLine } from "../core/exec.ts";
 import { msg } from "../core/i18n/index.ts";
+import { badNames, REVISION_ID } from "../core/names.ts";
 import { MINUTE_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import type { MigrateSettings } from "../project/config.ts";
@@ -87,6 +88,7 @@ export class MigrationEngine {
         msg.migrate.engine.cannotReadState({ error: r.error }),
         /does not exist/.test(r.error ?? "") ? msg.migrate.engine.createDatabaseHint : msg.migrate.engine.isPostgresUpHint,
       );
+    refuseBadRevisionIds(r);
     return r;
   }
 
@@ -111,4 +113,21 @@ export class MigrationEngine {
     if (!r.ok) throw new ClawError(msg.migrate.engine.cannotCheckTables({ error: r.error }));
     return r.tables;
   }
+}
+
+/**
+ * Revision ids come from the image (and the database's alembic_version): they become file
+ * names (the lint), argv (upgrade, downgrade) and SQL. One that is not a plain id is refused
+ * before any of that (a `../../x` id wrote a file outside the project as root).
+ */
+export function refuseBadRevisionIds(info: MigrationInfo): void {
+  const ids = [
+    ...info.revisions.flatMap((r) => [r.revision, ...r.down]),
+    ...info.heads,
+    ...info.current,
+    ...info.pending,
+    ...Object.keys(info.recorded),
+  ];
+  const bad = badNames(REVISION_ID, ids);
+  if (bad.length) throw new PreconditionError(msg.migrate.engine.badRevisionId({ id: JSON.stringify(bad[0]) }), msg.migrate.engine.badRevisionIdHint);
 }

@@ -8,8 +8,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { squawkJson } from "../commands/squawk.ts";
+import { PreconditionError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
 import { msg } from "../core/i18n/index.ts";
+import { REVISION_ID } from "../core/names.ts";
 import { repoRoot } from "../project/project.ts";
 
 /**
@@ -116,6 +118,8 @@ export async function squawkFindings(binary: string, sqlByRevision: Readonly<Rec
         .map((n) => sqlByRevision[n]!.replace(/\n$/, ""))
         .join("\n");
       offset[rev] = before ? before.split("\n").length : 0;
+      // Checked again where it becomes a path (engine.info checked the driver's report).
+      if (!REVISION_ID.test(rev)) throw new PreconditionError(msg.migrate.engine.badRevisionId({ id: JSON.stringify(rev) }));
       const f = join(dir, `${rev}.sql`);
       writeFileSync(f, before ? `${before}\n${sqlByRevision[rev]!}` : sqlByRevision[rev]!, { mode: 0o600 });
       return f;

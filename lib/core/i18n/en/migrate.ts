@@ -18,6 +18,9 @@ export const migrate = {
     isPostgresUpHint: "is Postgres up? see docker compose logs postgres",
     cannotRenderSql: (p: { error: string | undefined }) => `cannot render the migrations' SQL: ${p.error}`,
     cannotCheckTables: (p: { error: string | undefined }) => `cannot check the tables: ${p.error}`,
+    badRevisionId: (p: { id: string }) =>
+      `the backend image (or the database) names a revision ${p.id} that is not a plain revision id (letters, digits, _): refused before it reaches a file, a command or SQL`,
+    badRevisionIdHint: "check the image's alembic/versions (revision = ...) and the database's alembic_version table",
   },
   state: {
     atHead: (p: { head: string }) => `the database is at head (${p.head})`,

@@ -19,6 +19,8 @@ export const migrate: typeof en = {
     isPostgresUpHint: "Postgres 是否在运行？查看 docker compose logs postgres",
     cannotRenderSql: (p) => `无法生成迁移的 SQL：${p.error}`,
     cannotCheckTables: (p) => `无法检查数据表：${p.error}`,
+    badRevisionId: (p) => `后端镜像（或数据库）中有一个修订 ${p.id} 不是普通的修订 id（字母、数字、_）：在它进入文件、命令或 SQL 之前已拒绝`,
+    badRevisionIdHint: "请检查镜像中的 alembic/versions（revision = ...）和数据库的 alembic_version 表",
   },
   state: {
     atHead: (p) => `数据库已是最新修订（head：${p.head}）`,
