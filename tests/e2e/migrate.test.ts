@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { baseArgs } from "../../lib/commands/compose.ts";
@@ -39,6 +39,7 @@ def downgrade():
     op.execute(${JSON.stringify(downSql)})
 `;
 
+const PROBE = "../../../../tmp/claw_probe";
 const INDEX = revision("0004", "0003", "CREATE INDEX ix_users_email ON users (email)", "DROP INDEX ix_users_email");
 const HALF = revision("0005", "0004", "CREATE TABLE t_half (id int)\nINSERT INTO users (email) VALUES ('half@example.com')\nSELECT 1/0");
 const SLOW = revision("0005", "0004", "CREATE TABLE t_slow (id int)\nSELECT pg_sleep(60)");
@@ -80,6 +81,8 @@ describe("migrate.mts on the real stack", { timeout: 1_800_000 }, () => {
       "0004_a.py": revision("0004a", "0003", "SELECT 1"),
       "0004_b.py": revision("0004b", "0003", "SELECT 1"),
     });
+    // Hardening row 2's probe: an image whose revision id climbs out of any directory.
+    await buildAppWithRevisions("probe", { "0004_probe.py": revision(PROBE, "0003", "SELECT 1") });
     stack = await createStack();
     // Only the database: migrate runs in one-off containers of the backend image.
     await stack.compose.up({ services: ["postgres"], wait: true, waitTimeoutSec: 120 }, 180_000);
@@ -131,6 +134,17 @@ describe("migrate.mts on the real stack", { timeout: 1_800_000 }, () => {
     assert.match(dry.stdout, /-- 0004: the SQL it runs\nSET lock_timeout = '5s';[\s\S]*CREATE INDEX ix_users_email ON users \(email\)/);
     assert.match(dry.stdout, /dry run: nothing was changed/);
     assert.equal((await status()).current, "0003");
+  });
+
+  test("hardening row 2: an image with revision id ../../../../tmp/claw_probe is refused by --lint (exit 3) and nothing is written outside the project", async () => {
+    await migrated();
+    rmSync("/tmp/claw_probe.sql", { force: true });
+    release("probe");
+    const r = await migrate(["--lint"]);
+    assert.equal(r.status, 3, tailOf(r));
+    assert.match(r.stdout + r.stderr, /not a plain revision id/);
+    assert.equal(existsSync("/tmp/claw_probe.sql"), false, "the lint wrote no file outside its own directory");
+    assert.equal((await migrate(["--status"])).status, 3, "--status refuses it the same way");
   });
 
   test("MIGRATE_LINT=strict: a finding blocks the run and nothing is applied", async () => {

@@ -6,7 +6,7 @@
  * language (Chinese) changes the words, not the --json.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,7 +106,51 @@ describe("a new user's first hour: fresh clone, npm run demo, the scripts agains
     assert.doesNotMatch(zh.out, /: done in /, "progress lines are Chinese");
     assert.deepEqual(alarms(zh.out), []);
   });
+
+  test("on a TTY in Chinese, rollback.mts asks which backup and confirms in Chinese; the default answer (否) changes nothing", async () => {
+    const r = await onTty(`${ops} rollback`, project, { LANG: "zh_CN.UTF-8", CLAW_OPS_LANG: "" }, [
+      [/回滚到哪个备份/, "\r"],
+      [/是 \/ . 否/, "\r"],
+    ]);
+    assert.equal(r.status, 130, r.out.slice(-2000));
+    assert.match(r.out, /将 .* 回滚到 \d{8}-\d{6}？当前数据将被替换。/);
+    assert.match(r.out, /回滚：已取消，未做任何改动/);
+  });
 });
+
+/**
+ * A command on a pseudo-terminal (util-linux `script`), answering each prompt once it shows:
+ * [what the screen must show, the keys to send].
+ */
+function onTty(
+  command: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  answers: Array<[RegExp, string]>,
+): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      cwd,
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NODE_OPTIONS")), TERM: "xterm", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    let next = 0;
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the screen's ANSI codes are stripped before matching
+      const screen = out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, "");
+      while (next < answers.length && answers[next]![0].test(screen)) child.stdin!.write(answers[next++]![1]);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, out });
+    });
+  });
+}
 
 /** A JSON document with its human sentences blanked: keys, numbers, ids and enum values stay. */
 function shape(v: unknown): unknown {
