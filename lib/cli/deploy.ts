@@ -4,6 +4,7 @@
  */
 import { UsageError } from "../core/errors.ts";
 import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
+import { RELEASE_TAG } from "../core/names.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse, isInteractive } from "../core/prompts.ts";
 import { containersOf } from "../deploy/containers.ts";
@@ -18,7 +19,6 @@ import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
 
 const SCRIPT = "deploy.mts";
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export type DeployCommand =
   | { mode: "list-releases" }
@@ -77,7 +77,8 @@ export function deployCommand(args: ParsedArgs): DeployCommand {
     return { mode, id: positional, ...common };
   }
   const tag = f.tag === undefined ? undefined : String(f.tag);
-  if (tag !== undefined && !TAG.test(tag)) throw new UsageError(msg.deploy.cli.badTag({ tag: JSON.stringify(tag) }), msg.deploy.cli.badTagHint);
+  if (tag !== undefined && !RELEASE_TAG.test(tag))
+    throw new UsageError(msg.deploy.cli.badTag({ tag: JSON.stringify(tag) }), msg.deploy.cli.badTagHint);
   return {
     mode: "deploy",
     tag,

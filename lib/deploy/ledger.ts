@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import { appendJsonLine, parseJsonLines } from "../core/jsonl.ts";
+import { RELEASE_TAG } from "../core/names.ts";
 
 export const LEDGER_FILE = "releases/ledger.jsonl";
 /** Images of this many succeeded releases are kept, so going back needs no pull. */
@@ -71,7 +72,9 @@ export function parseLedger(text: string): { releases: ReleaseRecord[]; skipped:
       continue;
     }
     const prev = byId.get(line.id);
-    if (!prev && (typeof line.tag !== "string" || typeof line.startedAt !== "string")) {
+    // A tag reaches argv (docker image rm, compose) and .env.prod: one that breaks the rule is a damaged line.
+    const badTag = line.tag !== undefined && (typeof line.tag !== "string" || !RELEASE_TAG.test(line.tag));
+    if (badTag || (!prev && (typeof line.tag !== "string" || typeof line.startedAt !== "string"))) {
       skipped++;
       continue;
     }

@@ -7,6 +7,7 @@ import { parse } from "dotenv";
 import { PreconditionError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/files.ts";
 import { msg } from "../core/i18n/index.ts";
+import { RELEASE_TAG } from "../core/names.ts";
 import { registerSecretValue } from "../core/secret.ts";
 
 export interface KeySpec {
@@ -32,7 +33,7 @@ const password = (name: string, description: string, extra: Partial<KeySpec> = {
 /** Every key the scripts read. The compose file's own ${VARS} are checked against the template by a test. */
 export const ENV_SCHEMA: readonly KeySpec[] = [
   { name: "CLAW_AI_IMAGE", description: "backend image repository", required: true, secret: false },
-  { name: "CLAW_AI_TAG", description: "backend release (image tag)", required: true, secret: false, pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/ },
+  { name: "CLAW_AI_TAG", description: "backend release (image tag)", required: true, secret: false, pattern: RELEASE_TAG },
   {
     name: "POSTGRES_USER",
     description: "PostgreSQL user (lower-case letters, digits, _; at most 63)",

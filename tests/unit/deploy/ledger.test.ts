@@ -303,3 +303,16 @@ test("rollbackTarget after a deploy that died mid-way goes back to the release t
   // A deploy that failed cleanly (the old release served throughout): back means the one before.
   assert.deepEqual(rollbackTarget([r1, r2, rel("r3", "1.2", "failed")]), { ok: true, release: r1 });
 });
+
+test("hardening row 10: a ledger line whose tag breaks the tag rule is a damaged line: never a rollback target, never a tag kept or removed", () => {
+  const good = { id: "20260101-000000", tag: "1.0.0", image: "claw/backend", startedAt: "2026-01-01T00:00:00Z", result: "succeeded" };
+  const forged = { ...good, id: "20260102-000000", tag: "1.0 --all", startedAt: "2026-01-02T00:00:00Z" };
+  const slash = { ...good, id: "20260103-000000", tag: "../x", startedAt: "2026-01-03T00:00:00Z" };
+  const later = { id: good.id, tag: ["x"] };
+  const { releases, skipped } = parseLedger([good, forged, slash, later].map((l) => JSON.stringify(l)).join("\n"));
+  assert.deepEqual(
+    releases.map((r) => r.tag),
+    ["1.0.0"],
+  );
+  assert.equal(skipped, 3);
+});
