@@ -68,24 +68,39 @@ export interface MountSpec {
 }
 
 /**
- * A one-off container on a (stopped) service's own mounts, with its image, user and the
- * names of its environment variables (values travel in the docker CLI's environment, never in
- * argv): what `compose run --rm --no-deps -T` does for a volume copy, minus the Compose
- * process and the network (none is needed), labelled as ours like every one-off.
+ * A one-off container on a (stopped) service's own mounts, with its image, user and its
+ * environment from an env file (a 0600 file docker reads: the values are never in argv, and
+ * never in the environment of a process on the host, where e.g. an image's BASH_ENV would run
+ * code as root): what `compose run --rm --no-deps -T` does for a volume copy, minus the
+ * Compose process and the network (none is needed), labelled as ours like every one-off.
  */
 export function dockerRunOnMounts(
   projectName: string,
   image: string,
   mounts: readonly MountSpec[],
   command: readonly string[],
-  o: { entrypoint?: string; user?: string; envNames?: readonly string[]; extraVolumes?: readonly string[]; cpuShares?: number } = {},
+  o: { entrypoint?: string; user?: string; envFile?: string; extraVolumes?: readonly string[]; cpuShares?: number } = {},
 ): string[] {
   const a = oneOffRun(projectName);
   if (o.cpuShares !== undefined) a.push("--cpu-shares", String(o.cpuShares));
   for (const m of mounts) a.push("-v", `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`);
   for (const v of o.extraVolumes ?? []) a.push("-v", v);
-  for (const n of o.envNames ?? []) a.push("-e", n);
+  if (o.envFile !== undefined) a.push("--env-file", o.envFile);
   return [...a, ...entrypointAndUser(o), image, ...command];
+}
+
+/**
+ * Pure: a container's environment as a docker env file (`NAME=value` a line, read literally).
+ * A name docker would refuse or a value with a line break cannot be written: left out, named.
+ */
+export function envFileText(env: Readonly<Record<string, string>>): { text: string; left: string[] } {
+  const lines: string[] = [];
+  const left: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && !/[\r\n]/.test(v)) lines.push(`${k}=${v}`);
+    else left.push(k);
+  }
+  return { text: lines.length ? `${lines.join("\n")}\n` : "", left };
 }
 
 /** Pure: from `docker inspect` of one container, what dockerRunOnMounts needs. */

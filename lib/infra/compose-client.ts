@@ -3,6 +3,9 @@
  * (no `--wait`, no JSON `ps`, no `cp`) with docker-level fallbacks.
  */
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ComposeFlavor, ComposeProject, ContainerState, ExecOptions, UpOptions } from "../commands/compose.ts";
 import * as b from "../commands/compose.ts";
 import * as d from "../commands/docker.ts";
@@ -299,18 +302,24 @@ export class ComposeClient implements ServiceControl {
         ro,
       );
     const spec = d.parseRunSpec((await this.run(d.dockerInspect([id]))).stdout);
-    // Variables that steer the docker CLI itself stay ours (the image brings its own PATH and HOME).
-    for (const k of Object.keys(spec.env)) if (/^(PATH|HOME|DOCKER_.*|LD_.*)$/.test(k)) delete spec.env[k];
-    const envNames = Object.keys(spec.env);
-    const argv = d.dockerRunOnMounts(this.name!, spec.image, spec.mounts, command, {
-      ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
-      ...(spec.user ? { user: spec.user } : {}),
-      envNames,
-      extraVolumes: o.volumes ?? [],
-      // Work beside what runs (a restore staged while the services serve) yields the CPU to them and to the critical path.
-      ...(o.background ? { cpuShares: BACKGROUND_CPU_SHARES } : {}),
-    });
-    return this.run(argv, ro, spec.env);
+    // The container's environment goes to the container only, through a private env file:
+    // never into the environment of the docker CLI (a process on the host, run through a shell).
+    const dir = mkdtempSync(join(tmpdir(), "claw-env-"));
+    try {
+      const envFile = join(dir, "env");
+      writeFileSync(envFile, d.envFileText(spec.env).text, { mode: 0o600 });
+      const argv = d.dockerRunOnMounts(this.name!, spec.image, spec.mounts, command, {
+        ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
+        ...(spec.user ? { user: spec.user } : {}),
+        envFile,
+        extraVolumes: o.volumes ?? [],
+        // Work beside what runs (a restore staged while the services serve) yields the CPU to them and to the critical path.
+        ...(o.background ? { cpuShares: BACKGROUND_CPU_SHARES } : {}),
+      });
+      return await this.run(argv, ro);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /**

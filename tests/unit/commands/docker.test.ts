@@ -132,7 +132,7 @@ test("a one-off on a service's mounts gets its image, user, mounts and only the 
   const argv = d.dockerRunOnMounts("p", spec.image, spec.mounts, ["-c", "true"], {
     entrypoint: "sh",
     user: spec.user,
-    envNames: Object.keys(spec.env),
+    envFile: "/tmp/claw-env-x/env",
     extraVolumes: ["/backups/x:/claw-out"],
   });
   assert.deepEqual(argv, [
@@ -154,10 +154,8 @@ test("a one-off on a service's mounts gets its image, user, mounts and only the 
     "/srv/redis.conf:/etc/redis.conf:ro",
     "-v",
     "/backups/x:/claw-out",
-    "-e",
-    "PATH",
-    "-e",
-    "REDIS_PASSWORD",
+    "--env-file",
+    "/tmp/claw-env-x/env",
     "--entrypoint",
     "sh",
     "--user",
@@ -176,4 +174,15 @@ test("a one-off working beside what serves asks for a lower CPU weight, right af
   assert.equal(argv[i + 1], "256");
   assert.ok(i < argv.indexOf("img"), "an option of docker run, not of the command");
   assert.equal(d.dockerRunOnMounts("p", "img", [], ["true"]).includes("--cpu-shares"), false);
+});
+
+test("hardening row 3: a container's environment becomes an env file for the container, never the environment of a host process", () => {
+  const env = { PATH: "/usr/bin", BASH_ENV: "/tmp/evil.sh", "BASH_FUNC_docker%%": "() { id; }", REDIS_PASSWORD: "s3cret=x y", MULTI: "a\nb" };
+  const { text, left } = d.envFileText(env);
+  assert.equal(text, "PATH=/usr/bin\nBASH_ENV=/tmp/evil.sh\nREDIS_PASSWORD=s3cret=x y\n");
+  assert.deepEqual(left, ["BASH_FUNC_docker%%", "MULTI"]);
+  // The builder names the file; no value, and no name to be read from the caller's environment, is in argv.
+  const argv = d.dockerRunOnMounts("p", "img", [], ["true"], { envFile: "/tmp/claw-env-1/env" });
+  assert.deepEqual(argv.slice(argv.indexOf("--env-file"), argv.indexOf("--env-file") + 2), ["--env-file", "/tmp/claw-env-1/env"]);
+  assert.equal(argv.includes("-e"), false);
 });
