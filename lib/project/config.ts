@@ -8,6 +8,7 @@ import { PreconditionError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
 import { Secret } from "../core/secret.ts";
 import type { S3Config } from "../infra/s3.ts";
+import { ENV_SCHEMA, validateEnv } from "./env.ts";
 
 export type EnvGetter = (key: string) => string | undefined;
 
@@ -144,8 +145,26 @@ export function yesNo(get: EnvGetter, key: string, dflt: boolean): boolean {
   );
 }
 
+/**
+ * A setting the shell's environment may override (a one-off `MIGRATE_LOCK_TIMEOUT=30s …`):
+ * the override passes the same schema rule as `.env.prod`'s value, since both reach SQL,
+ * PGOPTIONS or argv.
+ */
+function overridable(get: EnvGetter, environ: NodeJS.ProcessEnv): (k: string) => string | undefined {
+  return (k) => {
+    const v = environ[k] || get(k) || undefined;
+    if (v === undefined || !environ[k]) return v;
+    const [problem] = validateEnv(
+      { [k]: v },
+      ENV_SCHEMA.filter((s) => s.name === k),
+    );
+    if (problem) throw bad(k, problem.problem);
+    return v;
+  };
+}
+
 export function deploySettings(get: EnvGetter, environ: NodeJS.ProcessEnv = process.env): DeploySettings {
-  const pick = (k: string) => environ[k] || get(k) || undefined;
+  const pick = overridable(get, environ);
   const int = (k: string, dflt: number) => {
     const v = get(k);
     return v ? Number(v) : dflt;
@@ -179,7 +198,7 @@ function deployBackupComponents(v: string | undefined): DeploySettings["backupCo
 
 export function migrateSettings(get: EnvGetter, environ: NodeJS.ProcessEnv = process.env): MigrateSettings {
   // The environment wins over .env.prod: a one-off `MIGRATE_LOCK_TIMEOUT=30s npx zx scripts/migrate.mts`.
-  const pick = (k: string) => environ[k] || get(k) || undefined;
+  const pick = overridable(get, environ);
   const lint = pick("MIGRATE_LINT");
   if (lint !== undefined && lint !== "warn" && lint !== "strict") throw bad("MIGRATE_LINT", msg.project.config.problems.warnOrStrict);
   return {

@@ -204,3 +204,15 @@ test("BACKUP_SNAPSHOT_IN_PLACE is yes unless set to no; anything but yes/no/true
   const c = parseConfig(get({ ...BASE, BACKUP_SNAPSHOT_IN_PLACE: "maybe" }));
   assert.match(refusal(() => c.snapshotInPlace()).message, /BACKUP_SNAPSHOT_IN_PLACE must be yes or no/);
 });
+
+test("hardening row 7: a shell-environment override passes the same rule as .env.prod's value before it reaches PGOPTIONS or argv", async () => {
+  const { migrateSettings, deploySettings } = await import("../../../lib/project/config.ts");
+  const none = () => undefined;
+  assert.equal(migrateSettings(none, { MIGRATE_LOCK_TIMEOUT: "30s" }).lockTimeout, "30s");
+  assert.throws(() => migrateSettings(none, { MIGRATE_LOCK_TIMEOUT: "5s -c statement_timeout=0" }), /MIGRATE_LOCK_TIMEOUT/);
+  assert.throws(() => migrateSettings(none, { MIGRATE_STATEMENT_TIMEOUT: "0 -c role=postgres" }), /MIGRATE_STATEMENT_TIMEOUT/);
+  assert.throws(() => migrateSettings(none, { MIGRATE_LOCK_WAIT_S: "1e9" }), /MIGRATE_LOCK_WAIT_S/);
+  // .env.prod's own values were validated when it was loaded; the rule is the same one.
+  assert.equal(migrateSettings((k) => (k === "MIGRATE_LOCK_TIMEOUT" ? "10s" : undefined), {}).lockTimeout, "10s");
+  assert.equal(deploySettings(none, { DEPLOY_EMAIL: "ops@claw-ai.com" }).email, "ops@claw-ai.com");
+});
