@@ -28,15 +28,23 @@ export class Secret {
   }
 }
 
-/** Mask every known secret value in a piece of text. Longest first, so overlaps stay masked. */
+/**
+ * Mask every known secret value in a piece of text, also as it appears URL-encoded (in a
+ * connection string or a URL); longest first, so overlaps stay masked. Row values PostgreSQL
+ * quotes in an error's DETAIL (`Key (email)=(a@b.c) already exists`) are data, not ours to
+ * log or send: masked too.
+ */
 export function redact(text: string): string {
-  if (known.size === 0) return text;
-  let out = text;
-  for (const value of [...known].sort((a, b) => b.length - a.length)) {
+  let out = text.replace(PG_DETAIL_VALUES, (_all, cols: string) => `Key (${cols})=(${REDACTED})`);
+  if (known.size === 0) return out;
+  for (const value of [...known].flatMap((v) => [v, encodeURIComponent(v)]).sort((a, b) => b.length - a.length)) {
     if (out.includes(value)) out = out.split(value).join(REDACTED);
   }
   return out;
 }
+
+/** PostgreSQL's `DETAIL:  Key (col, …)=(value, …)` of a unique or foreign-key violation. */
+const PG_DETAIL_VALUES = /Key \(([^)]*)\)=\((?:[^()]|\([^()]*\))*\)/g;
 
 /**
  * JSON with every known secret masked in each string before it is escaped: masking the

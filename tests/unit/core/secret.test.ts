@@ -28,3 +28,14 @@ test("a secret holding a double quote or a backslash is masked in JSON output an
   assert.ok(!printed.includes('pa"ss') && !printed.includes("wo'\\''rd"), printed);
   assert.equal((printed.match(/\[REDACTED\]/g) ?? []).length, 2);
 });
+
+test("hardening row 11: a secret is masked URL-encoded too, and the row values of a PostgreSQL DETAIL are never logged", () => {
+  const s = new Secret("p@ss/w0rd+x y");
+  assert.equal(redact(`postgresql://claw:${encodeURIComponent(s.reveal())}@postgres/claw_ai`), "postgresql://claw:[REDACTED]@postgres/claw_ai");
+  assert.equal(redact(`password=${s.reveal()}`), "password=[REDACTED]");
+  assert.equal(
+    redact('ERROR:  duplicate key value violates unique constraint "users_email_key"\nDETAIL:  Key (email)=(alice@example.com) already exists.'),
+    'ERROR:  duplicate key value violates unique constraint "users_email_key"\nDETAIL:  Key (email)=([REDACTED]) already exists.',
+  );
+  assert.equal(redact("DETAIL:  Key (a, b)=(1, lower(x)) is not present"), "DETAIL:  Key (a, b)=([REDACTED]) is not present");
+});
