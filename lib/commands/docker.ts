@@ -36,7 +36,8 @@ export function dockerRunThrowaway(
 /**
  * `docker run` of one of our one-offs: removed on exit, stdin open, no network, labelled as
  * ours (a later run removes it if this one is killed); --log-driver none: what it prints (row
- * counts, keys) never lands in Docker's logs.
+ * counts, keys) never lands in Docker's logs; --init: a PID 1 that passes on the SIGTERM of a
+ * time limit (sh or python as PID 1 ignores it, and the limit would never end the run).
  */
 function oneOffRun(projectName: string): string[] {
   return [
@@ -44,6 +45,7 @@ function oneOffRun(projectName: string): string[] {
     "run",
     "--rm",
     "-i",
+    "--init",
     "--network",
     "none",
     "--log-driver",

@@ -89,14 +89,13 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
     const status = out.exitCode ?? -1;
     const result = { status, stdout: out.stdout, stderr: redact(out.stderr) };
     if (status !== 0 && !opts.allowFailure) {
-      // Name what killed it: our own timeout, or a signal from outside.
-      const timedOut = out.signal && opts.timeoutMs !== undefined && Date.now() - started >= opts.timeoutMs;
-      const signal = out.signal
-        ? timedOut
-          ? msg.core.errors.timedOut({ signal: out.signal, secs: Math.round(opts.timeoutMs! / 1000) })
-          : out.signal
-        : null;
-      throw new CommandError(printable, out.exitCode, tail(result.stderr || result.stdout), opts.hint, signal);
+      // Name what killed it: our own time limit (the docker CLI passes the SIGTERM on to the
+      // container and exits 143 itself), or a signal from outside.
+      const timedOut = opts.timeoutMs !== undefined && Date.now() - started >= opts.timeoutMs;
+      const signal = timedOut
+        ? msg.core.errors.timedOut({ signal: out.signal ?? "SIGTERM", secs: Math.round(opts.timeoutMs! / 1000) })
+        : out.signal;
+      throw new CommandError(printable, timedOut ? null : out.exitCode, tail(result.stderr || result.stdout), opts.hint, signal);
     }
     return result;
   } finally {
