@@ -62,6 +62,9 @@ export async function backupJob(project: Project, out: Output, lock: Lock, compo
 /** A run that died may have had services stopped for a consistent copy: start them again first. */
 async function recoverDeadRun(project: Project, out: Output, components: readonly ComponentName[]): Promise<void> {
   await project.compose.removeOneOffs(project.effectiveName);
+  // Before any service starts again: a half-moved volume is put back first (Redis started on
+  // it would write a fresh, empty dataset, which this backup would then keep).
+  await recoverDeadSwaps(project, out);
   await startLeftStopped(project, rolesNeeded(components), (m) => out.warn(m));
   const reconciled = await reconcileServing(project).catch(() => undefined);
   if (reconciled) out.warn(reconciled);

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, relative } from "node:path";
 import type { ComponentName } from "../backup/manifest.ts";
+import { recoverDeadSwaps } from "../backup/recover.ts";
 import { NEEDS } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
 import { pruneSnapshots } from "../backup/store.ts";
@@ -528,6 +529,9 @@ async function images(compose: ComposeClient, plan: DeployPlan, out: Output): Pr
 /** The services that are not the app, up and ready (bounded); on timeout the evidence is shown. */
 async function infrastructure(project: Project, compose: ComposeClient, plan: DeployPlan, out: Output): Promise<void> {
   const services = plan.infrastructure;
+  // A restore that died mid-swap left a volume half-moved: put it back before anything starts
+  // a service on it (Redis would write a fresh, empty dataset there, and the backup keep it).
+  await recoverDeadSwaps(project, out);
   await out.step(
     localized((t) => t.deploy.run.infraUpStep({ n: services.length })),
     () => compose.up({ services }, 10 * MINUTE_MS),
@@ -536,6 +540,8 @@ async function infrastructure(project: Project, compose: ComposeClient, plan: De
     localized((t) => t.deploy.run.infraHealthyStep),
     () => ready(project, compose, services, out),
   );
+  // Postgres' half swap is put back once it runs (a no-op when nothing was left).
+  await recoverDeadSwaps(project, out);
 }
 
 /** Every running service with a healthcheck passes it (our 0.5 s probe), within its own budget. */

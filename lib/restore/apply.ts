@@ -393,8 +393,10 @@ async function restoreComponents(
       await settleAll(data.map(restoreOne));
     } finally {
       kept.moved([...frozen].filter(([, f]) => f.moved).map(([c]) => c));
-      swapsEnded(project.root);
     }
+    // Only after every swap ended well: a swap that failed (a full disk after the data moved
+    // aside) leaves the mark, so the next run of any script puts back what it left.
+    swapsEnded(project.root);
     if (plan.components.includes("config")) {
       await restoreOne("config");
       const after = await project.compose.resolvedConfig();
