@@ -92,9 +92,7 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
       // Name what killed it: our own time limit (the docker CLI passes the SIGTERM on to the
       // container and exits 143 itself), or a signal from outside.
       const timedOut = opts.timeoutMs !== undefined && Date.now() - started >= opts.timeoutMs;
-      const signal = timedOut
-        ? msg.core.errors.timedOut({ signal: out.signal ?? "SIGTERM", secs: Math.round(opts.timeoutMs! / 1000) })
-        : out.signal;
+      const signal = timedOut ? msg.core.errors.timedOut({ signal: out.signal ?? "SIGTERM", secs: Math.round(opts.timeoutMs! / 1000) }) : out.signal;
       throw new CommandError(printable, timedOut ? null : out.exitCode, tail(result.stderr || result.stdout), opts.hint, signal);
     }
     return result;

@@ -396,15 +396,49 @@ export function recoverUploads(real: string): string[] {
     done.push(msg.components.uploads.movedBack({ name: n }));
   }
   for (const n of readdirSync(real)) {
+    if (!/^\.claw-(restore|old)-/.test(n)) continue;
+    // `real` is mounted read-write into the app's containers: what is found there under our
+    // names is taken out of their reach (renamed beside it, never followed) and used only when
+    // it is a real directory, never a link a container planted (to a host directory, whose
+    // entries root would otherwise move into uploads). Its owner proves nothing: a restore
+    // gives its staging the uploads' owner.
+    const safe = takeOut(real, n);
+    if (safe === undefined) {
+      done.push(msg.components.uploads.notOurs({ name: n }));
+      continue;
+    }
     const m = /^\.claw-restore-(\d{8}-\d{6})$/.exec(n);
     if (m && existsSync(keptUploadsDir(real, m[1]!))) {
-      const fresh = join(real, n);
-      for (const e of readdirSync(fresh)) renameSync(join(fresh, e), join(real, e));
-      rmdirSync(fresh);
+      for (const e of readdirSync(safe)) renameSync(join(safe, e), join(real, e));
+      rmdirSync(safe);
       done.push(msg.components.uploads.finishedSwap({ name: n }));
-    } else if (/^\.claw-(restore|old)-/.test(n)) rmSync(join(real, n), { recursive: true, force: true });
+    } else rmSync(safe, { recursive: true, force: true });
   }
   return done;
+}
+
+/**
+ * Moves `real/name` beside `real` (a directory containers cannot write) and returns its new
+ * path when it is a real directory; otherwise puts it back and returns undefined. rename(2)
+ * moves a link itself, so nothing is followed, and once moved it cannot be swapped for a link.
+ */
+function takeOut(real: string, name: string): string | undefined {
+  const from = join(real, name);
+  const safe = join(dirname(real), `.claw-recovering-${process.pid}-${name}`);
+  try {
+    renameSync(from, safe);
+  } catch (e) {
+    // On another file system (uploads is a mount point): checked where it is, best effort.
+    if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+    return isRealDirectory(from) ? from : undefined;
+  }
+  if (isRealDirectory(safe)) return safe;
+  renameSync(safe, from);
+  return undefined;
+}
+
+function isRealDirectory(p: string): boolean {
+  return lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
 /** Where the in-place snapshot `tag` of the uploads in `real` is kept: beside it. */

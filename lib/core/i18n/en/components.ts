@@ -180,6 +180,8 @@ export const components = {
       `uploads: could not move the restored uploads into ${p.real} (${p.code}); the previous ones are in ${p.old}`,
     moveInFailedHint: "the snapshot taken before the restore undoes it (see the undo line above)",
     movedBack: (p: { name: string }) => `moved back what ${p.name} held`,
+    notOurs: (p: { name: string }) =>
+      `${p.name} left alone: not a directory but a link (the uploads directory is writable by the app's containers: never followed)`,
     finishedSwap: (p: { name: string }) => `finished the swap of ${p.name}`,
     notATag: (p: { tag: string }) => `internal: ${p.tag} is not a snapshot tag`,
     notReadable: (p: { file: string; reason: string }) => `uploads: ${p.file} is not a readable tar archive (${p.reason})`,

@@ -152,6 +152,7 @@ export const components: typeof en = {
     moveInFailed: (p) => `uploads：无法把恢复的上传文件移入 ${p.real}（${p.code}）；原先的文件在 ${p.old} 中`,
     moveInFailedHint: "恢复前拍摄的快照可以撤销它（见上方的撤销命令）",
     movedBack: (p) => `已移回 ${p.name} 中的内容`,
+    notOurs: (p) => `${p.name} 未作处理：它不是目录而是链接（上传文件目录对应用容器可写：绝不跟随）`,
     finishedSwap: (p) => `已完成 ${p.name} 的切换`,
     notATag: (p) => `内部错误：${p.tag} 不是快照标签`,
     notReadable: (p) => `uploads：${p.file} 不是可读取的 tar 归档（${p.reason}）`,

@@ -371,3 +371,25 @@ test("uploads left half-swapped by a killed restore: a move aside that did not f
   assert.deepEqual(tree(join(b, "uploads")), ["new1.txt: new", "new2.txt: new"]);
   assert.deepEqual(tree(keptUploadsDir(join(b, "uploads"), T)), ["old.txt: old"]);
 });
+
+test("hardening row 1: a .claw-restore-<T> that a container planted as a link to a host directory is never followed: nothing moves, the link stays where it was", () => {
+  const T = "20261201-120000";
+  const p = tmp("proj");
+  const victim = tmp("victim");
+  write(victim, "id_rsa", "host secret");
+  write(p, "uploads/a.txt", "live");
+  write(p, `${basename(keptUploadsDir(join(p, "uploads"), T))}/old.txt`, "old");
+  symlinkSync(victim, join(p, "uploads", `.claw-restore-${T}`));
+  symlinkSync(victim, join(p, "uploads", ".claw-old-x"));
+  const lines = recoverUploads(join(p, "uploads"));
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.ok(lines.every((l) => /left alone/.test(l)));
+  assert.deepEqual(tree(victim), ["id_rsa: host secret"], "the host directory is untouched");
+  assert.equal(lstatSync(join(p, "uploads", `.claw-restore-${T}`)).isSymbolicLink(), true);
+  assert.ok(!existsSync(join(p, "uploads", "id_rsa")));
+  assert.deepEqual(
+    readdirSync(p).filter((n) => n.startsWith(".claw-recovering-")),
+    [],
+    "nothing is left beside the uploads",
+  );
+});
