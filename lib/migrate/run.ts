@@ -206,16 +206,17 @@ async function applyCommand(project: Project, out: Output, o: ApplyOptions, comm
 
 /** Apply pending revisions (the caller holds the lock). Throws a typed error on every refusal or failure. */
 export async function applyMigrations(project: Project, out: Output, o: ApplyOptions): Promise<MigrateOutcome> {
-  const command = project.config.migrate.command;
-  if (command) return applyCommand(project, out, o, command);
-  const engine = engineFor(project, o.compose);
   // The caller holds the lock: a one-off container of ours still running belongs to the dead
-  // run (killing it makes Postgres roll back the revision it is in).
+  // run (killing it makes Postgres roll back the revision it is in). MIGRATE_COMMAND's runs
+  // too: a container a killed run left would go on migrating beside the next one.
   // A dry run holds no lock: it only reads (a run may be applying right now).
   if (!o.dryRun && reportInterruptedRun(project.root, out)) {
     const n = await project.compose.removeOneOffs(project.effectiveName);
     if (n) out.warn(msg.migrate.run.stoppedContainers({ n }));
   }
+  const command = project.config.migrate.command;
+  if (command) return applyCommand(project, out, o, command);
+  const engine = engineFor(project, o.compose);
   const {
     info,
     state,
