@@ -26,10 +26,23 @@
  */
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { lookup } from "node:dns/promises";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { dirOnPath, pinnedPath, readCrontab, replaceCrontabLines, validateCron, writeCrontab } from "../backup/schedule.ts";
 import { type CertbotMode, certbotCertonly, certbotRenew, certbotVersion, composeNginxReload, opensslSelfSigned } from "../commands/tls.ts";
 import { ClawError, PreconditionError, UsageError } from "../core/errors.ts";
@@ -41,6 +54,9 @@ import { ENV_SCHEMA, isPlaceholder } from "../project/env.ts";
 export const SSL_DIR = "nginx/ssl";
 export const CERT_FILE = "fullchain.pem";
 export const KEY_FILE = "privkey.pem";
+/** nginx/ssl/pairs/<id>/: every pair installed; nginx/ssl/current: a link to the one served. */
+export const PAIRS_DIR = "pairs";
+export const CURRENT = "current";
 /** Mounted into nginx as /var/www/certbot, where it serves /.well-known/acme-challenge/ from. */
 export const WEBROOT_DIR = "nginx/certbot";
 export const LETSENCRYPT_LIVE = "/etc/letsencrypt/live";
@@ -465,7 +481,8 @@ async function withScratch(root: string, fn: (dir: string) => Promise<void>): Pr
 
 /**
  * Checks the pair in `scratch` (at the present time: a pair made a moment ago is valid from
- * this second on), sets its modes and renames it over nginx/ssl's (key first).
+ * this second on), sets its modes and makes it the one nginx serves in one step: the scratch
+ * directory becomes pairs/<id>, then the `current` link is flipped to it by a rename.
  */
 function installPair(root: string, scratch: string, domain: string): void {
   const key = join(scratch, KEY_FILE);
@@ -478,8 +495,62 @@ function installPair(root: string, scratch: string, domain: string): void {
       hint: msg.deploy.tls.nothingReplacedHint({ dir: SSL_DIR }),
     });
   }
-  renameSync(key, join(root, SSL_DIR, KEY_FILE));
-  renameSync(cert, join(root, SSL_DIR, CERT_FILE));
+  const ssl = join(root, SSL_DIR);
+  ensurePairLinks(root);
+  // Newest last by name; the scratch directory's random suffix keeps two pairs of one second apart.
+  const id = `${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}-${basename(scratch).replace(/^\.claw-tls-/, "")}`;
+  mkdirSync(join(ssl, PAIRS_DIR), { recursive: true, mode: 0o700 });
+  renameSync(scratch, join(ssl, PAIRS_DIR, id));
+  chmodSync(join(ssl, PAIRS_DIR, id), 0o755);
+  relink(ssl, CURRENT, `${PAIRS_DIR}/${id}`);
+  for (const f of [KEY_FILE, CERT_FILE]) if (!lstatSync(join(ssl, f), { throwIfNoEntry: false })?.isSymbolicLink()) relink(ssl, f, `${CURRENT}/${f}`);
+  prunePairs(ssl, id);
+}
+
+/**
+ * nginx/ssl's layout: fullchain.pem and privkey.pem are links through `current`, a link to one
+ * directory of pairs/, so a new pair is served by one rename (a kill between renaming a key
+ * and its certificate left nginx a mismatched pair, and its next reload failed). A pair of two
+ * plain files (an older layout, or one put there by hand) becomes such a directory first, and
+ * each name a link to the same content: nginx sees the same pair at every step.
+ */
+export function ensurePairLinks(root: string): void {
+  const ssl = join(root, SSL_DIR);
+  const isLink = (n: string) => lstatSync(join(ssl, n), { throwIfNoEntry: false })?.isSymbolicLink() === true;
+  if (isLink(CURRENT) && isLink(CERT_FILE) && isLink(KEY_FILE)) return;
+  if (!isLink(CURRENT)) {
+    const plain = (n: string) => lstatSync(join(ssl, n), { throwIfNoEntry: false })?.isFile() === true;
+    if (!plain(CERT_FILE) || !plain(KEY_FILE)) return;
+    const id = "previous";
+    const dir = join(ssl, PAIRS_DIR, id);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    chmodSync(join(ssl, PAIRS_DIR), 0o700);
+    copyFileSync(join(ssl, KEY_FILE), join(dir, KEY_FILE));
+    chmodSync(join(dir, KEY_FILE), 0o600);
+    copyFileSync(join(ssl, CERT_FILE), join(dir, CERT_FILE));
+    chmodSync(join(dir, CERT_FILE), 0o644);
+    relink(ssl, CURRENT, `${PAIRS_DIR}/${id}`);
+  }
+  for (const f of [KEY_FILE, CERT_FILE]) if (!isLink(f)) relink(ssl, f, `${CURRENT}/${f}`);
+}
+
+/** `dir/name` becomes a link to `target` by one rename (a reader sees the old or the new, never none). */
+function relink(dir: string, name: string, target: string): void {
+  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+  rmSync(tmp, { force: true });
+  symlinkSync(target, tmp);
+  renameSync(tmp, join(dir, name));
+}
+
+/** Pairs other than the one served and the newest one before it are removed. */
+function prunePairs(ssl: string, current: string): void {
+  const dir = join(ssl, PAIRS_DIR);
+  const others = readdirSync(dir)
+    .filter((n) => n !== current && !n.startsWith("."))
+    .sort()
+    .reverse();
+  for (const n of others.slice(1)) rmSync(join(dir, n), { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,15 +596,22 @@ export function renewalHookScript(t: RenewalTarget, o: { pathValue?: string; liv
     `ssl=${q(join(t.root, SSL_DIR))}`,
     '[ "${RENEWED_LINEAGE:-}" = "$lineage" ] || exit 0',
     '[ -d "$ssl" ] || exit 0',
+    // The layout of ensurePairLinks (deploy made it before installing this hook): the new pair
+    // becomes a directory of pairs/, then `current` is flipped to it by one rename.
+    `[ -L "$ssl/${CURRENT}" ] || { echo "claw-ops: $ssl is not in the layout deploy.mts makes; run deploy.mts once" >&2; exit 1; }`,
     "umask 077",
-    'tmp=$(mktemp -d "$ssl/.claw-renew-XXXXXX")',
-    "trap 'rm -rf \"$tmp\"' EXIT",
+    `mkdir -p "$ssl/${PAIRS_DIR}"`,
+    `tmp=$(mktemp -d "$ssl/${PAIRS_DIR}/.claw-renew-XXXXXX")`,
+    'trap \'rm -rf "$tmp" "$ssl/.current.new"\' EXIT',
     `cp "$lineage/${CERT_FILE}" "$tmp/${CERT_FILE}"`,
     `cp "$lineage/${KEY_FILE}" "$tmp/${KEY_FILE}"`,
     `chmod 644 "$tmp/${CERT_FILE}"`,
     `chmod 600 "$tmp/${KEY_FILE}"`,
-    `mv -f "$tmp/${KEY_FILE}" "$ssl/${KEY_FILE}"`,
-    `mv -f "$tmp/${CERT_FILE}" "$ssl/${CERT_FILE}"`,
+    `chmod 755 "$tmp"`,
+    'id="renew-$(date -u +%Y%m%d%H%M%S)-$$"',
+    `mv "$tmp" "$ssl/${PAIRS_DIR}/$id"`,
+    `ln -s "${PAIRS_DIR}/$id" "$ssl/.current.new"`,
+    `mv -T "$ssl/.current.new" "$ssl/${CURRENT}"`,
     `cd ${q(t.root)}`,
     composeNginxReload(t.composeArgv, t.nginxService).map(q).join(" "),
     "",
@@ -580,6 +658,8 @@ export async function installRenewal(
   const script = renewalHookScript(t, { pathValue: o.pathValue ?? pinnedPath([dockerDir, "/snap/bin"]) });
   const dir = o.hooksDir ?? RENEWAL_HOOKS_DIR;
   const hook = join(dir, renewalHookName(t.root));
+  // The hook flips `current`: the layout is made before it can run.
+  ensurePairLinks(t.root);
   const hookChanged = !existsSync(hook) || readFileSync(hook, "utf8") !== script;
   if (hookChanged) {
     mkdirSync(dir, { recursive: true, mode: 0o755 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CommandError, ExitCode, PreconditionError, UsageError } from "../../../lib/core/errors.ts";
@@ -11,6 +11,7 @@ import {
   certbotIneligible,
   DEFAULT_RENEW_CRON,
   describeTlsPlan,
+  ensurePairLinks,
   inspectCertificate,
   installRenewal,
   mergeRenewalCron,
@@ -418,6 +419,8 @@ const rmKey = (root: string) => rmSync(join(root, "nginx/ssl/privkey.pem"));
 // applyTls, for real in a temp dir
 
 const sslFiles = (root: string) => readdirSync(join(root, "nginx/ssl")).sort();
+/** nginx/ssl once claw-ops installed a pair: two names linked through `current`, the pairs beside. */
+const LINKED = ["current", "fullchain.pem", "pairs", "privkey.pem"];
 const mode = (p: string) => statSync(p).mode & 0o777;
 const selfSignedPlan = (domain: string): TlsPlan => ({ action: "self-signed", domain, reason: "test", warnings: [] });
 
@@ -426,7 +429,7 @@ test("a self-signed certificate is written for real: both files, key 0600, cert 
     const root = tmp("tls-self");
     const out = await applyTls(root, selfSignedPlan(domain));
     assert.deepEqual(out, { action: "self-signed", changed: true });
-    assert.deepEqual(sslFiles(root), ["fullchain.pem", "privkey.pem"]);
+    assert.deepEqual(sslFiles(root), LINKED);
     assert.equal(mode(join(root, "nginx/ssl/privkey.pem")), 0o600);
     assert.equal(mode(join(root, "nginx/ssl/fullchain.pem")), 0o644);
     const cert = readFileSync(join(root, "nginx/ssl/fullchain.pem"));
@@ -484,7 +487,7 @@ test("certbot is run with the plan's argv, and the lineage's pair is copied into
   assert.equal(readFileSync(join(root, "nginx/ssl/fullchain.pem"), "utf8"), le60.cert);
   assert.equal(readFileSync(join(root, "nginx/ssl/privkey.pem"), "utf8"), le60.key);
   assert.equal(mode(join(root, "nginx/ssl/privkey.pem")), 0o600);
-  assert.deepEqual(sslFiles(root), ["fullchain.pem", "privkey.pem"]);
+  assert.deepEqual(sslFiles(root), LINKED);
 });
 
 test("a certbot failure is an error with a hint about port 80, and leaves nginx/ssl as it was", async () => {
@@ -546,6 +549,12 @@ test("run for real, the hook copies its own renewed lineage into nginx/ssl and r
     },
   );
   const runHook = (lineage: string) => spawnSync(hook, [], { encoding: "utf8", env: { PATH: "/usr/bin:/bin", RENEWED_LINEAGE: lineage } });
+  // A plain pair (the older layout) refuses; deploy makes the layout before it installs the hook.
+  assert.equal(runHook(join(live, DOMAIN)).status, 1);
+  assert.equal(readFileSync(join(root, "nginx/ssl/fullchain.pem"), "utf8"), self60.cert);
+  ensurePairLinks(root);
+  assert.deepEqual(sslFiles(root), LINKED);
+  assert.equal(readFileSync(join(root, "nginx/ssl/fullchain.pem"), "utf8"), self60.cert, "the same pair, now through the links");
 
   const other = runHook(join(live, "other.example"));
   assert.equal(other.status, 0, other.stderr);
@@ -558,7 +567,8 @@ test("run for real, the hook copies its own renewed lineage into nginx/ssl and r
   assert.equal(readFileSync(join(root, "nginx/ssl/privkey.pem"), "utf8"), le60.key);
   assert.equal(mode(join(root, "nginx/ssl/privkey.pem")), 0o600);
   assert.equal(mode(join(root, "nginx/ssl/fullchain.pem")), 0o644);
-  assert.deepEqual(sslFiles(root), ["fullchain.pem", "privkey.pem"]);
+  assert.deepEqual(sslFiles(root), LINKED);
+  assert.match(readlinkSync(join(root, "nginx/ssl/current")), /^pairs\/renew-\d{14}-\d+$/);
   assert.deepEqual(readFileSync(calls, "utf8").trimEnd().split("\n"), [root, ...compose.slice(1), "exec", "-T", "proxy", "nginx", "-s", "reload"]);
 });
 
@@ -605,4 +615,28 @@ test("installRenewal writes the hook 0755 and the cron line once; installing aga
   assert.deepEqual(again, { hook, hookChanged: false, cronChanged: false });
   assert.equal(readFileSync(tab, "utf8"), `MAILTO=root\n${line}\n`);
   assert.deepEqual(readdirSync(hooks), [renewalHookName("/srv/claw ai")], "no temp file left");
+});
+
+test("hardening row 9: a new pair is served by one rename of `current`; a plain pair is first linked with the same content; two pairs are kept", async () => {
+  const root = tmp("tls-flip");
+  write(root, "nginx/ssl/fullchain.pem", corp60.cert);
+  write(root, "nginx/ssl/privkey.pem", le60.key, 0o600); // unusable: the key of another certificate
+  ensurePairLinks(root);
+  const ssl = join(root, "nginx/ssl");
+  assert.equal(readlinkSync(join(ssl, "fullchain.pem")), "current/fullchain.pem");
+  assert.equal(readlinkSync(join(ssl, "privkey.pem")), "current/privkey.pem");
+  assert.equal(readlinkSync(join(ssl, "current")), "pairs/previous");
+  assert.equal(readFileSync(join(ssl, "fullchain.pem"), "utf8"), corp60.cert);
+  ensurePairLinks(root); // again: nothing changes
+  assert.equal(readlinkSync(join(ssl, "current")), "pairs/previous");
+  for (let i = 0; i < 3; i++) {
+    write(root, "nginx/ssl/privkey.pem", le60.key, 0o600); // through the link: the served pair is broken again
+    assert.deepEqual(await applyTls(root, selfSignedPlan(DOMAIN)), { action: "self-signed", changed: true });
+  }
+  const served = readlinkSync(join(ssl, "current"));
+  assert.match(served, /^pairs\/\d{14}-\w+$/);
+  assert.equal(readdirSync(join(ssl, "pairs")).length, 2, "the served pair and the one before");
+  const i = inspectCertificate(readFileSync(join(ssl, "fullchain.pem")), readFileSync(join(ssl, "privkey.pem")), new Date(), DOMAIN);
+  assert.deepEqual(i.problems, []);
+  assert.equal(mode(join(ssl, "privkey.pem")), 0o600);
 });
