@@ -129,14 +129,16 @@ function onTty(
   answers: Array<[RegExp, string]>,
 ): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn("script", ["-qec", command, "/dev/null"], {
+    // A pseudo-terminal of a real size: under CI there is no terminal to inherit one from, and
+    // a width of 0 wraps every character onto a line of its own.
+    const child = spawn("script", ["-qec", `stty cols 160 rows 50; exec ${command}`, "/dev/null"], {
       cwd,
       env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NODE_OPTIONS")), TERM: "xterm", ...env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let out = "";
     let next = 0;
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     const onData = (c: Buffer) => {
       out += c.toString();
       // biome-ignore lint/suspicious/noControlCharactersInRegex: the screen's ANSI codes are stripped before matching
