@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after } from "node:test";
 import type { ComponentContext } from "../../lib/backup/components/component.ts";
-import type { ComponentRecord } from "../../lib/backup/manifest.ts";
+import type { ComponentRecord, Manifest } from "../../lib/backup/manifest.ts";
 import { type ClawError, ExitCode, UsageError } from "../../lib/core/errors.ts";
 import { loadStack, type StackModel } from "../../lib/project/stack.ts";
+import type { RestorePlan } from "../../lib/restore/plan.ts";
 
 /** The repository root. */
 export const ROOT = join(import.meta.dirname, "../..");
@@ -122,4 +123,30 @@ export async function rejectsWith(p: Promise<unknown>, cls: new (...args: never[
 /** A component record with no artifacts, holding only these counts (for archive checks that read counts). */
 export function componentRecord(name: ComponentRecord["name"], counts: Record<string, number>): ComponentRecord {
   return { name, status: "ok", startedAt: "", finishedAt: "", durationMs: 0, artifacts: [], tools: {}, counts, notes: [] };
+}
+
+/** A restore plan of a backup from release 1.0 onto a stack at 1.1, for the plan's printing tests. */
+export function samplePlan(o: Partial<RestorePlan> = {}): RestorePlan {
+  const manifest: Manifest = {
+    format: "claw-ops-backup",
+    version: 1,
+    id: "20240215-020000",
+    createdAt: "2024-02-15T01:00:00.000Z",
+    finishedAt: "2024-02-15T01:02:00.000Z",
+    host: "h",
+    release: { image: "ghcr.io/claw/backend", tag: "1.0" },
+    composeProject: null,
+    components: {},
+  };
+  return {
+    dir: "/srv/claw/backups/daily/20240215-020000",
+    manifest,
+    components: [],
+    skipped: [],
+    stop: [],
+    snapshotTier: "pre-rollback",
+    releaseFrom: "ghcr.io/claw/backend:1.1",
+    releaseTo: "ghcr.io/claw/backend:1.0",
+    ...o,
+  };
 }

@@ -1,37 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Manifest } from "../../../lib/backup/manifest.ts";
-import { DEPENDENT_ROLES, describePlan, type RestorePlan } from "../../../lib/restore/plan.ts";
+import { DEPENDENT_ROLES, describePlan } from "../../../lib/restore/plan.ts";
+import { samplePlan } from "../helpers.ts";
 
 test("the dependents stopped during a data restore are the backend and the celery services", () => {
   assert.deepEqual(DEPENDENT_ROLES, ["backend", "celery-worker", "celery-beat", "flower"]);
 });
 
-const planManifest: Manifest = {
-  format: "claw-ops-backup",
-  version: 1,
-  id: "20240215-020000",
-  createdAt: "2024-02-15T01:00:00.000Z",
-  finishedAt: "2024-02-15T01:02:00.000Z",
-  host: "h",
-  release: { image: "ghcr.io/claw/backend", tag: "1.0" },
-  composeProject: null,
-  components: {},
-};
-
-function plan(o: Partial<RestorePlan>): RestorePlan {
-  return {
-    dir: "/srv/claw/backups/daily/20240215-020000",
-    manifest: planManifest,
-    components: [],
-    skipped: [],
-    stop: [],
-    snapshotTier: "pre-rollback",
-    releaseFrom: "ghcr.io/claw/backend:1.1",
-    releaseTo: "ghcr.io/claw/backend:1.0",
-    ...o,
-  };
-}
+const plan = samplePlan;
 
 test("the plan of a data-only rollback says config is not restored and the release is unchanged", () => {
   assert.deepEqual(

@@ -6,33 +6,10 @@ import type { Manifest } from "../../../lib/backup/manifest.ts";
 import { setLang } from "../../../lib/core/i18n/index.ts";
 import { describePlan, planResult, type RestorePlan } from "../../../lib/restore/plan.ts";
 import { backupTag, releaseSwitchOf, tagOfEnvText } from "../../../lib/restore/release-switch.ts";
-import { componentRecord, tmp, write } from "../helpers.ts";
+import { componentRecord, samplePlan, tmp, write } from "../helpers.ts";
 
-const manifest: Manifest = {
-  format: "claw-ops-backup",
-  version: 1,
-  id: "20240215-020000",
-  createdAt: "2024-02-15T01:00:00.000Z",
-  finishedAt: "2024-02-15T01:02:00.000Z",
-  host: "h",
-  release: { image: "ghcr.io/claw/backend", tag: "1.0" },
-  composeProject: null,
-  components: {},
-};
-
-function plan(o: Partial<RestorePlan>): RestorePlan {
-  return {
-    dir: "/srv/claw/backups/daily/20240215-020000",
-    manifest,
-    components: ["postgres", "config"],
-    skipped: ["redis", "milvus", "uploads"],
-    stop: [],
-    snapshotTier: "pre-rollback",
-    releaseFrom: "ghcr.io/claw/backend:1.1",
-    releaseTo: "ghcr.io/claw/backend:1.0",
-    ...o,
-  };
-}
+const plan = (o: Partial<RestorePlan>): RestorePlan =>
+  samplePlan({ components: ["postgres", "config"], skipped: ["redis", "milvus", "uploads"], ...o });
 
 test("a rollback whose config would change CLAW_AI_TAG says so in its plan", () => {
   // The planning: a switch only when config is restored and the two tags differ.
@@ -81,6 +58,7 @@ test("the backup's CLAW_AI_TAG is read from its config archive; an encrypted bac
   write(dir, "placeholder", "");
   await tar.c({ cwd: src, file: join(dir, "config.tar") }, [".env.prod", "nginx/nginx.conf"]);
   const rec = { ...componentRecord("config", { files: 2 }), artifacts: [{ file: "config.tar", bytes: 0, sha256: "" }] };
+  const { manifest } = samplePlan();
   const withConfig: Manifest = { ...manifest, components: { config: rec } };
   assert.equal(backupTag(dir, withConfig), "1.0");
   assert.equal(backupTag(dir, manifest), undefined, "no config component");
