@@ -1,5 +1,4 @@
 /** What every backup component provides, and the context it runs in. */
-import { catalogue } from "../../core/i18n/index.ts";
 import type { Output } from "../../core/output.ts";
 import type { Project } from "../../project/project.ts";
 import type { ComponentName, ComponentRecord } from "../manifest.ts";
@@ -75,12 +74,6 @@ export interface Frozen {
   /** Whether swap() got as far as moving the replaced data aside (it is then the snapshot's). */
   readonly moved: boolean;
 }
-
-/**
- * How a check of an in-place snapshot says that its data was never moved aside (see Component.unmoved), in English;
- * in the operator's language: msg.components.common.unmoved.
- */
-export const UNMOVED = catalogue("en").components.common.unmoved;
 
 /** The swap of a prepared restore: `keep` keeps what it replaces as the in-place snapshot, else that is dropped. */
 export type SwapIn = (ctx: ComponentContext, rec: ComponentRecord, ready: PreparedRestore, keep: boolean) => Promise<Frozen>;
