@@ -6,13 +6,20 @@ import { inspect } from "node:util";
 
 export const REDACTED = "[REDACTED]";
 const known = new Set<string>();
+/** What redact() looks for: every known value and its URL-encoded form, longest first; made once per change of `known`. */
+let masks: string[] | undefined;
+function remember(value: string): void {
+  if (value.length < 4 || known.has(value)) return;
+  known.add(value);
+  masks = undefined;
+}
 
 export class Secret {
   readonly #value: string;
   constructor(value: string) {
     this.#value = value;
     // Very short values would mask ordinary words; they are refused by env validation anyway.
-    if (value.length >= 4) known.add(value);
+    remember(value);
   }
   reveal(): string {
     return this.#value;
@@ -36,10 +43,8 @@ export class Secret {
  */
 export function redact(text: string): string {
   let out = text.replace(PG_DETAIL_VALUES, (_all, cols: string) => `Key (${cols})=(${REDACTED})`);
-  if (known.size === 0) return out;
-  for (const value of [...known].flatMap((v) => [v, encodeURIComponent(v)]).sort((a, b) => b.length - a.length)) {
-    if (out.includes(value)) out = out.split(value).join(REDACTED);
-  }
+  masks ??= [...new Set([...known].flatMap((v) => [v, encodeURIComponent(v)]))].sort((a, b) => b.length - a.length);
+  for (const value of masks) if (out.includes(value)) out = out.split(value).join(REDACTED);
   return out;
 }
 
@@ -56,5 +61,5 @@ export function redactedJson(value: unknown, space?: number): string {
 
 /** Register a value that is not wrapped in a Secret (e.g. read from a file) for masking. */
 export function registerSecretValue(value: string): void {
-  if (value.length >= 4) known.add(value);
+  remember(value);
 }

@@ -26,9 +26,9 @@ import { createFileExclusive } from "../core/files.ts";
 import { msg } from "../core/i18n/index.ts";
 import type { Project } from "../project/project.ts";
 
-export const HTPASSWD = join("nginx", ".htpasswd");
+const HTPASSWD = join("nginx", ".htpasswd");
 /** nginx.conf's `user` directive: the official image's workers (uid/gid 101). */
-export const NGINX_WORKER_USER = "nginx";
+const NGINX_WORKER_USER = "nginx";
 const MODE = 0o640;
 
 export interface FlowerAuthOutcome {
@@ -49,7 +49,7 @@ export async function ensureFlowerAuth(
   nginxImage: string,
 ): Promise<FlowerAuthOutcome> {
   const file = join(root, HTPASSWD);
-  const st = lstatOrUndefined(file);
+  const st = lstatSync(file, { throwIfNoEntry: false });
   // Docker makes an empty directory for a bind-mount source that is missing (nginx started
   // before this file existed): that one is ours to replace; anything else is refused.
   let replacedDir = false;
@@ -105,12 +105,4 @@ async function verifies(text: string, user: string, password: string): Promise<b
   if (!entry?.salt) return false;
   const again = (await run({ argv: apr1Hash(entry.salt) }, { input: `${password}\n` })).stdout.trim();
   return again === entry.hash;
-}
-
-function lstatOrUndefined(file: string) {
-  try {
-    return lstatSync(file);
-  } catch {
-    return undefined;
-  }
 }
