@@ -120,15 +120,18 @@ export const COMPOSE_PROJECT_LABEL = "com.docker.compose.project";
 
 /** Marks claw-ops' own one-off containers (compose run and throwaway drills). */
 export const ONE_OFF_LABEL = "ai.claw.ops.oneoff";
+/** Names one `compose run` container, so that its time limit can kill it (see ComposeClient.runOnce). */
+export const RUN_ID_LABEL = "ai.claw.ops.run";
 
 export function runOnce(
   p: ComposeProject,
   service: string,
   command: readonly string[],
-  o: ExecOptions & { entrypoint?: string; noDeps?: boolean; volumes?: readonly string[] } = {},
+  o: ExecOptions & { entrypoint?: string; noDeps?: boolean; volumes?: readonly string[]; runId?: string } = {},
 ): string[] {
   // Labelled, so a later run can tell its own leftovers from an operator's `compose run`.
   const a = [...baseArgs(p), "run", "--rm", "-T", "--label", `${ONE_OFF_LABEL}=true`];
+  if (o.runId !== undefined) a.push("--label", `${RUN_ID_LABEL}=${o.runId}`);
   if (o.noDeps) a.push("--no-deps");
   if (o.entrypoint !== undefined) a.push("--entrypoint", o.entrypoint);
   if (o.user) a.push("--user", o.user);

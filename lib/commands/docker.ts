@@ -138,6 +138,16 @@ export function dockerOneOffIds(projectLabel: string, projectName: string): stri
   return ["docker", "ps", "-aq", "--filter", `label=${projectLabel}=${projectName}`, "--filter", `label=${ONE_OFF_LABEL}=true`];
 }
 
+/** Ids of the running containers that carry a label with this value. */
+export function dockerIdsLabelled(label: string, value: string): string[] {
+  return ["docker", "ps", "-q", "--filter", `label=${label}=${value}`];
+}
+
+/** SIGKILL, which a PID 1 without a handler cannot ignore (SIGTERM it can). */
+export function dockerKill(ids: readonly string[]): string[] {
+  return ["docker", "kill", ...ids];
+}
+
 export function dockerRemove(ids: readonly string[]): string[] {
   return ["docker", "rm", "-f", ...ids];
 }

@@ -34,12 +34,22 @@ export interface RunOptions {
   hint?: string;
   /** Kills the child when aborted (a probe whose sibling already succeeded). */
   signal?: AbortSignal;
+  /**
+   * Ends the work when `timeoutMs` runs out, instead of a SIGTERM to the child (a CLI that
+   * waits for a container its SIGTERM does not stop); the SIGTERM follows a grace period later.
+   */
+  onTimeout?: () => Promise<unknown>;
 }
+
+/** After `onTimeout`, how long the child may take to exit before it gets the SIGTERM. */
+const ON_TIMEOUT_GRACE_MS = 30_000;
 
 export interface RunResult {
   status: number;
   stdout: string;
   stderr: string;
+  /** Ended by its own time limit (set when `onTimeout` ran). */
+  timedOut?: true;
 }
 
 type CommandListener = (printable: string) => void;
@@ -70,6 +80,15 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
 
   const fds: number[] = [];
   const started = Date.now();
+  let fired = false;
+  const timer =
+    opts.onTimeout && opts.timeoutMs
+      ? setTimeout(() => {
+          fired = true;
+          opts.onTimeout!().catch(() => undefined);
+        }, opts.timeoutMs)
+      : undefined;
+  const zxTimeout = opts.timeoutMs && timer ? opts.timeoutMs + ON_TIMEOUT_GRACE_MS : opts.timeoutMs;
   try {
     const stdin = opts.stdinFile !== undefined ? fds[fds.push(openSync(opts.stdinFile, "r")) - 1]! : "pipe";
     const stdout = opts.stdoutFile !== undefined ? fds[fds.push(openSync(opts.stdoutFile, "w", 0o600)) - 1]! : "pipe";
@@ -83,20 +102,23 @@ export async function run(cmd: Cmd, opts: RunOptions = {}): Promise<RunResult> {
       nothrow: true,
       quiet: true,
       verbose: false,
-      ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+      ...(zxTimeout ? { timeout: zxTimeout } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     })`${bin} ${args}`;
     const status = out.exitCode ?? -1;
-    const result = { status, stdout: out.stdout, stderr: redact(out.stderr) };
+    const result: RunResult = { status, stdout: out.stdout, stderr: redact(out.stderr), ...(fired ? { timedOut: true } : {}) };
     if (status !== 0 && !opts.allowFailure) {
       // Name what killed it: our own time limit (the docker CLI passes the SIGTERM on to the
       // container and exits 143 itself), or a signal from outside.
-      const timedOut = opts.timeoutMs !== undefined && Date.now() - started >= opts.timeoutMs;
-      const signal = timedOut ? msg.core.errors.timedOut({ signal: out.signal ?? "SIGTERM", secs: Math.round(opts.timeoutMs! / 1000) }) : out.signal;
+      const timedOut = fired || (opts.timeoutMs !== undefined && Date.now() - started >= opts.timeoutMs);
+      const signal = timedOut
+        ? msg.core.errors.timedOut({ signal: fired ? "SIGKILL" : (out.signal ?? "SIGTERM"), secs: Math.round(opts.timeoutMs! / 1000) })
+        : out.signal;
       throw new CommandError(printable, timedOut ? null : out.exitCode, tail(result.stderr || result.stdout), opts.hint, signal);
     }
     return result;
   } finally {
+    clearTimeout(timer);
     for (const fd of fds) closeSync(fd);
   }
 }

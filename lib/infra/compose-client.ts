@@ -3,6 +3,7 @@
  * (no `--wait`, no JSON `ps`, no `cp`) with docker-level fallbacks.
  */
 
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -278,7 +279,15 @@ export class ComposeClient implements ServiceControl {
     o: ExecOptions & { entrypoint?: string; noDeps?: boolean; volumes?: readonly string[] } = {},
     ro: RunOptions = {},
   ): Promise<RunResult> {
-    return this.run(b.runOnce(this.project, service, command, o), ro);
+    if (!ro.timeoutMs) return this.run(b.runOnce(this.project, service, command, o), ro);
+    // `compose run` has no --init, and the SIGTERM of a time limit reaches a PID 1 (sh, python)
+    // that ignores it while the CLI waits for the container: the limit kills the container itself.
+    const runId = randomUUID();
+    const kill = async () => {
+      const ids = (await this.run(d.dockerIdsLabelled(b.RUN_ID_LABEL, runId), { allowFailure: true })).stdout.split("\n").filter(Boolean);
+      if (ids.length) await this.run(d.dockerKill(ids), { allowFailure: true });
+    };
+    return this.run(b.runOnce(this.project, service, command, { ...o, runId }), { ...ro, onTimeout: kill });
   }
 
   /**

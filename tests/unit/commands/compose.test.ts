@@ -213,3 +213,17 @@ test("exec and run pass the working directory and variable names; run also the u
   );
   assert.deepEqual(c.runOnce(v1, "redis", []), [...base1, "run", "--rm", "-T", "--label", "ai.claw.ops.oneoff=true", "redis"]);
 });
+
+test("hardening row 8: a timed `compose run` carries its own run id label, by which its time limit kills it", () => {
+  assert.deepEqual(c.runOnce(v1, "redis", [], { runId: "r1" }), [
+    ...base1,
+    "run",
+    "--rm",
+    "-T",
+    "--label",
+    "ai.claw.ops.oneoff=true",
+    "--label",
+    "ai.claw.ops.run=r1",
+    "redis",
+  ]);
+});
