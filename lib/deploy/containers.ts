@@ -10,6 +10,7 @@ import { sleep } from "../core/async.ts";
 import { ServiceUnhealthyError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
 import { msg } from "../core/i18n/index.ts";
+import { redactPersonal } from "../core/secret.ts";
 import { MINUTE_MS, parseDurationMs, SECOND_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import type { ServiceModel } from "../project/stack.ts";
@@ -97,18 +98,28 @@ const logsHint = (name: string) => msg.deploy.containers.logsHint({ name });
 
 /** Docker's health log (the last probes' output) and the last log lines, as printable lines. */
 export async function diagnose(id: string, tail = 20): Promise<string[]> {
-  const lines: string[] = [];
   const h = await run({ argv: d.dockerHealthLog(id) }, { allowFailure: true });
+  const logs = await run({ argv: d.dockerLogs(id, tail) }, { allowFailure: true });
+  return diagnosticLines(h.stdout, `${logs.stdout}${logs.stderr}`, tail);
+}
+
+/**
+ * Pure: the evidence from Docker's health record (its JSON) and a log tail: the last 3 probes,
+ * then the lines. Each line is masked here, where it is made: an app's logs hold its users'
+ * data (e-mail addresses, rows in a database's errors) and our secrets, and these lines are
+ * printed, kept in the run's log, and may be carried by an error to the ledger and the webhook.
+ */
+export function diagnosticLines(healthJson: string, logs: string, tail: number): string[] {
+  const lines: string[] = [];
   try {
-    const health = JSON.parse(h.stdout || "null") as { Status?: string; Log?: Array<{ ExitCode: number; Output: string }> } | null;
+    const health = JSON.parse(healthJson || "null") as { Status?: string; Log?: Array<{ ExitCode: number; Output: string }> } | null;
     for (const p of (health?.Log ?? []).slice(-3)) lines.push(msg.deploy.containers.healthLogLine({ code: p.ExitCode, output: lastLine(p.Output) }));
   } catch {
     // no health record (no healthcheck, or the container is gone)
   }
-  const logs = await run({ argv: d.dockerLogs(id, tail) }, { allowFailure: true });
-  const text = `${logs.stdout}${logs.stderr}`.trim();
+  const text = logs.trim();
   if (text) lines.push(msg.deploy.containers.lastLogLines({ n: tail }), ...text.split("\n").map((l) => `  ${l}`));
-  return lines;
+  return lines.map(redactPersonal);
 }
 
 /** Stop gracefully (SIGTERM, then SIGKILL after the grace) and remove: never its volumes. */

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import { appendJsonLine, parseJsonLines } from "../core/jsonl.ts";
 import { RELEASE_TAG } from "../core/names.ts";
+import { redactPersonal } from "../core/secret.ts";
 
 export const LEDGER_FILE = "releases/ledger.jsonl";
 /** Images of this many succeeded releases are kept, so going back needs no pull. */
@@ -56,9 +57,16 @@ export type LedgerLine = Partial<ReleaseRecord> & { id: string };
 
 export const ledgerPath = (root: string) => join(root, LEDGER_FILE);
 
-/** Append one line, durable before it returns (dir 0700, file 0600: it names releases and backups). */
+/**
+ * Append one line, durable before it returns (dir 0700, file 0600: it names releases and backups).
+ * Errors and phase notes quote what failed (a database, an app's logs): kept without the personal
+ * data they may hold, since the ledger outlives the run.
+ */
 export function appendLedger(root: string, line: LedgerLine): void {
-  appendJsonLine(ledgerPath(root), line);
+  const masked: LedgerLine = { ...line };
+  if (line.error !== undefined) masked.error = redactPersonal(line.error);
+  if (line.phases) masked.phases = line.phases.map((p) => (p.note === undefined ? p : { ...p, note: redactPersonal(p.note) }));
+  appendJsonLine(ledgerPath(root), masked);
 }
 
 /** Pure: the releases of a ledger text, oldest first, lines merged by id; unreadable lines are skipped and counted. */

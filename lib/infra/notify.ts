@@ -1,6 +1,6 @@
 /** Webhook notifications: a JSON body built as data (never by string interpolation). */
 import { msg } from "../core/i18n/index.ts";
-import { redactedJson } from "../core/secret.ts";
+import { redactedJson, redactPersonal } from "../core/secret.ts";
 
 export interface Notification {
   event: "backup" | "restore" | "rollback" | "deploy";
@@ -16,9 +16,18 @@ export interface Notification {
   components?: Record<string, string>;
 }
 
-/** Pure: the request the webhook receives. Secrets are masked in every string value (before JSON escaping). */
+/**
+ * Pure: the request the webhook receives. Secrets are masked in every string value (before JSON
+ * escaping); the reason, an error's text, also loses the personal data it may quote (a database's
+ * row values, an e-mail address): the webhook leaves the host.
+ */
 export function webhookBody(n: Notification): string {
-  return redactedJson({ source: "claw-ops", at: new Date().toISOString(), ...n });
+  return redactedJson({
+    source: "claw-ops",
+    at: new Date().toISOString(),
+    ...n,
+    ...(n.reason !== undefined ? { reason: redactPersonal(n.reason) } : {}),
+  });
 }
 
 /** Best effort: a failing webhook is reported, never turns a good backup into a failed run. */

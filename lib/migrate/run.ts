@@ -13,6 +13,7 @@ import { ClawError, DatabaseAheadError, LockHeldError, PreconditionError } from 
 import { localized, msg } from "../core/i18n/index.ts";
 import { appendJsonLine, readJsonLines } from "../core/jsonl.ts";
 import type { Output } from "../core/output.ts";
+import { redactPersonal } from "../core/secret.ts";
 import { SECOND_MS } from "../core/time.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import type { Project } from "../project/project.ts";
@@ -281,7 +282,13 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
     async () => {
       const r = await engine.upgrade("head");
       if (r.ok) return r;
-      appendJsonLine(runs, { id, status: "failed", finishedAt: new Date().toISOString(), error: r.error ?? r.code, revision: r.revision ?? null });
+      appendJsonLine(runs, {
+        id,
+        status: "failed",
+        finishedAt: new Date().toISOString(),
+        error: redactPersonal(r.error ?? r.code),
+        revision: r.revision ?? null,
+      });
       throw new MigrationFailedError(failure(r, backup), base.current, r.current?.[0] ?? base.current);
     },
   );

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readinessBudgetMs, stopGraceSec } from "../../../lib/deploy/containers.ts";
+import { Secret } from "../../../lib/core/secret.ts";
+import { diagnosticLines, readinessBudgetMs, stopGraceSec } from "../../../lib/deploy/containers.ts";
 import { loadProdStack } from "../helpers.ts";
 
 const S = 1000;
@@ -57,4 +58,38 @@ test("the prod stack: the backend gets 30 s to finish its requests, the worker 5
   assert.equal(grace("claw-ai-backend"), 30);
   assert.equal(grace("celery-worker"), 300);
   assert.equal(grace("celery-beat"), 10);
+});
+
+test("hardening row 11: diagnose's lines (the health probes, the log tail) come out masked, the rest as Docker gave them", () => {
+  const pw = new Secret("pg+pass/word@1");
+  // `docker inspect --format '{{json .State.Health}}'` of an unhealthy backend, and `docker logs --tail 20` of it.
+  const health = JSON.stringify({
+    Status: "unhealthy",
+    FailingStreak: 3,
+    Log: [1, 2, 3, 4].map((i) => ({
+      Start: `2024-05-01T10:00:0${i}.000000000Z`,
+      End: `2024-05-01T10:00:0${i}.100000000Z`,
+      ExitCode: 1,
+      Output: `curl: (22) The requested URL returned error: 500\nuser alice@example.com: probe ${i}`,
+    })),
+  });
+  const logs = [
+    `2024-05-01 10:00:00,120 INFO  app.startup: database postgresql://claw:${encodeURIComponent(pw.reveal())}@postgres:5432/claw_ai`,
+    'sqlalchemy.exc.IntegrityError: (psycopg2.errors.NotNullViolation) null value in column "name" of relation "users" violates not-null constraint',
+    "DETAIL:  Failing row contains (1, null, a@b.c).",
+    "[parameters: {'email': 'a@b.c'}]",
+    "",
+  ].join("\n");
+  assert.deepEqual(diagnosticLines(health, logs, 20), [
+    "health check: exit 1: user <email>: probe 2",
+    "health check: exit 1: user <email>: probe 3",
+    "health check: exit 1: user <email>: probe 4",
+    "last 20 log lines:",
+    "  2024-05-01 10:00:00,120 INFO  app.startup: database postgresql://claw:[REDACTED]@postgres:5432/claw_ai",
+    '  sqlalchemy.exc.IntegrityError: (psycopg2.errors.NotNullViolation) null value in column "name" of relation "users" violates not-null constraint',
+    "  DETAIL:  Failing row contains ([REDACTED]).",
+    "  [parameters: {'email': '<email>'}]",
+  ]);
+  // No health record (no healthcheck: Docker prints null) and no logs: nothing to show.
+  assert.deepEqual(diagnosticLines("null\n", "", 20), []);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { parseJsonLines } from "../../../lib/core/jsonl.ts";
 import {
   appendLedger,
   currentRelease,
@@ -105,6 +106,32 @@ test("appendLedger appends one JSON line each time, in a 0700 dir and a 0600 fil
     releases: [{ id: "r1", kind: "deploy", tag: "1.0", image: IMAGE, startedAt: "2026-01-01T00:00:00.000Z", result: "succeeded", phase: "images" }],
     skipped: 0,
   });
+});
+
+test("hardening row 11: the ledger keeps an error and phase notes without a database's row values or e-mail addresses", () => {
+  const root = tmp("ledger-pii");
+  const pg = 'ERROR:  duplicate key value violates unique constraint "users_email_key"\nDETAIL:  Key (email)=(alice@example.com) already exists.';
+  appendLedger(root, {
+    id: "r1",
+    result: "failed",
+    error: `migrations: ${pg}`,
+    phases: [
+      { name: "images", ms: 10, result: "ok" },
+      { name: "migrations", ms: 20, result: "failed", note: "seed: user bob@example.com: DETAIL:  Failing row contains (2, null, bob@example.com)." },
+    ],
+  });
+  assert.deepEqual(parseJsonLines(readFileSync(ledgerPath(root), "utf8")).rows, [
+    {
+      id: "r1",
+      result: "failed",
+      error:
+        'migrations: ERROR:  duplicate key value violates unique constraint "users_email_key"\nDETAIL:  Key (email)=([REDACTED]) already exists.',
+      phases: [
+        { name: "images", ms: 10, result: "ok" },
+        { name: "migrations", ms: 20, result: "failed", note: "seed: user <email>: DETAIL:  Failing row contains ([REDACTED])." },
+      ],
+    },
+  ]);
 });
 
 test("a line appended after a torn last line is read: the torn one alone is lost", {}, () => {
