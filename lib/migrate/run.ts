@@ -7,6 +7,7 @@
  */
 import { join, relative } from "node:path";
 import pRetry from "p-retry";
+import { recoverDeadSwaps } from "../backup/recover.ts";
 import { runBackup } from "../backup/run.ts";
 import { pruneSnapshotsAfterSuccess } from "../backup/store.ts";
 import { ClawError, DatabaseAheadError, LockHeldError, PreconditionError } from "../core/errors.ts";
@@ -35,6 +36,8 @@ export class MigrationFailedError extends ClawError {
   }
 }
 const POSTGRES_WAIT_MS = 60 * SECOND_MS;
+/** MIGRATE_COMMAND's time limit: a long data migration fits, a hung one is ended. */
+const COMMAND_LIMIT_MS = 6 * 60 * 60 * SECOND_MS;
 
 export interface MigrateOutcome {
   ok: boolean;
@@ -194,11 +197,14 @@ async function applyCommand(project: Project, out: Output, o: ApplyOptions, comm
   const backend = serviceByRole(project.stack, "backend").name;
   const r = await out.step(
     localized((c) => c.migrate.run.commandStep({ command: command.join(" ") })),
-    () => (o.compose ?? project.compose).runOnce(backend, command, { noDeps: true }, { allowFailure: true, timeoutMs: 6 * 60 * 60_000 }),
+    () => (o.compose ?? project.compose).runOnce(backend, command, { noDeps: true }, { allowFailure: true, timeoutMs: COMMAND_LIMIT_MS }),
   );
   appendJsonLine(runs, { id, status: r.status === 0 ? "done" : "failed", finishedAt: new Date().toISOString() });
   if (r.status !== 0) {
-    throw new ClawError(msg.migrate.run.commandFailed({ status: r.status, tail: (r.stderr || r.stdout).trim().split("\n").pop() ?? "" }), {
+    const tail = r.timedOut
+      ? msg.core.errors.timedOut({ signal: "SIGKILL", secs: COMMAND_LIMIT_MS / 1000 })
+      : ((r.stderr || r.stdout).trim().split("\n").pop() ?? "");
+    throw new ClawError(msg.migrate.run.commandFailed({ status: r.status, tail }), {
       hint: msg.migrate.run.commandFailedHint({ restore: base.backup ? restoreCommand(base.backup) : null }),
     });
   }
@@ -211,9 +217,14 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
   // run (killing it makes Postgres roll back the revision it is in). MIGRATE_COMMAND's runs
   // too: a container a killed run left would go on migrating beside the next one.
   // A dry run holds no lock: it only reads (a run may be applying right now).
-  if (!o.dryRun && reportInterruptedRun(project.root, out)) {
+  // Removed whether or not the run record says so: with the lock (one for every script) held,
+  // no one-off of ours can belong to a live run.
+  if (!o.dryRun) {
+    reportInterruptedRun(project.root, out);
     const n = await project.compose.removeOneOffs(project.effectiveName);
     if (n) out.warn(msg.migrate.run.stoppedContainers({ n }));
+    // Like every entry point: a volume a dead restore left half-moved is put back first.
+    await recoverDeadSwaps(project, out);
   }
   const command = project.config.migrate.command;
   if (command) return applyCommand(project, out, o, command);

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { baseArgs } from "../../lib/commands/compose.ts";
+import { run } from "../../lib/core/exec.ts";
 import { setEnvValue } from "../../lib/project/env.ts";
 import { once } from "../stack/fixtures.ts";
 import { createStack, type TestStack } from "../stack/harness.ts";
@@ -260,6 +261,27 @@ describe("migrate.mts on the real stack", { timeout: 1_800_000 }, () => {
     assert.match(next.stdout + next.stderr, /stopped 1 migration container/);
     const tables = await psql(stack, "SELECT count(*) FROM information_schema.tables WHERE table_name = 't_slow'");
     assert.equal(tables.trim(), "0", "the killed revision was rolled back");
+  });
+
+  test("hardening row 6: a MIGRATE_COMMAND run killed with SIGKILL leaves its container migrating; the next run stops it before it starts its own, never two at once", async () => {
+    await applied();
+    const oneOffs = async () => {
+      const r = await run({
+        argv: ["docker", "ps", "-q", "--filter", `label=com.docker.compose.project=${stack.name}`, "--filter", "label=ai.claw.ops.oneoff=true"],
+      });
+      return r.stdout.split("\n").filter(Boolean).length;
+    };
+    // sleep as PID 1 ignores SIGTERM, like a migration tool that is busy.
+    const run1 = startScript({ ...stack, scriptEnv: { ...stack.scriptEnv, MIGRATE_COMMAND: "sleep 600" } }, "migrate", ["--skip-backup"]);
+    const deadline = Date.now() + 120_000;
+    while ((await oneOffs()) === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+    process.kill(-run1.child.pid!, "SIGKILL");
+    await run1.done;
+    assert.equal(await oneOffs(), 1, "the dead run's container is still migrating");
+    const r = await ok(["--skip-backup"], { MIGRATE_COMMAND: "true" });
+    const text = r.stdout + r.stderr;
+    assert.match(text, /stopped 1 migration container\(s\) the dead run left running/);
+    assert.equal(await oneOffs(), 0);
   });
 
   test("--seed applies each seed once; an edited seed is reported, not applied again", async () => {
