@@ -299,7 +299,8 @@ function writeDurable(file: string, text: string): void {
 /** Refuse early when the last backup would not fit in what is free (with 10 % headroom). */
 function checkFreeSpace(root: string, last: StoredBackup | undefined): void {
   if (!last) return;
-  const s = statfsSync(root);
+  // The backups directory may be a mount of its own.
+  const s = statfsSync(backupsRoot(root));
   const free = s.bavail * s.bsize;
   if (free < last.bytes * 1.1) {
     throw new PreconditionError(

@@ -7,6 +7,7 @@ import { ONE_OFF_LABEL } from "./compose.ts";
 
 /** Whether the engine answers (and which version it runs). */
 export const dockerInfo = () => ["docker", "info", "--format", "{{.ServerVersion}}"];
+export const dockerRootDirInfo = () => ["docker", "info", "--format", "{{.DockerRootDir}}"];
 export const composeV2Version = () => ["docker", "compose", "version"];
 export const composeV1Version = () => ["docker-compose", "version"];
 

@@ -23,6 +23,15 @@ export async function requireDocker(): Promise<void> {
   }
 }
 
+/** Docker's data root, where the volumes live; undefined when the daemon is not on this host or does not say. */
+export async function dockerRootDir(): Promise<string | undefined> {
+  const host = process.env.DOCKER_HOST;
+  if (host && !host.startsWith("unix://")) return undefined;
+  const r = await run({ argv: d.dockerRootDirInfo() }, { allowFailure: true, timeoutMs: 20_000 });
+  const dir = r.stdout.trim();
+  return r.status === 0 && dir.startsWith("/") ? dir : undefined;
+}
+
 export async function detectComposeFlavor(): Promise<ComposeFlavor> {
   if (await canRun({ argv: d.composeV2Version() })) return "v2";
   if (await canRun({ argv: d.composeV1Version() })) return "v1";

@@ -7,7 +7,8 @@
 import { hostname } from "node:os";
 import { relative } from "node:path";
 import { decryptionKey } from "../backup/encryption.ts";
-import { type ComponentName, readManifest } from "../backup/manifest.ts";
+import { type ComponentName, KEPT_COMPONENTS, readManifest } from "../backup/manifest.ts";
+import { REGISTRY } from "../backup/registry.ts";
 import type { SnapshotTier } from "../backup/store.ts";
 import { ClawError } from "../core/errors.ts";
 import { localized, msg, padCells } from "../core/i18n/index.ts";
@@ -20,6 +21,7 @@ import type { Project } from "../project/project.ts";
 import { applyRestore, type ComponentResult, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
 import { interruptedRestore } from "./run-lock.ts";
+import { checkRestoreSpace } from "./space.ts";
 
 export interface RestoreRequest {
   event: "restore" | "rollback";
@@ -45,6 +47,11 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
     () => planRestore(project, req.dir, req.components, req.snapshotTier, key, { allowPlaintext: req.allowPlaintext === true }),
   );
   for (const line of describePlan(plan)) out.info(line);
+  // Before it is confirmed (and in a dry run): a restore that would fill a disk is refused.
+  const inPlace = project.config.snapshotInPlace()
+    ? plan.components.filter((c) => KEPT_COMPONENTS.includes(c) && (REGISTRY[c].canKeep?.({ project, dir: plan.dir, out }) ?? true))
+    : [];
+  await checkRestoreSpace(project, plan.manifest, plan.components, inPlace);
   if (req.dryRun) {
     out.result(planResult(plan));
     return 0;

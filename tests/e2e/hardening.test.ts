@@ -5,12 +5,30 @@
  * One stack (POSTGRES_DB of 63 characters); each scenario runs alone too (memoized fixtures).
  */
 import assert from "node:assert/strict";
-import { chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as tar from "tar";
 import { sha256File } from "../../lib/backup/manifest.ts";
+import { run } from "../../lib/core/exec.ts";
+import { LOCK_FILE } from "../../lib/core/lock.ts";
 import { once } from "../stack/fixtures.ts";
 import { createStack, type TestStack } from "../stack/harness.ts";
 import { ensureImages } from "../stack/images.ts";
@@ -98,6 +116,28 @@ describe("hardening: crafted backups, odd names, interrupted rollbacks (real sta
     assert.deepEqual(await fingerprint(stack), state);
   });
 
+  test("hardening row 1: a symlink planted as uploads/.claw-restore-<T> to a host directory: rollback.mts --undo -y never moves that directory's files", async () => {
+    await base();
+    await mutate(stack, round++);
+    await ok("rollback", ["1", "-y"]);
+    const t = (await list()).filter((r) => r.tiers.includes("pre-rollback")).sort((a, b) => b.id.localeCompare(a.id))[0]!.id;
+    const victim = mkdtempSync(join(tmpdir(), "claw-victim-"));
+    writeFileSync(join(victim, "id_rsa"), "host secret\n");
+    const uploads = realpathSync(join(stack.dir, "uploads"));
+    const planted = join(uploads, `.claw-restore-${t}`);
+    symlinkSync(victim, planted);
+    try {
+      const r = await runScript(stack, "rollback", ["--undo", "-y"]);
+      assert.ok(r.status === 0 || r.status === 3 || r.status === 5, tailOf(r));
+      assert.deepEqual(readdirSync(victim), ["id_rsa"], "the host directory keeps its files");
+      assert.equal(readFileSync(join(victim, "id_rsa"), "utf8"), "host secret\n");
+      assert.equal(existsSync(join(uploads, "id_rsa")), false, "nothing of it moved into uploads");
+    } finally {
+      rmSync(planted, { force: true });
+      rmSync(victim, { recursive: true, force: true });
+    }
+  });
+
   test("a rollback killed with SIGKILL mid-restore: the printed finish command ends in the backup's state, the printed undo command in the state before", async () => {
     const { state } = await base();
     await mutate(stack, round++);
@@ -174,6 +214,51 @@ describe("hardening: crafted backups, odd names, interrupted rollbacks (real sta
     await ok("rollback", ["1", "--skip-db", "--skip-redis", "--skip-milvus", "--skip-config", "-y"]);
     assert.equal(uploadsPrint(real), want);
     assert.ok(lstatSync(join(stack.dir, "uploads")).isSymbolicLink(), "./uploads is still the link");
+  });
+
+  test("hardening row 5: uploads on a small file system with room for the backup but not for the restore's staged copy: the restore is refused with exit 3 before anything is touched", async () => {
+    await base();
+    const uploads = join(stack.dir, "uploads");
+    const saved = join(stack.dir, "uploads.row5-saved");
+    const small = join(stack.dir, "small-fs");
+    renameSync(uploads, saved);
+    mkdirSync(small);
+    await run({ argv: ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", small] });
+    try {
+      const real = join(small, "uploads");
+      mkdirSync(real);
+      writeFileSync(join(real, "big.bin"), randomBytes(9 << 20));
+      writeFileSync(join(real, "note.txt"), "row 5\n");
+      symlinkSync(real, uploads);
+      await ok("backup", ["--only", "uploads"]);
+      writeFileSync(join(real, "note.txt"), "changed after the backup\n");
+      const want = uploadsPrint(real);
+      const snapshots = () =>
+        readdirSync(join(stack.dir, "backups")).flatMap((t) => (t.startsWith("pre-") ? readdirSync(join(stack.dir, "backups", t)) : []));
+      const before = snapshots();
+      for (const args of [
+        ["1", "--dry-run"],
+        ["1", "-y"],
+      ]) {
+        const r = await runScript(stack, "rollback", [...args, "--skip-db", "--skip-redis", "--skip-milvus", "--skip-config"]);
+        assert.equal(r.status, 3, tailOf(r));
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `not enough free space on the file system of ${small} \\(the uploads' staged copy\\): this restore needs about \\d+ MB there, \\d+ MB is free; nothing was touched`,
+          ),
+        );
+      }
+      assert.equal(uploadsPrint(real), want, "the uploads are as they were");
+      assert.deepEqual(readdirSync(small), ["uploads"], "nothing staged or kept beside them");
+      assert.deepEqual(snapshots(), before, "no snapshot taken");
+      assert.equal(existsSync(join(stack.dir, LOCK_FILE)), false, "the lock was released");
+    } finally {
+      rmSync(uploads, { force: true });
+      await run({ argv: ["umount", small] }, { allowFailure: true });
+      rmSync(small, { recursive: true, force: true });
+      renameSync(saved, uploads);
+    }
   });
 
   test(".env.prod keeps its owner and its mode 0600 after a configuration restore", async () => {

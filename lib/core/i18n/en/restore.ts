@@ -69,6 +69,13 @@ export const restore = {
     namesNoSnapshot: (p: { file: string }) => `${p.file} does not name a snapshot`,
     pickYourselfHint: "pick the snapshot yourself: rollback.mts --backup backups/pre-rollback/<id> -y (see --list)",
   },
+  space: {
+    notEnough: (p: { path: string; places: string; needMB: number; freeMB: number }) =>
+      `not enough free space on the file system of ${p.path} (${p.places}): this restore needs about ${p.needMB} MB there, ${p.freeMB} MB is free; nothing was touched`,
+    notEnoughHint:
+      "free space there (old snapshots: backup.mts --prune; `docker system df` shows Docker's use), or restore fewer components (--skip-*), then run it again",
+    place: { backups: "backups: decrypted copy and snapshot", uploads: "the uploads' staged copy", docker: "Docker's volumes: the staged data" },
+  },
   runLock: {
     toFinish: (p: { command: string }) => `to finish it: ${p.command}`,
     deployGoBack: "to go back to the release that served before it instead: npx zx scripts/deploy.mts --rollback-release",

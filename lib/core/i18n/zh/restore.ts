@@ -65,6 +65,11 @@ export const restore: typeof en = {
     namesNoSnapshot: (p) => `${p.file} 没有指明一个快照`,
     pickYourselfHint: "请自行选择快照：rollback.mts --backup backups/pre-rollback/<id> -y（见 --list）",
   },
+  space: {
+    notEnough: (p) => `${p.path} 所在的文件系统空间不足（${p.places}）：这次恢复需要约 ${p.needMB} MB，只有 ${p.freeMB} MB 可用；没有改动任何东西`,
+    notEnoughHint: "请先腾出空间（旧快照：backup.mts --prune；`docker system df` 显示 Docker 的占用），或少恢复几个组件（--skip-*），然后再运行",
+    place: { backups: "备份目录：解密副本和快照", uploads: "uploads 的暂存副本", docker: "Docker 卷：暂存的数据" },
+  },
   runLock: {
     toFinish: (p) => `要完成它：${p.command}`,
     deployGoBack: "若要改为回到它之前正在服务的版本：npx zx scripts/deploy.mts --rollback-release",
