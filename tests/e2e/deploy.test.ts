@@ -7,14 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { markSwapping } from "../../lib/backup/recover.ts";
 import { run } from "../../lib/core/exec.ts";
+import { LOCK_FILE } from "../../lib/core/lock.ts";
 import { once } from "../stack/fixtures.ts";
 import { createStack, type TestStack } from "../stack/harness.ts";
-import { buildBrokenRelease, ensureImages, tagAppRelease } from "../stack/images.ts";
+import { buildBrokenRelease, ensureImages, imageRef, tagAppRelease } from "../stack/images.ts";
 import { formatLoadReport, type LoadReport, startLoad } from "../stack/load.ts";
 import { runScript, type ScriptRun, startScript, tailOf } from "../stack/scripts.ts";
 import { type Fingerprint, fingerprint, seed } from "../stack/state.ts";
@@ -285,5 +287,76 @@ describe("deploy.mts on the real stack", { timeout: 3_600_000 }, () => {
   test("volumes and their data survive every deploy (fingerprints before and after)", async () => {
     const { data } = await firstDeploy();
     assert.deepEqual(await fingerprint(stack), data);
+  });
+
+  test("hardening row 4: after a restore killed mid-swap of Redis, backup.mts, rollback.mts, migrate.mts and deploy.mts -y each put the volume back before starting anything; the pre-deploy backup holds the real keys", async () => {
+    const { r } = await underLoadDeploy();
+    const backup = (JSON.parse(r.stdout) as { preDeployBackup: string }).preDeployBackup;
+    const redisOnly = ["--backup", backup, "--skip-db", "--skip-milvus", "--skip-uploads", "--skip-config", "-y"];
+    // Then the backup's Redis is what runs: each restore of it below ends where it began.
+    const rb0 = await runScript(stack, "rollback", redisOnly);
+    assert.equal(rb0.status, 0, tailOf(rb0, 30));
+    const before = await fingerprint(stack);
+    /**
+     * What a Redis-only restore killed mid-swap leaves: its lock (the process is SIGKILLed once
+     * it holds it), Redis stopped, the swap mark, and every live entry moved into the
+     * `.partial` directory, the live data directory empty.
+     */
+    const killedMidSwap = async () => {
+      const dead = startScript(stack, "rollback", redisOnly);
+      const deadline = Date.now() + 60_000;
+      while (!existsSync(join(stack.dir, LOCK_FILE)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      process.kill(-dead.child.pid!, "SIGKILL");
+      await dead.done;
+      assert.ok(existsSync(join(stack.dir, LOCK_FILE)), "the dead restore left its lock");
+      const id = (
+        await run({
+          argv: [
+            "docker",
+            "ps",
+            "-aq",
+            "--filter",
+            `label=com.docker.compose.project=${stack.name}`,
+            "--filter",
+            "label=com.docker.compose.service=redis",
+          ],
+        })
+      ).stdout.trim();
+      await run({ argv: ["docker", "stop", id] });
+      markSwapping(stack.dir);
+      const p = ".claw-kept-20200101-000000.partial";
+      await run({
+        argv: [
+          "docker",
+          "run",
+          "--rm",
+          "--volumes-from",
+          id,
+          imageRef("base"),
+          "sh",
+          "-c",
+          `cd /data && mkdir ${p} && find . -mindepth 1 -maxdepth 1 ! -name '.claw-*' -exec mv {} ${p}/ \\; && [ -z "$(ls -A | grep -v '^\\.claw-')" ]`,
+        ],
+      });
+    };
+    const putBack = (what: string, x: ScriptRun) => {
+      assert.equal(x.status, 0, `${what}: ${tailOf(x, 30)}`);
+      assert.match(x.stdout + x.stderr, /redis: moved back \.claw-kept-20200101-000000\.partial/, what);
+    };
+    await killedMidSwap();
+    putBack("backup.mts", await runScript(stack, "backup", ["--only", "redis"]));
+    assert.deepEqual((await fingerprint(stack)).redis, before.redis, "backup.mts: Redis serves its own data");
+    await killedMidSwap();
+    putBack("rollback.mts", await runScript(stack, "rollback", redisOnly));
+    assert.deepEqual((await fingerprint(stack)).redis, before.redis, "rollback.mts");
+    await killedMidSwap();
+    putBack("migrate.mts", await runScript(stack, "migrate", ["--skip-backup"]));
+    await killedMidSwap();
+    const d = await deploy(["-y", "--skip-migrations", "--json"]);
+    putBack("deploy.mts", d);
+    assert.deepEqual((await fingerprint(stack)).redis, before.redis, "deploy.mts");
+    const pre = (JSON.parse(d.stdout) as { preDeployBackup: string }).preDeployBackup;
+    const m = JSON.parse(readFileSync(join(stack.dir, pre, "manifest.json"), "utf8")) as { components: { redis: { counts: { keys: number } } } };
+    assert.ok(m.components.redis.counts.keys > 0, "the pre-deploy backup holds Redis' keys, not a fresh empty dataset");
   });
 });
