@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { fingerprintDiffers } from "../../../lib/backup/components/volume.ts";
 import { ETCD_DRILL_SCRIPT } from "../../../lib/commands/etcd.ts";
 import { MINIO_READY_CHECK } from "../../../lib/commands/minio.ts";
 import { DRILL_SCRIPT as PG_DRILL_SCRIPT } from "../../../lib/commands/postgres.ts";
@@ -317,4 +318,19 @@ test("what recovery would do is read first: a half move needs the service stoppe
     stopped: [`${keptName("20261130-100000")}.partial`, stageName(T)],
     staged: [],
   });
+});
+
+test("hardening row 12: an object written into a kept snapshot inside a live volume (a MinIO client naming .claw-kept-<id> as a bucket) leaves the live figures alone and stops the undo from it (exit 5)", () => {
+  const vol = liveVolume();
+  assert.equal(sh(stageScript(vol, T), { input: tarOf(newData()) }).status, 0);
+  assert.equal(sh(swapScript(vol, T, true)).status, 0);
+  const live = sh(fingerprintScript(vol)).stdout;
+  // MinIO's PutObject into the bucket `.claw-kept-<id>`: an object directory with its xl.meta.
+  write(vol, `${keptName(T)}/planted/xl.meta`, "object");
+  assert.equal(sh(fingerprintScript(vol)).stdout, live, "the live figures never count the kept data");
+  const staged = sh(stageFromKeptScript(vol, T, "20261201-130000"));
+  assert.equal(staged.status, 0, staged.stderr);
+  const differs = fingerprintDiffers("milvus (minio)", { now: parseFingerprint(staged.stdout), recorded: parseRecorded(staged.stdout) });
+  // milvus' and redis' prepare throw this as an InvalidBackupError (exit 5) before anything live is touched.
+  assert.match(differs ?? "", /the in-place snapshot holds 4 files \/ \d+ bytes, not the 3 \/ \d+ it was made with/);
 });
