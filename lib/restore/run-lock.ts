@@ -4,10 +4,11 @@
  * finish or undo it.
  */
 import { relative, resolve } from "node:path";
-import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
+import { listBackups } from "../backup/store.ts";
 import { msg } from "../core/i18n/index.ts";
 import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
+import { SNAPSHOT_TIERS } from "../core/vocabulary/tiers.ts";
 
 /**
  * The exact commands that finish or undo a run that died: its own recorded `finish` command,
