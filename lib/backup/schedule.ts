@@ -14,6 +14,7 @@ import { crontabInstall, crontabList, underCronEnvironment } from "../commands/c
 import { CommandError, PreconditionError, UsageError } from "../core/errors.ts";
 import { formatCommand, lastLine, run } from "../core/exec.ts";
 import { msg } from "../core/i18n/index.ts";
+import { shellQuote } from "../core/shell.ts";
 
 export const DEFAULT_BACKUP_CRON = "0 2 * * *";
 
@@ -220,8 +221,12 @@ function parse(five: string, original: string, from: Date) {
   }
 }
 
-const SH_SAFE = /^[A-Za-z0-9_./:-]+$/;
-const shQuote = (s: string) => (SH_SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+/**
+ * Fewer characters left unquoted than sh allows (no @ % + = ,): a line installed before is found
+ * again by its exact `cd <dir> &&`, so the quoting of a directory must not change.
+ */
+const CRON_PLAIN = /^[A-Za-z0-9_./:-]+$/;
+const shQuote = (s: string) => shellQuote(s, CRON_PLAIN);
 
 /** `cd <dir> &&`, the dir single-quoted for sh if needed and `%` escaped for crontab. */
 function cdPrefix(projectDir: string): string {
