@@ -28,7 +28,7 @@ import { formatBackupId } from "../core/vocabulary/backup-id.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import { notify } from "../infra/notify.ts";
 import { squawkBinary } from "../migrate/lint.ts";
-import { applyMigrations, MigrationFailedError } from "../migrate/run.ts";
+import { applyMigrations, MigrationFailedError, restoreCommand } from "../migrate/run.ts";
 import { setEnvValue } from "../project/env.ts";
 import type { Project } from "../project/project.ts";
 import { releaseOf, splitImageRef } from "../project/release.ts";
@@ -460,7 +460,7 @@ async function databaseAfterFailure(
   if (!m.head || m.head === m.headBefore) return [];
   const from = m.headBefore ?? msg.deploy.run.emptyHead;
   if (!m.backupDir) return [msg.deploy.run.migratedNoBackup({ from, to: m.head })];
-  const command = `npx zx scripts/rollback.mts --backup ${m.backupDir} --skip-redis --skip-milvus --skip-uploads --skip-config -y`;
+  const command = restoreCommand(m.backupDir);
   let restore = plan.options.restoreDbOnFailure;
   if (!restore && isInteractive()) {
     restore = await confirmOrRefuse(msg.deploy.run.restoreQuestion({ dir: m.backupDir }), {

@@ -195,7 +195,7 @@ function deployBackupComponents(v: string | undefined): DeploySettings["backupCo
 }
 
 export function migrateSettings(get: EnvGetter, environ: NodeJS.ProcessEnv = process.env): MigrateSettings {
-  // The environment wins over .env.prod: a one-off `MIGRATE_LOCK_TIMEOUT=30s npx zx scripts/migrate.mts`.
+  // The environment wins over .env.prod: a one-off `MIGRATE_LOCK_TIMEOUT=30s` before migrate.mts.
   const pick = overridable(get, environ);
   const lint = pick("MIGRATE_LINT");
   if (lint !== undefined && lint !== "warn" && lint !== "strict") throw bad("MIGRATE_LINT", msg.project.config.problems.warnOrStrict);
