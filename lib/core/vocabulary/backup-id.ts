@@ -10,7 +10,7 @@
 import { msg } from "../i18n/index.ts";
 
 /** The id as regex source, unanchored, for patterns that embed it: `new RegExp(\`^KEPT (${BACKUP_ID_SOURCE})$\`)`. */
-export const BACKUP_ID_SOURCE = "\\d{8}-\\d{6}";
+export const BACKUP_ID_SOURCE = /\d{8}-\d{6}/.source;
 /** Exactly one id. */
 export const BACKUP_ID = new RegExp(`^${BACKUP_ID_SOURCE}$`);
 
