@@ -12,7 +12,7 @@ import { msg } from "../i18n/index.ts";
 /** The id as regex source, unanchored, for patterns that embed it: `new RegExp(\`^KEPT (${BACKUP_ID_SOURCE})$\`)`. */
 export const BACKUP_ID_SOURCE = /\d{8}-\d{6}/.source;
 /** Exactly one id. */
-export const BACKUP_ID = new RegExp(`^${BACKUP_ID_SOURCE}$`);
+const BACKUP_ID = new RegExp(`^${BACKUP_ID_SOURCE}$`);
 
 /** Whether `s` has the id's shape (parseBackupId also checks that it names a real time). */
 export const isBackupId = (s: string): boolean => BACKUP_ID.test(s);

@@ -13,7 +13,6 @@ export type SnapshotTier = (typeof SNAPSHOT_TIERS)[number];
 
 /** The snapshots a restore takes: the only ones an undo record names and in-place data is kept for. */
 export const UNDO_TIERS = Object.freeze(["pre-rollback", "pre-restore"] as const satisfies readonly SnapshotTier[]);
-export type UndoTier = (typeof UNDO_TIERS)[number];
 
 /** Pure: whether `tier` is a regular backup tier. */
 export const isTier = (tier: string): tier is Tier => (TIERS as readonly string[]).includes(tier);
