@@ -61,10 +61,17 @@ module.exports = {
     {
       name: "commands-import-only-core-errors-and-secret",
       comment:
-        "lib/commands modules are pure argv builders: from lib/core they may import only errors.ts, secret.ts and the message catalogues (i18n/: lookups, no I/O).",
+        "lib/commands modules are pure argv builders: from lib/core they may import only errors.ts, secret.ts, the message catalogues (i18n/: lookups, no I/O) and the domain vocabulary (vocabulary/: names, patterns, pure).",
       severity: "error",
       from: { path: "^lib/commands/" },
-      to: { path: "^lib/core/", pathNot: "^lib/core/((errors|secret)\\.ts|i18n/)" },
+      to: { path: "^lib/core/", pathNot: "^lib/core/((errors|secret)\\.ts|i18n/|vocabulary/)" },
+    },
+    {
+      name: "vocabulary-does-no-io",
+      comment: "lib/core/vocabulary holds the domain's words (names, patterns, their parse and format): pure, which is why lib/commands may import it.",
+      severity: "error",
+      from: { path: "^lib/core/vocabulary/" },
+      to: { path: [NODE_BUILTIN(["child_process", "fs"]), ZX] },
     },
     {
       name: "commands-do-no-io",

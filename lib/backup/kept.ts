@@ -5,10 +5,11 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { TAG } from "../commands/volume.ts";
 import { settleAll } from "../core/async.ts";
 import { msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
+import { isBackupId } from "../core/vocabulary/backup-id.ts";
+import { UNDO_TIERS } from "../core/vocabulary/tiers.ts";
 import type { Project } from "../project/project.ts";
 import { findByRole } from "../project/stack.ts";
 import type { ComponentContext } from "./components/component.ts";
@@ -17,12 +18,9 @@ import { dropKeptUploads, keptUploads } from "./components/uploads.ts";
 import { dropKeptInVolume, keptInVolume, VOLUME_ROLES } from "./components/volume.ts";
 import { backupsRoot } from "./store.ts";
 
-/** The tiers a restore's snapshot goes into: the only ones that can hold kept data. */
-const KEEPING_TIERS = ["pre-restore", "pre-rollback"] as const;
-
 /** Pure: the tags found beside the live data that no snapshot directory names any more. */
 export function orphans(found: readonly string[], snapshotIds: ReadonlySet<string>): string[] {
-  return found.filter((t) => TAG.test(t) && !snapshotIds.has(t));
+  return found.filter((t) => isBackupId(t) && !snapshotIds.has(t));
 }
 
 /**
@@ -33,7 +31,8 @@ export function orphans(found: readonly string[], snapshotIds: ReadonlySet<strin
 export async function sweepKept(project: Project, out: Output): Promise<string[]> {
   const root = backupsRoot(project.root);
   const ids = new Set<string>();
-  const dirs = KEEPING_TIERS.map((t) => join(root, t)).filter((d) => existsSync(d));
+  // A restore's snapshot tiers: the only ones that can hold kept data.
+  const dirs = UNDO_TIERS.map((t) => join(root, t)).filter((d) => existsSync(d));
   // Neither tier there (no backups dir, an unmounted backups disk): nothing can be known to be orphaned.
   if (!dirs.length) return [];
   try {

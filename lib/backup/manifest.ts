@@ -8,6 +8,11 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidBackupError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
+import { isBackupId } from "../core/vocabulary/backup-id.ts";
+import { COMPONENTS, type ComponentName } from "../core/vocabulary/components.ts";
+
+// Defined in the vocabulary (lib/core), re-exported beside the manifest that keys its records by them.
+export { COMPONENTS, type ComponentName };
 
 export const MANIFEST = "manifest.json";
 export const MANIFEST_FORMAT = "claw-ops-backup";
@@ -15,8 +20,6 @@ export const MANIFEST_VERSION = 1;
 /** The suffix of an artifact encrypted with age. */
 export const AGE_SUFFIX = ".age";
 
-export const COMPONENTS = ["postgres", "redis", "milvus", "uploads", "config"] as const;
-export type ComponentName = (typeof COMPONENTS)[number];
 /** The components whose pre-restore snapshot may be kept in place (see ComponentRecord.kept). */
 export const KEPT_COMPONENTS: readonly ComponentName[] = ["postgres", "redis", "milvus", "uploads"];
 
@@ -160,7 +163,7 @@ export function checkManifest(m: unknown, where: string): Manifest {
   if (!isObj(m) || m.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION) {
     throw new InvalidBackupError(msg.backup.manifest.notOurs({ where, version: MANIFEST_VERSION }));
   }
-  if (!/^\d{8}-\d{6}$/.test(str(m, "id", ""))) throw bad("id", msg.backup.manifest.field.idFormat);
+  if (!isBackupId(str(m, "id", ""))) throw bad("id", msg.backup.manifest.field.idFormat);
   time(m, "createdAt", "");
   time(m, "finishedAt", "");
   str(m, "host", "");

@@ -1,22 +1,17 @@
 /**
- * Backup ids, promotion and retention: pure, no I/O, no clock (`now` is always a parameter).
+ * Promotion and retention: pure, no I/O, no clock (`now` is always a parameter).
  *
- * Backups live in `backups/{daily,weekly,monthly}/<id>/`, id = `YYYYMMDD-HHMMSS` in the
- * server's local time. A new backup is written to `daily/` and hard-linked into `weekly/`
- * (first backup of its ISO week) and `monthly/` (first of its calendar month), both in local
- * time. Ages are measured between true instants (`BackupRef.time`, from the manifest), never
- * between ids: an id is wall-clock time, which skips an hour in spring and repeats one in autumn.
+ * Backups live in `backups/{daily,weekly,monthly}/<id>/` (lib/core/vocabulary/backup-id.ts:
+ * `YYYYMMDD-HHMMSS` in the server's local time). A new backup is written to `daily/` and
+ * hard-linked into `weekly/` (first backup of its ISO week) and `monthly/` (first of its
+ * calendar month), both in local time. Ages are measured between true instants
+ * (`BackupRef.time`, from the manifest), never between ids.
  */
 import { ClawError, ExitCode } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
-import type { RetentionPolicy, SnapshotPolicy, SnapshotTierName } from "../project/config.ts";
-
-export type Tier = "daily" | "weekly" | "monthly";
-export const TIERS: readonly Tier[] = Object.freeze(["daily", "weekly", "monthly"] as const);
-
-/** Copies taken before an operation changes live data (undo points), pruned by their own policy. */
-export type SnapshotTier = SnapshotTierName;
-export const SNAPSHOT_TIERS: readonly SnapshotTier[] = Object.freeze(["pre-rollback", "pre-restore", "pre-deploy", "pre-migrate"] as const);
+import { compareBackupIds } from "../core/vocabulary/backup-id.ts";
+import { isSnapshotTier, SNAPSHOT_TIERS, type SnapshotTier, type Tier } from "../core/vocabulary/tiers.ts";
+import type { RetentionPolicy, SnapshotPolicy } from "../project/config.ts";
 
 export interface BackupRef {
   tier: Tier;
@@ -33,7 +28,6 @@ export class RetentionError extends ClawError {
 }
 
 const DAY_MS = 86_400_000;
-const ID_RE = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})$/;
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, "0");
 
@@ -41,37 +35,6 @@ function validTime(d: Date): number {
   const t = d.getTime();
   if (Number.isNaN(t)) throw new RangeError(msg.backup.retention.invalidDate);
   return t;
-}
-
-/** `YYYYMMDD-HHMMSS` in local time. Throws a RangeError for an invalid Date or a year outside 0000–9999. */
-export function formatBackupId(d: Date): string {
-  validTime(d);
-  const y = d.getFullYear();
-  if (y < 0 || y > 9999) throw new RangeError(msg.backup.retention.yearOutOfRange({ year: y }));
-  return `${pad(y, 4)}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
-}
-
-/**
- * The local instant an id names, or undefined when the id is not exactly `YYYYMMDD-HHMMSS` or
- * names a wall-clock time that does not exist (Feb 29 of a common year, month 13, 25:00, or a
- * time skipped by a DST spring-forward). A time repeated by a fall-back maps to its first
- * occurrence: ids are names, use the manifest's instant for arithmetic.
- */
-export function parseBackupId(id: string): Date | undefined {
-  const m = ID_RE.exec(id);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const date = new Date(2000, 0, 1, 0, 0, 0, 0);
-  date.setFullYear(y, mo - 1, d); // setFullYear: years 0–99 are not shifted into the 1900s
-  date.setHours(h, mi, s, 0);
-  const same =
-    date.getFullYear() === y &&
-    date.getMonth() === mo - 1 &&
-    date.getDate() === d &&
-    date.getHours() === h &&
-    date.getMinutes() === mi &&
-    date.getSeconds() === s;
-  return same ? date : undefined;
 }
 
 /** ISO 8601 week of the local date, with its ISO week-year: 2027-01-01 → "2026-W53". */
@@ -222,14 +185,13 @@ export function planSnapshotPrune(
   const nowMs = now.getTime();
   if (Number.isNaN(nowMs)) throw new RetentionError(msg.backup.retention.nowInvalid);
   for (const s of snapshots)
-    if (!(SNAPSHOT_TIERS as readonly string[]).includes(s.tier))
-      throw new RetentionError(msg.backup.retention.unknownSnapshotTier({ tier: JSON.stringify(s.tier), id: s.id }));
+    if (!isSnapshotTier(s.tier)) throw new RetentionError(msg.backup.retention.unknownSnapshotTier({ tier: JSON.stringify(s.tier), id: s.id }));
 
   const newest = new Set<SnapshotRef>();
   for (const tier of SNAPSHOT_TIERS) {
     const dated = snapshots
       .filter((s) => s.tier === tier && !Number.isNaN(s.time.getTime()) && s.time.getTime() <= nowMs)
-      .sort((a, b) => b.time.getTime() - a.time.getTime() || b.id.localeCompare(a.id));
+      .sort((a, b) => b.time.getTime() - a.time.getTime() || compareBackupIds(b.id, a.id));
     for (const s of dated.slice(0, Math.max(1, policy.keep[tier]))) newest.add(s);
   }
 

@@ -12,6 +12,8 @@ import { settleAll, sleep } from "../core/async.ts";
 import { ClawError, PreconditionError } from "../core/errors.ts";
 import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
+import { formatBackupId } from "../core/vocabulary/backup-id.ts";
+import { SNAPSHOT_TIERS, type SnapshotTier, TIERS, type Tier } from "../core/vocabulary/tiers.ts";
 import type { Project } from "../project/project.ts";
 import { releaseOf, requireRunning } from "../project/release.ts";
 import type { BackupResult, ComponentContext } from "./components/component.ts";
@@ -27,7 +29,7 @@ import {
   verifyComponentArtifacts,
 } from "./manifest.ts";
 import { REGISTRY, rolesNeeded } from "./registry.ts";
-import { formatBackupId, planPrune, promotionsFor, type Tier } from "./retention.ts";
+import { planPrune, promotionsFor } from "./retention.ts";
 import {
   applyPrune,
   backupsRoot,
@@ -38,8 +40,6 @@ import {
   promote,
   pruneSnapshots,
   refsOf,
-  SNAPSHOT_TIERS,
-  type SnapshotTier,
   type StoredBackup,
   type StoreTier,
 } from "./store.ts";
@@ -271,7 +271,7 @@ function promoteAndPrune(
 export function prune(project: Project, now: Date, warn: (m: string) => void = () => undefined): string[] {
   const policy = project.config.retention();
   const snapshotPolicy = project.config.snapshotRetention();
-  const refs = refsOf(listBackups(project.root, { tiers: ["daily", "weekly", "monthly"] }));
+  const refs = refsOf(listBackups(project.root, { tiers: TIERS }));
   const removed: string[] = [];
   if (refs.length) {
     const plan = planPrune(refs, policy, now);

@@ -14,6 +14,8 @@ import { crontabInstall, crontabList, underCronEnvironment } from "../commands/c
 import { CommandError, PreconditionError, UsageError } from "../core/errors.ts";
 import { formatCommand, lastLine, run } from "../core/exec.ts";
 import { msg } from "../core/i18n/index.ts";
+import { shellQuote } from "../core/shell.ts";
+import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 
 export const DEFAULT_BACKUP_CRON = "0 2 * * *";
 
@@ -77,7 +79,7 @@ export function backupCronLine(expr: string, projectDir: string, pathValue?: str
 export function backupCronCommand(projectDir: string, pathValue?: string, args: readonly string[] = [], repoDir = projectDir): string {
   const path = pathValue === undefined ? "" : `PATH=${crontabSafe(shQuote(pathValue))} `;
   const where = repoDir === projectDir ? `${cdPrefix(projectDir)} ` : `${cdPrefix(repoDir)} ${projectMarker(projectDir)}`;
-  return `${where}${path}npx zx scripts/backup.mts${args.map((a) => ` ${shQuote(a)}`).join("")}`;
+  return `${where}${path}${operatorCommand(SCRIPTS.backup, args)}`;
 }
 
 /** In a crontab command an unescaped % ends the command (the rest becomes stdin). */
@@ -220,8 +222,12 @@ function parse(five: string, original: string, from: Date) {
   }
 }
 
-const SH_SAFE = /^[A-Za-z0-9_./:-]+$/;
-const shQuote = (s: string) => (SH_SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+/**
+ * Fewer characters left unquoted than sh allows (no @ % + = ,): a line installed before is found
+ * again by its exact `cd <dir> &&`, so the quoting of a directory must not change.
+ */
+const CRON_PLAIN = /^[A-Za-z0-9_./:-]+$/;
+const shQuote = (s: string) => shellQuote(s, CRON_PLAIN);
 
 /** `cd <dir> &&`, the dir single-quoted for sh if needed and `%` escaped for crontab. */
 function cdPrefix(projectDir: string): string {
@@ -239,7 +245,7 @@ function runsOurBackup(line: string, ours: string): boolean {
   if (/^\s*#/.test(line)) return false; // a comment, maybe a line the operator disabled: keep it
   const at = line.indexOf(ours);
   if (at < 0 || (at > 0 && !/\s/.test(line[at - 1]!))) return false;
-  return line.includes(" scripts/backup.mts", at);
+  return line.includes(` scripts/${SCRIPTS.backup}`, at);
 }
 
 function notInstalled(status: number, stderr: string): void {

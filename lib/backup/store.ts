@@ -8,22 +8,11 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync
 import { join, relative, resolve, sep } from "node:path";
 import { ClawError, InvalidBackupError } from "../core/errors.ts";
 import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
+import { BACKUP_ID_SOURCE, isBackupId } from "../core/vocabulary/backup-id.ts";
+import { isSnapshotTier, isTier, SNAPSHOT_TIERS, type SnapshotTier, TIERS, type Tier, UNDO_TIERS } from "../core/vocabulary/tiers.ts";
 import type { SnapshotPolicy } from "../project/config.ts";
 import { type ComponentName, type Manifest, readManifest } from "./manifest.ts";
-import {
-  type BackupRef,
-  type PrunePlan,
-  planSnapshotPrune,
-  SNAPSHOT_TIERS,
-  type SnapshotPrunePlan,
-  type SnapshotRef,
-  type SnapshotTier,
-  snapshotKey,
-  TIERS,
-  type Tier,
-} from "./retention.ts";
-
-export { SNAPSHOT_TIERS, type SnapshotTier };
+import { type BackupRef, type PrunePlan, planSnapshotPrune, type SnapshotPrunePlan, type SnapshotRef, snapshotKey } from "./retention.ts";
 
 export const BACKUPS_DIR = "backups";
 /** backups/undo.json: the snapshot the last rollback or restore took (written by lib/restore/undo.ts). */
@@ -95,7 +84,7 @@ export interface BackupEntry {
   kept: ComponentName[];
 }
 
-const isRegular = (b: StoredBackup) => (TIERS as readonly string[]).includes(b.tier);
+const isRegular = (b: StoredBackup) => isTier(b.tier);
 
 /** The regular backups, indexed from 1, newest first. */
 export function backupEntries(backups: readonly StoredBackup[]): BackupEntry[] {
@@ -277,7 +266,7 @@ export function applyPrune(root: string, plan: PrunePlan): string[] {
   const base = backupsRoot(root);
   const removed: string[] = [];
   for (const b of plan.remove) {
-    if (!/^\d{8}-\d{6}$/.test(b.id) || !TIERS.includes(b.tier)) continue;
+    if (!isBackupId(b.id) || !TIERS.includes(b.tier)) continue;
     const dir = join(base, b.tier, b.id);
     if (relative(base, dir).startsWith("..")) continue;
     rmSync(dir, { recursive: true, force: true });
@@ -287,14 +276,13 @@ export function applyPrune(root: string, plan: PrunePlan): string[] {
 }
 
 export const refsOf = (backups: readonly StoredBackup[]): BackupRef[] =>
-  backups
-    .filter((b): b is StoredBackup & { tier: Tier } => (TIERS as readonly string[]).includes(b.tier))
-    .map((b) => ({ tier: b.tier, id: b.id, time: b.time }));
+  backups.filter((b): b is StoredBackup & { tier: Tier } => isTier(b.tier)).map((b) => ({ tier: b.tier, id: b.id, time: b.time }));
 
 /** A snapshot row's `tier/id` (snapshot rows have exactly one tier). */
 export const entryKey = (e: Pick<BackupEntry, "tiers" | "id">): string => snapshotKey({ tier: e.tiers[0] ?? "", id: e.id });
 
-const UNDO_SNAPSHOT_RE = /^backups\/(pre-rollback|pre-restore)\/(\d{8}-\d{6})$/;
+/** The snapshot an undo record may name: `backups/<pre-rollback|pre-restore>/<id>` (groups: tier, id). */
+export const UNDO_SNAPSHOT = new RegExp(`^${BACKUPS_DIR}/(${UNDO_TIERS.join("|")})/(${BACKUP_ID_SOURCE})$`);
 
 /**
  * What backups/undo.json protects from the snapshot policy, read tolerantly (never throws):
@@ -316,12 +304,12 @@ export function undoProtection(root: string): { kind: "none" } | { kind: "snapsh
   } catch {
     return { kind: "unreadable", why: msg.backup.store.undoNotJson };
   }
-  const m = typeof snapshot === "string" ? UNDO_SNAPSHOT_RE.exec(snapshot) : null;
+  const m = typeof snapshot === "string" ? UNDO_SNAPSHOT.exec(snapshot) : null;
   if (!m) return { kind: "unreadable", why: msg.backup.store.undoNoSnapshot };
   return { kind: "snapshot", key: `${m[1]}/${m[2]}` };
 }
 
-const isSnapshot = (b: StoredBackup): b is StoredBackup & { tier: SnapshotTier } => (SNAPSHOT_TIERS as readonly string[]).includes(b.tier);
+const isSnapshot = (b: StoredBackup): b is StoredBackup & { tier: SnapshotTier } => isSnapshotTier(b.tier);
 
 /**
  * The snapshot policy's plan for the stored snapshots of `tiers` (all four by default), with the
@@ -343,7 +331,7 @@ export function planSnapshots(
   const protect = new Set<string>();
   if (undo.kind === "snapshot") protect.add(undo.key);
   if (undo.kind === "unreadable") {
-    const undoTiers: readonly string[] = ["pre-rollback", "pre-restore"];
+    const undoTiers: readonly string[] = UNDO_TIERS;
     for (const r of refs) if (undoTiers.includes(r.tier)) protect.add(snapshotKey(r));
     if (refs.some((r) => undoTiers.includes(r.tier)))
       o.warn?.(msg.backup.store.undoUnreadable({ file: `${BACKUPS_DIR}/${UNDO_FILE}`, why: undo.why }));
@@ -367,7 +355,7 @@ export function pruneSnapshots(
   const base = backupsRoot(root);
   const removed: string[] = [];
   for (const s of plan.remove) {
-    if (!/^\d{8}-\d{6}$/.test(s.id) || !SNAPSHOT_TIERS.includes(s.tier) || !tiers.includes(s.tier)) continue;
+    if (!isBackupId(s.id) || !SNAPSHOT_TIERS.includes(s.tier) || !tiers.includes(s.tier)) continue;
     const tdir = join(base, s.tier);
     const dir = resolve(tdir, s.id);
     if (relative(tdir, dir) !== s.id) continue;

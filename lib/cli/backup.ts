@@ -26,6 +26,7 @@ import {
 import { UsageError } from "../core/errors.ts";
 import { localized, msg, padCells } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
+import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 import { snapshotSettings } from "../project/config.ts";
 import { loadEnv } from "../project/env.ts";
 import { ENV_FILE, openProject, projectRoot, repoRoot } from "../project/project.ts";
@@ -34,7 +35,7 @@ import { inputFlags, interruptedRestore, withRunLock } from "../restore/run-lock
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
 
-const SCRIPT = "backup.mts";
+const SCRIPT = SCRIPTS.backup;
 
 export type BackupCommand =
   | { mode: "backup"; components: ComponentName[]; dryRun: boolean }
@@ -218,7 +219,7 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
   const who = {
     script: SCRIPT,
     purpose: `restore from ${m.id}`,
-    finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)}${inputFlags(cmd)} -y`,
+    finish: operatorCommand(SCRIPT, ["--restore", relative(root, dir), ...inputFlags(cmd), "-y"]),
   };
   return withRunLock(root, who, out, (lock) =>
     restoreFlow(project, out, {

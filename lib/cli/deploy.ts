@@ -7,6 +7,7 @@ import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import { RELEASE_TAG } from "../core/names.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse, isInteractive } from "../core/prompts.ts";
+import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 import { containersOf } from "../deploy/containers.ts";
 import { currentRelease, formatReleases, readLedger, rollbackTarget } from "../deploy/ledger.ts";
 import { describeDeploy } from "../deploy/plan.ts";
@@ -18,7 +19,7 @@ import { withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
 
-const SCRIPT = "deploy.mts";
+const SCRIPT = SCRIPTS.deploy;
 
 export type DeployCommand =
   | { mode: "list-releases" }
@@ -137,8 +138,7 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
   const who = {
     script: SCRIPT,
     purpose: req.kind === "deploy" ? `deploy of release ${tag}` : `release rollback to ${target?.id ?? tag}`,
-    finish:
-      req.kind === "deploy" ? `npx zx scripts/deploy.mts --tag ${tag}` : `npx zx scripts/deploy.mts --rollback-release ${target?.id ?? ""}`.trim(),
+    finish: operatorCommand(SCRIPT, req.kind === "deploy" ? ["--tag", tag] : ["--rollback-release", ...(target?.id ? [target.id] : [])]),
   };
   return withRunLock(root, who, out, async (lock) => {
     reportInterruptedDeploy(root, out);

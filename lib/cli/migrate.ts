@@ -10,6 +10,7 @@ import { displayWidth, localized, msg, padCells } from "../core/i18n/index.ts";
 import { REVISION_ID } from "../core/names.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
+import { SCRIPTS } from "../core/vocabulary/scripts.ts";
 import { freshDatabase } from "../migrate/fresh.ts";
 import { initDatabase } from "../migrate/init.ts";
 import { describeLint, squawkBinary } from "../migrate/lint.ts";
@@ -21,7 +22,7 @@ import { withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
 
-const SCRIPT = "migrate.mts";
+const SCRIPT = SCRIPTS.migrate;
 
 export type MigrateCommand =
   | { mode: "apply"; init: boolean; seed: boolean; fresh: boolean; yes: boolean; skipBackup: boolean; dryRun: boolean }

@@ -8,6 +8,7 @@ import { backupEntries, formatBytes, listBackups, resolveBackupDir } from "../ba
 import { InvalidBackupError, UsageError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
 import { choose } from "../core/prompts.ts";
+import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { inputFlags, withRunLock } from "../restore/run-lock.ts";
@@ -16,7 +17,7 @@ import { listCommand } from "./backup.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
 
-const SCRIPT = "rollback.mts";
+const SCRIPT = SCRIPTS.rollback;
 const SKIPS: Record<string, ComponentName> = {
   "skip-db": "postgres",
   "skip-redis": "redis",
@@ -96,9 +97,8 @@ export function finishCommand(
 ): string {
   const skips = Object.entries(SKIPS)
     .filter(([, c]) => !components.includes(c))
-    .map(([f]) => ` --${f}`)
-    .join("");
-  return `npx zx scripts/rollback.mts --backup ${relative(root, dir)}${skips}${inputFlags(o)} -y`;
+    .map(([f]) => `--${f}`);
+  return operatorCommand(SCRIPT, ["--backup", relative(root, dir), ...skips, ...inputFlags(o), "-y"]);
 }
 
 async function chooseBackup(root: string, target: Extract<RollbackCommand, { mode: "rollback" }>["target"]): Promise<string> {

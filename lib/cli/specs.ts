@@ -3,6 +3,7 @@
  * plus what operators expect. Kept apart from the scripts so tests can parse against them.
  */
 import { msg } from "../core/i18n/index.ts";
+import { operatorCommand, SCRIPTS, type ScriptName, scriptCommand } from "../core/vocabulary/scripts.ts";
 import type { FlagSpec, ScriptSpec } from "./flags.ts";
 
 /** Evaluated once at start-up, in the operator's language. */
@@ -19,14 +20,18 @@ const allowPlaintext: FlagSpec = { type: "boolean", description: m.allowPlaintex
 const restoreInputs: Readonly<Record<string, FlagSpec>> = { identity, "allow-plaintext": allowPlaintext };
 const dryRun: FlagSpec = { type: "boolean", description: m.dryRun };
 const yes = (description: string = m.yes): FlagSpec => ({ type: "boolean", short: "y", description });
+/** A usage line: the script's command, then its synopsis (metasyntax, not words to quote). */
+const usage = (script: ScriptName, synopsis: string) => `${scriptCommand(script)} ${synopsis}`;
+/** An example with its comment, the comments of one help aligned. */
+const commented = (command: string, comment: string) => `${command.padEnd(92)}# ${comment}`;
 
 export const deploySpec: ScriptSpec = {
-  name: "deploy.mts",
+  name: SCRIPTS.deploy,
   summary: m.deploy.summary,
   usage: [
-    "npx zx scripts/deploy.mts [--tag <release>] [--skip-backup] [--skip-migrations] [--skip-ssl] [--skip-health-check] [--dry-run] [-y]",
-    "npx zx scripts/deploy.mts --rollback-release [<release id>] [--dry-run]",
-    "npx zx scripts/deploy.mts --list-releases [--json] | --status [--json]",
+    usage(SCRIPTS.deploy, "[--tag <release>] [--skip-backup] [--skip-migrations] [--skip-ssl] [--skip-health-check] [--dry-run] [-y]"),
+    usage(SCRIPTS.deploy, "--rollback-release [<release id>] [--dry-run]"),
+    usage(SCRIPTS.deploy, "--list-releases [--json] | --status [--json]"),
   ],
   flags: {
     tag: { type: "string", value: "release", description: m.deploy.tag },
@@ -48,20 +53,20 @@ export const deploySpec: ScriptSpec = {
   },
   positionals: { name: m.deploy.releaseId, description: m.deploy.releaseIdHelp, max: 1 },
   examples: [
-    "npx zx scripts/deploy.mts --tag 1.4.2",
-    "npx zx scripts/deploy.mts --tag 1.4.2 --dry-run",
-    "npx zx scripts/deploy.mts --rollback-release",
-    "npx zx scripts/deploy.mts --status",
+    operatorCommand(SCRIPTS.deploy, ["--tag", "1.4.2"]),
+    operatorCommand(SCRIPTS.deploy, ["--tag", "1.4.2", "--dry-run"]),
+    operatorCommand(SCRIPTS.deploy, ["--rollback-release"]),
+    operatorCommand(SCRIPTS.deploy, ["--status"]),
   ],
 };
 
 export const backupSpec: ScriptSpec = {
-  name: "backup.mts",
+  name: SCRIPTS.backup,
   summary: m.backup.summary,
   usage: [
-    "npx zx scripts/backup.mts [--db-only] [--no-upload] [--only <components>]",
-    "npx zx scripts/backup.mts --restore <dir> [-y]",
-    "npx zx scripts/backup.mts --list [--json] | --verify [<dir>] | --prune | --install-cron [<expr>]",
+    usage(SCRIPTS.backup, "[--db-only] [--no-upload] [--only <components>]"),
+    usage(SCRIPTS.backup, "--restore <dir> [-y]"),
+    usage(SCRIPTS.backup, "--list [--json] | --verify [<dir>] | --prune | --install-cron [<expr>]"),
   ],
   flags: {
     "db-only": { type: "boolean", description: m.backup.dbOnly },
@@ -81,20 +86,20 @@ export const backupSpec: ScriptSpec = {
   },
   positionals: { name: "dir|expr", description: m.backup.positional, max: 1 },
   examples: [
-    "npx zx scripts/backup.mts",
-    "npx zx scripts/backup.mts --restore backups/daily/20240215-020000",
-    "npx zx scripts/backup.mts --install-cron '30 3 * * *'",
+    operatorCommand(SCRIPTS.backup),
+    operatorCommand(SCRIPTS.backup, ["--restore", "backups/daily/20240215-020000"]),
+    operatorCommand(SCRIPTS.backup, ["--install-cron", "30 3 * * *"]),
   ],
 };
 
 export const rollbackSpec: ScriptSpec = {
-  name: "rollback.mts",
+  name: SCRIPTS.rollback,
   summary: m.rollback.summary,
   usage: [
-    "npx zx scripts/rollback.mts --list [--json]",
-    "npx zx scripts/rollback.mts [<index>] [--skip-db] [--skip-redis] [--skip-milvus] [--skip-uploads] [--skip-config] [-y]",
-    "npx zx scripts/rollback.mts --backup <dir> [...]",
-    "npx zx scripts/rollback.mts --undo [-y]",
+    usage(SCRIPTS.rollback, "--list [--json]"),
+    usage(SCRIPTS.rollback, "[<index>] [--skip-db] [--skip-redis] [--skip-milvus] [--skip-uploads] [--skip-config] [-y]"),
+    usage(SCRIPTS.rollback, "--backup <dir> [...]"),
+    usage(SCRIPTS.rollback, "--undo [-y]"),
   ],
   flags: {
     list: { type: "boolean", description: m.rollback.list },
@@ -111,21 +116,24 @@ export const rollbackSpec: ScriptSpec = {
   },
   positionals: { name: m.rollback.index, description: m.rollback.indexHelp, max: 1 },
   examples: [
-    `npx zx scripts/rollback.mts 1 -y                                                            # ${m.rollback.exampleEverything}`,
-    `npx zx scripts/rollback.mts 1 --skip-redis --skip-milvus --skip-uploads --skip-config       # ${m.rollback.exampleDatabaseOnly}`,
-    `npx zx scripts/rollback.mts 1 --skip-redis --skip-milvus --skip-uploads                     # ${m.rollback.exampleDatabaseAndConfig}`,
-    `npx zx scripts/rollback.mts 1 --skip-db --skip-redis --skip-milvus --skip-uploads           # ${m.rollback.exampleConfigOnly}`,
+    commented(operatorCommand(SCRIPTS.rollback, ["1", "-y"]), m.rollback.exampleEverything),
+    commented(
+      operatorCommand(SCRIPTS.rollback, ["1", "--skip-redis", "--skip-milvus", "--skip-uploads", "--skip-config"]),
+      m.rollback.exampleDatabaseOnly,
+    ),
+    commented(operatorCommand(SCRIPTS.rollback, ["1", "--skip-redis", "--skip-milvus", "--skip-uploads"]), m.rollback.exampleDatabaseAndConfig),
+    commented(operatorCommand(SCRIPTS.rollback, ["1", "--skip-db", "--skip-redis", "--skip-milvus", "--skip-uploads"]), m.rollback.exampleConfigOnly),
   ],
 };
 
 export const migrateSpec: ScriptSpec = {
-  name: "migrate.mts",
+  name: SCRIPTS.migrate,
   summary: m.migrate.summary,
   usage: [
-    "npx zx scripts/migrate.mts [--init] [--seed] [--skip-backup] [--dry-run]",
-    "npx zx scripts/migrate.mts --fresh -y [--seed]",
-    "npx zx scripts/migrate.mts --status [--json] | --lint",
-    "npx zx scripts/migrate.mts --rollback <revision> [-y]",
+    usage(SCRIPTS.migrate, "[--init] [--seed] [--skip-backup] [--dry-run]"),
+    usage(SCRIPTS.migrate, "--fresh -y [--seed]"),
+    usage(SCRIPTS.migrate, "--status [--json] | --lint"),
+    usage(SCRIPTS.migrate, "--rollback <revision> [-y]"),
   ],
   flags: {
     status: { type: "boolean", description: m.migrate.status },
@@ -141,15 +149,19 @@ export const migrateSpec: ScriptSpec = {
     "dry-run": { ...dryRun, description: m.migrate.dryRun },
     yes: yes(m.migrate.yes),
   },
-  examples: ["npx zx scripts/migrate.mts", "npx zx scripts/migrate.mts --status", "npx zx scripts/migrate.mts --rollback 0002 -y"],
+  examples: [
+    operatorCommand(SCRIPTS.migrate),
+    operatorCommand(SCRIPTS.migrate, ["--status"]),
+    operatorCommand(SCRIPTS.migrate, ["--rollback", "0002", "-y"]),
+  ],
 };
 
 export const initEnvSpec: ScriptSpec = {
-  name: "init-env.mts",
+  name: SCRIPTS.initEnv,
   summary: m.initEnv.summary,
   usage: [
-    "npx zx scripts/init-env.mts [--domain <name>] [--email <address>] [--image <repository>] [--dry-run]",
-    "ZHIPUAI_API_KEY=… PINECONE_API_KEY=… npx zx scripts/init-env.mts --domain <name> --image <repository>",
+    usage(SCRIPTS.initEnv, "[--domain <name>] [--email <address>] [--image <repository>] [--dry-run]"),
+    `ZHIPUAI_API_KEY=… PINECONE_API_KEY=… ${usage(SCRIPTS.initEnv, "--domain <name> --image <repository>")}`,
   ],
   flags: {
     domain: { type: "string", value: "name", description: m.initEnv.domain },
@@ -158,7 +170,7 @@ export const initEnvSpec: ScriptSpec = {
     "dry-run": { ...dryRun, description: m.initEnv.dryRun },
   },
   examples: [
-    "npx zx scripts/init-env.mts",
-    "npx zx scripts/init-env.mts --domain claw-ai.com --email ops@claw-ai.com --image registry.example.com/claw-ai/backend",
+    operatorCommand(SCRIPTS.initEnv),
+    operatorCommand(SCRIPTS.initEnv, ["--domain", "claw-ai.com", "--email", "ops@claw-ai.com", "--image", "registry.example.com/claw-ai/backend"]),
   ],
 };

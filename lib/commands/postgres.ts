@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { msg } from "../core/i18n/index.ts";
+import { isBackupId } from "../core/vocabulary/backup-id.ts";
 
 /**
  * How a dump is compressed: `zstd` (pg_dump --compress=0 piped through zstd -3 on all cores,
@@ -166,15 +167,16 @@ export const keptPrefix = (db: string) => `claw_kept_${dbTag(db)}_`;
  * YYYYMMDD-HHMMSS): fixed in length, so never truncated into another name.
  */
 export function keptDatabase(db: string, tag: string): string {
-  if (!/^\d{8}-\d{6}$/.test(tag)) throw new Error(msg.project.commands.postgres.notSnapshotTag({ tag: JSON.stringify(tag) }));
+  if (!isBackupId(tag)) throw new Error(msg.project.commands.postgres.notSnapshotTag({ tag: JSON.stringify(tag) }));
   const name = `${keptPrefix(db)}${tag.replace("-", "")}`;
   if (name === db) throw new Error(msg.project.commands.postgres.collidesSnapshot({ db }));
   return name;
 }
 /** Pure: the tag of an in-place snapshot's database name, or undefined when it is not one of db's. */
 export function keptTagOf(db: string, name: string): string | undefined {
-  const m = /^(\d{8})(\d{6})$/.exec(name.startsWith(keptPrefix(db)) ? name.slice(keptPrefix(db).length) : "");
-  return m ? `${m[1]}-${m[2]}` : undefined;
+  const rest = name.startsWith(keptPrefix(db)) ? name.slice(keptPrefix(db).length) : "";
+  const tag = `${rest.slice(0, 8)}-${rest.slice(8)}`; // keptDatabase drops the id's "-"
+  return isBackupId(tag) ? tag : undefined;
 }
 /** SQL: the in-place snapshots of `db`, one name per line. */
 export const keptDatabasesSql = (db: string) =>

@@ -5,16 +5,16 @@
  */
 import { ClawError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
+import { BACKUP_ID_SOURCE, isBackupId } from "../core/vocabulary/backup-id.ts";
 
 /**
  * Our own top-level entries in a data mount: a restore's staging (`.claw-restore-<tag>`) and an
  * in-place snapshot (`.claw-kept-<tag>`). Never counted, archived or restored as data.
  */
 export const OURS = ".claw-";
-/** A tag is a snapshot id (YYYYMMDD-HHMMSS): the only thing of ours that goes into a script. */
-export const TAG = /^\d{8}-\d{6}$/;
+/** A tag is a snapshot id (a backup id): the only thing of ours that goes into a script. */
 const tagged = (tag: string) => {
-  if (!TAG.test(tag)) throw new ClawError(msg.project.commands.volume.notSnapshotTag({ tag: JSON.stringify(tag) }));
+  if (!isBackupId(tag)) throw new ClawError(msg.project.commands.volume.notSnapshotTag({ tag: JSON.stringify(tag) }));
   return tag;
 };
 export const stageName = (tag: string) => `.claw-restore-${tagged(tag)}`;
@@ -182,7 +182,7 @@ export const dropKeptScript = (mount: string, tags: readonly string[]) =>
   ["set -eu", `cd '${mount}'`, ...tags.map((t) => `rm -rf '${keptName(t)}'`)].join("\n");
 
 export function parseKept(text: string): string[] {
-  return [...text.matchAll(/^KEPT (\d{8}-\d{6})$/gm)].map((m) => m[1]!);
+  return [...text.matchAll(new RegExp(`^KEPT (${BACKUP_ID_SOURCE})$`, "gm"))].map((m) => m[1]!);
 }
 
 /**

@@ -12,6 +12,7 @@ import { $, type ProcessOutput } from "zx";
 import { CommandError } from "./errors.ts";
 import { msg } from "./i18n/index.ts";
 import { REDACTED, redact, Secret } from "./secret.ts";
+import { shellQuote } from "./shell.ts";
 
 export interface Cmd {
   readonly argv: readonly string[];
@@ -59,7 +60,6 @@ export function onCommand(fn: CommandListener | undefined): void {
   listener = fn;
 }
 
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 /** A shell-like, redacted rendering of a command, for logs and --dry-run. */
 export function formatCommand(cmd: Cmd | readonly string[]): string {
   const argv = Array.isArray(cmd) ? cmd : (cmd as Cmd).argv;
@@ -67,7 +67,7 @@ export function formatCommand(cmd: Cmd | readonly string[]): string {
   return redact(
     argv
       .map((raw) => redact(raw))
-      .map((a) => (a === "" ? "''" : SAFE.test(a) || a === REDACTED ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+      .map((a) => (a === REDACTED ? a : shellQuote(a)))
       .join(" "),
   );
 }

@@ -6,10 +6,11 @@
 import { readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DAY_MS } from "./time.ts";
+import { BACKUP_ID_SOURCE } from "./vocabulary/backup-id.ts";
 
 export const LOG_KEEP_DAYS = 30;
 export const ROTATE_BYTES = 10 * 1024 * 1024;
-const RUN_LOG = /^[a-z]+-\d{8}-\d{6}\.log$/;
+const RUN_LOG = new RegExp(`^[a-z]+-${BACKUP_ID_SOURCE}\\.log$`); // what logFileName (output.ts) names
 const APPENDED = ["backup.log"];
 
 export interface LogFile {

@@ -11,6 +11,7 @@ import * as clack from "@clack/prompts";
 import { onCommand } from "./exec.ts";
 import { type Localized, msg } from "./i18n/index.ts";
 import { redact, redactedJson } from "./secret.ts";
+import { formatBackupId } from "./vocabulary/backup-id.ts";
 
 export type Level = "info" | "warn" | "error" | "success" | "debug";
 
@@ -28,10 +29,9 @@ export function timestamp(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** logs/<script>-YYYYMMDD-HHMMSS.log */
+/** logs/<script>-YYYYMMDD-HHMMSS.log, in UTC. */
 export function logFileName(script: string, d: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${script}-${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}.log`;
+  return `${script}-${formatBackupId(d, "utc")}.log`;
 }
 
 export class Output {

@@ -24,10 +24,11 @@ import type { Output } from "../core/output.ts";
 import { confirmOrRefuse, isInteractive } from "../core/prompts.ts";
 import { redact } from "../core/secret.ts";
 import { MINUTE_MS, SECOND_MS } from "../core/time.ts";
+import { formatBackupId } from "../core/vocabulary/backup-id.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import { notify } from "../infra/notify.ts";
 import { squawkBinary } from "../migrate/lint.ts";
-import { applyMigrations, MigrationFailedError } from "../migrate/run.ts";
+import { applyMigrations, MigrationFailedError, restoreCommand } from "../migrate/run.ts";
 import { setEnvValue } from "../project/env.ts";
 import type { Project } from "../project/project.ts";
 import { releaseOf, splitImageRef } from "../project/release.ts";
@@ -74,8 +75,7 @@ export interface DeployOutcome {
 
 /** Pure: a release id: the time (as backup ids), unique in the ledger. */
 export function newReleaseId(now: Date, taken: ReadonlySet<string>): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  const base = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  const base = formatBackupId(now);
   let id = base;
   for (let i = 2; taken.has(id); i++) id = `${base}-${i}`;
   return id;
@@ -460,7 +460,7 @@ async function databaseAfterFailure(
   if (!m.head || m.head === m.headBefore) return [];
   const from = m.headBefore ?? msg.deploy.run.emptyHead;
   if (!m.backupDir) return [msg.deploy.run.migratedNoBackup({ from, to: m.head })];
-  const command = `npx zx scripts/rollback.mts --backup ${m.backupDir} --skip-redis --skip-milvus --skip-uploads --skip-config -y`;
+  const command = restoreCommand(m.backupDir);
   let restore = plan.options.restoreDbOnFailure;
   if (!restore && isInteractive()) {
     restore = await confirmOrRefuse(msg.deploy.run.restoreQuestion({ dir: m.backupDir }), {

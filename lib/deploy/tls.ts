@@ -48,6 +48,7 @@ import { type CertbotMode, certbotCertonly, certbotRenew, certbotVersion, compos
 import { ClawError, PreconditionError, UsageError } from "../core/errors.ts";
 import { canRun, run } from "../core/exec.ts";
 import { type Catalogue, catalogue, msg } from "../core/i18n/index.ts";
+import { shellQuote } from "../core/shell.ts";
 import { DAY_MS, MINUTE_MS, SECOND_MS } from "../core/time.ts";
 import { ENV_SCHEMA, isPlaceholder } from "../project/env.ts";
 
@@ -570,17 +571,13 @@ export function renewalHookName(root: string): string {
   return `claw-ai-${createHash("sha256").update(root).digest("hex").slice(0, 12)}.sh`;
 }
 
-const SH_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** One word for sh: as is when plain, else single-quoted. */
-export const shQuote = (s: string) => (SH_SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 /**
  * The certbot deploy hook for this project. Certbot runs every hook in renewal-hooks/deploy
  * after each renewal, with RENEWED_LINEAGE naming the certificate: this one acts only for its
  * own domain, copies the pair into nginx/ssl (scratch dir, then rename) and reloads nginx. Pure.
  */
 export function renewalHookScript(t: RenewalTarget, o: { pathValue?: string; liveDir?: string } = {}): string {
-  const q = shQuote;
+  const q = (s: string) => shellQuote(s);
   const domain = checkDomain(t.domain);
   for (const s of [t.root, ...t.composeArgv]) {
     if (/[\r\n\0]/.test(s)) throw new UsageError(msg.deploy.tls.lineBreakInHook({ value: JSON.stringify(s) }));
@@ -622,7 +619,7 @@ export function renewalHookScript(t: RenewalTarget, o: { pathValue?: string; liv
 export function renewalCronLine(expr = DEFAULT_RENEW_CRON, certbot = "certbot"): string {
   validateCron(expr);
   const command = certbotRenew(certbot)
-    .map(shQuote)
+    .map((s) => shellQuote(s))
     .map((w) => w.replace(/%/g, "\\%"))
     .join(" ");
   return `${expr.trim().split(/\s+/).join(" ")} ${command} ${RENEW_MARKER}`;

@@ -16,6 +16,7 @@ import { appendJsonLine, readJsonLines } from "../core/jsonl.ts";
 import type { Output } from "../core/output.ts";
 import { redactPersonal } from "../core/secret.ts";
 import { SECOND_MS } from "../core/time.ts";
+import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
 import type { Project } from "../project/project.ts";
 import { serviceByRole } from "../project/stack.ts";
@@ -156,8 +157,9 @@ export function logLint(lints: readonly RevisionLint[], out: Pick<Output, "info"
   for (const l of lintReport(lints)) out[l.level](l.text);
 }
 
+/** The command that restores only the database from `backup` (a pre-migrate or pre-deploy backup), without a prompt. */
 export const restoreCommand = (backup: string) =>
-  `npx zx scripts/rollback.mts --backup ${backup} --skip-redis --skip-milvus --skip-uploads --skip-config -y`;
+  operatorCommand(SCRIPTS.rollback, ["--backup", backup, "--skip-redis", "--skip-milvus", "--skip-uploads", "--skip-config", "-y"]);
 
 export interface ApplyOptions {
   skipBackup: boolean;

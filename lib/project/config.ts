@@ -7,6 +7,8 @@ import { hostname } from "node:os";
 import { PreconditionError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
 import { Secret } from "../core/secret.ts";
+import { COMPONENTS, type ComponentName, isComponentName } from "../core/vocabulary/components.ts";
+import type { SnapshotTier } from "../core/vocabulary/tiers.ts";
 import type { S3Config } from "../infra/s3.ts";
 import { ENV_SCHEMA, validateEnv } from "./env.ts";
 
@@ -27,15 +29,12 @@ export interface RetentionPolicy {
 
 export const DEFAULT_POLICY: RetentionPolicy = Object.freeze({ dailyDays: 7, weeklyDays: 30, monthlyDays: 365 });
 
-/** The snapshot tiers (backups/<tier>/<id>: copies taken before an operation changes live data). */
-export type SnapshotTierName = "pre-rollback" | "pre-restore" | "pre-deploy" | "pre-migrate";
-
 /**
  * Snapshot retention: per tier, the newest `keep[tier]` are kept, and every one younger than
  * `days` days; the rest is pruned (the undo record's snapshot never is).
  */
 export interface SnapshotPolicy {
-  keep: Record<SnapshotTierName, number>;
+  keep: Record<SnapshotTier, number>;
   days: number;
 }
 
@@ -68,7 +67,7 @@ export interface DeploySettings {
   keepBackups: number;
   minFreeMb: number;
   /** DEPLOY_BACKUP_COMPONENTS, when set; else deploy's default (everything but Milvus). */
-  backupComponents: Array<"postgres" | "redis" | "milvus" | "uploads" | "config"> | undefined;
+  backupComponents: ComponentName[] | undefined;
 }
 
 export interface MigrateSettings {
@@ -179,25 +178,24 @@ export function deploySettings(get: EnvGetter, environ: NodeJS.ProcessEnv = proc
   };
 }
 
-const BACKUP_COMPONENTS = ["postgres", "redis", "milvus", "uploads", "config"] as const;
 function deployBackupComponents(v: string | undefined): DeploySettings["backupComponents"] {
   if (!v) return undefined;
   const names = v
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = names.find((n) => !(BACKUP_COMPONENTS as readonly string[]).includes(n));
+  const unknown = names.find((n) => !isComponentName(n));
   if (unknown || !names.length)
     throw bad(
       "DEPLOY_BACKUP_COMPONENTS",
       unknown ? msg.project.config.problems.unknownComponent({ name: JSON.stringify(unknown) }) : msg.project.config.problems.namesNothing,
-      msg.project.config.componentsHint({ names: BACKUP_COMPONENTS.join(",") }),
+      msg.project.config.componentsHint({ names: COMPONENTS.join(",") }),
     );
   return names as DeploySettings["backupComponents"];
 }
 
 export function migrateSettings(get: EnvGetter, environ: NodeJS.ProcessEnv = process.env): MigrateSettings {
-  // The environment wins over .env.prod: a one-off `MIGRATE_LOCK_TIMEOUT=30s npx zx scripts/migrate.mts`.
+  // The environment wins over .env.prod: a one-off `MIGRATE_LOCK_TIMEOUT=30s` before migrate.mts.
   const pick = overridable(get, environ);
   const lint = pick("MIGRATE_LINT");
   if (lint !== undefined && lint !== "warn" && lint !== "strict") throw bad("MIGRATE_LINT", msg.project.config.problems.warnOrStrict);

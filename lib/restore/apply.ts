@@ -20,6 +20,7 @@ import { whileStopped } from "../core/cleanup.ts";
 import { ClawError, ExitCode } from "../core/errors.ts";
 import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
+import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 import type { Project } from "../project/project.ts";
 import { startLeftStopped } from "../project/release.ts";
 import { reconcileServing } from "../project/serving.ts";
@@ -243,7 +244,8 @@ export function undoKeyHint(project: Project, m: Manifest): string {
 
 /** The command that undoes a restore: roll back to the snapshot it took. */
 export function undoCommand(project: Project, snapshotDir: string, m: Manifest): string {
-  return `npx zx scripts/rollback.mts --backup ${snapshotDir} -y${undoKeyHint(project, m)}`;
+  // The key hint is a placeholder for the operator to fill in, not an argument to quote.
+  return `${operatorCommand(SCRIPTS.rollback, ["--backup", snapshotDir, "-y"])}${undoKeyHint(project, m)}`;
 }
 
 /** Each component's own pre-restore check of its (decrypted) artifacts and of the live side: nothing touched yet. */

@@ -7,10 +7,10 @@
 
 import { checkKeyFits } from "../backup/encryption.ts";
 import { COMPONENTS, type ComponentName, type Manifest, readManifest, verifyArtifacts } from "../backup/manifest.ts";
-import type { SnapshotTier } from "../backup/store.ts";
 import { InvalidBackupError } from "../core/errors.ts";
 import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import type { Secret } from "../core/secret.ts";
+import type { SnapshotTier } from "../core/vocabulary/tiers.ts";
 import type { Project } from "../project/project.ts";
 import { formatRelease, releaseOf, servicesOf } from "../project/release.ts";
 import type { Role } from "../project/stack.ts";

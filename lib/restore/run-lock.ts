@@ -4,10 +4,12 @@
  * finish or undo it.
  */
 import { relative, resolve } from "node:path";
-import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
+import { listBackups } from "../backup/store.ts";
 import { msg } from "../core/i18n/index.ts";
 import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
+import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
+import { SNAPSHOT_TIERS } from "../core/vocabulary/tiers.ts";
 
 /**
  * The exact commands that finish or undo a run that died: its own recorded `finish` command,
@@ -15,28 +17,28 @@ import type { Output } from "../core/output.ts";
  */
 /** Pure: whether a run that died was a rollback or a restore (one that may have left data half replaced). */
 export const interruptedRestore = (dead: LockInfo | undefined): boolean =>
-  dead !== undefined && (dead.script === "backup.mts" || dead.script === "rollback.mts") && /^(rollback|restore)/.test(dead.purpose);
+  dead !== undefined && (dead.script === SCRIPTS.backup || dead.script === SCRIPTS.rollback) && /^(rollback|restore)/.test(dead.purpose);
 
 export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date; encrypted?: boolean }>, root: string): string[] {
   const t = msg.restore.runLock;
   // A deploy never restores data: it is finished, or the release that served is deployed again.
-  if (dead.script === "deploy.mts") return [...(dead.finish ? [t.toFinish({ command: dead.finish })] : []), t.deployGoBack];
-  if (dead.script === "migrate.mts") return [t.migrateStatus];
+  if (dead.script === SCRIPTS.deploy) return [...(dead.finish ? [t.toFinish({ command: dead.finish })] : []), t.deployGoBack];
+  if (dead.script === SCRIPTS.migrate) return [t.migrateStatus];
   if (!interruptedRestore(dead)) return [];
   const started = new Date(dead.startedAt).getTime();
   const own = snapshots.filter((s) => s.time.getTime() >= started).sort((a, b) => a.time.getTime() - b.time.getTime())[0];
   // Without its own snapshot it never got past confirming and copying: nothing to finish or undo.
   if (!own) return [t.diedBeforeSnapshot];
-  const undo = `npx zx scripts/rollback.mts --backup ${relative(root, own.dir)} -y`;
+  const undo = operatorCommand(SCRIPTS.rollback, ["--backup", relative(root, own.dir), "-y"]);
   return [
-    dead.finish ? t.toFinish({ command: dead.finish }) : t.finishAgain({ event: dead.script === "rollback.mts" ? "rollback" : "restore" }),
+    dead.finish ? t.toFinish({ command: dead.finish }) : t.finishAgain({ event: dead.script === SCRIPTS.rollback ? "rollback" : "restore" }),
     (own.encrypted ? t.undoInsteadEncrypted : t.undoInstead)({ command: undo }),
   ];
 }
 
-/** --identity and --allow-plaintext as the run was given them, for a printed command (the key file by absolute path). */
-export function inputFlags(o: { identity?: string | undefined; allowPlaintext?: boolean }): string {
-  return `${o.identity ? ` --identity ${resolve(o.identity)}` : ""}${o.allowPlaintext ? " --allow-plaintext" : ""}`;
+/** --identity and --allow-plaintext as the run was given them, as arguments of a printed command (the key file by absolute path). */
+export function inputFlags(o: { identity?: string | undefined; allowPlaintext?: boolean }): string[] {
+  return [...(o.identity ? ["--identity", resolve(o.identity)] : []), ...(o.allowPlaintext ? ["--allow-plaintext"] : [])];
 }
 
 export function reportRecovered(out: Output, lock: Lock, root: string): void {

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { backupsRoot, UNDO_FILE } from "../backup/store.ts";
+import { backupsRoot, UNDO_FILE, UNDO_SNAPSHOT } from "../backup/store.ts";
 import { InvalidBackupError, UsageError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
 
@@ -38,7 +38,7 @@ export function readUndo(root: string): UndoRecord {
     throw new InvalidBackupError(msg.restore.undo.notReadable({ file: relative(root, file) }), msg.restore.undo.pickYourselfHint);
   }
   const r = rec as Partial<UndoRecord>;
-  if (typeof r.snapshot !== "string" || !/^backups\/pre-(rollback|restore)\/\d{8}-\d{6}$/.test(r.snapshot)) {
+  if (typeof r.snapshot !== "string" || !UNDO_SNAPSHOT.test(r.snapshot)) {
     throw new InvalidBackupError(msg.restore.undo.namesNoSnapshot({ file: relative(root, file) }), msg.restore.undo.pickYourselfHint);
   }
   return r as UndoRecord;

@@ -1,8 +1,8 @@
 /** What every backup component provides, and the context it runs in. */
 import type { Output } from "../../core/output.ts";
+import { formatBackupId } from "../../core/vocabulary/backup-id.ts";
 import type { Project } from "../../project/project.ts";
 import type { ComponentName, ComponentRecord } from "../manifest.ts";
-import { formatBackupId } from "../retention.ts";
 
 export interface ComponentContext {
   project: Project;

@@ -37,6 +37,7 @@ import { run } from "../../core/exec.ts";
 import { msg } from "../../core/i18n/index.ts";
 import { movedBytes, releasing } from "../../core/memory.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
+import { BACKUP_ID_SOURCE, isBackupId } from "../../core/vocabulary/backup-id.ts";
 import { type StackModel, serviceByRole } from "../../project/stack.ts";
 import type { ComponentRecord } from "../manifest.ts";
 import { artifact } from "../manifest.ts";
@@ -379,6 +380,11 @@ function swapContent(real: string, fresh: string, keepAs?: string): void {
   if (!keepAs) rmSync(old, { recursive: true, force: true });
 }
 
+/** A restore's staging inside the uploads directory, `.claw-restore-<tag>` (group: the tag). */
+const RESTORE_STAGING = new RegExp(`^\\.claw-restore-(${BACKUP_ID_SOURCE})$`);
+/** What follows keptPrefix: the tag, `.partial` while the move aside is unfinished. */
+const KEPT_TAG = new RegExp(`^${BACKUP_ID_SOURCE}(\\.partial)?$`);
+
 /**
  * Put the uploads back together after a restore killed in swapContent: a move aside that did
  * not finish (`.claw-kept-uploads-<tag>.partial`) is moved back; a swap whose move aside was
@@ -407,7 +413,7 @@ export function recoverUploads(real: string): string[] {
       done.push(msg.components.uploads.notOurs({ name: n }));
       continue;
     }
-    const m = /^\.claw-restore-(\d{8}-\d{6})$/.exec(n);
+    const m = RESTORE_STAGING.exec(n);
     if (m && existsSync(keptUploadsDir(real, m[1]!))) {
       for (const e of readdirSync(safe)) renameSync(join(safe, e), join(real, e));
       rmdirSync(safe);
@@ -447,10 +453,10 @@ const keptPrefix = (real: string) => `.claw-kept-uploads-${createHash("sha256").
 export const keptUploadsDir = (real: string, tag: string) => join(dirname(real), `${keptPrefix(real)}${tagged(tag)}`);
 const keptTagOf = (real: string, name: string) => {
   const p = keptPrefix(real);
-  return name.startsWith(p) && /^\d{8}-\d{6}(\.partial)?$/.test(name.slice(p.length)) ? name.slice(p.length) : undefined;
+  return name.startsWith(p) && KEPT_TAG.test(name.slice(p.length)) ? name.slice(p.length) : undefined;
 };
 function tagged(tag: string): string {
-  if (!/^\d{8}-\d{6}$/.test(tag)) throw new ClawError(msg.components.uploads.notATag({ tag: JSON.stringify(tag) }));
+  if (!isBackupId(tag)) throw new ClawError(msg.components.uploads.notATag({ tag: JSON.stringify(tag) }));
   return tag;
 }
 

@@ -7,17 +7,15 @@ import { test } from "node:test";
 import {
   assertPlanKeepsSomething,
   type BackupRef,
-  formatBackupId,
   isoWeekKey,
   monthKey,
-  parseBackupId,
   planPrune,
   promotionsFor,
   RetentionError,
-  TIERS,
-  type Tier,
 } from "../../../lib/backup/retention.ts";
 import { ClawError, ExitCode } from "../../../lib/core/errors.ts";
+import { formatBackupId, parseBackupId } from "../../../lib/core/vocabulary/backup-id.ts";
+import { TIERS, type Tier } from "../../../lib/core/vocabulary/tiers.ts";
 import { DEFAULT_POLICY, type RetentionPolicy } from "../../../lib/project/config.ts";
 
 const DAY = 86_400_000;

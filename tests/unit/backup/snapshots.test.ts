@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Manifest } from "../../../lib/backup/manifest.ts";
-import { planSnapshotPrune, RetentionError, type SnapshotRef, type SnapshotTier } from "../../../lib/backup/retention.ts";
+import { planSnapshotPrune, RetentionError, type SnapshotRef } from "../../../lib/backup/retention.ts";
 import { prune } from "../../../lib/backup/run.ts";
 import {
   backupEntries,
@@ -20,6 +20,7 @@ import {
 import { listCommand } from "../../../lib/cli/backup.ts";
 import { ExitCode } from "../../../lib/core/errors.ts";
 import type { Output } from "../../../lib/core/output.ts";
+import type { SnapshotTier } from "../../../lib/core/vocabulary/tiers.ts";
 import { DEFAULT_POLICY, type SnapshotPolicy } from "../../../lib/project/config.ts";
 import type { Project } from "../../../lib/project/project.ts";
 import { writeUndo } from "../../../lib/restore/undo.ts";

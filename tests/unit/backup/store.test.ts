@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Manifest } from "../../../lib/backup/manifest.ts";
-import type { Tier } from "../../../lib/backup/retention.ts";
 import {
   applyPrune,
   backupEntries,
@@ -21,6 +20,7 @@ import {
   snapshotEntries,
 } from "../../../lib/backup/store.ts";
 import { ClawError, ExitCode, InvalidBackupError } from "../../../lib/core/errors.ts";
+import type { Tier } from "../../../lib/core/vocabulary/tiers.ts";
 import { expectError, tmp } from "../helpers.ts";
 
 /** A well-formed postgres component's artifact list (the listing reads manifests, it does not hash files). */

@@ -1,4 +1,6 @@
 /** English messages of lib/cli: flag parsing, help, the exit point, and each script's flags (see ../index.ts). */
+import { COMPONENTS } from "../../vocabulary/components.ts";
+import { operatorCommand, SCRIPTS } from "../../vocabulary/scripts.ts";
 export const cli = {
   run: {
     usageLine: (p: { script: string; message: string }) => `${p.script}: ${p.message} (see --help)`,
@@ -41,7 +43,7 @@ export const cli = {
       `dry run: would create ${p.file} (0600) with generated ${p.generated}; given ${p.given || "nothing"}`,
     written: (p: { file: string; generated: string; given: string }) =>
       `created ${p.file} (0600): generated ${p.generated}; given ${p.given || "nothing"}`,
-    next: "next: read it once (every value is commented), then npx zx scripts/deploy.mts",
+    next: `next: read it once (every value is commented), then ${operatorCommand(SCRIPTS.deploy)}`,
   },
   spec: {
     identity: "age key file that decrypts encrypted backups (default: BACKUP_ENCRYPTION_KEY)",
@@ -70,7 +72,7 @@ export const cli = {
       summary: "tiered, verified backups of Postgres, Redis, Milvus (etcd + MinIO), uploads and config",
       dbOnly: "back up PostgreSQL only",
       noUpload: "leave out the uploads directory",
-      only: "comma-separated: postgres,redis,milvus,uploads,config",
+      only: `comma-separated: ${COMPONENTS.join(",")}`,
       restore: "restore everything from this backup",
       list: "list backups, newest first",
       verify:

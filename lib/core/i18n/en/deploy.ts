@@ -1,4 +1,9 @@
 /** English messages of lib/deploy (see ../index.ts for the rules). */
+import { operatorCommand, SCRIPTS } from "../../vocabulary/scripts.ts";
+
+/** deploy.mts with `args`, as a hint names it. */
+const deployCommand = (...args: string[]) => operatorCommand(SCRIPTS.deploy, args);
+
 export const deploy = {
   containers: {
     /** `what` of the readiness errors: the release a container runs. */
@@ -120,7 +125,7 @@ export const deploy = {
     switchingBack: (p: { container: string }) => `switching back: nginx → ${p.container}`,
     cannotPointBack: (p: { error: string; container: string; reason: string }) =>
       `${p.error}; and nginx could not be pointed back at ${p.container}: ${p.reason}`,
-    cannotPointBackHint: "both containers run: fix nginx, then npx zx scripts/deploy.mts --status",
+    cannotPointBackHint: `both containers run: fix nginx, then ${deployCommand("--status")}`,
     drainStep: "old nginx workers finish their requests",
     stopOldStep: (p: { service: string; container: string }) => `stop the old ${p.service} (${p.container})`,
     atRestStep: "nginx → the service (at rest)",
@@ -221,10 +226,10 @@ export const deploy = {
     phaseSkipped: (p: { phase: string; why: string }) => `${p.phase}: skipped (${p.why})`,
     deployFailed: (p: { tag: string; reason: string }) => `deploy of ${p.tag} failed: ${p.reason}`,
     envReset: (p: { tag: string }) => `.env.prod: CLAW_AI_TAG=${p.tag} (the release that serves)`,
-    nextRolledBack: (p: { tag: string }) => `fix the cause, then deploy again: npx zx scripts/deploy.mts --tag ${p.tag}`,
+    nextRolledBack: (p: { tag: string }) => `fix the cause, then deploy again: ${deployCommand("--tag", p.tag)}`,
     nextStatus: (p: { previous: string | undefined }) =>
-      `see npx zx scripts/deploy.mts --status; to go back: npx zx scripts/deploy.mts --rollback-release${p.previous ? ` ${p.previous}` : ""}`,
-    nextUnchanged: (p: { tag: string }) => `nothing that serves was changed; fix the cause and run npx zx scripts/deploy.mts --tag ${p.tag} again`,
+      `see ${deployCommand("--status")}; to go back: ${deployCommand("--rollback-release", ...(p.previous ? [p.previous] : []))}`,
+    nextUnchanged: (p: { tag: string }) => `nothing that serves was changed; fix the cause and run ${deployCommand("--tag", p.tag)} again`,
     servingNow: (p: { serving: string }) => `serving now: ${p.serving}`,
     next: (p: { next: string }) => `next: ${p.next}`,
     servingNothing: "nothing (the backend does not run)",
@@ -261,7 +266,7 @@ export const deploy = {
     interrupted: (p: { id: string; tag: string; phase: string; previous: string | null | undefined }) =>
       `release ${p.id} (${p.tag}) did not finish: its deploy died during "${p.phase}"${p.previous ? `; ${p.previous} served before it` : ""}`,
     interruptedNext: (p: { canGoBack: boolean }) =>
-      `this run brings the stack to one release: the containers nginx does not serve are removed first${p.canGoBack ? "; to go back instead: npx zx scripts/deploy.mts --rollback-release" : ""}`,
+      `this run brings the stack to one release: the containers nginx does not serve are removed first${p.canGoBack ? `; to go back instead: ${deployCommand("--rollback-release")}` : ""}`,
   },
   cli: {
     modesConflict: (p: { a: string; b: string }) => `--${p.a} and --${p.b} cannot be combined`,

@@ -1,4 +1,5 @@
 /** English messages of lib/migrate (see ../index.ts for the rules). */
+import { operatorCommand, SCRIPTS } from "../../vocabulary/scripts.ts";
 
 /** The command that undoes a run, as the end of a hint. */
 const undo = (command: string) => `if it must be undone: ${command}`;
@@ -14,7 +15,7 @@ export const migrate = {
     driverDidNotRun: (p: { backend: string; reason: string }) => `the migration driver did not run in the ${p.backend} image: ${p.reason}`,
     driverDidNotRunHint: "the backend image needs python3 with alembic and sqlalchemy, and alembic.ini in its working directory",
     cannotReadState: (p: { error: string | undefined }) => `cannot read the migration state: ${p.error}`,
-    createDatabaseHint: "create it: npx zx scripts/migrate.mts --init",
+    createDatabaseHint: `create it: ${operatorCommand(SCRIPTS.migrate, ["--init"])}`,
     isPostgresUpHint: "is Postgres up? see docker compose logs postgres",
     cannotRenderSql: (p: { error: string | undefined }) => `cannot render the migrations' SQL: ${p.error}`,
     cannotCheckTables: (p: { error: string | undefined }) => `cannot check the tables: ${p.error}`,

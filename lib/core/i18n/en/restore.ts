@@ -1,4 +1,5 @@
 /** English messages of lib/restore (see ../index.ts for the rules). */
+import { operatorCommand, SCRIPTS } from "../../vocabulary/scripts.ts";
 export const restore = {
   plan: {
     notEncrypted: (p: { id: string }) =>
@@ -78,8 +79,8 @@ export const restore = {
   },
   runLock: {
     toFinish: (p: { command: string }) => `to finish it: ${p.command}`,
-    deployGoBack: "to go back to the release that served before it instead: npx zx scripts/deploy.mts --rollback-release",
-    migrateStatus: "run npx zx scripts/migrate.mts --status: it says where the database is and what is pending",
+    deployGoBack: `to go back to the release that served before it instead: ${operatorCommand(SCRIPTS.deploy, ["--rollback-release"])}`,
+    migrateStatus: `run ${operatorCommand(SCRIPTS.migrate, ["--status"])}: it says where the database is and what is pending`,
     diedBeforeSnapshot: "it died before its safety snapshot was complete (or before it was confirmed): the live data was not touched",
     finishAgain: (p: { event: "restore" | "rollback" }) => `to finish it, run the same ${p.event} again, naming the backup by its directory`,
     undoInstead: (p: { command: string }) => `to undo it instead: ${p.command}`,

@@ -1,4 +1,6 @@
 /** 简体中文：lib/cli 的消息（参数解析、帮助、退出点、各脚本的参数说明）。 */
+import { COMPONENTS } from "../../vocabulary/components.ts";
+import { operatorCommand, SCRIPTS } from "../../vocabulary/scripts.ts";
 import type { cli as en } from "../en/cli.ts";
 
 export const cli: typeof en = {
@@ -40,7 +42,7 @@ export const cli: typeof en = {
     },
     dryRun: (p) => `试运行：将创建 ${p.file}（0600），生成 ${p.generated}；提供的值 ${p.given || "无"}`,
     written: (p) => `已创建 ${p.file}（0600）：生成 ${p.generated}；提供的值 ${p.given || "无"}`,
-    next: "下一步：通读一遍（每个值都有注释），然后运行 npx zx scripts/deploy.mts",
+    next: `下一步：通读一遍（每个值都有注释），然后运行 ${operatorCommand(SCRIPTS.deploy)}`,
   },
   spec: {
     identity: "用于解密加密备份的 age 密钥文件（默认：BACKUP_ENCRYPTION_KEY）",
@@ -69,7 +71,7 @@ export const cli: typeof en = {
       summary: "分级、经过校验的备份：Postgres、Redis、Milvus（etcd + MinIO）、上传文件和配置",
       dbOnly: "只备份 PostgreSQL",
       noUpload: "不备份上传文件目录",
-      only: "逗号分隔：postgres,redis,milvus,uploads,config",
+      only: `逗号分隔：${COMPONENTS.join(",")}`,
       restore: "从该备份恢复全部内容",
       list: "列出备份，最新的在前",
       verify: "对一个备份做恢复演练（默认最新的）：先校验和，再把每个组件恢复到一次性容器或临时目录中，并与清单比对",

@@ -1,5 +1,9 @@
 /** 简体中文：lib/deploy 的消息（规则见 ../index.ts）。 */
+import { operatorCommand, SCRIPTS } from "../../vocabulary/scripts.ts";
 import type { deploy as en } from "../en/deploy.ts";
+
+/** 提示中给出的 deploy.mts 命令（带 `args`）。 */
+const deployCommand = (...args: string[]) => operatorCommand(SCRIPTS.deploy, args);
 
 export const deploy: typeof en = {
   containers: {
@@ -110,7 +114,7 @@ export const deploy: typeof en = {
     healthReportsStep: (p) => `经 nginx 的 GET /health 报告 ${p.version}`,
     switchingBack: (p) => `切换回去：nginx → ${p.container}`,
     cannotPointBack: (p) => `${p.error}；并且无法让 nginx 重新指向 ${p.container}：${p.reason}`,
-    cannotPointBackHint: "两个容器都在运行：请修复 nginx，然后运行 npx zx scripts/deploy.mts --status",
+    cannotPointBackHint: `两个容器都在运行：请修复 nginx，然后运行 ${deployCommand("--status")}`,
     drainStep: "旧的 nginx 工作进程处理完它们的请求",
     stopOldStep: (p) => `停止旧的 ${p.service}（${p.container}）`,
     atRestStep: "nginx → 服务（回到常态）",
@@ -199,10 +203,9 @@ export const deploy: typeof en = {
     phaseSkipped: (p) => `${p.phase}：跳过（${p.why}）`,
     deployFailed: (p) => `部署 ${p.tag} 失败：${p.reason}`,
     envReset: (p) => `.env.prod：CLAW_AI_TAG=${p.tag}（正在服务的版本）`,
-    nextRolledBack: (p) => `修复问题后再次部署：npx zx scripts/deploy.mts --tag ${p.tag}`,
-    nextStatus: (p) =>
-      `请查看 npx zx scripts/deploy.mts --status；要回退：npx zx scripts/deploy.mts --rollback-release${p.previous ? ` ${p.previous}` : ""}`,
-    nextUnchanged: (p) => `正在服务的部分没有任何改动；修复问题后再运行 npx zx scripts/deploy.mts --tag ${p.tag}`,
+    nextRolledBack: (p) => `修复问题后再次部署：${deployCommand("--tag", p.tag)}`,
+    nextStatus: (p) => `请查看 ${deployCommand("--status")}；要回退：${deployCommand("--rollback-release", ...(p.previous ? [p.previous] : []))}`,
+    nextUnchanged: (p) => `正在服务的部分没有任何改动；修复问题后再运行 ${deployCommand("--tag", p.tag)}`,
     servingNow: (p) => `当前服务中：${p.serving}`,
     next: (p) => `下一步：${p.next}`,
     servingNothing: "无（后端没有运行）",
@@ -233,7 +236,7 @@ export const deploy: typeof en = {
     summaryNote: (p) => `${p.result}：${p.note}`,
     interrupted: (p) => `版本 ${p.id}（${p.tag}）没有完成：它的部署在“${p.phase}”阶段中断${p.previous ? `；在它之前由 ${p.previous} 提供服务` : ""}`,
     interruptedNext: (p) =>
-      `本次运行会将技术栈统一到一个版本：先删除 nginx 未使用的容器${p.canGoBack ? "；如果想回退：npx zx scripts/deploy.mts --rollback-release" : ""}`,
+      `本次运行会将技术栈统一到一个版本：先删除 nginx 未使用的容器${p.canGoBack ? `；如果想回退：${deployCommand("--rollback-release")}` : ""}`,
   },
   cli: {
     modesConflict: (p) => `--${p.a} 和 --${p.b} 不能同时使用`,

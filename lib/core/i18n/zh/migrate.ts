@@ -1,4 +1,5 @@
 /** 简体中文：lib/migrate 的消息（规则见 ../index.ts）。 */
+import { operatorCommand, SCRIPTS } from "../../vocabulary/scripts.ts";
 import type { migrate as en } from "../en/migrate.ts";
 
 /** 撤销本次运行的命令，作为提示的结尾。 */
@@ -15,7 +16,7 @@ export const migrate: typeof en = {
     driverDidNotRun: (p) => `迁移驱动未能在 ${p.backend} 镜像中运行：${p.reason}`,
     driverDidNotRunHint: "后端镜像需要带 alembic 和 sqlalchemy 的 python3，且工作目录中要有 alembic.ini",
     cannotReadState: (p) => `无法读取迁移状态：${p.error}`,
-    createDatabaseHint: "先创建它：npx zx scripts/migrate.mts --init",
+    createDatabaseHint: `先创建它：${operatorCommand(SCRIPTS.migrate, ["--init"])}`,
     isPostgresUpHint: "Postgres 是否在运行？查看 docker compose logs postgres",
     cannotRenderSql: (p) => `无法生成迁移的 SQL：${p.error}`,
     cannotCheckTables: (p) => `无法检查数据表：${p.error}`,

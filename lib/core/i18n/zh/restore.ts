@@ -1,4 +1,5 @@
 /** 简体中文：lib/restore 的消息（规则见 ../index.ts）。 */
+import { operatorCommand, SCRIPTS } from "../../vocabulary/scripts.ts";
 import type { restore as en } from "../en/restore.ts";
 
 const eventName = (e: "restore" | "rollback") => (e === "rollback" ? "回滚" : "恢复");
@@ -72,8 +73,8 @@ export const restore: typeof en = {
   },
   runLock: {
     toFinish: (p) => `要完成它：${p.command}`,
-    deployGoBack: "若要改为回到它之前正在服务的版本：npx zx scripts/deploy.mts --rollback-release",
-    migrateStatus: "运行 npx zx scripts/migrate.mts --status：它会说明数据库处于什么状态、还有哪些迁移待执行",
+    deployGoBack: `若要改为回到它之前正在服务的版本：${operatorCommand(SCRIPTS.deploy, ["--rollback-release"])}`,
+    migrateStatus: `运行 ${operatorCommand(SCRIPTS.migrate, ["--status"])}：它会说明数据库处于什么状态、还有哪些迁移待执行`,
     diedBeforeSnapshot: "它在安全快照完成之前（或在确认之前）就中断了：线上数据没有被改动",
     finishAgain: (p) => `要完成它，请再运行一次同样的${eventName(p.event)}，并用目录指定备份`,
     undoInstead: (p) => `若要改为撤销它：${p.command}`,
