@@ -1,5 +1,5 @@
 /**
- * Runs the compose builders of lib/compose.ts, filling the gaps of Compose v1
+ * Runs the compose builders of lib/commands/compose.ts, filling the gaps of Compose v1
  * (no `--wait`, no JSON `ps`, no `cp`) with docker-level fallbacks.
  */
 
