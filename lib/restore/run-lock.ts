@@ -9,14 +9,14 @@ import { msg } from "../core/i18n/index.ts";
 import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
 
-/**
- * The exact commands that finish or undo a run that died: its own recorded `finish` command,
- * and a rollback to the snapshot it took (one made after it started), if it got that far.
- */
 /** Pure: whether a run that died was a rollback or a restore (one that may have left data half replaced). */
 export const interruptedRestore = (dead: LockInfo | undefined): boolean =>
   dead !== undefined && (dead.script === "backup.mts" || dead.script === "rollback.mts") && /^(rollback|restore)/.test(dead.purpose);
 
+/**
+ * The exact commands that finish or undo a run that died: its own recorded `finish` command,
+ * and a rollback to the snapshot it took (one made after it started), if it got that far.
+ */
 export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date; encrypted?: boolean }>, root: string): string[] {
   const t = msg.restore.runLock;
   // A deploy never restores data: it is finished, or the release that served is deployed again.
