@@ -6,17 +6,14 @@
 import { ClawError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
 
-/**
- * Our own top-level entries in a data mount: a restore's staging (`.claw-restore-<tag>`) and an
- * in-place snapshot (`.claw-kept-<tag>`). Never counted, archived or restored as data.
- */
-export const OURS = ".claw-";
 /** A tag is a snapshot id (YYYYMMDD-HHMMSS): the only thing of ours that goes into a script. */
 export const TAG = /^\d{8}-\d{6}$/;
 const tagged = (tag: string) => {
   if (!TAG.test(tag)) throw new ClawError(msg.project.commands.volume.notSnapshotTag({ tag: JSON.stringify(tag) }));
   return tag;
 };
+// Our own top-level entries in a data mount, all `.claw-*`: a restore's staging and an in-place
+// snapshot. The scripts below never count, archive or restore them as data.
 export const stageName = (tag: string) => `.claw-restore-${tagged(tag)}`;
 export const keptName = (tag: string) => `.claw-kept-${tagged(tag)}`;
 
