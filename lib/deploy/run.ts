@@ -397,11 +397,7 @@ async function failed(
   throw f.e;
 }
 
-/** What serves now, read from the stack (not assumed): nginx's target and the image it runs. */
-export async function servingDescription(project: Project, c: Catalogue = catalogue()): Promise<string> {
-  return describeServing(await servingContainer(project), c);
-}
-
+/** What serves, as a line: nginx's target and the image it runs (read from the stack, not assumed). */
 function describeServing(s: Awaited<ReturnType<typeof servingContainer>>, c: Catalogue): string {
   if (!s) return c.deploy.run.servingNothing;
   return c.deploy.run.serving({ tag: s.image ? splitImageRef(s.image).tag : "?", container: s.name, running: s.running });
