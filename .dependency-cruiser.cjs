@@ -4,8 +4,6 @@
 // Layers of lib/, lowest first. A module may import its own layer and the layers below it, never a layer above.
 // Layers on the same level are siblings and must not import each other. migrate sits below deploy: a deploy's
 // migration phase runs the migrate engine.
-// Folders that do not exist yet (restore, deploy, migrate) are listed on purpose: the rules are plain path patterns,
-// they apply as soon as the folder appears.
 /** @type {string[][]} */
 const LAYERS = [["core"], ["commands"], ["infra"], ["project"], ["backup"], ["restore"], ["migrate"], ["deploy"], ["cli"]];
 

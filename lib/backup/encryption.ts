@@ -35,11 +35,6 @@ export interface EncryptionConfig {
   key?: Secret;
 }
 
-export interface ManifestEncryption {
-  scheme: "age";
-  recipients: string[];
-}
-
 /** Pure: what age's stderr means, as an error an operator can act on. */
 export function decryptError(stderr: string, what: string): Error {
   if (/no identity matched/i.test(stderr)) {

@@ -8,7 +8,6 @@ export const redisCli = (...args: string[]) => ["redis-cli", ...args];
 export const redisInfo = (section: string) => redisCli("info", section);
 export const redisConfigGet = (key: string) => redisCli("config", "get", key);
 export const redisConfigSet = (key: string, value: string) => redisCli("config", "set", key, value);
-export const redisLastSave = () => redisCli("lastsave");
 export const redisBgsave = () => redisCli("bgsave");
 
 /** argv: the RDB file to stdout (Redis replaces it by rename, so this reads one whole file). */

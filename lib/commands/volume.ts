@@ -7,16 +7,13 @@ import { ClawError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
 import { BACKUP_ID_SOURCE, isBackupId } from "../core/vocabulary/backup-id.ts";
 
-/**
- * Our own top-level entries in a data mount: a restore's staging (`.claw-restore-<tag>`) and an
- * in-place snapshot (`.claw-kept-<tag>`). Never counted, archived or restored as data.
- */
-export const OURS = ".claw-";
 /** A tag is a snapshot id (a backup id): the only thing of ours that goes into a script. */
 const tagged = (tag: string) => {
   if (!isBackupId(tag)) throw new ClawError(msg.project.commands.volume.notSnapshotTag({ tag: JSON.stringify(tag) }));
   return tag;
 };
+// Our own top-level entries in a data mount, all `.claw-*`: a restore's staging and an in-place
+// snapshot. The scripts below never count, archive or restore them as data.
 export const stageName = (tag: string) => `.claw-restore-${tagged(tag)}`;
 export const keptName = (tag: string) => `.claw-kept-${tagged(tag)}`;
 

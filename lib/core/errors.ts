@@ -85,13 +85,6 @@ export class CancelledError extends ClawError {
   }
 }
 
-/** migrate.mts --status: revisions are pending (nothing changed). */
-export class MigrationsPendingError extends ClawError {
-  constructor(message: string, hint?: string) {
-    super(message, { exitCode: ExitCode.migrationsPending, hint });
-  }
-}
-
 /** The database is at a revision the image does not know: refuse (nothing changed). */
 export class DatabaseAheadError extends ClawError {
   constructor(message: string, hint?: string) {

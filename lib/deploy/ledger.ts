@@ -12,8 +12,6 @@ import { RELEASE_TAG } from "../core/names.ts";
 import { redactPersonal } from "../core/secret.ts";
 
 export const LEDGER_FILE = "releases/ledger.jsonl";
-/** Images of this many succeeded releases are kept, so going back needs no pull. */
-export const DEFAULT_KEEP_RELEASES = 5;
 
 export type ReleaseResult = "started" | "succeeded" | "failed" | "rolled-back" | "interrupted";
 export type ReleaseKind = "deploy" | "rollback-release" | "auto-rollback";

@@ -1,10 +1,11 @@
 /**
- * A deploy, in named phases that read top to bottom: preflight (nothing changed yet) →
- * lock + ledger "started" → pre-deploy hook → backup → TLS → images → infrastructure →
- * migrations → release config → rollout → nginx → health → ledger → prune images →
- * post-deploy hook → webhook. A failure once the rollout has changed anything rolls every app
- * service back to the release that served before (containers, nginx, .env.prod); the
- * database only on request (its pre-deploy backup is named in the output).
+ * A deploy, in named phases that read top to bottom (PHASES in plan.ts), under the lock the
+ * caller takes first: preflight (nothing changed yet) → ledger "started" → pre-deploy hook →
+ * TLS → images → infrastructure → backup → migrations → release config → nginx → rollout (a
+ * first deploy: rollout, then nginx) → health → ledger → prune images → post-deploy hook →
+ * webhook. A failure once the rollout has changed anything rolls every app service back to
+ * the release that served before (containers, nginx, .env.prod); the database only on request
+ * (its pre-deploy backup is named in the output).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -159,7 +160,7 @@ async function checkDns(domain: string | undefined): Promise<void> {
   }
 }
 
-/** Preflight (read-only: nothing changes and nothing is locked yet) and the plan. */
+/** Preflight (read-only: nothing changes) and the plan; a deploy runs it under its lock, a dry run without one. */
 export async function prepareDeploy(project: Project, out: Output, req: DeployRequest, releaseId: string) {
   const t0 = Date.now();
   const compose = project.compose.withEnv({ CLAW_AI_TAG: req.tag });
@@ -396,11 +397,7 @@ async function failed(
   throw f.e;
 }
 
-/** What serves now, read from the stack (not assumed): nginx's target and the image it runs. */
-export async function servingDescription(project: Project, c: Catalogue = catalogue()): Promise<string> {
-  return describeServing(await servingContainer(project), c);
-}
-
+/** What serves, as a line: nginx's target and the image it runs (read from the stack, not assumed). */
 function describeServing(s: Awaited<ReturnType<typeof servingContainer>>, c: Catalogue): string {
   if (!s) return c.deploy.run.servingNothing;
   return c.deploy.run.serving({ tag: s.image ? splitImageRef(s.image).tag : "?", container: s.name, running: s.running });

@@ -1,5 +1,5 @@
 /**
- * Runs the compose builders of lib/compose.ts, filling the gaps of Compose v1
+ * Runs the compose builders of lib/commands/compose.ts, filling the gaps of Compose v1
  * (no `--wait`, no JSON `ps`, no `cp`) with docker-level fallbacks.
  */
 
@@ -375,11 +375,6 @@ export class ComposeClient implements ServiceControl {
   }
 
   /**
-   * A read-only tool run on a file (stdin) with a service's image: in its running container
-   * (quick), or in a throwaway container of the same image when the service is stopped, so a
-   * check never depends on the service being up (a rollback that died may have left it down).
-   */
-  /**
    * A command on a service's data: exec in its container when it runs, else a one-off on its
    * mounts (ComposeClient.onVolumes). For reads that must not wait for a stopped service.
    */
@@ -391,6 +386,11 @@ export class ComposeClient implements ServiceControl {
     return this.onVolumes(service, command, { entrypoint: "sh" }, ro);
   }
 
+  /**
+   * A read-only tool run on a file (stdin) with a service's image: in its running container
+   * (quick), or in a throwaway container of the same image when the service is stopped, so a
+   * check never depends on the service being up (a rollback that died may have left it down).
+   */
   async execOrThrowaway(service: string, command: readonly string[], ro: RunOptions = {}): Promise<RunResult> {
     // Running, or not known by label (Compose's exec then decides).
     if (!this.name || (await this.runningId(service)) !== null) return this.exec(service, command, {}, ro);

@@ -62,6 +62,7 @@ export interface DeploySettings {
   /** The TLS certificate's domain: DEPLOY_DOMAIN, else DOMAIN (the environment wins over .env.prod). */
   domain: string | undefined;
   email: string | undefined;
+  /** Images of this many succeeded releases are kept, so going back needs no pull (5 when unset). */
   keepReleases: number;
   /** DEPLOY_KEEP_BACKUPS as given (5 when unset); pruning reads snapshotRetention(), where unset means BACKUP_SNAPSHOT_KEEP. */
   keepBackups: number;

@@ -1,7 +1,8 @@
 /**
- * The one restore flow, for `backup.mts --restore`, `rollback.mts` and (later) deploy's
- * automatic rollback, as named phases: key → plan (checks everything, touches nothing) →
- * print the plan → stop here on --dry-run → confirm → apply → prove the stack healthy
+ * The one restore flow, for `backup.mts --restore`, `rollback.mts` and a failed deploy's
+ * database restore (its pre-deploy backup's Postgres, on --restore-db-on-failure or a yes on a
+ * TTY), as named phases: key → plan (checks everything, touches nothing) → print the plan →
+ * free-space check → stop here on --dry-run → confirm → apply → prove the stack healthy
  * (rollback) → report. The caller holds the lock.
  */
 import { hostname } from "node:os";

@@ -11,14 +11,14 @@ import type { Output } from "../core/output.ts";
 import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 import { SNAPSHOT_TIERS } from "../core/vocabulary/tiers.ts";
 
-/**
- * The exact commands that finish or undo a run that died: its own recorded `finish` command,
- * and a rollback to the snapshot it took (one made after it started), if it got that far.
- */
 /** Pure: whether a run that died was a rollback or a restore (one that may have left data half replaced). */
 export const interruptedRestore = (dead: LockInfo | undefined): boolean =>
   dead !== undefined && (dead.script === SCRIPTS.backup || dead.script === SCRIPTS.rollback) && /^(rollback|restore)/.test(dead.purpose);
 
+/**
+ * The exact commands that finish or undo a run that died: its own recorded `finish` command,
+ * and a rollback to the snapshot it took (one made after it started), if it got that far.
+ */
 export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date; encrypted?: boolean }>, root: string): string[] {
   const t = msg.restore.runLock;
   // A deploy never restores data: it is finished, or the release that served is deployed again.

@@ -447,9 +447,9 @@ function isRealDirectory(p: string): boolean {
   return lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
-/** Where the in-place snapshot `tag` of the uploads in `real` is kept: beside it. */
 // Named after the uploads directory too: two stacks whose uploads share a parent never touch each other's.
 const keptPrefix = (real: string) => `.claw-kept-uploads-${createHash("sha256").update(real).digest("hex").slice(0, 8)}-`;
+/** Where the in-place snapshot `tag` of the uploads in `real` is kept: beside it. */
 export const keptUploadsDir = (real: string, tag: string) => join(dirname(real), `${keptPrefix(real)}${tagged(tag)}`);
 const keptTagOf = (real: string, name: string) => {
   const p = keptPrefix(real);

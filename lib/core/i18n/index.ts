@@ -30,11 +30,7 @@ export function detectLang(env: NodeJS.ProcessEnv = process.env): Lang {
 
 let current: Lang = detectLang();
 
-/** The language messages are produced in (tests and the demo switch it). */
-export function lang(): Lang {
-  return current;
-}
-
+/** Switches the language messages are produced in (tests do; a script keeps the one its environment asks for). */
 export function setLang(l: Lang): void {
   current = l;
 }

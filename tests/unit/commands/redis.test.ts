@@ -20,7 +20,6 @@ import {
   redisCli,
   redisConfigGet,
   redisInfo,
-  redisLastSave,
   redisStageLines,
 } from "../../../lib/commands/redis.ts";
 import { stageScript } from "../../../lib/commands/volume.ts";
@@ -126,10 +125,9 @@ test("the RDB check gives redis-check-rdb a private temp file holding stdin, pas
   assert.equal(sh(`[ -e '${file}' ]`).status, 1, "the temp file is gone");
 });
 
-test("the named redis-cli calls: INFO of a section, CONFIG GET of a key, LASTSAVE and BGSAVE", () => {
+test("the named redis-cli calls: INFO of a section, CONFIG GET of a key and BGSAVE", () => {
   assert.deepEqual(redisInfo("keyspace"), ["redis-cli", "info", "keyspace"]);
   assert.deepEqual(redisConfigGet("dir"), ["redis-cli", "config", "get", "dir"]);
-  assert.deepEqual(redisLastSave(), ["redis-cli", "lastsave"]);
   assert.deepEqual(redisBgsave(), ["redis-cli", "bgsave"]);
 });
 

@@ -6,7 +6,6 @@ import { parseJsonLines } from "../../../lib/core/jsonl.ts";
 import {
   appendLedger,
   currentRelease,
-  DEFAULT_KEEP_RELEASES,
   formatReleases,
   imagesToPrune,
   LEDGER_FILE,
@@ -18,6 +17,7 @@ import {
   tagsToKeep,
   unfinishedRelease,
 } from "../../../lib/deploy/ledger.ts";
+import { deploySettings } from "../../../lib/project/config.ts";
 import { tmp } from "../helpers.ts";
 
 const IMAGE = "ghcr.io/claw/backend";
@@ -31,7 +31,7 @@ const lines = (...ls: unknown[]) => ls.map((l) => (typeof l === "string" ? l : J
 test("the ledger lives in releases/ledger.jsonl and keeps the images of 5 releases by default", () => {
   assert.equal(LEDGER_FILE, "releases/ledger.jsonl");
   assert.equal(ledgerPath("/srv/claw"), "/srv/claw/releases/ledger.jsonl");
-  assert.equal(DEFAULT_KEEP_RELEASES, 5);
+  assert.equal(deploySettings(() => undefined, {}).keepReleases, 5, "DEPLOY_KEEP_RELEASES unset");
 });
 
 test("parseLedger merges the lines of one release by id, later fields winning, in the order releases started", () => {

@@ -108,11 +108,5 @@ export const restore = {
       missingComponent: (p: { id: string; components: string }) => `backup ${p.id} has no ${p.components} component`,
       missingComponentHint: (p: { flag: string }) => `roll back the rest with --${p.flag}`,
     },
-    pending: {
-      checking: "checking .env.prod, the compose file and Docker",
-      project: (p: { root: string; count: number }) => `project ${p.root}: ${p.count} services in the compose model`,
-      notImplemented: (p: { name: string }) => `${p.name} is not implemented yet: only its flags and the environment checks exist`,
-      notImplementedHint: "see the open claw-ops issues for its status",
-    },
   },
 };

@@ -100,11 +100,5 @@ export const restore: typeof en = {
       missingComponent: (p) => `备份 ${p.id} 中没有 ${p.components} 组件`,
       missingComponentHint: (p) => `用 --${p.flag} 回滚其余部分`,
     },
-    pending: {
-      checking: "检查 .env.prod、compose 文件和 Docker",
-      project: (p) => `项目 ${p.root}：compose 模型中有 ${p.count} 个服务`,
-      notImplemented: (p) => `${p.name} 尚未实现：目前只有参数解析和环境检查`,
-      notImplementedHint: "其进展见 claw-ops 仓库中未关闭的 issue",
-    },
   },
 };
