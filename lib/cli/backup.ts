@@ -220,8 +220,8 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
     purpose: `restore from ${m.id}`,
     finish: `npx zx scripts/backup.mts --restore ${relative(root, dir)}${inputFlags(cmd)} -y`,
   };
-  return withRunLock(root, who, out, (lock) =>
-    restoreFlow(project, out, {
+  return withRunLock(root, who, out, async (lock) => {
+    const report = await restoreFlow(project, out, {
       lock,
       event: "restore",
       dir,
@@ -232,8 +232,10 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
       yes: cmd.yes,
       verifyStack: false,
       allowPlaintext: cmd.allowPlaintext,
-    }),
-  );
+    });
+    out.result(report.result);
+    return 0;
+  });
 }
 
 async function takeBackup(out: Output, root: string, components: ComponentName[], dryRun: boolean): Promise<number> {

@@ -135,8 +135,8 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
     );
   }
   const who = { script: SCRIPT, purpose: `rollback to ${m.id}`, finish: finishCommand(root, dir, components, cmd) };
-  return withRunLock(root, who, out, (lock) =>
-    restoreFlow(project, out, {
+  return withRunLock(root, who, out, async (lock) => {
+    const report = await restoreFlow(project, out, {
       lock,
       event: "rollback",
       dir,
@@ -147,6 +147,8 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
       yes: cmd.yes,
       verifyStack: true,
       allowPlaintext: cmd.allowPlaintext,
-    }),
-  );
+    });
+    out.result(report.result);
+    return 0;
+  });
 }
