@@ -30,9 +30,10 @@ import { snapshotSettings } from "../project/config.ts";
 import { loadEnv } from "../project/env.ts";
 import { ENV_FILE, openProject, projectRoot, repoRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
-import { inputFlags, interruptedRestore, withRunLock } from "../restore/run-lock.ts";
+import { interruptedRestore } from "../restore/interrupted.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
+import { inputFlags, withRunLock } from "./run-lock.ts";
 
 const SCRIPT = "backup.mts";
 

@@ -17,9 +17,9 @@ import { applyMigrations, engineFor, failure, lintPending, migrationStatus, refu
 import { seed } from "../migrate/seed.ts";
 import { describeState, downgradePath } from "../migrate/state.ts";
 import { openProject, projectRoot } from "../project/project.ts";
-import { withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
+import { withRunLock } from "./run-lock.ts";
 
 const SCRIPT = "migrate.mts";
 

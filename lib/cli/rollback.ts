@@ -10,11 +10,11 @@ import { msg } from "../core/i18n/index.ts";
 import { choose } from "../core/prompts.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
-import { inputFlags, withRunLock } from "../restore/run-lock.ts";
 import { readUndo } from "../restore/undo.ts";
 import { listCommand } from "./backup.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
+import { inputFlags, withRunLock } from "./run-lock.ts";
 
 const SCRIPT = "rollback.mts";
 const SKIPS: Record<string, ComponentName> = {

@@ -19,8 +19,8 @@ import { notify } from "../infra/notify.ts";
 import { verifyStack } from "../project/health.ts";
 import type { Project } from "../project/project.ts";
 import { applyRestore, type ComponentResult, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
+import { interruptedRestore } from "./interrupted.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
-import { interruptedRestore } from "./run-lock.ts";
 import { checkRestoreSpace } from "./space.ts";
 
 export interface RestoreRequest {

@@ -1,5 +1,6 @@
 /**
- * The lock as every script takes it: held for the whole operation, and when it had to be
+ * The lock as every script takes it (the CLI's: it tells the operator, by script name, what a
+ * dead run was doing and the commands that finish or undo it): held for the whole operation, and when it had to be
  * recovered from a run that died, the operator is told what that run was doing and how to
  * finish or undo it.
  */
@@ -8,15 +9,12 @@ import { listBackups, SNAPSHOT_TIERS } from "../backup/store.ts";
 import { msg } from "../core/i18n/index.ts";
 import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
+import { interruptedRestore } from "../restore/interrupted.ts";
 
 /**
  * The exact commands that finish or undo a run that died: its own recorded `finish` command,
  * and a rollback to the snapshot it took (one made after it started), if it got that far.
  */
-/** Pure: whether a run that died was a rollback or a restore (one that may have left data half replaced). */
-export const interruptedRestore = (dead: LockInfo | undefined): boolean =>
-  dead !== undefined && (dead.script === "backup.mts" || dead.script === "rollback.mts") && /^(rollback|restore)/.test(dead.purpose);
-
 export function recoveryAdvice(dead: LockInfo, snapshots: ReadonlyArray<{ dir: string; time: Date; encrypted?: boolean }>, root: string): string[] {
   const t = msg.restore.runLock;
   // A deploy never restores data: it is finished, or the release that served is deployed again.

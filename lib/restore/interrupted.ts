@@ -1,0 +1,6 @@
+/** Whether a run that died may have left data half replaced, read from the lock it left. */
+import type { LockInfo } from "../core/lock.ts";
+
+/** Pure: whether a run that died was a rollback or a restore (one that may have left data half replaced). */
+export const interruptedRestore = (dead: LockInfo | undefined): boolean =>
+  dead !== undefined && (dead.script === "backup.mts" || dead.script === "rollback.mts") && /^(rollback|restore)/.test(dead.purpose);
