@@ -31,9 +31,10 @@ import { snapshotSettings } from "../project/config.ts";
 import { loadEnv } from "../project/env.ts";
 import { ENV_FILE, openProject, projectRoot, repoRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
-import { inputFlags, interruptedRestore, withRunLock } from "../restore/run-lock.ts";
+import { interruptedRestore } from "../restore/interrupted.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
+import { inputFlags, withRunLock } from "./run-lock.ts";
 
 const SCRIPT = SCRIPTS.backup;
 
@@ -221,8 +222,8 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
     purpose: `restore from ${m.id}`,
     finish: operatorCommand(SCRIPT, ["--restore", relative(root, dir), ...inputFlags(cmd), "-y"]),
   };
-  return withRunLock(root, who, out, (lock) =>
-    restoreFlow(project, out, {
+  return withRunLock(root, who, out, async (lock) => {
+    const report = await restoreFlow(project, out, {
       lock,
       event: "restore",
       dir,
@@ -233,8 +234,10 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
       yes: cmd.yes,
       verifyStack: false,
       allowPlaintext: cmd.allowPlaintext,
-    }),
-  );
+    });
+    out.result(report.result);
+    return 0;
+  });
 }
 
 async function takeBackup(out: Output, root: string, components: ComponentName[], dryRun: boolean): Promise<number> {

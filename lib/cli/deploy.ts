@@ -15,9 +15,9 @@ import { applyDeploy, newReleaseId, prepareDeploy, printSummary, reportInterrupt
 import { describeTlsPlan, shownTlsPlan } from "../deploy/tls.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { servingTarget } from "../project/serving.ts";
-import { withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
+import { withRunLock } from "./run-lock.ts";
 
 const SCRIPT = SCRIPTS.deploy;
 

@@ -1,26 +1,23 @@
 /**
  * migrate.mts: typed options from the flags (one mode per run), then one handler per mode:
- * apply (default, or --dry-run), --status, --lint, --rollback <revision>.
+ * apply (default, or --dry-run), --status, --lint, --rollback <revision> (lib/migrate/downgrade.ts).
  */
-import { relative } from "node:path";
-import { runBackup } from "../backup/run.ts";
-import { pruneSnapshotsAfterSuccess } from "../backup/store.ts";
-import { ExitCode, PreconditionError, UsageError } from "../core/errors.ts";
+import { ExitCode, UsageError } from "../core/errors.ts";
 import { displayWidth, localized, msg, padCells } from "../core/i18n/index.ts";
 import { REVISION_ID } from "../core/names.ts";
 import type { Output } from "../core/output.ts";
-import { confirmOrRefuse } from "../core/prompts.ts";
 import { SCRIPTS } from "../core/vocabulary/scripts.ts";
-import { freshDatabase } from "../migrate/fresh.ts";
+import { downgradeTo } from "../migrate/downgrade.ts";
+import { freshStart } from "../migrate/fresh.ts";
 import { initDatabase } from "../migrate/init.ts";
 import { describeLint, squawkBinary } from "../migrate/lint.ts";
-import { applyMigrations, engineFor, failure, lintPending, migrationStatus, refuseState } from "../migrate/run.ts";
+import { applyMigrations, engineFor, lintPending, migrationStatus, refuseState } from "../migrate/run.ts";
 import { seed } from "../migrate/seed.ts";
-import { describeState, downgradePath } from "../migrate/state.ts";
+import { describeState } from "../migrate/state.ts";
 import { openProject, projectRoot } from "../project/project.ts";
-import { withRunLock } from "../restore/run-lock.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
+import { withRunLock } from "./run-lock.ts";
 
 const SCRIPT = SCRIPTS.migrate;
 
@@ -84,72 +81,13 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
   }
   if (cmd.mode === "rollback") {
     const who = { script: SCRIPT, purpose: `migration rollback to ${cmd.revision}` };
-    return withRunLock(root, who, out, async () => {
-      const engine = engineFor(project);
-      const s = await migrationStatus(project, engine);
-      refuseState(s.state);
-      if (!s.info.revisions.some((r) => r.revision === cmd.revision) && cmd.revision !== "base")
-        throw new UsageError(msg.migrate.cli.notInImage({ revision: cmd.revision }), msg.migrate.cli.seeRevisionsHint);
-      const undo = downgradePath(s.info, cmd.revision);
-      if (!undo)
-        throw new UsageError(
-          msg.migrate.cli.notBelow({ revision: cmd.revision, current: s.info.current.join(", ") }),
-          msg.migrate.cli.seeRevisionsHint,
-        );
-      if (undo.length === 0) {
-        out.info(msg.migrate.cli.alreadyAt({ revision: cmd.revision }));
-        out.result({ ok: true, phase: "done", downgraded: [], current: cmd.revision, backup: null });
-        return 0;
-      }
-      await confirmOrRefuse(msg.migrate.cli.downgradeQuestion({ from: s.info.current.join(", "), to: cmd.revision, undo: undo.join(", ") }), {
-        yes: cmd.yes,
-        what: msg.migrate.cli.downgradeWhat,
-      });
-      let backup: string | null = null;
-      if (!cmd.skipBackup) {
-        const r = await out.step(
-          localized((c) => c.migrate.run.preMigrateBackupStep),
-          () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
-        );
-        backup = relative(root, r.dir);
-        pruneSnapshotsAfterSuccess(
-          root,
-          () => project.config.snapshotRetention(),
-          ["pre-migrate"],
-          (m) => out.warn(m),
-        );
-      }
-      const r = await out.step(
-        localized((c) => c.migrate.cli.downgradeStep({ revision: cmd.revision })),
-        async () => {
-          const d = await engine.downgrade(cmd.revision);
-          if (!d.ok) throw failure(d, backup);
-          return d;
-        },
-      );
-      out.success(msg.migrate.cli.downgraded({ applied: r.applied.join(", "), current: r.current.join(", ") }));
-      out.result({ ok: true, phase: "done", downgraded: r.applied, current: r.current[0] ?? null, backup });
-      return 0;
-    });
+    const r = await withRunLock(root, who, out, () => downgradeTo(project, out, cmd));
+    out.result(r);
+    return 0;
   }
   const run = async () => {
     // --fresh has taken its own backup: the empty database needs no other.
-    if (cmd.fresh) {
-      // Everything that could refuse afterwards is checked before the database is dropped.
-      const engine = engineFor(project);
-      const s = await migrationStatus(project, engine);
-      if (s.state.kind === "multiple-heads" || s.state.kind === "no-revisions") refuseState(s.state);
-      const lints = await lintPending(
-        project,
-        engine,
-        s.info.revisions.map((r) => r.revision),
-        squawkBinary(),
-        out,
-      );
-      if (project.config.migrate.lint === "strict" && lints.some((l) => l.findings.length))
-        throw new PreconditionError(msg.migrate.cli.strictFresh, msg.migrate.cli.strictFreshHint);
-      await freshDatabase(project, out, { yes: cmd.yes });
-    }
+    if (cmd.fresh) await freshStart(project, out, { yes: cmd.yes });
     if (cmd.init || cmd.fresh)
       await out.step(
         localized((c) => c.migrate.cli.initStep),

@@ -11,11 +11,11 @@ import { choose } from "../core/prompts.ts";
 import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
-import { inputFlags, withRunLock } from "../restore/run-lock.ts";
 import { readUndo } from "../restore/undo.ts";
 import { listCommand } from "./backup.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
+import { inputFlags, withRunLock } from "./run-lock.ts";
 
 const SCRIPT = SCRIPTS.rollback;
 const SKIPS: Record<string, ComponentName> = {
@@ -135,8 +135,8 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
     );
   }
   const who = { script: SCRIPT, purpose: `rollback to ${m.id}`, finish: finishCommand(root, dir, components, cmd) };
-  return withRunLock(root, who, out, (lock) =>
-    restoreFlow(project, out, {
+  return withRunLock(root, who, out, async (lock) => {
+    const report = await restoreFlow(project, out, {
       lock,
       event: "rollback",
       dir,
@@ -147,6 +147,8 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
       yes: cmd.yes,
       verifyStack: true,
       allowPlaintext: cmd.allowPlaintext,
-    }),
-  );
+    });
+    out.result(report.result);
+    return 0;
+  });
 }

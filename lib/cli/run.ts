@@ -3,7 +3,7 @@
  * Helpers throw; only `runScript` turns an error into an exit code (after cleanups ran).
  */
 import { basename, join } from "node:path";
-import { ClawError, ExitCode } from "../core/errors.ts";
+import { ClawError, ExitCode, FailedWithResult } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
 import { LOG_KEEP_DAYS, pruneLogs } from "../core/logs.ts";
 import { Output } from "../core/output.ts";
@@ -57,7 +57,12 @@ export async function runScript(
   try {
     const code = (await body({ args, out })) ?? ExitCode.ok;
     return setExit(code);
-  } catch (e) {
+  } catch (thrown) {
+    let e = thrown;
+    if (e instanceof FailedWithResult) {
+      if (out.json && !out.resultWritten) out.result(e.result);
+      e = e.failure;
+    }
     if (e instanceof ClawError) {
       out.error(e.message);
       if (e.hint) out.info(msg.cli.run.hint({ hint: e.hint }));

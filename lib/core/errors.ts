@@ -53,6 +53,21 @@ export class ClawError extends Error {
   }
 }
 
+/**
+ * A failure that comes with its --json result, built where the facts are (what serves now,
+ * each component's result, what to run next): only the CLI prints it, in place of the generic
+ * one, then reports `failure` as it would have.
+ */
+export class FailedWithResult extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly result: Readonly<Record<string, unknown>>,
+  ) {
+    super(failure instanceof Error ? failure.message : String(failure), { cause: failure });
+    this.name = new.target.name;
+  }
+}
+
 /** Bad flags or arguments: nothing was done. */
 export class UsageError extends ClawError {
   constructor(message: string, hint: string = msg.core.errors.usageHint) {

@@ -136,7 +136,7 @@ export class Output {
     process.stdout.write(`${redactedJson(value, 2)}\n`);
   }
 
-  /** Whether the run's JSON result is out already (a failed restore reports its own): stdout holds one document. */
+  /** Whether the run's JSON result is out already: stdout holds one document. */
   resultWritten = false;
 
   close(): void {

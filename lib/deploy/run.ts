@@ -17,7 +17,7 @@ import { NEEDS } from "../backup/registry.ts";
 import { runBackup } from "../backup/run.ts";
 import { pruneSnapshots } from "../backup/store.ts";
 import * as d from "../commands/docker.ts";
-import { PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
+import { FailedWithResult, PreconditionError, ServiceUnhealthyError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
 import { type Catalogue, catalogue, displayWidth, localized, msg, padCells, padCellsStart } from "../core/i18n/index.ts";
 import type { Lock } from "../core/lock.ts";
@@ -393,8 +393,8 @@ async function failed(
   };
   await say(project, out, plan, "failure", outcome);
   printSummary(out, f.phases, plan);
-  out.result(outcome);
-  throw f.e;
+  // The CLI prints the outcome (one JSON document, also when a database restore ran meanwhile).
+  throw new FailedWithResult(f.e, { ...outcome });
 }
 
 /** What serves, as a line: nginx's target and the image it runs (read from the stack, not assumed). */

@@ -6,12 +6,34 @@
 import { relative } from "node:path";
 import { runBackup } from "../backup/run.ts";
 import { createDatabaseSql, dropDatabaseSql, psql } from "../commands/postgres.ts";
+import { PreconditionError } from "../core/errors.ts";
 import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { typeToConfirm } from "../core/prompts.ts";
 import type { Project } from "../project/project.ts";
 import { serviceByRole } from "../project/stack.ts";
-import { restoreCommand, waitForPostgres } from "./run.ts";
+import { squawkBinary } from "./lint.ts";
+import { engineFor, lintPending, migrationStatus, refuseState, restoreCommand, waitForPostgres } from "./run.ts";
+
+/**
+ * --fresh: everything that could refuse afterwards (two heads, no revisions, a strict lint
+ * finding in any revision) is checked before the database is dropped; then freshDatabase.
+ */
+export async function freshStart(project: Project, out: Output, o: { yes: boolean }): Promise<string> {
+  const engine = engineFor(project);
+  const s = await migrationStatus(project, engine);
+  if (s.state.kind === "multiple-heads" || s.state.kind === "no-revisions") refuseState(s.state);
+  const lints = await lintPending(
+    project,
+    engine,
+    s.info.revisions.map((r) => r.revision),
+    squawkBinary(),
+    out,
+  );
+  if (project.config.migrate.lint === "strict" && lints.some((l) => l.findings.length))
+    throw new PreconditionError(msg.migrate.cli.strictFresh, msg.migrate.cli.strictFreshHint);
+  return freshDatabase(project, out, o);
+}
 
 export async function freshDatabase(project: Project, out: Output, o: { yes: boolean }): Promise<string> {
   const { user, db } = project.config.postgres;

@@ -10,7 +10,7 @@ import { relative } from "node:path";
 import { decryptionKey } from "../backup/encryption.ts";
 import { type ComponentName, KEPT_COMPONENTS, readManifest } from "../backup/manifest.ts";
 import { REGISTRY } from "../backup/registry.ts";
-import { ClawError } from "../core/errors.ts";
+import { ClawError, FailedWithResult } from "../core/errors.ts";
 import { localized, msg, padCells } from "../core/i18n/index.ts";
 import type { Lock } from "../core/lock.ts";
 import type { Output } from "../core/output.ts";
@@ -20,8 +20,8 @@ import { notify } from "../infra/notify.ts";
 import { verifyStack } from "../project/health.ts";
 import type { Project } from "../project/project.ts";
 import { applyRestore, type ComponentResult, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
+import { interruptedRestore } from "./interrupted.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
-import { interruptedRestore } from "./run-lock.ts";
 import { checkRestoreSpace } from "./space.ts";
 
 export interface RestoreRequest {
@@ -41,7 +41,13 @@ export interface RestoreRequest {
   lock?: Lock;
 }
 
-export async function restoreFlow(project: Project, out: Output, req: RestoreRequest): Promise<number> {
+/** What a restore flow ended with: its --json result (the plan, for a dry run), for the CLI to print. */
+export interface RestoreReport {
+  result: Readonly<Record<string, unknown>>;
+}
+
+/** Runs the flow; a failure is thrown as FailedWithResult (its result beside the error). */
+export async function restoreFlow(project: Project, out: Output, req: RestoreRequest): Promise<RestoreReport> {
   const key = decryptionKey(project.config.encryption, req.identity);
   const plan = await out.step(
     localized((c) => c.restore.flow.checking),
@@ -53,10 +59,7 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
     ? plan.components.filter((c) => KEPT_COMPONENTS.includes(c) && (REGISTRY[c].canKeep?.({ project, dir: plan.dir, out }) ?? true))
     : [];
   await checkRestoreSpace(project, plan.manifest, plan.components, inPlace);
-  if (req.dryRun) {
-    out.result(planResult(plan));
-    return 0;
-  }
+  if (req.dryRun) return { result: planResult(plan) };
   const t = msg.restore.flow;
   const verb = req.event === "rollback" ? t.whatRollback : t.whatRestore;
   const question = (req.event === "rollback" ? t.confirmRollback : t.confirmRestore)({
@@ -74,7 +77,13 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
 }
 
 /** Results per component, the webhook, the JSON result; a failed restore names its undo and throws. */
-export async function report(project: Project, out: Output, event: "restore" | "rollback", id: string, outcome: RestoreOutcome): Promise<number> {
+export async function report(
+  project: Project,
+  out: Output,
+  event: "restore" | "rollback",
+  id: string,
+  outcome: RestoreOutcome,
+): Promise<RestoreReport> {
   const t = msg.restore.flow;
   for (const [c, r] of Object.entries(outcome.results)) out.info(`${padCells(c, 8)} ${resultLabel(r)}`);
   if (outcome.backendDowntimeMs !== undefined) out.info(t.backendDown({ secs: (outcome.backendDowntimeMs / 1000).toFixed(1) }));
@@ -92,7 +101,7 @@ export async function report(project: Project, out: Output, event: "restore" | "
     },
     (m) => out.warn(m),
   );
-  out.result({
+  const result = {
     ok: !outcome.error,
     backup: id,
     results: outcome.results,
@@ -101,16 +110,19 @@ export async function report(project: Project, out: Output, event: "restore" | "
     phases: out.phases,
     peakRssKB: process.resourceUsage().maxRSS,
     ...(outcome.error ? { error: outcome.error.message } : {}),
-  });
+  };
   if (outcome.error) {
     if (outcome.snapshot) {
       const snap = relative(project.root, outcome.snapshot);
       out.info(t.stateBefore({ event, snapshot: snap, command: undoCommand(project, snap, readManifest(outcome.snapshot)) }));
     }
-    throw outcome.error instanceof ClawError ? outcome.error : new ClawError(outcome.error.message, { cause: outcome.error });
+    throw new FailedWithResult(
+      outcome.error instanceof ClawError ? outcome.error : new ClawError(outcome.error.message, { cause: outcome.error }),
+      result,
+    );
   }
   out.success(t.done({ event, id }));
-  return 0;
+  return { result };
 }
 
 /** A component's result as the summary shows it (the --json results keep the values). */

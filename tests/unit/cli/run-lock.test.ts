@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { recoveryAdvice } from "../../../lib/cli/run-lock.ts";
 import type { LockInfo } from "../../../lib/core/lock.ts";
-import { recoveryAdvice } from "../../../lib/restore/run-lock.ts";
 
 const root = "/srv/claw";
 const dead: LockInfo = {

@@ -1,5 +1,6 @@
 /**
- * The lock as every script takes it: held for the whole operation, and when it had to be
+ * The lock as every script takes it (the CLI's: it tells the operator, by script name, what a
+ * dead run was doing and the commands that finish or undo it): held for the whole operation, and when it had to be
  * recovered from a run that died, the operator is told what that run was doing and how to
  * finish or undo it.
  */
@@ -10,10 +11,7 @@ import { type Lock, type LockInfo, type LockOwner, withLock } from "../core/lock
 import type { Output } from "../core/output.ts";
 import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
 import { SNAPSHOT_TIERS } from "../core/vocabulary/tiers.ts";
-
-/** Pure: whether a run that died was a rollback or a restore (one that may have left data half replaced). */
-export const interruptedRestore = (dead: LockInfo | undefined): boolean =>
-  dead !== undefined && (dead.script === SCRIPTS.backup || dead.script === SCRIPTS.rollback) && /^(rollback|restore)/.test(dead.purpose);
+import { interruptedRestore } from "../restore/interrupted.ts";
 
 /**
  * The exact commands that finish or undo a run that died: its own recorded `finish` command,
