@@ -32,6 +32,9 @@ export const project = {
       unknownComponent: (p: { name: string }) => `names an unknown component ${p.name}`,
       namesNothing: "names nothing",
       warnOrStrict: "must be warn or strict",
+      /** An enum's or a strict yes/no's words: `must be warn or strict`. */
+      oneOf: (p: { values: readonly string[] }) => `must be ${p.values.join(" or ")}`,
+      wholeNumber: (p: { min: number }) => (p.min > 0 ? `must be a whole number of at least ${p.min}` : "must be a whole number"),
       missing: "is missing",
       zlibLevel: "must be a zlib level 0-9",
     },

@@ -27,6 +27,8 @@ export const project: typeof en = {
       unknownComponent: (p) => `含有未知组件 ${p.name}`,
       namesNothing: "没有列出任何组件",
       warnOrStrict: "只能是 warn 或 strict",
+      oneOf: (p) => `只能是 ${p.values.join(" 或 ")}`,
+      wholeNumber: (p) => (p.min > 0 ? `必须是不小于 ${p.min} 的整数` : "必须是整数"),
       missing: "缺失",
       zlibLevel: "必须是 0-9 的 zlib 压缩级别",
     },
