@@ -10,10 +10,11 @@ import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import { appendJsonLine, parseJsonLines } from "../core/jsonl.ts";
 import { RELEASE_TAG } from "../core/names.ts";
 import { redactPersonal } from "../core/secret.ts";
+import { settingDefault } from "../project/settings.ts";
 
 export const LEDGER_FILE = "releases/ledger.jsonl";
 /** Images of this many succeeded releases are kept, so going back needs no pull. */
-export const DEFAULT_KEEP_RELEASES = 5;
+export const DEFAULT_KEEP_RELEASES = settingDefault("DEPLOY_KEEP_RELEASES");
 
 export type ReleaseResult = "started" | "succeeded" | "failed" | "rolled-back" | "interrupted";
 export type ReleaseKind = "deploy" | "rollback-release" | "auto-rollback";

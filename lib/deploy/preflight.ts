@@ -16,7 +16,6 @@ import type { ComposeClient } from "../infra/compose-client.ts";
 import type { Project } from "../project/project.ts";
 import { interpolate } from "../project/stack.ts";
 
-export const DEFAULT_MIN_FREE_MB = 1024;
 export const HOOKS = ["pre-deploy", "post-deploy"] as const;
 export type HookName = (typeof HOOKS)[number];
 

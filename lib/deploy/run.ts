@@ -91,9 +91,6 @@ function configHashes(project: Project): Record<string, string> {
 
 const appImageOf = (project: Project) => releaseOf(project).image;
 
-/** Pre-deploy backups leave Milvus out by default: its backup pauses it, and a deploy never touches its data. */
-export const DEFAULT_DEPLOY_BACKUP: ComponentName[] = ["postgres", "redis", "uploads", "config"];
-
 /** Whether every service of a role runs, from one `compose ps`. */
 async function roleRunning(project: Project): Promise<(role: string) => boolean> {
   const states = await project.compose.ps({ all: true });
@@ -131,7 +128,7 @@ async function facts(project: Project, req: DeployRequest, releaseId: string, ho
     backendRunning: serving !== undefined,
     runningTag: serving?.image ? splitImageRef(serving.image).tag : undefined,
     tls,
-    backupComponents: project.config.deploy.backupComponents ?? DEFAULT_DEPLOY_BACKUP,
+    backupComponents: project.config.deploy.backupComponents,
     missing: await missingImages(refs),
     build: project.stack.services.filter((s) => s.build).map((s) => s.name),
     hooks,

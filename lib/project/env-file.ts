@@ -7,7 +7,8 @@
 
 import { parse } from "dotenv";
 import { msg } from "../core/i18n/index.ts";
-import { ENV_SCHEMA, type KeySpec, validateEnv, withEnvValue } from "./env.ts";
+import { validateEnv, withEnvValue } from "./env.ts";
+import { SETTINGS } from "./settings.ts";
 
 /** What the operator gives: not generated, not in the template as a usable value. */
 export const ASKED_KEYS = [
@@ -37,8 +38,8 @@ export class EnvValueError extends Error {
   }
 }
 
-/** Keys whose value is generated: the schema's passwords (secret, with a minimum length). */
-export const GENERATED_KEYS: readonly string[] = ENV_SCHEMA.filter((s: KeySpec) => s.secret && s.minLength !== undefined).map((s) => s.name);
+/** Keys whose value is generated: the table's passwords. */
+export const GENERATED_KEYS: readonly string[] = SETTINGS.filter((s) => s.type === "password").map((s) => s.name);
 
 export interface EnvFilePlan {
   text: string;

@@ -48,7 +48,7 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
   const root = o.root ?? projectRoot(environ);
   const envFile = join(root, ENV_FILE);
   const env = loadEnv(envFile);
-  const config = parseConfig((k) => env.get(k));
+  const config = parseConfig((k) => env.get(k), environ);
   const files = composeFiles(root, environ.COMPOSE_FILE);
   const stack = loadStack(files);
   await requireDocker();
