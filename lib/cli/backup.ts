@@ -26,8 +26,7 @@ import {
 import { UsageError } from "../core/errors.ts";
 import { localized, msg, padCells } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
-import { snapshotSettings } from "../project/config.ts";
-import { loadEnv } from "../project/env.ts";
+import { snapshotPolicyOf } from "../project/config.ts";
 import { ENV_FILE, openProject, projectRoot, repoRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { inputFlags, interruptedRestore, withRunLock } from "../restore/run-lock.ts";
@@ -139,13 +138,7 @@ export function listCommand(out: Output, root: string, now = new Date()): number
  */
 function listingMarks(out: Output, root: string, now: Date, all: readonly StoredBackup[]): Map<string, string> | undefined {
   try {
-    const env = loadEnv(join(root, ENV_FILE), { validate: false });
-    return snapshotPruneMarks(
-      root,
-      snapshotSettings((k) => env.get(k)),
-      now,
-      all,
-    );
+    return snapshotPruneMarks(root, snapshotPolicyOf(join(root, ENV_FILE)), now, all);
   } catch (e) {
     out.warn(msg.backup.cli.notMarked({ reason: (e as Error).message }));
     return undefined;

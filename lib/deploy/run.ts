@@ -29,7 +29,7 @@ import { notify } from "../infra/notify.ts";
 import { squawkBinary } from "../migrate/lint.ts";
 import { applyMigrations, MigrationFailedError } from "../migrate/run.ts";
 import { setEnvValue } from "../project/env.ts";
-import type { Project } from "../project/project.ts";
+import { composeVariable, type Project } from "../project/project.ts";
 import { releaseOf, splitImageRef } from "../project/release.ts";
 import { servingTarget } from "../project/serving.ts";
 import { findByRole, interpolate, serviceByRole } from "../project/stack.ts";
@@ -115,14 +115,14 @@ async function facts(project: Project, req: DeployRequest, releaseId: string, ho
   const current = currentRelease(releases);
   const image = appImageOf(project);
   const running = await roleRunning(project);
-  const withTag = (x: string) => interpolate(x, (k) => (k === "CLAW_AI_TAG" ? req.tag : (project.env.get(k) ?? process.env[k])));
+  const withTag = (x: string) => interpolate(x, (k) => (k === "CLAW_AI_TAG" ? req.tag : composeVariable(project, k)));
   const refs = project.stack.services.filter((s) => s.image && !s.build).map((s) => withTag(s.image!));
   const serving = await servingContainer(project);
   return {
     releaseId,
     image,
     tag: req.tag,
-    currentTag: project.env.get("CLAW_AI_TAG") ?? "",
+    currentTag: project.config.release.tag ?? "",
     previous: current ? { id: current.id, tag: current.tag } : undefined,
     dataRunning: running("postgres") || (await postgresVolumeExists(project)),
     backendRunning: serving !== undefined,
@@ -589,7 +589,7 @@ async function nginxUp(project: Project, compose: ComposeClient, plan: DeployPla
   if (!plan.nginx) return;
   // Before nginx starts: a bind-mount source that is missing would become a directory.
   const declared = findByRole(project.stack, "nginx")?.image;
-  const image = declared && interpolate(declared, (k) => project.env.get(k) ?? process.env[k]);
+  const image = declared && interpolate(declared, (k) => composeVariable(project, k));
   const auth = image
     ? await out.step(
         localized((c) => c.deploy.flowerAuth.step),

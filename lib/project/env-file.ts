@@ -21,6 +21,16 @@ export const ASKED_KEYS = [
 ] as const;
 export type AskedKey = (typeof ASKED_KEYS)[number]["key"];
 
+/** The values given without a prompt: flags, and API keys from the environment (never argv). */
+export function givenValues(flags: Readonly<Record<string, unknown>>, environ: NodeJS.ProcessEnv = process.env): Partial<Record<AskedKey, string>> {
+  const given: Partial<Record<AskedKey, string>> = {};
+  for (const a of ASKED_KEYS) {
+    const v = a.flag ? flags[a.flag] : environ[a.key];
+    if (typeof v === "string" && v.trim() !== "") given[a.key] = v.trim();
+  }
+  return given;
+}
+
 const PLAIN = /^[A-Za-z0-9_.:/@-]*$/;
 
 /**
