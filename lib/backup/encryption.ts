@@ -25,7 +25,8 @@ import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { Secret } from "../core/secret.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../core/time.ts";
-import { checkAgeKey, type EncryptionSettings } from "../project/config.ts";
+import type { EncryptionSettings } from "../project/config.ts";
+import { checkAgeKey } from "../project/setting-checks.ts";
 import { AGE_SUFFIX, type ArtifactRecord, artifact, type ComponentName, type ComponentRecord, type Manifest, sha256File } from "./manifest.ts";
 import { newWorkDir } from "./store.ts";
 

@@ -27,8 +27,7 @@ import { UsageError } from "../core/errors.ts";
 import { localized, msg, padCells } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
-import { snapshotSettings } from "../project/config.ts";
-import { loadEnv } from "../project/env.ts";
+import { snapshotPolicyOf } from "../project/config.ts";
 import { ENV_FILE, openProject, projectRoot, repoRoot } from "../project/project.ts";
 import { restoreFlow } from "../restore/flow.ts";
 import { interruptedRestore } from "../restore/interrupted.ts";
@@ -141,13 +140,7 @@ export function listCommand(out: Output, root: string, now = new Date()): number
  */
 function listingMarks(out: Output, root: string, now: Date, all: readonly StoredBackup[]): Map<string, string> | undefined {
   try {
-    const env = loadEnv(join(root, ENV_FILE), { validate: false });
-    return snapshotPruneMarks(
-      root,
-      snapshotSettings((k) => env.get(k)),
-      now,
-      all,
-    );
+    return snapshotPruneMarks(root, snapshotPolicyOf(join(root, ENV_FILE)), now, all);
   } catch (e) {
     out.warn(msg.backup.cli.notMarked({ reason: (e as Error).message }));
     return undefined;

@@ -103,14 +103,14 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
     if (!t.ok) throw new UsageError(t.error, t.hint);
     target = t.release;
     tag = t.release.tag;
-    const image = project.env.get("CLAW_AI_IMAGE");
+    const image = project.config.release.image;
     if (image && t.release.image !== image)
       throw new UsageError(
         msg.deploy.cli.otherImage({ id: t.release.id, image: t.release.image, configured: image }),
         msg.deploy.cli.otherImageHint({ image: t.release.image }),
       );
   } else {
-    tag = cmd.tag ?? project.env.get("CLAW_AI_TAG") ?? "";
+    tag = cmd.tag ?? project.config.release.tag ?? "";
   }
   const req = {
     kind: cmd.mode === "deploy" ? ("deploy" as const) : ("rollback-release" as const),
@@ -188,7 +188,7 @@ async function status(project: Awaited<ReturnType<typeof openProject>>, out: Out
   const result = {
     ok,
     release: current ? { id: current.id, tag: current.tag, image: current.image, deployedAt: current.finishedAt ?? current.startedAt } : null,
-    envTag: project.env.get("CLAW_AI_TAG") ?? null,
+    envTag: project.config.release.tag ?? null,
     servingBackend: serving ?? null,
     backendContainers: backends.map((c) => c.name),
     lastDeploy: last

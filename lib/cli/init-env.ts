@@ -11,28 +11,18 @@ import { createFileExclusive } from "../core/files.ts";
 import { msg } from "../core/i18n/index.ts";
 import { ask, isInteractive } from "../core/prompts.ts";
 import { registerSecretValue } from "../core/secret.ts";
-import { ASKED_KEYS, type AskedKey, EnvValueError, planEnvFile } from "../project/env-file.ts";
+import { ASKED_KEYS, EnvValueError, givenValues, planEnvFile } from "../project/env-file.ts";
 import { ENV_FILE, projectRoot, repoRoot } from "../project/project.ts";
 import type { ScriptContext } from "./run.ts";
 
 export const TEMPLATE = join("templates", ".env.prod.example");
-
-/** The values given without a prompt: flags, and API keys from the environment (never argv). */
-function givenValues(flags: ScriptContext["args"]["flags"], environ: NodeJS.ProcessEnv): Partial<Record<AskedKey, string>> {
-  const given: Partial<Record<AskedKey, string>> = {};
-  for (const a of ASKED_KEYS) {
-    const v = a.flag ? flags[a.flag] : environ[a.key];
-    if (typeof v === "string" && v.trim() !== "") given[a.key] = v.trim();
-  }
-  return given;
-}
 
 export async function initEnvMain({ args, out }: ScriptContext): Promise<number> {
   const m = msg.cli.initEnv;
   const root = projectRoot();
   const file = join(root, ENV_FILE);
   if (existsSync(file)) throw new PreconditionError(m.exists({ file }), m.existsHint);
-  const given = givenValues(args.flags, process.env);
+  const given = givenValues(args.flags);
   const template = readFileSync(join(repoRoot(), TEMPLATE), "utf8");
   const missing = ASKED_KEYS.filter((a) => given[a.key] === undefined && !a.optional);
   if (missing.length && !isInteractive()) {

@@ -39,8 +39,8 @@ export interface FlowerAuthOutcome {
 
 /** The credentials of a project's .env.prod (validated by openProject). */
 export const flowerCredentials = (project: Project) => ({
-  user: project.env.get("FLOWER_USER") ?? "",
-  password: project.env.get("FLOWER_PASSWORD") ?? "",
+  user: project.config.flower.user ?? "",
+  password: project.config.flower.password?.reveal() ?? "",
 });
 
 export async function ensureFlowerAuth(

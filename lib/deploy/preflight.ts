@@ -13,7 +13,7 @@ import { PreconditionError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
 import { msg } from "../core/i18n/index.ts";
 import type { ComposeClient } from "../infra/compose-client.ts";
-import type { Project } from "../project/project.ts";
+import { composeVariable, type Project } from "../project/project.ts";
 import { interpolate } from "../project/stack.ts";
 
 export const HOOKS = ["pre-deploy", "post-deploy"] as const;
@@ -58,7 +58,7 @@ export function publishedPorts(service: string, entries: readonly string[]): Pub
 }
 
 export function stackPorts(project: Project): PublishedPort[] {
-  const i = (x: string) => interpolate(x, (k) => project.env.get(k) ?? process.env[k]);
+  const i = (x: string) => interpolate(x, (k) => composeVariable(project, k));
   return project.stack.services.flatMap((s) => publishedPorts(s.name, s.ports.map(i)));
 }
 

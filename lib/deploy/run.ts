@@ -31,7 +31,7 @@ import { notify } from "../infra/notify.ts";
 import { squawkBinary } from "../migrate/lint.ts";
 import { applyMigrations, MigrationFailedError, restoreCommand } from "../migrate/run.ts";
 import { setEnvValue } from "../project/env.ts";
-import type { Project } from "../project/project.ts";
+import { composeVariable, type Project } from "../project/project.ts";
 import { releaseOf, splitImageRef } from "../project/release.ts";
 import { servingTarget } from "../project/serving.ts";
 import { findByRole, interpolate, serviceByRole } from "../project/stack.ts";
@@ -92,9 +92,6 @@ function configHashes(project: Project): Record<string, string> {
 
 const appImageOf = (project: Project) => releaseOf(project).image;
 
-/** Pre-deploy backups leave Milvus out by default: its backup pauses it, and a deploy never touches its data. */
-export const DEFAULT_DEPLOY_BACKUP: ComponentName[] = ["postgres", "redis", "uploads", "config"];
-
 /** Whether every service of a role runs, from one `compose ps`. */
 async function roleRunning(project: Project): Promise<(role: string) => boolean> {
   const states = await project.compose.ps({ all: true });
@@ -119,20 +116,20 @@ async function facts(project: Project, req: DeployRequest, releaseId: string, ho
   const current = currentRelease(releases);
   const image = appImageOf(project);
   const running = await roleRunning(project);
-  const withTag = (x: string) => interpolate(x, (k) => (k === "CLAW_AI_TAG" ? req.tag : (project.env.get(k) ?? process.env[k])));
+  const withTag = (x: string) => interpolate(x, (k) => (k === "CLAW_AI_TAG" ? req.tag : composeVariable(project, k)));
   const refs = project.stack.services.filter((s) => s.image && !s.build).map((s) => withTag(s.image!));
   const serving = await servingContainer(project);
   return {
     releaseId,
     image,
     tag: req.tag,
-    currentTag: project.env.get("CLAW_AI_TAG") ?? "",
+    currentTag: project.config.release.tag ?? "",
     previous: current ? { id: current.id, tag: current.tag } : undefined,
     dataRunning: running("postgres") || (await postgresVolumeExists(project)),
     backendRunning: serving !== undefined,
     runningTag: serving?.image ? splitImageRef(serving.image).tag : undefined,
     tls,
-    backupComponents: project.config.deploy.backupComponents ?? DEFAULT_DEPLOY_BACKUP,
+    backupComponents: project.config.deploy.backupComponents,
     missing: await missingImages(refs),
     build: project.stack.services.filter((s) => s.build).map((s) => s.name),
     hooks,
@@ -589,7 +586,7 @@ async function nginxUp(project: Project, compose: ComposeClient, plan: DeployPla
   if (!plan.nginx) return;
   // Before nginx starts: a bind-mount source that is missing would become a directory.
   const declared = findByRole(project.stack, "nginx")?.image;
-  const image = declared && interpolate(declared, (k) => project.env.get(k) ?? process.env[k]);
+  const image = declared && interpolate(declared, (k) => composeVariable(project, k));
   const auth = image
     ? await out.step(
         localized((c) => c.deploy.flowerAuth.step),

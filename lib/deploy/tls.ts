@@ -50,7 +50,8 @@ import { canRun, run } from "../core/exec.ts";
 import { type Catalogue, catalogue, msg } from "../core/i18n/index.ts";
 import { shellQuote } from "../core/shell.ts";
 import { DAY_MS, MINUTE_MS, SECOND_MS } from "../core/time.ts";
-import { ENV_SCHEMA, isPlaceholder } from "../project/env.ts";
+import { isPlaceholder } from "../project/setting-types.ts";
+import { setting } from "../project/settings.ts";
 
 export const SSL_DIR = "nginx/ssl";
 export const CERT_FILE = "fullchain.pem";
@@ -178,7 +179,7 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 /** Reserved for documentation and testing (RFC 2606, RFC 6761) or private use: never on the public internet. */
 const RESERVED_SUFFIXES = ["example", "test", "invalid", "localhost", "local", "localdomain", "internal", "lan", "home.arpa"];
 const EXAMPLE_DOMAINS = ["example.com", "example.net", "example.org"];
-const DOMAIN_SPEC = ENV_SCHEMA.find((k) => k.name === "DOMAIN")!;
+const DOMAIN_SETTING = setting("DOMAIN");
 
 /** DOMAIN, trimmed and lower-cased; PreconditionError (nothing touched) when no certificate can name it. */
 export function checkDomain(domain: string): string {
@@ -197,7 +198,7 @@ export function certbotIneligible(domain: string, c: Catalogue = catalogue()): s
   const t = c.deploy.tls;
   if (isIP(domain)) return t.ipAddress({ domain });
   if (under(domain, "localhost")) return t.localName({ domain });
-  if (isPlaceholder(DOMAIN_SPEC, domain) || /your-?domain/.test(domain)) return t.placeholder({ domain });
+  if (isPlaceholder(DOMAIN_SETTING, domain) || /your-?domain/.test(domain)) return t.placeholder({ domain });
   if (EXAMPLE_DOMAINS.some((e) => under(domain, e)) || RESERVED_SUFFIXES.some((s) => under(domain, s))) return t.reservedName({ domain });
   if (!domain.includes(".")) return t.notQualified({ domain });
   return undefined;

@@ -7,7 +7,8 @@
 
 import { parse } from "dotenv";
 import { msg } from "../core/i18n/index.ts";
-import { ENV_SCHEMA, type KeySpec, validateEnv, withEnvValue } from "./env.ts";
+import { validateEnv, withEnvValue } from "./env.ts";
+import { SETTINGS } from "./settings.ts";
 
 /** What the operator gives: not generated, not in the template as a usable value. */
 export const ASKED_KEYS = [
@@ -19,6 +20,16 @@ export const ASKED_KEYS = [
   { key: "PINECONE_API_KEY", flag: undefined, secret: true, optional: false },
 ] as const;
 export type AskedKey = (typeof ASKED_KEYS)[number]["key"];
+
+/** The values given without a prompt: flags, and API keys from the environment (never argv). */
+export function givenValues(flags: Readonly<Record<string, unknown>>, environ: NodeJS.ProcessEnv = process.env): Partial<Record<AskedKey, string>> {
+  const given: Partial<Record<AskedKey, string>> = {};
+  for (const a of ASKED_KEYS) {
+    const v = a.flag ? flags[a.flag] : environ[a.key];
+    if (typeof v === "string" && v.trim() !== "") given[a.key] = v.trim();
+  }
+  return given;
+}
 
 const PLAIN = /^[A-Za-z0-9_.:/@-]*$/;
 
@@ -37,8 +48,8 @@ export class EnvValueError extends Error {
   }
 }
 
-/** Keys whose value is generated: the schema's passwords (secret, with a minimum length). */
-export const GENERATED_KEYS: readonly string[] = ENV_SCHEMA.filter((s: KeySpec) => s.secret && s.minLength !== undefined).map((s) => s.name);
+/** Keys whose value is generated: the table's passwords. */
+export const GENERATED_KEYS: readonly string[] = SETTINGS.filter((s) => s.type === "password").map((s) => s.name);
 
 export interface EnvFilePlan {
   text: string;

@@ -37,6 +37,14 @@ export function projectRoot(environ: NodeJS.ProcessEnv = process.env): string {
   return resolve(environ.CLAW_OPS_PROJECT_DIR ?? repoRoot());
 }
 
+/**
+ * A variable as this project's compose files are interpolated with it: `.env.prod`'s value,
+ * else the shell's. For Compose-style interpolation only; settings are read from `config`.
+ */
+export function composeVariable(project: Pick<Project, "env">, name: string, environ: NodeJS.ProcessEnv = process.env): string | undefined {
+  return project.env.get(name) ?? environ[name];
+}
+
 /** Pure: compose files for a root, from COMPOSE_FILE or the default. */
 export function composeFiles(root: string, composeFileVar: string | undefined): string[] {
   const names = composeFileVar ? composeFileVar.split(":").filter(Boolean) : [DEFAULT_COMPOSE_FILE];
@@ -48,7 +56,7 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
   const root = o.root ?? projectRoot(environ);
   const envFile = join(root, ENV_FILE);
   const env = loadEnv(envFile);
-  const config = parseConfig((k) => env.get(k));
+  const config = parseConfig((k) => env.get(k), environ);
   const files = composeFiles(root, environ.COMPOSE_FILE);
   const stack = loadStack(files);
   await requireDocker();
@@ -68,7 +76,7 @@ export async function openProject(o: { root?: string; flavor?: ComposeFlavor; en
     Object.fromEntries(
       stack.services.map((s) => {
         const t = s.healthcheck?.test;
-        const i = (x: string) => interpolate(x, (k) => env.get(k) ?? environ[k]);
+        const i = (x: string) => interpolate(x, (k) => composeVariable({ env }, k, environ));
         return [s.name, t === undefined ? undefined : typeof t === "string" ? i(t) : t.map(i)];
       }),
     ),

@@ -4,7 +4,7 @@
  */
 import { PreconditionError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
-import type { Project } from "./project.ts";
+import { composeVariable, type Project } from "./project.ts";
 import { interpolate, type Role, serviceByRole } from "./stack.ts";
 
 export interface Release {
@@ -20,7 +20,7 @@ export function splitImageRef(ref: string): Release {
 
 export function releaseOf(project: Project): Release {
   const backend = serviceByRole(project.stack, "backend");
-  return splitImageRef(interpolate(backend.image ?? "", (k) => project.env.get(k) ?? process.env[k]));
+  return splitImageRef(interpolate(backend.image ?? "", (k) => composeVariable(project, k)));
 }
 
 export const formatRelease = (r: Release) => `${r.image}:${r.tag}`;

@@ -57,9 +57,7 @@ export async function planRestore(
   // restore ends with every one of them started and healthy. A configuration-only restore
   // touches no data: nothing needs to stop.
   const touchesData = components.some((c) => c !== "config");
-  const releaseSwitch = components.includes("config")
-    ? releaseSwitchOf(components, project.env.get("CLAW_AI_TAG"), backupTag(dir, manifest))
-    : undefined;
+  const releaseSwitch = components.includes("config") ? releaseSwitchOf(components, project.config.release.tag, backupTag(dir, manifest)) : undefined;
   return {
     dir,
     manifest,

@@ -9,7 +9,7 @@ import { parse as dotenvParse } from "dotenv";
 import * as tar from "tar";
 import { FILE_TYPES } from "../backup/components/archive-rules.ts";
 import type { ComponentName, Manifest } from "../backup/manifest.ts";
-import { ENV_SCHEMA } from "../project/env.ts";
+import { setting } from "../project/settings.ts";
 
 const ENV_FILE = ".env.prod";
 const CONFIG_ARCHIVE = "config.tar";
@@ -40,7 +40,7 @@ export function releaseSwitchOf(
 
 /** Pure: a CLAW_AI_TAG value as today's checks accept it (and as is safe to print), else undefined. */
 export function acceptedTag(value: string | undefined): string | undefined {
-  const pattern = ENV_SCHEMA.find((k) => k.name === TAG_KEY)?.pattern;
+  const pattern = setting(TAG_KEY).format;
   return value !== undefined && (!pattern || pattern.test(value)) ? value : undefined;
 }
 

@@ -116,7 +116,8 @@ test("offsite bucket, prefix and endpoint that would send requests to another pa
 });
 
 // ---- moved here from tests/unit/encryption.test.ts and tests/unit/retention.test.ts ----
-import { parseRecipients, retentionSettings } from "../../../lib/project/config.ts";
+import { retentionSettings } from "../../../lib/project/config.ts";
+import { parseRecipients } from "../../../lib/project/setting-checks.ts";
 import { expectError, keygen } from "../helpers.ts";
 
 const A = keygen();

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "dotenv";
 import { ExitCode, PreconditionError } from "../../../lib/core/errors.ts";
-import { composeDisagreements, ENV_SCHEMA, loadEnv, validateEnv } from "../../../lib/project/env.ts";
+import { composeDisagreements, loadEnv, validateEnv } from "../../../lib/project/env.ts";
+import { SETTINGS } from "../../../lib/project/settings.ts";
 import { testEnv } from "../../stack/harness.ts";
 import { expectError } from "../helpers.ts";
 
@@ -84,7 +85,7 @@ test("a missing .env.prod is refused with the command to create it", () => {
 
 test("every schema key is documented in the template", () => {
   const keys = Object.keys(parse(readFileSync(TEMPLATE)));
-  for (const spec of ENV_SCHEMA) assert.ok(keys.includes(spec.name), `${spec.name} missing from the template`);
+  for (const spec of SETTINGS) assert.ok(keys.includes(spec.name), `${spec.name} missing from the template`);
 });
 
 test("POSTGRES_DB and POSTGRES_USER longer than PostgreSQL's 63-byte identifiers are refused, naming the key", () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "dotenv";
 import { parse as yamlParse } from "yaml";
-import { ENV_SCHEMA } from "../../../lib/project/env.ts";
+import { SETTINGS } from "../../../lib/project/settings.ts";
 import { composeVariables, interpolate, loadStack, type Role, serviceByRole } from "../../../lib/project/stack.ts";
 
 const ROOT = join(import.meta.dirname, "../../..");
@@ -114,7 +114,7 @@ test("no default credentials: every credential comes from a variable", () => {
 
 test("the template lists exactly the variables the compose file and the scripts use", () => {
   const template = new Set(Object.keys(parse(readFileSync(join(ROOT, "templates/.env.prod.example")))));
-  const used = new Set([...composeVariables(readFileSync(PROD, "utf8")), ...ENV_SCHEMA.map((k) => k.name)]);
+  const used = new Set([...composeVariables(readFileSync(PROD, "utf8")), ...SETTINGS.map((k) => k.name)]);
   assert.deepEqual([...template].sort(), [...used].sort());
 });
 

@@ -31,7 +31,9 @@ export const project = {
       yesOrNo: (p: { value: string }) => `must be yes or no, not ${p.value}`,
       unknownComponent: (p: { name: string }) => `names an unknown component ${p.name}`,
       namesNothing: "names nothing",
-      warnOrStrict: "must be warn or strict",
+      /** An enum's or a strict yes/no's words: `must be warn or strict`. */
+      oneOf: (p: { values: readonly string[] }) => `must be ${p.values.join(" or ")}`,
+      wholeNumber: (p: { min: number }) => (p.min > 0 ? `must be a whole number of at least ${p.min}` : "must be a whole number"),
       missing: "is missing",
       zlibLevel: "must be a zlib level 0-9",
     },
@@ -48,7 +50,6 @@ export const project = {
     notAgeKey: "the backup encryption key is not an age secret key (AGE-SECRET-KEY-1…)",
     notAgeKeyHint: "generate one with age-keygen",
     offsiteNeeds: (p: { key: string }) => `.env.prod: ${p.key} is needed when OFFSITE_S3_BUCKET is set`,
-    pathStyle: ".env.prod: OFFSITE_S3_PATH_STYLE must be true or false",
     partMb: ".env.prod: OFFSITE_S3_PART_MB must be a whole number of at least 5 (S3's smallest part)",
     bucket: ".env.prod: OFFSITE_S3_BUCKET is not a valid bucket name (3-63 lower-case letters, digits, dots and hyphens)",
     prefix: ".env.prod: OFFSITE_S3_PREFIX must be path segments of letters, digits, '.', '_' and '-' (no '..', no empty segment)",
