@@ -3,15 +3,13 @@
  * phases: state (refuse two heads, a database ahead) → the path down (refuse a revision that
  * is not below) → confirm → pre-migrate backup → downgrade. The caller holds the lock.
  */
-import { relative } from "node:path";
-import { runBackup } from "../backup/run.ts";
 import { pruneSnapshotsAfterSuccess } from "../backup/store.ts";
 import { UsageError } from "../core/errors.ts";
 import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
 import type { Project } from "../project/project.ts";
-import { engineFor, failure, migrationStatus, refuseState } from "./run.ts";
+import { engineFor, failure, migrationStatus, preMigrateBackup, refuseState } from "./run.ts";
 import { downgradePath } from "./state.ts";
 
 export interface DowngradeOutcome {
@@ -46,11 +44,7 @@ export async function downgradeTo(
   });
   let backup: string | null = null;
   if (!o.skipBackup) {
-    const r = await out.step(
-      localized((c) => c.migrate.run.preMigrateBackupStep),
-      () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
-    );
-    backup = relative(project.root, r.dir);
+    backup = await preMigrateBackup(project, out);
     pruneSnapshotsAfterSuccess(
       project.root,
       () => project.config.snapshotRetention(),

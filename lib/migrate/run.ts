@@ -133,6 +133,15 @@ export async function migrationStatus(project: Project, engine: MigrationEngine)
   return { info, state: migrationState(info), drift: drift(info) };
 }
 
+/** The database's backup before a migration changes it (backups/pre-migrate/<id>), by its path from the project. */
+export async function preMigrateBackup(project: Project, out: Output): Promise<string> {
+  const r = await out.step(
+    localized((c) => c.migrate.run.preMigrateBackupStep),
+    () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
+  );
+  return relative(project.root, r.dir);
+}
+
 /** A run that died while applying: the next one says which revision and what to do. */
 export function reportInterruptedRun(root: string, out: Output): boolean {
   const rows = readJsonLines(join(root, RUNS_FILE)).rows as Array<{
@@ -187,11 +196,7 @@ async function applyCommand(project: Project, out: Output, o: ApplyOptions, comm
     backup: null as string | null,
   };
   if (!o.skipBackup) {
-    const r = await out.step(
-      localized((c) => c.migrate.run.preMigrateBackupStep),
-      () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
-    );
-    base.backup = relative(project.root, r.dir);
+    base.backup = await preMigrateBackup(project, out);
   }
   const id = new Date().toISOString();
   const runs = join(project.root, RUNS_FILE);
@@ -279,14 +284,7 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
     for (const l of lints) if (l.sql) out.info(msg.migrate.run.dryRunSql({ revision: l.revision, sql: l.sql.trim() }));
     return { ok: true, phase: "dry-run", ...base, pending: pending.map((p) => ({ ...p, sql: lints.find((l) => l.revision === p.revision)?.sql })) };
   }
-  let backup: string | null = null;
-  if (!o.skipBackup) {
-    const r = await out.step(
-      localized((c) => c.migrate.run.preMigrateBackupStep),
-      () => runBackup(project, out, { components: ["postgres"], tier: "pre-migrate" }),
-    );
-    backup = relative(project.root, r.dir);
-  }
+  const backup = o.skipBackup ? null : await preMigrateBackup(project, out);
   const id = new Date().toISOString();
   const runs = join(project.root, RUNS_FILE);
   appendJsonLine(runs, { id, status: "running", startedAt: id, pid: process.pid, from: base.current, pending: state.pending, backup });
