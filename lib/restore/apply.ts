@@ -48,6 +48,12 @@ export interface ApplyOptions {
   recordUndo?: boolean;
 }
 
+/** The components whose pre-restore snapshot is kept in place (renamed, not copied) on this set-up. */
+export function keptInPlace(here: ComponentContext, components: readonly ComponentName[]): ComponentName[] {
+  if (!here.project.config.snapshotInPlace()) return [];
+  return components.filter((c) => KEPT_COMPONENTS.includes(c) && REGISTRY[c].freeze && (REGISTRY[c].canKeep?.(here) ?? true));
+}
+
 export async function applyRestore(project: Project, out: Output, plan: RestorePlan, o: ApplyOptions = {}): Promise<RestoreOutcome> {
   const results = Object.fromEntries(
     COMPONENTS.map((c) => [c, plan.components.includes(c) ? "not reached" : "skipped"]),
@@ -81,9 +87,7 @@ export async function applyRestore(project: Project, out: Output, plan: RestoreP
     // snapshot; the rest is copied, as a backup, while every component's restore is prepared
     // beside the live data (staged, services running).
     const here: ComponentContext = { project, dir: opened.dir, out };
-    const inPlace = project.config.snapshotInPlace()
-      ? plan.components.filter((c) => KEPT_COMPONENTS.includes(c) && REGISTRY[c].freeze && (REGISTRY[c].canKeep?.(here) ?? true))
-      : [];
+    const inPlace = keptInPlace(here, plan.components);
     // A restore that died after its snapshot, before replacing some component: the live data
     // is that snapshot's state for it, so this run keeps it there (under that snapshot's tag).
     const adopt = unfinishedSnapshot(project.root, plan.dir);

@@ -8,8 +8,7 @@
 import { hostname } from "node:os";
 import { relative } from "node:path";
 import { decryptionKey } from "../backup/encryption.ts";
-import { type ComponentName, KEPT_COMPONENTS, readManifest } from "../backup/manifest.ts";
-import { REGISTRY } from "../backup/registry.ts";
+import { type ComponentName, readManifest } from "../backup/manifest.ts";
 import { ClawError, FailedWithResult } from "../core/errors.ts";
 import { localized, msg, padCells } from "../core/i18n/index.ts";
 import type { Lock } from "../core/lock.ts";
@@ -19,7 +18,7 @@ import type { SnapshotTier } from "../core/vocabulary/tiers.ts";
 import { notify } from "../infra/notify.ts";
 import { verifyStack } from "../project/health.ts";
 import type { Project } from "../project/project.ts";
-import { applyRestore, type ComponentResult, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
+import { applyRestore, type ComponentResult, keptInPlace, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
 import { interruptedRestore } from "./interrupted.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
 import { checkRestoreSpace } from "./space.ts";
@@ -55,10 +54,7 @@ export async function restoreFlow(project: Project, out: Output, req: RestoreReq
   );
   for (const line of describePlan(plan)) out.info(line);
   // Before it is confirmed (and in a dry run): a restore that would fill a disk is refused.
-  const inPlace = project.config.snapshotInPlace()
-    ? plan.components.filter((c) => KEPT_COMPONENTS.includes(c) && (REGISTRY[c].canKeep?.({ project, dir: plan.dir, out }) ?? true))
-    : [];
-  await checkRestoreSpace(project, plan.manifest, plan.components, inPlace);
+  await checkRestoreSpace(project, plan.manifest, plan.components, keptInPlace({ project, dir: plan.dir, out }, plan.components));
   if (req.dryRun) return { result: planResult(plan) };
   const t = msg.restore.flow;
   const verb = req.event === "rollback" ? t.whatRollback : t.whatRestore;
