@@ -43,8 +43,9 @@ import { appendLedger, currentRelease, type LedgerLine, type PhaseTiming, type R
 import { type DeployFacts, type DeployOptions, type DeployPlan, type PhaseName, phasesShown, planDeploy } from "./plan.ts";
 import { checkComposeConfig, checkDisk, checkHooks, checkPorts, checkPullable, type HookName, missingImages } from "./preflight.ts";
 import { expectVersion, type RolloutStep, rollOut, type StepResult } from "./rollout.ts";
-import { domainResolution, type TlsPlan } from "./tls.ts";
+import type { TlsPlan } from "./tls.ts";
 import { tlsPhase, tlsPlanFor } from "./tls-phase.ts";
+import { domainResolution } from "./tls-probe.ts";
 
 const EN = catalogue("en");
 

@@ -9,7 +9,9 @@ import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { containersOf } from "./containers.ts";
-import { applyTls, describeTlsPlan, installRenewal, planTls, probeTls, shownTlsPlan, type TlsPlan, wantsRenewal } from "./tls.ts";
+import { applyTls, describeTlsPlan, planTls, shownTlsPlan, type TlsPlan, wantsRenewal } from "./tls.ts";
+import { probeTls } from "./tls-probe.ts";
+import { installRenewal } from "./tls-renewal.ts";
 
 /** The TLS decision for this host right now (reads only). */
 export async function tlsPlanFor(project: Project, nginxService: string | undefined): Promise<{ plan: TlsPlan; nginxRunning: boolean }> {

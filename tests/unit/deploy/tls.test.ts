@@ -5,27 +5,20 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync,
 import { join } from "node:path";
 import { test } from "node:test";
 import { CommandError, ExitCode, PreconditionError, UsageError } from "../../../lib/core/errors.ts";
+import { applyTls, describeTlsPlan, planTls, type TlsInput, type TlsPlan, wantsRenewal } from "../../../lib/deploy/tls.ts";
+import { type CertInspection, inspectCertificate } from "../../../lib/deploy/tls-certificate.ts";
+import { certbotIneligible } from "../../../lib/deploy/tls-names.ts";
+import { ensurePairLinks } from "../../../lib/deploy/tls-pairs.ts";
+import { probeTls, resolvesHere } from "../../../lib/deploy/tls-probe.ts";
 import {
-  applyTls,
-  type CertInspection,
-  certbotIneligible,
   DEFAULT_RENEW_CRON,
-  describeTlsPlan,
-  ensurePairLinks,
-  inspectCertificate,
   installRenewal,
   mergeRenewalCron,
-  planTls,
-  probeTls,
   type RenewalTarget,
   renewalCronLine,
   renewalHookName,
   renewalHookScript,
-  resolvesHere,
-  type TlsInput,
-  type TlsPlan,
-  wantsRenewal,
-} from "../../../lib/deploy/tls.ts";
+} from "../../../lib/deploy/tls-renewal.ts";
 import { assertShellSyntax, expectError, fakeBin, rejectsWith, tmp, write } from "../helpers.ts";
 
 const DOMAIN = "api.claw-ai.com";
