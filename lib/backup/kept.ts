@@ -14,7 +14,7 @@ import type { Project } from "../project/project.ts";
 import { findByRole } from "../project/stack.ts";
 import type { ComponentContext } from "./components/component.ts";
 import { dropKeptPostgres, keptPostgres } from "./components/postgres.ts";
-import { dropKeptUploads, keptUploads } from "./components/uploads.ts";
+import { dropKeptUploads, keptUploads } from "./components/uploads-kept.ts";
 import { dropKeptInVolume, keptInVolume, VOLUME_ROLES } from "./components/volume.ts";
 import { backupsRoot } from "./store.ts";
 

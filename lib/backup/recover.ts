@@ -14,7 +14,8 @@ import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { findByRole } from "../project/stack.ts";
 import { recoverSwap } from "./components/postgres.ts";
-import { recoverUploads, uploadsDir, uploadsRealDir } from "./components/uploads.ts";
+import { uploadsDir, uploadsRealDir } from "./components/uploads-dir.ts";
+import { recoverUploads } from "./components/uploads-swap.ts";
 import { recoverVolume, VOLUME_ROLES } from "./components/volume.ts";
 import { backupsRoot } from "./store.ts";
 

@@ -15,7 +15,7 @@
  */
 import { statfsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { uploadsDir, uploadsRealDir } from "../backup/components/uploads.ts";
+import { uploadsDir, uploadsRealDir } from "../backup/components/uploads-dir.ts";
 import type { ArtifactRecord, ComponentName, Manifest } from "../backup/manifest.ts";
 import { backupsRoot } from "../backup/store.ts";
 import { psql } from "../commands/postgres.ts";

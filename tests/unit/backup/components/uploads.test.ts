@@ -19,7 +19,10 @@ import {
 import { basename, join } from "node:path";
 import { test } from "node:test";
 import * as tar from "tar";
-import { keptUploadsDir, recoverUploads, summarise, UPLOADS_FILE, unsafeReason, uploads } from "../../../../lib/backup/components/uploads.ts";
+import { UPLOADS_FILE, uploads } from "../../../../lib/backup/components/uploads.ts";
+import { summarise, unsafeReason } from "../../../../lib/backup/components/uploads-archive.ts";
+import { keptUploadsDir } from "../../../../lib/backup/components/uploads-kept.ts";
+import { recoverUploads } from "../../../../lib/backup/components/uploads-swap.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
 import { ClawError, ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
 import { componentRecord, ctxFor, rejectsWith, tmp, tree, write } from "../../helpers.ts";
