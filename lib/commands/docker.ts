@@ -199,17 +199,30 @@ export function dockerProjectContainers(projectName: string): string[] {
     "--filter",
     "label=com.docker.compose.oneoff=False",
     "--format",
-    '{{.ID}} {{.Label "com.docker.compose.service"}} {{.State}} {{.Label "com.docker.compose.container-number"}}',
+    '{{.ID}} {{.Label "com.docker.compose.service"}} {{.State}} {{.Label "com.docker.compose.container-number"}} {{.Status}}',
   ];
 }
 
-/** Pure: the lines of dockerProjectContainers. */
-export function parseProjectContainers(stdout: string): Array<{ id: string; service: string; state: string; number: number }> {
+export interface ProjectContainer {
+  id: string;
+  service: string;
+  state: string;
+  number: number;
+  /** Docker's health status when the container has a healthcheck ("healthy", "unhealthy", "starting"). */
+  health?: "healthy" | "unhealthy" | "starting";
+}
+
+/** Pure: the lines of dockerProjectContainers (Status last: "Up 6 minutes (healthy)", "Exited (0) 2 minutes ago"). */
+export function parseProjectContainers(stdout: string): ProjectContainer[] {
   return stdout
     .split("\n")
     .map((l) => l.trim().split(/\s+/))
     .filter((f) => f.length >= 3 && f[0] && f[1])
-    .map(([id, service, state, n]) => ({ id: id!, service: service!, state: state!, number: Number(n) || 0 }));
+    .map(([id, service, state, n, ...status]) => {
+      const h = /\((healthy|unhealthy|health: starting)\)$/.exec(status.join(" "))?.[1];
+      const health = h === "health: starting" ? "starting" : (h as ProjectContainer["health"]);
+      return { id: id!, service: service!, state: state!, number: Number(n) || 0, ...(health ? { health } : {}) };
+    });
 }
 
 export function dockerStart(ids: readonly string[]): string[] {

@@ -38,6 +38,9 @@ export async function detectComposeFlavor(): Promise<ComposeFlavor> {
   throw new PreconditionError(msg.project.infra.compose.composeMissing, msg.project.infra.compose.composeMissingHint);
 }
 
+/** How long a passed probe stands for a container's readiness (a restore's start, then its stack check). */
+const PROVEN_READY_FOR_MS = 60_000;
+
 /** A quarter of a container's default weight (1024). */
 export const BACKGROUND_CPU_SHARES = 256;
 
@@ -68,7 +71,7 @@ export class ComposeClient implements ServiceControl {
   }
 
   /** Every container of the project (one-offs excluded), lowest container number first; undefined when the name is unknown. */
-  async containers(): Promise<Array<{ id: string; service: string; state: string; number: number }> | undefined> {
+  async containers(): Promise<d.ProjectContainer[] | undefined> {
     if (!this.name) return undefined;
     const out = await this.run(d.dockerProjectContainers(this.name));
     const all = d.parseProjectContainers(out.stdout).sort((a, b) => a.number - b.number);
@@ -173,6 +176,7 @@ export class ComposeClient implements ServiceControl {
                   : undefined;
               inFlight--;
               if (r?.status === 0 && !done) {
+                this.proven.set(id!, Date.now());
                 done = true;
                 abort.abort();
                 resolve();
@@ -208,8 +212,9 @@ export class ComposeClient implements ServiceControl {
   }
 
   /**
-   * Every active service up, then every container proven ready by our own probe (its
-   * healthcheck run every 0.5 s; running, for one without). With `recreate` (the definitions
+   * Every active service up, then every container proven ready: by our own probe (its
+   * healthcheck run every 0.5 s; running, for one without) unless Docker's last check of it
+   * passed or this client's probe did within the last minute. With `recreate` (the definitions
    * changed) the whole project goes through `up -d`; otherwise only services without a running
    * container do, with --no-deps: `up` of the whole project waits for each depends_on health
    * condition, i.e. for Docker's first check one whole health interval after a start.
@@ -236,11 +241,25 @@ export class ComposeClient implements ServiceControl {
         msg.project.infra.compose.servicesNotRunning({ services: down.join(", ") }),
         msg.project.infra.compose.inspectHint({ service: down[0]!.split(" ")[0]! }),
       );
+    // A container is probed unless its readiness is already known: Docker's own last check of
+    // it passed, or this run proved it moments ago (a restore's startReady). `celery inspect
+    // ping` alone costs a second or more of CPU each time.
+    const known = (s: string) => {
+      const c = all.find((x) => x.service === s && x.state === "running");
+      return c !== undefined && (c.health === "healthy" || this.provenRecently(c.id));
+    };
     const probes = active.flatMap((s) => {
       const argv = b.healthcheckArgv(this.healthchecks[s]);
-      return argv ? [[s, argv] as const] : [];
+      return argv && !known(s) ? [[s, argv] as const] : [];
     });
     await this.waitReady(probes, timeoutMs);
+  }
+
+  /** Containers waitReady saw pass their healthcheck, with when: see upReady. */
+  private readonly proven = new Map<string, number>();
+  private provenRecently(id: string): boolean {
+    const at = this.proven.get(id);
+    return at !== undefined && Date.now() - at < PROVEN_READY_FOR_MS;
   }
 
   /** Poll until every (selected) container runs and is healthy where it has a healthcheck. */

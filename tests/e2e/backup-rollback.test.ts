@@ -119,7 +119,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
     assert.deepEqual(await fingerprint(stack), A);
     assert.equal(await redisCli(stack, "CONFIG", "GET", "appendonly"), "appendonly\nyes");
     await stack.compose.restart(["redis"]);
-    await stack.compose.waitHealthy(["redis"], 60_000);
+    await stack.compose.up({ services: ["redis"], wait: true, noDeps: true }, 60_000);
     assert.equal((await fingerprint(stack)).redis, A.redis, "the keys survive a restart: they are in the AOF");
     assert.equal(backupsOf("pre-restore").length, 1, "the overwritten state was snapshotted first");
   });
@@ -611,7 +611,7 @@ describe("backup.mts and rollback.mts on the real stack", { timeout: 3_600_000 }
       await run({ argv: ["docker", "tag", "claw-test/app:local", "claw-test/app:v2"] });
       const envFile = join(stack.dir, ".env.prod");
       writeFileSync(envFile, readFileSync(envFile, "utf8").replace(/^CLAW_AI_TAG=.*$/m, "CLAW_AI_TAG=v2"), { mode: 0o600 });
-      await stack.compose.up({ wait: true });
+      await stack.compose.upReady({ recreate: true });
       assert.equal(JSON.parse((await stack.https("/version")).body).version, "v2");
       const r = await runScript(stack, "rollback", [await indexOf(id), "--skip-db", "--skip-redis", "--skip-milvus", "--skip-uploads", "-y"]);
       assert.equal(r.status, 0, tailOf(r));

@@ -86,7 +86,7 @@ describe("migrate.mts on the real stack", { timeout: 1_800_000 }, () => {
     await buildAppWithRevisions("probe", { "0004_probe.py": revision(PROBE, "0003", "SELECT 1") });
     stack = await createStack();
     // Only the database: migrate runs in one-off containers of the backend image.
-    await stack.compose.up({ services: ["postgres"], wait: true, waitTimeoutSec: 120 }, 180_000);
+    await stack.compose.up({ services: ["postgres"], wait: true, noDeps: true }, 180_000);
   });
 
   after(async () => {

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { opensslSelfSigned } from "../../lib/commands/tls.ts";
 import { run } from "../../lib/core/exec.ts";
 import { ensureFlowerAuth } from "../../lib/deploy/flower-auth.ts";
-import { ComposeClient, detectComposeFlavor } from "../../lib/infra/compose-client.ts";
+import type { ComposeClient } from "../../lib/infra/compose-client.ts";
+import { openProject } from "../../lib/project/project.ts";
 import { imageRef } from "./images.ts";
 
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
@@ -130,13 +131,10 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
   writeEnvFile(join(dir, ".env.prod"), env);
   await selfSignedCert(join(dir, "nginx/ssl"));
   const composeFile = `docker-compose.prod.yml:${TEST_OVERRIDE}`;
-  const compose = new ComposeClient({
-    flavor: await detectComposeFlavor(),
-    files: composeFile.split(":").map((f) => join(dir, f)),
-    envFile: join(dir, ".env.prod"),
-    projectName: name,
-    projectDir: dir,
-  });
+  const scriptEnv = { ...process.env, CLAW_OPS_PROJECT_DIR: dir, COMPOSE_FILE: composeFile, COMPOSE_PROJECT_NAME: name };
+  // The scripts' own client (healthchecks known, containers addressed by id): `up` of named services
+  // and readiness are probed every 0.5 s instead of waiting a Docker health interval.
+  const compose = (await openProject({ environ: scriptEnv })).compose;
   const caCert = readFileSync(join(dir, "nginx/ssl/fullchain.pem"), "utf8");
   const httpsPort = Number(env.HTTPS_PORT);
   return {
@@ -147,13 +145,15 @@ export async function createStack(o: StackOptions = {}): Promise<TestStack> {
     caCert,
     httpsPort,
     httpPort: Number(env.HTTP_PORT),
-    scriptEnv: { ...process.env, CLAW_OPS_PROJECT_DIR: dir, COMPOSE_FILE: composeFile, COMPOSE_PROJECT_NAME: name },
+    scriptEnv,
     async up() {
       await removeStaleTestStacks();
       // What deploy.mts writes before nginx starts (a stack brought up without it needs it too).
       await ensureFlowerAuth(dir, { user: env.FLOWER_USER!, password: env.FLOWER_PASSWORD! }, imageRef("nginx"));
       try {
-        await compose.up({ wait: true, waitTimeoutSec: 300 }, 360_000);
+        // As a deploy brings a stack up: `up -d`, then each service's own healthcheck probed every
+        // 0.5 s (`up --wait` waits for Docker's first check, one whole interval: 30 s for the exporters).
+        await compose.upReady({ recreate: true }, 360_000);
       } catch (e) {
         const states = await compose.ps({ all: true }).catch(() => []);
         const bad = states.filter((s) => s.state !== "running" || s.health === "unhealthy" || s.health === "starting");

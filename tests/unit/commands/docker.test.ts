@@ -116,6 +116,27 @@ test("a project's containers are found by Compose's labels, one-offs left out, a
   ]);
 });
 
+test("a project container's Docker health is read from the Status that Docker 20.10 prints", () => {
+  // Recorded from `docker ps` on the test stack (ids shortened).
+  const real = [
+    "f77173cc claw-ai-backend running 1 Up 6 minutes (healthy)",
+    "3523d9ce redis-exporter running 1 Up 10 minutes",
+    "cd8c166d milvus-standalone running 1 Up 3 seconds (health: starting)",
+    "089ad27d redis running 1 Up 2 minutes (unhealthy)",
+    "8a85e3aa postgres exited 1 Exited (0) 2 minutes ago",
+  ].join("\n");
+  assert.deepEqual(
+    d.parseProjectContainers(real).map((c) => [c.service, c.state, c.health]),
+    [
+      ["claw-ai-backend", "running", "healthy"],
+      ["redis-exporter", "running", undefined],
+      ["milvus-standalone", "running", "starting"],
+      ["redis", "running", "unhealthy"],
+      ["postgres", "exited", undefined],
+    ],
+  );
+});
+
 test("a one-off on a service's mounts gets its image, user, mounts and only the names of its environment", () => {
   const spec = d.parseRunSpec(
     JSON.stringify([
