@@ -158,18 +158,30 @@ export class ComposeClient implements ServiceControl {
       probes.map(
         ([service, argv]) =>
           new Promise<void>((resolve, reject) => {
-            // A new attempt every 0.5 s, even while earlier ones still run (at most 4 at once):
-            // a probe that waits on a service that is not up yet (`celery inspect ping
-            // --timeout 10`) must not hold back the one that will see it up.
+            // A new attempt every 0.5 s once the last one ended; one that has run for 2 s may be
+            // waiting on a service that is not up yet (`celery inspect ping --timeout 10`) and must
+            // not hold back the one that will see it up, so then another starts beside it (at most
+            // 3 at once). Not more: each attempt is a process in the container (celery's costs a
+            // second of CPU), and a 2-core host starting four services has none to spare.
             let inFlight = 0;
+            let lastStart = 0;
             let done = false;
+            // Resolved once it runs (`docker ps` on every attempt was half of the probing's calls).
+            let running: string | undefined;
+            const idOf = async () => {
+              if (running) return running;
+              const c = (await this.containers().catch(() => undefined))?.find((x) => x.service === service && x.state === "running");
+              if (c) return (running = c.id);
+              return this.containerId(service).catch(() => undefined);
+            };
             // The attempts still running once one passed are killed: the run must not wait for them.
             const abort = new AbortController();
             const attempt = async () => {
               inFlight++;
+              lastStart = Date.now();
               // By container id (`docker exec`): `compose exec` picks container #1, which a deploy
               // may have replaced by #2 (Compose v1 and early v2 then refuse); faster, too.
-              const id = await this.containerId(service).catch(() => undefined);
+              const id = await idOf();
               const r =
                 id && !done
                   ? await this.run(d.dockerExec(id, argv), { allowFailure: true, timeoutMs: 30_000, signal: abort.signal }).catch(() => undefined)
@@ -196,7 +208,7 @@ export class ComposeClient implements ServiceControl {
                 );
                 return;
               }
-              if (inFlight < 4) void attempt();
+              if (inFlight === 0 || (inFlight < 3 && Date.now() - lastStart >= 2000)) void attempt();
               setTimeout(tick, 500);
             };
             tick();
@@ -255,7 +267,10 @@ export class ComposeClient implements ServiceControl {
     await this.waitReady(probes, timeoutMs);
   }
 
-  /** Containers waitReady saw pass their healthcheck, with when: see upReady. */
+  /**
+   * Containers waitReady saw pass their healthcheck, with when: see upReady. Forgotten when
+   * this client stops or starts anything (startReady proves what it starts again).
+   */
   private readonly proven = new Map<string, number>();
   private provenRecently(id: string): boolean {
     const at = this.proven.get(id);
@@ -483,6 +498,7 @@ export class ComposeClient implements ServiceControl {
 
   /** Stop services (each container's own stop_grace_period, as Compose does). */
   async stop(services: readonly string[], timeoutSec?: number): Promise<void> {
+    this.proven.clear();
     // Compose v1 does not store stop_grace_period in the container: its own stop applies it.
     const all = this.project.flavor === "v2" ? await this.containers() : undefined;
     if (!all) {
@@ -499,9 +515,11 @@ export class ComposeClient implements ServiceControl {
     await this.run(d.dockerStop(ids, timeoutSec));
   }
   async start(services: readonly string[]): Promise<void> {
+    this.proven.clear();
     await this.run(b.start(this.project, services));
   }
   async restart(services: readonly string[]): Promise<void> {
+    this.proven.clear();
     await this.run(b.restart(this.project, services));
   }
   async down(o: { volumes?: boolean; removeOrphans?: boolean; timeoutSec?: number } = {}): Promise<void> {

@@ -45,7 +45,8 @@ describe("the full stack on the real Docker engine", { timeout: 900_000 }, () =>
 
   test("every service of the compose file runs, and is healthy where it has a healthcheck", async () => {
     const model = loadStack([join(REPO_ROOT, "docker-compose.prod.yml")]);
-    const states = await stack.compose.ps({ all: true });
+    // Docker's own verdict: the stack came up on our probes, Docker runs its first check one interval later.
+    const states = await stack.compose.waitHealthy(undefined, 120_000);
     assert.equal(states.length, model.services.length);
     for (const s of model.services) {
       const st = states.find((x) => x.service === s.name);
