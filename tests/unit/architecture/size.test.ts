@@ -13,13 +13,11 @@ const FILES_OVER: readonly string[] = [
 ];
 const FUNCTIONS_OVER: readonly string[] = [
   "applyRestore",
-  "applyMigrations",
   "applyDeploy",
   "planDeploy",
   "restoreComponents",
   "switchBackend",
   "readConfigArchive",
-  "swapIn",
   "failed",
   "deployMain",
   "planDeploy.texts",
