@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ClawError, DatabaseAheadError, ExitCode, LockHeldError, PreconditionError } from "../../../lib/core/errors.ts";
+import { failure, refuseState, restoreCommand } from "../../../lib/migrate/apply.ts";
 import type { DriverFailure } from "../../../lib/migrate/engine.ts";
-import { failure, refuseState, restoreCommand } from "../../../lib/migrate/run.ts";
 import { expectError } from "../helpers.ts";
 
 const BACKUP = "backups/pre-migrate/20240215-020000";
