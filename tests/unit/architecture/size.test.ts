@@ -9,7 +9,6 @@ const FILES_OVER: readonly string[] = [
   "lib/infra/compose-client.ts",
   "lib/backup/components/config.ts",
   "lib/restore/apply.ts",
-  "lib/core/lock.ts",
 ];
 const FUNCTIONS_OVER: readonly string[] = [
   "applyRestore",
