@@ -11,32 +11,19 @@
  * re-reads the lock and replaces it only if it is still the very file it judged stale, so a
  * fresh lock taken meanwhile by someone else is never removed. A lock from another host, or from
  * another PID namespace or boot of a machine with this name (a container named like its host),
- * is never judged stale: we cannot see that holder's processes.
+ * is never judged stale: we cannot see that holder's processes (lock-holder.ts: the holder's
+ * record, and whether it can be alive).
  */
 import { randomUUID } from "node:crypto";
-import { closeSync, fstatSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LockHeldError, PreconditionError } from "./errors.ts";
 import { msg } from "./i18n/index.ts";
+import { heldHere, here, type LockInfo, parseInfo, pidAlive, sameRun, seenFromHere, serialize } from "./lock-holder.ts";
 
-export interface LockInfo {
-  pid: number;
-  host: string;
-  script: string;
-  purpose: string;
-  /** ISO 8601. */
-  startedAt: string;
-  /** The holder's PID namespace (`pid:[…]` of /proc/self/ns/pid): a pid means nothing in another one. */
-  pidNamespace?: string;
-  /** The holder's kernel boot id: a restart since means the holder is gone. */
-  bootId?: string;
-  /** /etc/machine-id: two machines may share a host name. */
-  machineId?: string;
-  /** The exact command that finishes this run if it dies (e.g. the same rollback, by path). */
-  finish?: string;
-}
+export type { LockInfo } from "./lock-holder.ts";
 
 export interface LockOwner {
   /** The script's file name, e.g. "backup.mts". */
@@ -195,10 +182,6 @@ function writeTemp(file: string, info: LockInfo): string {
   return tmp;
 }
 
-function serialize(info: LockInfo): string {
-  return `${JSON.stringify(info, null, 2)}\n`;
-}
-
 function createExclusive(file: string, body: string): boolean {
   let fd: number;
   try {
@@ -233,99 +216,12 @@ function inspect(file: string): Seen | undefined {
   }
 }
 
-function parseInfo(raw: string): LockInfo | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== "object" || v === null) return undefined;
-  const o = v as Record<string, unknown>;
-  if (!Number.isSafeInteger(o.pid) || (o.pid as number) <= 0) return undefined;
-  for (const k of ["host", "script", "purpose", "startedAt"]) if (typeof o[k] !== "string") return undefined;
-  const info: LockInfo = {
-    pid: o.pid as number,
-    host: o.host as string,
-    script: o.script as string,
-    purpose: o.purpose as string,
-    startedAt: o.startedAt as string,
-  };
-  if (typeof o.pidNamespace === "string") info.pidNamespace = o.pidNamespace;
-  if (typeof o.bootId === "string") info.bootId = o.bootId;
-  if (typeof o.machineId === "string") info.machineId = o.machineId;
-  if (typeof o.finish === "string") info.finish = o.finish;
-  return info;
-}
-
-/** This process' PID namespace and boot id, where Linux tells them. */
-type Where = Pick<LockInfo, "pidNamespace" | "bootId" | "machineId">;
-
-/** This process' PID namespace, boot id and machine id, where Linux tells them. */
-export function here(): Where {
-  const out: Where = {};
-  const read = (f: () => string) => {
-    try {
-      return f().trim() || undefined;
-    } catch {
-      return undefined; // not Linux, or not there
-    }
-  };
-  const ns = read(() => readlinkSync("/proc/self/ns/pid"));
-  const boot = read(() => readFileSync("/proc/sys/kernel/random/boot_id", "utf8"));
-  const machine = read(() => readFileSync("/etc/machine-id", "utf8"));
-  if (ns) out.pidNamespace = ns;
-  if (boot) out.bootId = boot;
-  if (machine) out.machineId = machine;
-  return out;
-}
-
-/**
- * Pure: where the holder ran, seen from here.
- * - "here": same host name, machine, boot and PID namespace: its pid can be checked.
- * - "earlier-boot": same host name and the same machine id, another boot: the machine was
- *   restarted since (power loss, crash), so the holder is gone.
- * - "elsewhere": another host name or machine id, or another PID namespace (a container named
- *   like its host), or another boot where the machine id is unknown: never judged stale.
- * A field an older lock file did not record is not held against it.
- */
-export function whereHeld(holder: LockInfo, me: { host: string } & Where): "here" | "earlier-boot" | "elsewhere" {
-  const differ = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a !== b;
-  if (holder.host !== me.host || differ(holder.machineId, me.machineId)) return "elsewhere";
-  if (differ(holder.bootId, me.bootId)) return holder.machineId !== undefined && holder.machineId === me.machineId ? "earlier-boot" : "elsewhere";
-  if (differ(holder.pidNamespace, me.pidNamespace)) return "elsewhere";
-  return "here";
-}
-
-/** Pure: whether the holder's pid can be checked from here. */
-export const sameMachine = (holder: LockInfo, me: { host: string } & Where): boolean => whereHeld(holder, me) === "here";
-
-const seenFromHere = (info: LockInfo) => whereHeld(info, { host: hostname(), ...here() });
-const local = (info: LockInfo) => seenFromHere(info) === "here";
-
 function isStale(seen: Seen, now: Date): boolean {
   if (!seen.info) return now.getTime() - seen.mtimeMs > CORRUPT_LOCK_GRACE_MS;
   const where = seenFromHere(seen.info);
   if (where === "earlier-boot") return true; // the machine restarted since: nothing of that run is alive
   if (where === "elsewhere") return false; // another machine or container: we cannot tell
   return !pidAlive(seen.info.pid);
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    // EPERM: it exists but belongs to another user.
-    return code(e) !== "ESRCH";
-  }
-  // A killed process whose parent has not reaped it yet is a zombie: signal 0 still
-  // succeeds, but it holds nothing any more.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true; // no /proc (not Linux): trust signal 0
-  }
 }
 
 /**
@@ -342,7 +238,7 @@ function takeOver(file: string, seen: Seen, info: LockInfo, now: Date): "taken" 
   if (!create(breakFile, me)) {
     // Left behind by a contender that died mid-takeover (a window of microseconds): clear it.
     const b = inspect(breakFile);
-    const abandoned = b?.info ? local(b.info) && !pidAlive(b.info.pid) : false;
+    const abandoned = b?.info ? heldHere(b.info) && !pidAlive(b.info.pid) : false;
     if (b && (abandoned || Date.now() - b.mtimeMs > BREAK_GRACE_MS)) unlinkIfSame(breakFile, b);
     return "busy";
   }
@@ -376,10 +272,6 @@ function unlinkQuiet(file: string): void {
   }
 }
 
-function sameRun(a: LockInfo, b: LockInfo): boolean {
-  return a.pid === b.pid && a.host === b.host && a.startedAt === b.startedAt;
-}
-
 function heldError(file: string, seen: Seen, now: Date, waitMs: number): LockHeldError {
   const waited = waitMs > 0 ? msg.core.lock.waited({ time: formatMs(waitMs) }) : "";
   if (!seen.info) {
@@ -387,7 +279,7 @@ function heldError(file: string, seen: Seen, now: Date, waitMs: number): LockHel
     return new LockHeldError(msg.core.lock.unreadable({ file, age, waited }), msg.core.lock.unreadableHint({ file }));
   }
   const i = seen.info;
-  const elsewhere = i.host !== hostname() ? msg.core.lock.elsewhere : !local(i) ? msg.core.lock.otherNamespace : "";
+  const elsewhere = i.host !== hostname() ? msg.core.lock.elsewhere : !heldHere(i) ? msg.core.lock.otherNamespace : "";
   return new LockHeldError(
     msg.core.lock.held({ script: i.script, purpose: i.purpose, pid: i.pid, host: i.host, since: i.startedAt, waited }),
     msg.core.lock.heldHint({ elsewhere, file }),

@@ -9,7 +9,7 @@ import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse } from "../core/prompts.ts";
 import type { Project } from "../project/project.ts";
-import { engineFor, failure, migrationStatus, preMigrateBackup, refuseState } from "./run.ts";
+import { engineFor, failure, migrationStatus, preMigrateBackup, refuseState } from "./apply.ts";
 import { downgradePath } from "./state.ts";
 
 export interface DowngradeOutcome {

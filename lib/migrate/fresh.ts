@@ -12,8 +12,8 @@ import type { Output } from "../core/output.ts";
 import { typeToConfirm } from "../core/prompts.ts";
 import type { Project } from "../project/project.ts";
 import { serviceByRole } from "../project/stack.ts";
-import { squawkBinary } from "./lint.ts";
-import { engineFor, lintPending, migrationStatus, refuseState, restoreCommand, waitForPostgres } from "./run.ts";
+import { engineFor, migrationStatus, refuseState, restoreCommand, waitForPostgres } from "./apply.ts";
+import { lintPending, squawkBinary } from "./lint.ts";
 
 /**
  * --fresh: everything that could refuse afterwards (two heads, no revisions, a strict lint

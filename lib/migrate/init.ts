@@ -8,7 +8,7 @@ import { msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
 import type { Project } from "../project/project.ts";
 import { serviceByRole } from "../project/stack.ts";
-import { waitForPostgres } from "./run.ts";
+import { waitForPostgres } from "./apply.ts";
 
 export async function initDatabase(
   project: Project,

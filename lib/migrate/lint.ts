@@ -2,7 +2,8 @@
  * Lint of pending revisions before they run: their offline SQL (Alembic `--sql`) checked by
  * squawk (its JSON reporter), plus claw-ops' own rules for what squawk does not cover.
  * The session's own lock_timeout / statement_timeout (set by claw-ops) are prepended, so the
- * SQL linted is the SQL the session runs. Pure, except `squawkFindings` (runs squawk).
+ * SQL linted is the SQL the session runs. Pure, except `squawkFindings` (runs squawk) and
+ * `lintPending` (the lint phase: renders the SQL through the engine, then runs squawk).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,9 @@ import { PreconditionError } from "../core/errors.ts";
 import { lastLine, run } from "../core/exec.ts";
 import { msg } from "../core/i18n/index.ts";
 import { REVISION_ID } from "../core/names.ts";
-import { repoRoot } from "../project/project.ts";
+import type { Output } from "../core/output.ts";
+import { type Project, repoRoot } from "../project/project.ts";
+import type { MigrationEngine } from "./engine.ts";
 
 /**
  * squawk's binary: the platform package npm installed (@squawk-cli/<os>-<cpu>, an optional
@@ -161,4 +164,55 @@ export function lintReport(lints: readonly RevisionLint[]): LintLine[] {
 /** Pure: the lint report as printable lines. */
 export function describeLint(lints: readonly RevisionLint[]): string[] {
   return lintReport(lints).map((l) => l.text);
+}
+
+/** Pure: the lint of each pending revision from its rendered SQL (squawk findings merged in by the caller). */
+export function lintRevisions(
+  pending: readonly string[],
+  rendered: Readonly<Record<string, { sql?: string; error?: string }>>,
+  timeouts: { lockTimeout: string; statementTimeout: string },
+): { lints: RevisionLint[]; sql: Record<string, string> } {
+  const sql: Record<string, string> = {};
+  const lints = pending.map((revision) => {
+    const r = rendered[revision];
+    if (!r?.sql) return { revision, notLintable: r?.error ?? msg.migrate.run.noSqlRendered, findings: [] };
+    sql[revision] = sessionSql(r.sql, timeouts);
+    return { revision, findings: ownFindings(revision, sql[revision]!) };
+  });
+  return { lints, sql };
+}
+
+/**
+ * The lint phase: each pending revision's SQL as the engine renders it, checked by our rules and
+ * squawk's. Without squawk, own rules only (a warning), or refused when MIGRATE_LINT is strict.
+ */
+export async function lintPending(
+  project: Project,
+  engine: MigrationEngine,
+  pending: readonly string[],
+  squawk: string | undefined,
+  out: Output,
+): Promise<RevisionLint[]> {
+  const { lints, sql } = lintRevisions(pending, await engine.sql(pending), project.config.migrate);
+  const withSql = (l: RevisionLint): RevisionLint => (sql[l.revision] ? { ...l, sql: sql[l.revision]! } : l);
+  if (!squawk) {
+    if (project.config.migrate.lint === "strict")
+      throw new PreconditionError(msg.migrate.run.strictWithoutSquawk, msg.migrate.run.strictWithoutSquawkHint);
+    out.warn(msg.migrate.run.squawkMissing);
+    return lints.map(withSql);
+  }
+  const found = await squawkFindings(squawk, sql);
+  return lints.map((l) => {
+    const theirs = found.filter((f) => f.revision === l.revision);
+    // squawk names CONCURRENTLY in a transaction itself: ours only where it did not.
+    const ours = l.findings.filter(
+      (f) => !(f.rule === "concurrently-in-transaction" && theirs.some((t) => t.rule === "ban-concurrent-index-creation-in-transaction")),
+    );
+    return withSql({ ...l, findings: [...theirs, ...ours] });
+  });
+}
+
+/** The lint report before a run: a clean revision's line is info, a finding or an unlintable revision a warning. */
+export function logLint(lints: readonly RevisionLint[], out: Pick<Output, "info" | "warn">): void {
+  for (const l of lintReport(lints)) out[l.level](l.text);
 }

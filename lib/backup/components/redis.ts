@@ -204,25 +204,24 @@ function rdbOf(rec: ComponentRecord) {
 }
 
 /**
- * Redis stopped (on SIGTERM it writes out its AOF and RDB), the staged data swapped in by
- * renames. `keep`: what it replaces stays in the volume as the in-place snapshot, its key
- * count (the dependents are stopped: nothing writes) and fingerprint recorded.
+ * Redis stopped (on SIGTERM it writes out its AOF and RDB) for the swap; with `keep`, its key
+ * counts (the dependents are stopped: nothing writes) and server info read first, for the
+ * in-place snapshot's record. A failure cancels the armed swap and starts Redis again.
  */
-async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: PreparedRestore, keep: boolean): Promise<Frozen> {
+async function stopForSwap(
+  ctx: ComponentContext,
+  armed: ReturnType<typeof armSwap>,
+  keep: boolean,
+): Promise<{ keyspace: Record<string, string>; server: Record<string, string> }> {
   const svc = serviceByRole(ctx.project.stack, "redis");
   const compose = ctx.project.compose;
-  const armed = armSwap(compose, svc, ready.tag, keep, ctx.project.root);
-  let info0: Record<string, string> = {};
-  let server: Record<string, string> = {};
   try {
-    const [i0, s0, append, save] = await Promise.all([
+    const [keyspace, server, append, save] = await Promise.all([
       keep ? info(ctx, "keyspace") : Promise.resolve({}),
       keep ? info(ctx, "server") : Promise.resolve({}),
       cli(ctx, redisConfigGet("appendonly")),
       cli(ctx, redisConfigGet("save")),
     ]);
-    info0 = i0;
-    server = s0;
     // With AOF on, the AOF Redis flushes when stopped holds everything: the RDB it would also
     // write on the way down (its save points) is not needed, and costs seconds on a big set.
     // A runtime setting only: the next start reads the service's own configuration again
@@ -234,11 +233,23 @@ async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: Prepar
       if (aof) await cli(ctx, redisConfigSet("save", parseConfigPairs(save.stdout).save ?? "")).catch(() => undefined);
       throw e;
     });
+    return { keyspace, server };
   } catch (e) {
     await armed.cancel();
     await compose.startReady([svc.name]);
     throw e;
   }
+}
+
+/**
+ * Redis stopped, the staged data swapped in by renames. `keep`: what it replaces stays in the
+ * volume as the in-place snapshot, its key count and fingerprint recorded.
+ */
+async function swapIn(ctx: ComponentContext, rec: ComponentRecord, ready: PreparedRestore, keep: boolean): Promise<Frozen> {
+  const svc = serviceByRole(ctx.project.stack, "redis");
+  const compose = ctx.project.compose;
+  const armed = armSwap(compose, svc, ready.tag, keep, ctx.project.root);
+  const { keyspace: info0, server } = await stopForSwap(ctx, armed, keep);
   const version = server.redis_version ?? "unknown";
   let moved = false;
   const sum = (o: Record<string, number>) => Object.values(o).reduce((s, n) => s + n, 0);

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { ExitCode, LockHeldError } from "../../../lib/core/errors.ts";
-import { acquireLock, here, LOCK_FILE, type LockInfo, pidAlive, readLock, sameMachine, withLock } from "../../../lib/core/lock.ts";
+import { acquireLock, LOCK_FILE, type LockInfo, readLock, withLock } from "../../../lib/core/lock.ts";
+import { here, pidAlive, sameMachine, whereHeld } from "../../../lib/core/lock-holder.ts";
 
 const LOCK_MODULE = pathToFileURL(join(import.meta.dirname, "../../../lib/core/lock.ts")).href;
 const BACKUP = { script: "backup.mts", purpose: "backup" };
@@ -310,7 +311,6 @@ test("a holder in another PID namespace or boot with this host name is never sta
 });
 
 test("a lock from an earlier boot of this very machine (same host and machine id) is stale: a power loss does not lock the scripts out", async () => {
-  const { whereHeld } = await import("../../../lib/core/lock.ts");
   const base = { pid: 1, host: "h", script: "backup.mts", purpose: "backup", startedAt: "z" };
   const me = { host: "h", machineId: "m1", bootId: "b2", pidNamespace: "pid:[1]" };
   assert.equal(whereHeld({ ...base, machineId: "m1", bootId: "b1", pidNamespace: "pid:[1]" }, me), "earlier-boot");

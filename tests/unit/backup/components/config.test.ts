@@ -2,14 +2,10 @@ import assert from "node:assert/strict";
 import { chmodSync, chownSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  CONFIG_FILE,
-  composeInputChanged,
-  config,
-  configFiles,
-  restoreConfigFiles,
-  servicesMounting,
-} from "../../../../lib/backup/components/config.ts";
+import { config } from "../../../../lib/backup/components/config.ts";
+import { CONFIG_FILE } from "../../../../lib/backup/components/config-archive.ts";
+import { configFiles } from "../../../../lib/backup/components/config-files.ts";
+import { composeInputChanged, restoreConfigFiles, servicesMounting } from "../../../../lib/backup/components/config-restore.ts";
 import type { ComponentRecord } from "../../../../lib/backup/manifest.ts";
 import { ExitCode, InvalidBackupError, PreconditionError } from "../../../../lib/core/errors.ts";
 import { testEnv } from "../../../stack/harness.ts";

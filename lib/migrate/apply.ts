@@ -21,7 +21,7 @@ import type { ComposeClient } from "../infra/compose-client.ts";
 import type { Project } from "../project/project.ts";
 import { serviceByRole } from "../project/stack.ts";
 import { type DriverFailure, MigrationEngine } from "./engine.ts";
-import { type Finding, lintReport, ownFindings, type RevisionLint, sessionSql, squawkFindings } from "./lint.ts";
+import { type Finding, lintPending, logLint, type RevisionLint } from "./lint.ts";
 import { type Drift, describeState, drift, type MigrationInfo, type MigrationState, migrationState } from "./state.ts";
 
 export const RUNS_FILE = "releases/migrations.jsonl";
@@ -79,48 +79,6 @@ export async function waitForPostgres(project: Project): Promise<void> {
   });
 }
 
-/** Pure: the lint of each pending revision from its rendered SQL (squawk findings merged in by the caller). */
-export function lintRevisions(
-  pending: readonly string[],
-  rendered: Readonly<Record<string, { sql?: string; error?: string }>>,
-  timeouts: { lockTimeout: string; statementTimeout: string },
-): { lints: RevisionLint[]; sql: Record<string, string> } {
-  const sql: Record<string, string> = {};
-  const lints = pending.map((revision) => {
-    const r = rendered[revision];
-    if (!r?.sql) return { revision, notLintable: r?.error ?? msg.migrate.run.noSqlRendered, findings: [] };
-    sql[revision] = sessionSql(r.sql, timeouts);
-    return { revision, findings: ownFindings(revision, sql[revision]!) };
-  });
-  return { lints, sql };
-}
-
-export async function lintPending(
-  project: Project,
-  engine: MigrationEngine,
-  pending: readonly string[],
-  squawk: string | undefined,
-  out: Output,
-): Promise<RevisionLint[]> {
-  const { lints, sql } = lintRevisions(pending, await engine.sql(pending), project.config.migrate);
-  const withSql = (l: RevisionLint): RevisionLint => (sql[l.revision] ? { ...l, sql: sql[l.revision]! } : l);
-  if (!squawk) {
-    if (project.config.migrate.lint === "strict")
-      throw new PreconditionError(msg.migrate.run.strictWithoutSquawk, msg.migrate.run.strictWithoutSquawkHint);
-    out.warn(msg.migrate.run.squawkMissing);
-    return lints.map(withSql);
-  }
-  const found = await squawkFindings(squawk, sql);
-  return lints.map((l) => {
-    const theirs = found.filter((f) => f.revision === l.revision);
-    // squawk names CONCURRENTLY in a transaction itself: ours only where it did not.
-    const ours = l.findings.filter(
-      (f) => !(f.rule === "concurrently-in-transaction" && theirs.some((t) => t.rule === "ban-concurrent-index-creation-in-transaction")),
-    );
-    return withSql({ ...l, findings: [...theirs, ...ours] });
-  });
-}
-
 export interface StatusReport {
   info: MigrationInfo;
   state: MigrationState;
@@ -159,11 +117,6 @@ export function reportInterruptedRun(root: string, out: Output): boolean {
   if (last.backup) out.warn(msg.migrate.run.interruptedRestore({ command: restoreCommand(last.backup) }));
   appendJsonLine(join(root, RUNS_FILE), { id: last.id, status: "interrupted", finishedAt: new Date().toISOString() });
   return true;
-}
-
-/** The lint report before a run: a clean revision's line is info, a finding or an unlintable revision a warning. */
-export function logLint(lints: readonly RevisionLint[], out: Pick<Output, "info" | "warn">): void {
-  for (const l of lintReport(lints)) out[l.level](l.text);
 }
 
 /** The command that restores only the database from `backup` (a pre-migrate or pre-deploy backup), without a prompt. */
@@ -218,24 +171,33 @@ async function applyCommand(project: Project, out: Output, o: ApplyOptions, comm
   return { ok: true, phase: "done", ...base, pending: [] };
 }
 
-/** Apply pending revisions (the caller holds the lock). Throws a typed error on every refusal or failure. */
-export async function applyMigrations(project: Project, out: Output, o: ApplyOptions): Promise<MigrateOutcome> {
-  // The caller holds the lock: a one-off container of ours still running belongs to the dead
-  // run (killing it makes Postgres roll back the revision it is in). MIGRATE_COMMAND's runs
-  // too: a container a killed run left would go on migrating beside the next one.
-  // A dry run holds no lock: it only reads (a run may be applying right now).
+/** What every outcome of an Alembic run carries: where the database was, where it stands, what it did. */
+type OutcomeBase = Omit<MigrateOutcome, "ok" | "phase" | "pending">;
+type PendingRevision = MigrateOutcome["pending"][number];
+
+/**
+ * What a run that died left behind, cleared before this one applies anything (the caller holds
+ * the lock): its record is reported, its one-off containers removed, a half-moved volume put back.
+ */
+async function clearDeadRun(project: Project, out: Output): Promise<void> {
+  // A one-off container of ours still running belongs to the dead run (killing it makes
+  // Postgres roll back the revision it is in). MIGRATE_COMMAND's runs too: a container a killed
+  // run left would go on migrating beside the next one.
   // Removed whether or not the run record says so: with the lock (one for every script) held,
   // no one-off of ours can belong to a live run.
-  if (!o.dryRun) {
-    reportInterruptedRun(project.root, out);
-    const n = await project.compose.removeOneOffs(project.effectiveName);
-    if (n) out.warn(msg.migrate.run.stoppedContainers({ n }));
-    // Like every entry point: a volume a dead restore left half-moved is put back first.
-    await recoverDeadSwaps(project, out);
-  }
-  const command = project.config.migrate.command;
-  if (command) return applyCommand(project, out, o, command);
-  const engine = engineFor(project, o.compose);
+  reportInterruptedRun(project.root, out);
+  const n = await project.compose.removeOneOffs(project.effectiveName);
+  if (n) out.warn(msg.migrate.run.stoppedContainers({ n }));
+  // Like every entry point: a volume a dead restore left half-moved is put back first.
+  await recoverDeadSwaps(project, out);
+}
+
+/** The state phase: the database's revisions against the image's, said to the operator (drift as warnings). */
+async function readState(
+  project: Project,
+  engine: MigrationEngine,
+  out: Output,
+): Promise<{ info: MigrationInfo; state: MigrationState; base: OutcomeBase }> {
   const {
     info,
     state,
@@ -256,16 +218,12 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
   out.info(describeState(state));
   for (const d of drifted)
     out.warn(msg.migrate.run.drift({ file: d.file, revision: d.revision, applied: d.appliedSha256.slice(0, 12), now: d.nowSha256.slice(0, 12) }));
-  refuseState(state);
-  if (state.kind !== "pending") {
-    return { ok: true, phase: "done", ...base, pending: [] };
-  }
-  const lints = await out.step(
-    localized((c) => c.migrate.run.lintStep({ n: state.pending.length })),
-    () => lintPending(project, engine, state.pending, o.squawk, out),
-  );
-  logLint(lints, out);
-  const pending = state.pending.map((revision) => {
+  return { info, state, base };
+}
+
+/** Pure: each pending revision with its file, its doc and its lint. */
+function describePending(info: MigrationInfo, pending: readonly string[], lints: readonly RevisionLint[]): PendingRevision[] {
+  return pending.map((revision) => {
     const r = info.revisions.find((x) => x.revision === revision);
     const l = lints.find((x) => x.revision === revision);
     return {
@@ -275,21 +233,32 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
       ...(l?.notLintable ? { notLintable: l.notLintable } : {}),
     };
   });
+}
+
+/** MIGRATE_LINT=strict: a finding blocks the run. */
+function refuseStrictFindings(project: Project, pending: readonly PendingRevision[]): void {
   const findings = pending.reduce((n, p) => n + p.findings.length, 0);
   if (findings && project.config.migrate.lint === "strict") {
     throw new PreconditionError(msg.migrate.run.strictFindings({ n: findings }), msg.migrate.run.strictFindingsHint);
   }
-  if (o.dryRun) {
-    // The SQL each pending revision runs, as Alembic renders it offline (where it can).
-    for (const l of lints) if (l.sql) out.info(msg.migrate.run.dryRunSql({ revision: l.revision, sql: l.sql.trim() }));
-    return { ok: true, phase: "dry-run", ...base, pending: pending.map((p) => ({ ...p, sql: lints.find((l) => l.revision === p.revision)?.sql })) };
-  }
-  const backup = o.skipBackup ? null : await preMigrateBackup(project, out);
+}
+
+/**
+ * The apply phase, recorded: run record "running", the upgrade to head, the expected tables,
+ * the record's outcome. MigrationFailedError when the driver fails or a table is missing.
+ */
+async function upgradeRecorded(
+  project: Project,
+  engine: MigrationEngine,
+  out: Output,
+  run: { from: string | null; head: string; pending: readonly string[]; backup: string | null },
+): Promise<{ applied: string[]; current: string[] }> {
+  const { backup } = run;
   const id = new Date().toISOString();
   const runs = join(project.root, RUNS_FILE);
-  appendJsonLine(runs, { id, status: "running", startedAt: id, pid: process.pid, from: base.current, pending: state.pending, backup });
+  appendJsonLine(runs, { id, status: "running", startedAt: id, pid: process.pid, from: run.from, pending: run.pending, backup });
   const result = await out.step(
-    localized((c) => c.migrate.run.upgradeStep({ head: state.head })),
+    localized((c) => c.migrate.run.upgradeStep({ head: run.head })),
     async () => {
       const r = await engine.upgrade("head");
       if (r.ok) return r;
@@ -300,7 +269,7 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
         error: redactPersonal(r.error ?? r.code),
         revision: r.revision ?? null,
       });
-      throw new MigrationFailedError(failure(r, backup), base.current, r.current?.[0] ?? base.current);
+      throw new MigrationFailedError(failure(r, backup), run.from, r.current?.[0] ?? run.from);
     },
   );
   const tables = await engine.tables(project.config.migrate.expectTables);
@@ -318,8 +287,37 @@ export async function applyMigrations(project: Project, out: Output, o: ApplyOpt
     const e = new ClawError(msg.migrate.run.tablesMissing({ current: result.current.join(", "), missing: missing.join(", ") }), {
       hint: msg.migrate.run.tablesMissingHint({ restore: backup ? restoreCommand(backup) : null }),
     });
-    throw new MigrationFailedError(e, base.current, result.current[0] ?? null);
+    throw new MigrationFailedError(e, run.from, result.current[0] ?? null);
   }
+  return result;
+}
+
+/** Apply pending revisions (the caller holds the lock). Throws a typed error on every refusal or failure. */
+export async function applyMigrations(project: Project, out: Output, o: ApplyOptions): Promise<MigrateOutcome> {
+  // A dry run holds no lock: it only reads (a run may be applying right now).
+  if (!o.dryRun) await clearDeadRun(project, out);
+  const command = project.config.migrate.command;
+  if (command) return applyCommand(project, out, o, command);
+  const engine = engineFor(project, o.compose);
+  const { info, state, base } = await readState(project, engine, out);
+  refuseState(state);
+  if (state.kind !== "pending") {
+    return { ok: true, phase: "done", ...base, pending: [] };
+  }
+  const lints = await out.step(
+    localized((c) => c.migrate.run.lintStep({ n: state.pending.length })),
+    () => lintPending(project, engine, state.pending, o.squawk, out),
+  );
+  logLint(lints, out);
+  const pending = describePending(info, state.pending, lints);
+  refuseStrictFindings(project, pending);
+  if (o.dryRun) {
+    // The SQL each pending revision runs, as Alembic renders it offline (where it can).
+    for (const l of lints) if (l.sql) out.info(msg.migrate.run.dryRunSql({ revision: l.revision, sql: l.sql.trim() }));
+    return { ok: true, phase: "dry-run", ...base, pending: pending.map((p) => ({ ...p, sql: lints.find((l) => l.revision === p.revision)?.sql })) };
+  }
+  const backup = o.skipBackup ? null : await preMigrateBackup(project, out);
+  const result = await upgradeRecorded(project, engine, out, { from: base.current, head: state.head, pending: state.pending, backup });
   // Pruned only after a run that worked: a failed one's backup is the one to go back to.
   if (backup)
     pruneSnapshotsAfterSuccess(

@@ -1,81 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ClawError, DatabaseAheadError, ExitCode, LockHeldError, PreconditionError } from "../../../lib/core/errors.ts";
+import { failure, refuseState, restoreCommand } from "../../../lib/migrate/apply.ts";
 import type { DriverFailure } from "../../../lib/migrate/engine.ts";
-import { failure, lintRevisions, logLint, refuseState, restoreCommand } from "../../../lib/migrate/run.ts";
 import { expectError } from "../helpers.ts";
 
-const TIMEOUTS = { lockTimeout: "5s", statementTimeout: "0" };
 const BACKUP = "backups/pre-migrate/20240215-020000";
 const RESTORE = `npx zx scripts/rollback.mts --backup ${BACKUP} --skip-redis --skip-milvus --skip-uploads --skip-config -y`;
 
 test("restoreCommand restores only the database from the pre-migrate backup, without a prompt", () => {
   assert.equal(restoreCommand(BACKUP), RESTORE);
-});
-
-test("before a run, a clean revision's lint line is logged as info, not as a warning (WARN 0001: no findings); findings stay warnings", () => {
-  const logged: string[] = [];
-  logLint(
-    [
-      { revision: "0001", findings: [] },
-      { revision: "0002", findings: [{ revision: "0002", rule: "some-rule", message: "a finding", source: "squawk" }] },
-    ],
-    { info: (m) => logged.push(`INFO ${m}`), warn: (m) => logged.push(`WARN ${m}`) },
-  );
-  assert.deepEqual(logged, ["INFO 0001: no findings", "WARN 0002: some-rule: a finding"]);
-});
-
-test("lintRevisions lints each pending revision's SQL as the session runs it (SETs first), with claw-ops' own rules", () => {
-  const rendered = {
-    "0002": { sql: "BEGIN;\nCREATE INDEX CONCURRENTLY i ON t (c);\nCOMMIT;\n" },
-    "0003": { sql: "BEGIN;\nALTER TABLE t ADD COLUMN d text;\nCOMMIT;\n" },
-  };
-  assert.deepEqual(lintRevisions(["0002", "0003"], rendered, TIMEOUTS), {
-    lints: [
-      {
-        revision: "0002",
-        findings: [
-          {
-            revision: "0002",
-            rule: "concurrently-in-transaction",
-            message:
-              "CONCURRENTLY inside a transaction fails at once: run it in its own revision outside the transaction (op.get_context().autocommit_block())",
-            line: 3, // counted in the session SQL: the SET lock_timeout line comes first
-            source: "claw-ops",
-          },
-        ],
-      },
-      { revision: "0003", findings: [] },
-    ],
-    sql: {
-      "0002": "SET lock_timeout = '5s';\nBEGIN;\nCREATE INDEX CONCURRENTLY i ON t (c);\nCOMMIT;\n",
-      "0003": "SET lock_timeout = '5s';\nBEGIN;\nALTER TABLE t ADD COLUMN d text;\nCOMMIT;\n",
-    },
-  });
-});
-
-test("a revision whose render failed is not lintable with the driver's error; one never rendered says so; neither goes to squawk", () => {
-  const rendered = {
-    "0002": { error: "NotImplementedError: this revision reads data" },
-    "0004": { sql: "SELECT 1;\n" },
-  };
-  assert.deepEqual(lintRevisions(["0002", "0003", "0004"], rendered, TIMEOUTS), {
-    lints: [
-      { revision: "0002", notLintable: "NotImplementedError: this revision reads data", findings: [] },
-      { revision: "0003", notLintable: "no SQL rendered", findings: [] },
-      { revision: "0004", findings: [] },
-    ],
-    sql: { "0004": "SET lock_timeout = '5s';\nSELECT 1;\n" },
-  });
-});
-
-test("lintRevisions keeps the pending order and lints only pending revisions", () => {
-  const r = lintRevisions(["0003", "0002"], { "0001": { sql: "x" }, "0002": { sql: "y" }, "0003": { sql: "z" } }, TIMEOUTS);
-  assert.deepEqual(
-    r.lints.map((l) => l.revision),
-    ["0003", "0002"],
-  );
-  assert.deepEqual(Object.keys(r.sql).sort(), ["0002", "0003"]);
 });
 
 test("refuseState: two heads is a precondition error (exit 3) whose hint is the alembic merge to run", () => {
