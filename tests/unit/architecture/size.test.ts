@@ -15,14 +15,12 @@ const FUNCTIONS_OVER: readonly string[] = [
   "applyRestore",
   "applyMigrations",
   "applyDeploy",
-  "planDeploy",
   "restoreComponents",
   "switchBackend",
   "readConfigArchive",
   "swapIn",
   "failed",
   "deployMain",
-  "planDeploy.texts",
 ];
 
 test(`no file in lib/ is over ${MAX_FILE_LINES} lines (known exceptions aside, and each exception is still one)`, () => {
