@@ -16,7 +16,6 @@ const FUNCTIONS_OVER: readonly string[] = [
   "applyMigrations",
   "applyDeploy",
   "restoreComponents",
-  "switchBackend",
   "readConfigArchive",
   "swapIn",
   "failed",
