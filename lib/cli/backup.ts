@@ -149,23 +149,23 @@ function listingMarks(out: Output, root: string, now: Date, all: readonly Stored
 
 async function installCron(out: Output, root: string, given: string | undefined): Promise<number> {
   // Loaded only here: cron-parser and its date library add ~10 MB to every other run.
-  const s = await import("../backup/schedule.ts");
+  const [s, cron] = await Promise.all([import("../backup/schedule.ts"), import("../infra/crontab.ts")]);
   const expr = given ?? s.DEFAULT_BACKUP_CRON;
-  s.validateCron(expr);
-  const path = s.pinnedPath([dirname(process.execPath), s.dirOnPath("npx"), s.dirOnPath("docker")]);
+  cron.validateCron(expr);
+  const path = cron.pinnedPath([dirname(process.execPath), cron.dirOnPath("npx"), cron.dirOnPath("docker")]);
   const repo = repoRoot();
   const line = s.backupCronLine(expr, root, path, repo);
   // Proved before it is installed: the very command, under cron's environment, as a dry run.
   await out.step(
     localized((t) => t.backup.cli.cronProveStep),
-    () => s.proveCronCommand(s.unescapeCrontab(s.backupCronCommand(root, path, ["--dry-run"], repo))),
+    () => s.proveCronCommand(cron.unescapeCrontab(s.backupCronCommand(root, path, ["--dry-run"], repo))),
   );
-  const { text, changed } = s.mergeCrontab(await s.readCrontab(), line, root, repo);
-  if (changed) await s.writeCrontab(text);
+  const { text, changed } = s.mergeCrontab(await cron.readCrontab(), line, root, repo);
+  if (changed) await cron.writeCrontab(text);
   out.success(changed ? msg.backup.cli.installed({ line }) : msg.backup.cli.alreadyInstalled({ line }));
   out.info(
     msg.backup.cli.nextRuns({
-      runs: s
+      runs: cron
         .nextRuns(expr, new Date())
         .map((d) => d.toString())
         .join("; "),

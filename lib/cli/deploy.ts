@@ -8,12 +8,22 @@ import { RELEASE_TAG } from "../core/names.ts";
 import type { Output } from "../core/output.ts";
 import { confirmOrRefuse, isInteractive } from "../core/prompts.ts";
 import { operatorCommand, SCRIPTS } from "../core/vocabulary/scripts.ts";
+import { applyDeploy } from "../deploy/apply.ts";
 import { containersOf } from "../deploy/containers.ts";
-import { currentRelease, formatReleases, readLedger, rollbackTarget } from "../deploy/ledger.ts";
+import {
+  currentRelease,
+  formatReleases,
+  newReleaseId,
+  type ReleaseRecord,
+  readLedger,
+  reportInterruptedDeploy,
+  rollbackTarget,
+} from "../deploy/ledger.ts";
+import { printSummary } from "../deploy/outcome.ts";
 import { describeDeploy } from "../deploy/plan.ts";
-import { applyDeploy, newReleaseId, prepareDeploy, printSummary, reportInterruptedDeploy } from "../deploy/run.ts";
+import { type DeployRequest, prepareDeploy } from "../deploy/prepare.ts";
 import { describeTlsPlan, shownTlsPlan } from "../deploy/tls.ts";
-import { openProject, projectRoot } from "../project/project.ts";
+import { openProject, type Project, projectRoot } from "../project/project.ts";
 import { servingTarget } from "../project/serving.ts";
 import type { ParsedArgs } from "./flags.ts";
 import type { ScriptContext } from "./run.ts";
@@ -96,8 +106,32 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
   const project = await openProject({ root });
   if (cmd.mode === "status") return status(project, out);
   const { releases } = readLedger(root);
+  const req = deployRequest(cmd, project, releases);
+  const releaseId = newReleaseId(new Date(), new Set(releases.map((r) => r.id)));
+  if (req.dryRun) return dryRun(project, out, req, releaseId);
+  return withRunLock(root, lockHolder(req), out, async (lock) => {
+    reportInterruptedDeploy(root, out);
+    const { plan, compose, preflightMs } = await prepareDeploy(project, out, req, releaseId);
+    for (const l of describeDeploy(plan)) out.info(l);
+    // On a TTY the plan is confirmed (-y skips); without one a deploy goes ahead: it replaces no data.
+    if (isInteractive() && !req.yes)
+      await confirmOrRefuse(msg.deploy.cli.confirm({ ref: `${plan.image}:${plan.tag}` }), { yes: false, what: msg.deploy.cli.confirmWhat });
+    const outcome = await applyDeploy(project, out, plan, compose, lock, preflightMs);
+    printSummary(out, outcome.phases, plan);
+    out.success(msg.deploy.cli.served({ id: outcome.releaseId, tag: outcome.tag, secs: (outcome.durationMs / 1000).toFixed(1) }));
+    out.result(outcome);
+    return 0;
+  });
+}
+
+/** The request of a deploy or of a rollback to a release (the release it goes back to, checked against the configured image). */
+function deployRequest(
+  cmd: Extract<DeployCommand, { mode: "deploy" | "rollback-release" }>,
+  project: Project,
+  releases: readonly ReleaseRecord[],
+): DeployRequest {
   let tag: string;
-  let target;
+  let target: ReleaseRecord | undefined;
   if (cmd.mode === "rollback-release") {
     const t = rollbackTarget(releases, cmd.id);
     if (!t.ok) throw new UsageError(t.error, t.hint);
@@ -112,7 +146,7 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
   } else {
     tag = cmd.tag ?? project.config.release.tag ?? "";
   }
-  const req = {
+  return {
     kind: cmd.mode === "deploy" ? ("deploy" as const) : ("rollback-release" as const),
     tag,
     skipBackup: cmd.skipBackup,
@@ -125,34 +159,25 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
     yes: cmd.yes,
     ...(target ? { target } : {}),
   };
-  const releaseId = newReleaseId(new Date(), new Set(releases.map((r) => r.id)));
-  if (cmd.dryRun) {
-    const { plan } = await prepareDeploy(project, out, req, releaseId);
-    for (const l of describeDeploy(plan)) out.info(l);
-    if (plan.tls) out.info(describeTlsPlan(shownTlsPlan(plan.tls)));
-    out.info(msg.deploy.cli.dryRunDone);
-    out.result({ ok: true, dryRun: true, plan });
-    return 0;
-  }
-  // "deploy of …" / "release rollback to …": never read as a data restore by the other scripts.
-  const who = {
+}
+
+/** --dry-run: preflight and the plan, printed; nothing changes and no lock is taken. */
+async function dryRun(project: Project, out: Output, req: DeployRequest, releaseId: string): Promise<number> {
+  const { plan } = await prepareDeploy(project, out, req, releaseId);
+  for (const l of describeDeploy(plan)) out.info(l);
+  if (plan.tls) out.info(describeTlsPlan(shownTlsPlan(plan.tls)));
+  out.info(msg.deploy.cli.dryRunDone);
+  out.result({ ok: true, dryRun: true, plan });
+  return 0;
+}
+
+/** Pure: the lock's owner: "deploy of …" / "release rollback to …", never read as a data restore by the other scripts. */
+function lockHolder(req: DeployRequest) {
+  return {
     script: SCRIPT,
-    purpose: req.kind === "deploy" ? `deploy of release ${tag}` : `release rollback to ${target?.id ?? tag}`,
-    finish: operatorCommand(SCRIPT, req.kind === "deploy" ? ["--tag", tag] : ["--rollback-release", ...(target?.id ? [target.id] : [])]),
+    purpose: req.kind === "deploy" ? `deploy of release ${req.tag}` : `release rollback to ${req.target?.id ?? req.tag}`,
+    finish: operatorCommand(SCRIPT, req.kind === "deploy" ? ["--tag", req.tag] : ["--rollback-release", ...(req.target?.id ? [req.target.id] : [])]),
   };
-  return withRunLock(root, who, out, async (lock) => {
-    reportInterruptedDeploy(root, out);
-    const { plan, compose, preflightMs } = await prepareDeploy(project, out, req, releaseId);
-    for (const l of describeDeploy(plan)) out.info(l);
-    // On a TTY the plan is confirmed (-y skips); without one a deploy goes ahead: it replaces no data.
-    if (isInteractive() && !cmd.yes)
-      await confirmOrRefuse(msg.deploy.cli.confirm({ ref: `${plan.image}:${plan.tag}` }), { yes: false, what: msg.deploy.cli.confirmWhat });
-    const outcome = await applyDeploy(project, out, plan, compose, lock, preflightMs);
-    printSummary(out, outcome.phases, plan);
-    out.success(msg.deploy.cli.served({ id: outcome.releaseId, tag: outcome.tag, secs: (outcome.durationMs / 1000).toFixed(1) }));
-    out.result(outcome);
-    return 0;
-  });
 }
 
 function listReleases(out: Output, root: string): number {
@@ -167,7 +192,7 @@ function listReleases(out: Output, root: string): number {
   return 0;
 }
 
-async function status(project: Awaited<ReturnType<typeof openProject>>, out: Output): Promise<number> {
+async function status(project: Project, out: Output): Promise<number> {
   const { releases } = readLedger(project.root);
   const current = currentRelease(releases);
   const last = releases[releases.length - 1];

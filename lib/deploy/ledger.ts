@@ -2,14 +2,18 @@
  * The release ledger: one JSON line per event under releases/ledger.jsonl, appended and
  * fsynced (never rewritten), so a deploy killed at any point leaves every earlier line intact
  * and at worst one torn last line, which the reader skips. A release is the merge of its
- * lines by id: "started", then phase progress, then its result.
+ * lines by id: "started", then phase progress, then its result. Release ids are made here,
+ * and a dead run's release is reported and marked "interrupted" here.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { displayWidth, msg, padCells } from "../core/i18n/index.ts";
 import { appendJsonLine, parseJsonLines } from "../core/jsonl.ts";
 import { RELEASE_TAG } from "../core/names.ts";
+import type { Output } from "../core/output.ts";
 import { redactPersonal } from "../core/secret.ts";
+import { formatBackupId } from "../core/vocabulary/backup-id.ts";
 
 export const LEDGER_FILE = "releases/ledger.jsonl";
 
@@ -94,6 +98,17 @@ export function readLedger(root: string): { releases: ReleaseRecord[]; skipped: 
   return existsSync(file) ? parseLedger(readFileSync(file, "utf8")) : { releases: [], skipped: 0 };
 }
 
+/** Pure: a release id: the time (as backup ids), unique in the ledger. */
+export function newReleaseId(now: Date, taken: ReadonlySet<string>): string {
+  const base = formatBackupId(now);
+  let id = base;
+  for (let i = 2; taken.has(id); i++) id = `${base}-${i}`;
+  return id;
+}
+
+/** Pure: the first 16 hex of a sha256, for the ledger's config hashes. */
+export const shortHash = (data: string | Buffer) => createHash("sha256").update(data).digest("hex").slice(0, 16);
+
 /** Pure: the release that serves now: the newest one that succeeded (or was rolled back to). */
 export function currentRelease(releases: readonly ReleaseRecord[]): ReleaseRecord | undefined {
   return [...releases].reverse().find((r) => r.result === "succeeded");
@@ -103,6 +118,16 @@ export function currentRelease(releases: readonly ReleaseRecord[]): ReleaseRecor
 export function unfinishedRelease(releases: readonly ReleaseRecord[]): ReleaseRecord | undefined {
   const last = releases[releases.length - 1];
   return last && (last.result === "started" || last.result === "interrupted") ? last : undefined;
+}
+
+/** What a deploy that died left: told at the start of the next run (ledger marked interrupted). */
+export function reportInterruptedDeploy(root: string, out: Output): ReleaseRecord | undefined {
+  const dead = unfinishedRelease(readLedger(root).releases);
+  if (dead?.result !== "started") return undefined;
+  out.warn(msg.deploy.run.interrupted({ id: dead.id, tag: dead.tag, phase: dead.phase ?? "preflight", previous: dead.previousTag }));
+  out.warn(msg.deploy.run.interruptedNext({ canGoBack: !!dead.previousTag }));
+  appendLedger(root, { id: dead.id, result: "interrupted", finishedAt: new Date().toISOString() });
+  return dead;
 }
 
 /**

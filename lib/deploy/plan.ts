@@ -31,6 +31,8 @@ export const PHASES = [
   "post-deploy hook",
 ] as const;
 export type PhaseName = (typeof PHASES)[number];
+/** The phases the apply runs: preflight runs before it (prepare.ts), before the confirmation. */
+export type AppliedPhase = Exclude<PhaseName, "preflight">;
 
 export interface PlannedPhase {
   name: PhaseName;
@@ -90,84 +92,116 @@ export interface DeployPlan {
   phases: PlannedPhase[];
 }
 
-/** Pure: the plan of one deploy. */
-export function planDeploy(stack: StackModel, facts: DeployFacts, options: DeployOptions): DeployPlan {
+/** What the phases' texts are made from: the facts, the options, and what the plan derives from the stack. */
+interface PhaseInputs {
+  facts: DeployFacts;
+  options: DeployOptions;
+  firstDeploy: boolean;
+  infrastructure: string[];
+  rollout: RolloutStep[];
+  nginx: string | undefined;
+  pull: string[];
+}
+
+type PhaseText = (c: Catalogue, p: PhaseInputs) => Omit<PlannedPhase, "name">;
+
+/** Each phase's line and, when it will not run, why, in a catalogue's language (English for the plan's data). */
+const PHASE_TEXTS: { readonly [N in PhaseName]: PhaseText } = {
+  preflight: (c) => ({ does: c.deploy.plan.preflight }),
+  "pre-deploy hook": (c, { facts }) => ({
+    does: c.deploy.plan.preDeployHook,
+    ...(facts.hooks.includes("pre-deploy") ? {} : { skip: c.deploy.plan.noPreDeployHook }),
+  }),
+  tls: (c, { facts, options }) => ({
+    does: facts.tls
+      ? describeTlsPlan(c === EN ? facts.tls : shownTlsPlan(facts.tls), c)
+      : c.deploy.plan.tlsNoPlan({ domain: facts.domain ?? "DOMAIN" }),
+    ...(options.skipSsl || !facts.tls ? { skip: "--skip-ssl" } : {}),
+  }),
+  images: (c, { facts, pull }) => ({
+    does: c.deploy.plan.images({ pull: pull.join(", "), build: facts.build.join(", ") }),
+    ...(pull.length || facts.build.length ? {} : { skip: c.deploy.plan.imagesHere({ ref: `${facts.image}:${facts.tag}` }) }),
+  }),
+  infrastructure: (c, { infrastructure }) => ({ does: c.deploy.plan.infrastructure({ services: infrastructure.join(", ") }) }),
+  backup: (c, { facts, options }) => ({
+    does: c.deploy.plan.backup({ components: facts.backupComponents.join(", ") }),
+    ...(options.skipBackup ? { skip: "--skip-backup" } : facts.dataRunning ? {} : { skip: c.deploy.plan.noData }),
+  }),
+  migrations: (c, { facts, options }) => ({
+    does: c.deploy.plan.migrations({ ref: `${facts.image}:${facts.tag}` }),
+    ...(options.skipMigrations ? { skip: options.kind === "deploy" ? "--skip-migrations" : c.deploy.plan.neverDowngrades } : {}),
+  }),
+  "release config": (c, { facts }) => ({
+    does: c.deploy.plan.releaseConfig({ tag: facts.tag }),
+    ...(facts.currentTag === facts.tag ? { skip: c.deploy.plan.releaseConfigSame({ tag: facts.tag }) } : {}),
+  }),
+  nginx: (c, { firstDeploy, nginx }) => ({
+    does: firstDeploy ? c.deploy.plan.nginxFirst : c.deploy.plan.nginxUpdate,
+    ...(nginx ? {} : { skip: c.deploy.plan.noNginx }),
+  }),
+  rollout: (c, { rollout }) => ({
+    does: c.deploy.plan.rollout({ steps: rollout }),
+    ...(rollout.length ? {} : { skip: c.deploy.plan.noRollout }),
+  }),
+  health: (c, { facts, options }) => ({
+    does: c.deploy.plan.health({ tag: facts.tag }),
+    ...(options.skipHealthCheck ? { skip: "--skip-health-check" } : {}),
+  }),
+  ledger: (c, { facts, options }) => ({
+    does:
+      options.kind === "deploy"
+        ? c.deploy.plan.ledgerDeploy({ tag: facts.tag, id: facts.releaseId })
+        : c.deploy.plan.ledgerBack({ tag: facts.tag, id: facts.releaseId }),
+  }),
+  "prune images": (c, { facts }) => ({ does: c.deploy.plan.pruneImages({ image: facts.image }) }),
+  "post-deploy hook": (c, { facts }) => ({
+    does: c.deploy.plan.postDeployHook,
+    ...(facts.hooks.includes("post-deploy") ? {} : { skip: c.deploy.plan.noPostDeployHook }),
+  }),
+};
+
+/** Pure: the order a deploy runs its phases in. A running nginx is updated before the switch; a first deploy starts it after the backend. */
+export function phaseOrder(firstDeploy: boolean): PhaseName[] {
+  return firstDeploy ? PHASES.filter((n) => n !== "nginx").flatMap((n) => (n === "rollout" ? ["rollout", "nginx"] : [n])) : [...PHASES];
+}
+
+/** Once health has passed the release is committed: these phases only warn when they fail. */
+const COMMITTED: ReadonlySet<PhaseName> = new Set(["ledger", "prune images", "post-deploy hook"]);
+
+/**
+ * Pure: the plan's phases as the apply walks them, in the plan's order: preflight has run
+ * before (prepareDeploy, before the confirmation); then the changes, where a failure rolls the
+ * release back; then, committed, the ones that only warn.
+ */
+export function applyOrder(plan: DeployPlan): { changes: AppliedPhase[]; committed: AppliedPhase[] } {
+  const names = plan.phases.map((p) => p.name).filter((n): n is AppliedPhase => n !== "preflight");
+  return { changes: names.filter((n) => !COMMITTED.has(n)), committed: names.filter((n) => COMMITTED.has(n)) };
+}
+
+/** What the plan derives from the stack and the facts, before any text. */
+function phaseInputs(stack: StackModel, facts: DeployFacts, options: DeployOptions): PhaseInputs {
   const rollout = rolloutSteps(stack);
   const app = new Set(rollout.map((s) => s.service));
   const nginx = stack.services.find((s) => s.role === "nginx")?.name;
-  const infrastructure = stack.services.map((s) => s.name).filter((n) => !app.has(n) && n !== nginx);
-  const firstDeploy = !facts.backendRunning;
-  const pull = facts.missing.filter((ref) => !facts.build.length || !ref.startsWith(`${facts.image}:`));
-  // The phases' texts in a language: English for the plan's data, the operator's for the screen.
-  const texts = (c: Catalogue): Record<PhaseName, PlannedPhase> => {
-    const t = c.deploy.plan;
-    return {
-      preflight: { name: "preflight", does: t.preflight },
-      "pre-deploy hook": {
-        name: "pre-deploy hook",
-        does: t.preDeployHook,
-        ...(facts.hooks.includes("pre-deploy") ? {} : { skip: t.noPreDeployHook }),
-      },
-      tls: {
-        name: "tls",
-        does: facts.tls ? describeTlsPlan(c === EN ? facts.tls : shownTlsPlan(facts.tls), c) : t.tlsNoPlan({ domain: facts.domain ?? "DOMAIN" }),
-        ...(options.skipSsl || !facts.tls ? { skip: "--skip-ssl" } : {}),
-      },
-      images: {
-        name: "images",
-        does: t.images({ pull: pull.join(", "), build: facts.build.join(", ") }),
-        ...(pull.length || facts.build.length ? {} : { skip: t.imagesHere({ ref: `${facts.image}:${facts.tag}` }) }),
-      },
-      infrastructure: { name: "infrastructure", does: t.infrastructure({ services: infrastructure.join(", ") }) },
-      backup: {
-        name: "backup",
-        does: t.backup({ components: facts.backupComponents.join(", ") }),
-        ...(options.skipBackup ? { skip: "--skip-backup" } : facts.dataRunning ? {} : { skip: t.noData }),
-      },
-      migrations: {
-        name: "migrations",
-        does: t.migrations({ ref: `${facts.image}:${facts.tag}` }),
-        ...(options.skipMigrations ? { skip: options.kind === "deploy" ? "--skip-migrations" : t.neverDowngrades } : {}),
-      },
-      "release config": {
-        name: "release config",
-        does: t.releaseConfig({ tag: facts.tag }),
-        ...(facts.currentTag === facts.tag ? { skip: t.releaseConfigSame({ tag: facts.tag }) } : {}),
-      },
-      nginx: {
-        name: "nginx",
-        does: firstDeploy ? t.nginxFirst : t.nginxUpdate,
-        ...(nginx ? {} : { skip: t.noNginx }),
-      },
-      rollout: {
-        name: "rollout",
-        does: t.rollout({ steps: rollout }),
-        ...(rollout.length ? {} : { skip: t.noRollout }),
-      },
-      health: {
-        name: "health",
-        does: t.health({ tag: facts.tag }),
-        ...(options.skipHealthCheck ? { skip: "--skip-health-check" } : {}),
-      },
-      ledger: {
-        name: "ledger",
-        does:
-          options.kind === "deploy" ? t.ledgerDeploy({ tag: facts.tag, id: facts.releaseId }) : t.ledgerBack({ tag: facts.tag, id: facts.releaseId }),
-      },
-      "prune images": { name: "prune images", does: t.pruneImages({ image: facts.image }) },
-      "post-deploy hook": {
-        name: "post-deploy hook",
-        does: t.postDeployHook,
-        ...(facts.hooks.includes("post-deploy") ? {} : { skip: t.noPostDeployHook }),
-      },
-    };
+  return {
+    facts,
+    options,
+    firstDeploy: !facts.backendRunning,
+    infrastructure: stack.services.map((s) => s.name).filter((n) => !app.has(n) && n !== nginx),
+    rollout,
+    nginx,
+    pull: facts.missing.filter((ref) => !facts.build.length || !ref.startsWith(`${facts.image}:`)),
   };
-  // A running nginx is updated before the switch; a first deploy starts it after the backend.
-  const order: PhaseName[] = firstDeploy
-    ? PHASES.filter((n) => n !== "nginx").flatMap((n) => (n === "rollout" ? ["rollout", "nginx"] : [n]))
-    : [...PHASES];
-  const phase = texts(EN);
-  const phases = order.map((n) => phase[n]);
+}
+
+/** The phases' texts in a language: English for the plan's data, the operator's for the screen. */
+const phaseTexts = (c: Catalogue, p: PhaseInputs, order: readonly PhaseName[]): PlannedPhase[] =>
+  order.map((name) => ({ name, ...PHASE_TEXTS[name](c, p) }));
+
+/** Pure: the plan of one deploy. */
+export function planDeploy(stack: StackModel, facts: DeployFacts, options: DeployOptions): DeployPlan {
+  const p = phaseInputs(stack, facts, options);
+  const order = phaseOrder(p.firstDeploy);
   const plan: DeployPlan = {
     kind: options.kind,
     releaseId: facts.releaseId,
@@ -175,26 +209,20 @@ export function planDeploy(stack: StackModel, facts: DeployFacts, options: Deplo
     tag: facts.tag,
     currentTag: facts.currentTag,
     previous: facts.previous,
-    firstDeploy,
-    infrastructure,
-    rollout,
-    nginx,
-    pull,
+    firstDeploy: p.firstDeploy,
+    infrastructure: p.infrastructure,
+    rollout: p.rollout,
+    nginx: p.nginx,
+    pull: p.pull,
     build: facts.build,
     runningTag: facts.runningTag,
     tls: facts.tls,
     backupComponents: facts.backupComponents,
     options,
-    phases,
+    phases: phaseTexts(EN, p, order),
   };
   const here = catalogue();
-  if (here !== EN) {
-    const shown = texts(here);
-    SHOWN.set(
-      plan,
-      order.map((n) => shown[n]),
-    );
-  }
+  if (here !== EN) SHOWN.set(plan, phaseTexts(here, p, order));
   return plan;
 }
 

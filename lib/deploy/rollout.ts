@@ -124,16 +124,57 @@ async function servingNow(ctx: RolloutContext, running: readonly ContainerState[
 async function switchBackend(ctx: RolloutContext, svc: ServiceModel): Promise<StepResult> {
   const { compose, out, project } = ctx;
   const all = await containersOf(compose, svc.name);
-  const running = all.filter((c) => c.state === "running");
-  const old = await servingNow(ctx, running);
+  const old = await servingNow(ctx, running(all));
   const stray = all.filter((c) => c.id !== old?.id);
   if (old && stray.length === 0 && (await runsRelease(ctx, svc, [old]))) {
     out.info(msg.deploy.rollout.alreadyRunsOn({ service: svc.name, container: old.name, ref: ctx.imageRef }));
     await pointNginxAtService(project, `release ${ctx.releaseId}`);
     return { service: svc.name, strategy: "switch", containers: [old.name], replaced: [], changed: false };
   }
-  // nginx is pinned to what serves before anything else starts: a stray or the new container
-  // never gets a request (a run that died between writing the file and reloading is made whole).
+  await pinServing(ctx, svc, old, stray);
+  const created = await startBeside(ctx, svc, old);
+  const backToOld = () => dropNew(ctx, svc, created);
+  await orUndo(
+    () =>
+      out.step(
+        localized((t) => t.deploy.rollout.healthyOwnStep({ container: created.name })),
+        () => waitContainerReady(compose, svc, created, msg.deploy.containers.releaseWhat({ version: ctx.version }), evidenceTo(out)),
+      ),
+    backToOld,
+  );
+  const nginx = findByRole(ctx.stack, "nginx");
+  const reloaded = await out.step(
+    localized((t) => t.deploy.rollout.switchStep({ container: created.name })),
+    () => orUndo(() => pointNginx(project, created.name, `release ${ctx.releaseId}, ${ctx.version}`), backToOld),
+  );
+  const through = reloaded && nginx ? nginx.name : undefined;
+  if (through) await checkThroughNginx(ctx, through, old, backToOld);
+  if (old) await retire(ctx, svc, old, through);
+  // At rest nginx names the service again: only the new container is left behind it.
+  await out.step(
+    localized((t) => t.deploy.rollout.atRestStep),
+    () => pointNginxAtService(project, `release ${ctx.releaseId}, ${ctx.version}`),
+  );
+  return { service: svc.name, strategy: "switch", containers: [created.name], replaced: old ? [old.name] : [], changed: true };
+}
+
+/** Runs `fn`; if it fails, `undo` runs before the error goes on. */
+async function orUndo<T>(fn: () => Promise<T>, undo: () => Promise<void>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    await undo();
+    throw e;
+  }
+}
+
+/**
+ * Before anything else starts, nginx is pinned to the container that serves: a stray or the new
+ * container never gets a request (a run that died between writing the file and reloading is
+ * made whole). Then the strays (containers a dead run left) go.
+ */
+async function pinServing(ctx: RolloutContext, svc: ServiceModel, old: ContainerState | undefined, stray: readonly ContainerState[]): Promise<void> {
+  const { out, project } = ctx;
   if (old)
     await out.step(
       localized((t) => t.deploy.rollout.pinStep({ container: old.name })),
@@ -146,78 +187,67 @@ async function switchBackend(ctx: RolloutContext, svc: ServiceModel): Promise<St
       stopGraceSec(svc),
     );
   }
-  const fresh = await out.step(
+}
+
+/** The new backend container, started beside the one that serves: exactly one. */
+async function startBeside(ctx: RolloutContext, svc: ServiceModel, old: ContainerState | undefined): Promise<ContainerState> {
+  const fresh = await ctx.out.step(
     localized((t) => t.deploy.rollout.startBesideStep({ service: svc.name })),
-    () => scaleUp(compose, svc.name, old ? [old] : []),
+    () => scaleUp(ctx.compose, svc.name, old ? [old] : []),
   );
   const created = fresh[0];
   if (fresh.length !== 1 || !created) throw new ClawError(msg.deploy.rollout.expectedOne({ service: svc.name, n: fresh.length }));
-  const backToOld = async () => {
-    await stopAndRemove([created.id], stopGraceSec(svc)).catch((e: Error) =>
-      out.warn(msg.deploy.rollout.cannotRemove({ container: created.name, reason: e.message })),
-    );
-    await pointNginxAtService(project, "the new release failed: back at rest").catch((e: Error) =>
-      out.error(msg.deploy.rollout.cannotPointAtService({ reason: e.message })),
-    );
-  };
+  return created;
+}
+
+/** The switch did not hold: the new container goes and nginx names the service again (the old one never stopped). */
+async function dropNew(ctx: RolloutContext, svc: ServiceModel, created: ContainerState): Promise<void> {
+  const { out, project } = ctx;
+  await stopAndRemove([created.id], stopGraceSec(svc)).catch((e: Error) =>
+    out.warn(msg.deploy.rollout.cannotRemove({ container: created.name, reason: e.message })),
+  );
+  await pointNginxAtService(project, "the new release failed: back at rest").catch((e: Error) =>
+    out.error(msg.deploy.rollout.cannotPointAtService({ reason: e.message })),
+  );
+}
+
+/** /health through nginx must report the new version; if it does not, nginx goes back to the old container and the new one goes. */
+async function checkThroughNginx(ctx: RolloutContext, nginx: string, old: ContainerState | undefined, backToOld: () => Promise<void>): Promise<void> {
+  const { out, project } = ctx;
   try {
     await out.step(
-      localized((t) => t.deploy.rollout.healthyOwnStep({ container: created.name })),
-      () => waitContainerReady(compose, svc, created, msg.deploy.containers.releaseWhat({ version: ctx.version }), evidenceTo(out)),
+      localized((t) => t.deploy.rollout.healthReportsStep({ version: ctx.version })),
+      () => expectVersion(ctx.compose, nginx, ctx.version),
     );
   } catch (e) {
+    if (old) {
+      out.warn(msg.deploy.rollout.switchingBack({ container: old.name }));
+      try {
+        await pointNginx(project, old.name, "the new release failed its check through nginx");
+      } catch (e2) {
+        // nginx may still send to the new container: it stays, the error says so.
+        throw new ClawError(msg.deploy.rollout.cannotPointBack({ error: (e as Error).message, container: old.name, reason: (e2 as Error).message }), {
+          hint: msg.deploy.rollout.cannotPointBackHint,
+        });
+      }
+    }
     await backToOld();
     throw e;
   }
-  const nginx = findByRole(ctx.stack, "nginx");
-  const reloaded = await out.step(
-    localized((t) => t.deploy.rollout.switchStep({ container: created.name })),
-    () =>
-      pointNginx(project, created.name, `release ${ctx.releaseId}, ${ctx.version}`).catch(async (e: unknown) => {
-        await backToOld();
-        throw e;
-      }),
-  );
-  if (reloaded && nginx) {
-    try {
-      await out.step(
-        localized((t) => t.deploy.rollout.healthReportsStep({ version: ctx.version })),
-        () => expectVersion(compose, nginx.name, ctx.version),
-      );
-    } catch (e) {
-      if (old) {
-        out.warn(msg.deploy.rollout.switchingBack({ container: old.name }));
-        try {
-          await pointNginx(project, old.name, "the new release failed its check through nginx");
-        } catch (e2) {
-          // nginx may still send to the new container: it stays, the error says so.
-          throw new ClawError(
-            msg.deploy.rollout.cannotPointBack({ error: (e as Error).message, container: old.name, reason: (e2 as Error).message }),
-            { hint: msg.deploy.rollout.cannotPointBackHint },
-          );
-        }
-      }
-      await backToOld();
-      throw e;
-    }
-  }
-  if (old) {
-    if (reloaded && nginx)
-      await out.step(
-        localized((t) => t.deploy.rollout.drainStep),
-        () => drain(compose, nginx.name, out),
-      );
+}
+
+/** The old container, once the new one serves: nginx's old workers drain (when nginx was reloaded), then a graceful stop. */
+async function retire(ctx: RolloutContext, svc: ServiceModel, old: ContainerState, nginx: string | undefined): Promise<void> {
+  const { compose, out } = ctx;
+  if (nginx)
     await out.step(
-      localized((t) => t.deploy.rollout.stopOldStep({ service: svc.name, container: old.name })),
-      () => stopAndRemove([old.id], stopGraceSec(svc)),
+      localized((t) => t.deploy.rollout.drainStep),
+      () => drain(compose, nginx, out),
     );
-  }
-  // At rest nginx names the service again: only the new container is left behind it.
   await out.step(
-    localized((t) => t.deploy.rollout.atRestStep),
-    () => pointNginxAtService(project, `release ${ctx.releaseId}, ${ctx.version}`),
+    localized((t) => t.deploy.rollout.stopOldStep({ service: svc.name, container: old.name })),
+    () => stopAndRemove([old.id], stopGraceSec(svc)),
   );
-  return { service: svc.name, strategy: "switch", containers: [created.name], replaced: old ? [old.name] : [], changed: true };
 }
 
 /** Poll /health through nginx until it reports `version` (the reload is asynchronous). */

@@ -5,11 +5,11 @@
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dirOnPath, pinnedPath, readCrontab, replaceCrontabLines, validateCron, writeCrontab } from "../backup/schedule.ts";
 import { certbotRenew, composeNginxReload } from "../commands/tls.ts";
 import { UsageError } from "../core/errors.ts";
 import { msg } from "../core/i18n/index.ts";
 import { shellQuote } from "../core/shell.ts";
+import { crontabSafe, dirOnPath, pinnedPath, readCrontab, replaceCrontabLines, validateCron, writeCrontab } from "../infra/crontab.ts";
 import { LETSENCRYPT_LIVE } from "./tls.ts";
 import { CERT_FILE, KEY_FILE } from "./tls-certificate.ts";
 import { checkDomain } from "./tls-names.ts";
@@ -83,8 +83,7 @@ export function renewalHookScript(t: RenewalTarget, o: { pathValue?: string; liv
 export function renewalCronLine(expr = DEFAULT_RENEW_CRON, certbot = "certbot"): string {
   validateCron(expr);
   const command = certbotRenew(certbot)
-    .map((s) => shellQuote(s))
-    .map((w) => w.replace(/%/g, "\\%"))
+    .map((s) => crontabSafe(shellQuote(s)))
     .join(" ");
   return `${expr.trim().split(/\s+/).join(" ")} ${command} ${RENEW_MARKER}`;
 }

@@ -10,10 +10,12 @@ import {
   imagesToPrune,
   LEDGER_FILE,
   ledgerPath,
+  newReleaseId,
   parseLedger,
   type ReleaseRecord,
   readLedger,
   rollbackTarget,
+  shortHash,
   tagsToKeep,
   unfinishedRelease,
 } from "../../../lib/deploy/ledger.ts";
@@ -342,4 +344,22 @@ test("hardening row 10: a ledger line whose tag breaks the tag rule is a damaged
     ["1.0.0"],
   );
   assert.equal(skipped, 3);
+});
+
+test("a release id is the local time as YYYYMMDD-HHMMSS, zero-padded", () => {
+  assert.equal(newReleaseId(new Date(2026, 0, 2, 3, 4, 5), new Set()), "20260102-030405");
+  assert.equal(newReleaseId(new Date(2026, 11, 31, 23, 59, 59), new Set()), "20261231-235959");
+});
+
+test("a release id taken in the ledger gets -2, then -3", () => {
+  const now = new Date(2026, 2, 1, 12, 0, 0);
+  assert.equal(newReleaseId(now, new Set(["20260301-120000"])), "20260301-120000-2");
+  assert.equal(newReleaseId(now, new Set(["20260301-120000", "20260301-120000-2"])), "20260301-120000-3");
+  assert.equal(newReleaseId(now, new Set(["20260301-120000-2"])), "20260301-120000");
+});
+
+test("shortHash is the first 16 hex of the sha256, the same for a string and its bytes", () => {
+  assert.equal(shortHash(""), "e3b0c44298fc1c14");
+  assert.equal(shortHash("abc"), "ba7816bf8f01cfea");
+  assert.equal(shortHash(Buffer.from("abc")), "ba7816bf8f01cfea");
 });

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  applyOrder,
   type DeployFacts,
   type DeployOptions,
   type DeployPlan,
   describeDeploy,
   PHASES,
   type PhaseName,
+  phaseOrder,
   planDeploy,
 } from "../../../lib/deploy/plan.ts";
 import { rolloutSteps } from "../../../lib/deploy/rollout.ts";
@@ -128,6 +130,52 @@ test("the plan walks PHASES in order, one entry each; a first deploy starts ngin
   const first = plan({ backendRunning: false }).phases.map((p) => p.name);
   assert.deepEqual(first.slice(first.indexOf("rollout"), first.indexOf("rollout") + 2), ["rollout", "nginx"]);
   assert.equal(first.length, PHASES.length);
+});
+
+test("phaseOrder: PHASES as they are, or for a first deploy with nginx moved after the rollout; the plan lists them in that order", () => {
+  assert.deepEqual(phaseOrder(false), [...PHASES]);
+  assert.deepEqual(phaseOrder(true), [
+    "preflight",
+    "pre-deploy hook",
+    "tls",
+    "images",
+    "infrastructure",
+    "backup",
+    "migrations",
+    "release config",
+    "rollout",
+    "nginx",
+    "health",
+    "ledger",
+    "prune images",
+    "post-deploy hook",
+  ]);
+  assert.deepEqual(
+    plan({ backendRunning: false }).phases.map((p) => p.name),
+    phaseOrder(true),
+  );
+});
+
+test("the apply walks the plan's phases: the changes up to health (a failure rolls back), then the committed ones (a failure only warns)", () => {
+  const CHANGES = ["pre-deploy hook", "tls", "images", "infrastructure", "backup", "migrations", "release config"];
+  const COMMITTED = ["ledger", "prune images", "post-deploy hook"];
+  assert.deepEqual(applyOrder(plan()), { changes: [...CHANGES, "nginx", "rollout", "health"], committed: COMMITTED });
+  assert.deepEqual(applyOrder(plan({ backendRunning: false })), { changes: [...CHANGES, "rollout", "nginx", "health"], committed: COMMITTED });
+});
+
+test("every phase a plan lists but preflight (run before the apply, before the confirmation) is applied once, in the plan's order, skipped ones included", () => {
+  for (const p of [
+    plan(),
+    plan({ backendRunning: false, dataRunning: false, hooks: [], currentTag: "1.2" }),
+    plan({}, { skipBackup: true, skipSsl: true, skipMigrations: true, skipHealthCheck: true }),
+    plan({}, { kind: "rollback-release", skipMigrations: true }),
+  ]) {
+    const { changes, committed } = applyOrder(p);
+    assert.deepEqual(
+      ["preflight", ...changes, ...committed],
+      p.phases.map((x) => x.name),
+    );
+  }
 });
 
 test("--skip-backup skips the backup, and so do data services that are not running", () => {

@@ -1,24 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { newReleaseId, shortHash, summaryLines } from "../../../lib/deploy/run.ts";
-
-test("a release id is the local time as YYYYMMDD-HHMMSS, zero-padded", () => {
-  assert.equal(newReleaseId(new Date(2026, 0, 2, 3, 4, 5), new Set()), "20260102-030405");
-  assert.equal(newReleaseId(new Date(2026, 11, 31, 23, 59, 59), new Set()), "20261231-235959");
-});
-
-test("a release id taken in the ledger gets -2, then -3", () => {
-  const now = new Date(2026, 2, 1, 12, 0, 0);
-  assert.equal(newReleaseId(now, new Set(["20260301-120000"])), "20260301-120000-2");
-  assert.equal(newReleaseId(now, new Set(["20260301-120000", "20260301-120000-2"])), "20260301-120000-3");
-  assert.equal(newReleaseId(now, new Set(["20260301-120000-2"])), "20260301-120000");
-});
-
-test("shortHash is the first 16 hex of the sha256, the same for a string and its bytes", () => {
-  assert.equal(shortHash(""), "e3b0c44298fc1c14");
-  assert.equal(shortHash("abc"), "ba7816bf8f01cfea");
-  assert.equal(shortHash(Buffer.from("abc")), "ba7816bf8f01cfea");
-});
+import { summaryLines } from "../../../lib/deploy/outcome.ts";
 
 test("summaryLines: one row per phase with seconds to one decimal, notes only when a phase did not succeed", () => {
   assert.deepEqual(
