@@ -171,7 +171,10 @@ export class ComposeClient implements ServiceControl {
             const idOf = async () => {
               if (running) return running;
               const c = (await this.containers().catch(() => undefined))?.find((x) => x.service === service && x.state === "running");
-              if (c) return (running = c.id);
+              if (c) {
+                running = c.id;
+                return running;
+              }
               return this.containerId(service).catch(() => undefined);
             };
             // The attempts still running once one passed are killed: the run must not wait for them.
