@@ -154,70 +154,70 @@ export class ComposeClient implements ServiceControl {
    */
   async waitReady(probes: ReadonlyArray<readonly [string, readonly string[]]>, timeoutMs = SERVICE_READY_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    await Promise.all(
-      probes.map(
-        ([service, argv]) =>
-          new Promise<void>((resolve, reject) => {
-            // A new attempt every 0.5 s once the last one ended; one that has run for 2 s may be
-            // waiting on a service that is not up yet (`celery inspect ping --timeout 10`) and must
-            // not hold back the one that will see it up, so then another starts beside it (at most
-            // 3 at once). Not more: each attempt is a process in the container (celery's costs a
-            // second of CPU), and a 2-core host starting four services has none to spare.
-            let inFlight = 0;
-            let lastStart = 0;
-            let done = false;
-            // Resolved once it runs (`docker ps` on every attempt was half of the probing's calls).
-            let running: string | undefined;
-            const idOf = async () => {
-              if (running) return running;
-              const c = (await this.containers().catch(() => undefined))?.find((x) => x.service === service && x.state === "running");
-              if (c) {
-                running = c.id;
-                return running;
-              }
-              return this.containerId(service).catch(() => undefined);
-            };
-            // The attempts still running once one passed are killed: the run must not wait for them.
-            const abort = new AbortController();
-            const attempt = async () => {
-              inFlight++;
-              lastStart = Date.now();
-              // By container id (`docker exec`): `compose exec` picks container #1, which a deploy
-              // may have replaced by #2 (Compose v1 and early v2 then refuse); faster, too.
-              const id = await idOf();
-              const r =
-                id && !done
-                  ? await this.run(d.dockerExec(id, argv), { allowFailure: true, timeoutMs: 30_000, signal: abort.signal }).catch(() => undefined)
-                  : undefined;
-              inFlight--;
-              if (r?.status === 0 && !done) {
-                this.proven.set(id!, Date.now());
-                done = true;
-                abort.abort();
-                resolve();
-              }
-            };
-            const tick = () => {
-              if (done) return;
-              if (Date.now() > deadline) {
-                done = true;
-                abort.abort();
-                reject(
-                  new ServiceUnhealthyError(
-                    msg.project.infra.compose.notHealthyIn({ service, secs: Math.round(timeoutMs / 1000) }),
-                    msg.project.infra.compose.inspectHint({ service }),
-                    service,
-                  ),
-                );
-                return;
-              }
-              if (inFlight === 0 || (inFlight < 3 && Date.now() - lastStart >= 2000)) void attempt();
-              setTimeout(tick, 500);
-            };
-            tick();
-          }),
-      ),
-    );
+    await Promise.all(probes.map(([service, argv]) => this.probeUntilReady(service, argv, deadline, timeoutMs)));
+  }
+
+  /**
+   * One service's probing for waitReady. A new attempt every 0.5 s once the last one ended; one
+   * that has run for 2 s may be waiting on a service that is not up yet (`celery inspect ping
+   * --timeout 10`) and must not hold back the one that will see it up, so then another starts
+   * beside it (at most 3 at once). Not more: each attempt is a process in the container
+   * (celery's costs a second of CPU), and a 2-core host starting four services has none to spare.
+   */
+  private probeUntilReady(service: string, argv: readonly string[], deadline: number, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let inFlight = 0;
+      let lastStart = 0;
+      let done = false;
+      // The attempts still running once one passed are killed: the run must not wait for them.
+      const abort = new AbortController();
+      const idOf = this.runningIdOnce(service);
+      const attempt = async () => {
+        inFlight++;
+        lastStart = Date.now();
+        // By container id (`docker exec`): `compose exec` picks container #1, which a deploy
+        // may have replaced by #2 (Compose v1 and early v2 then refuse); faster, too.
+        const id = await idOf();
+        const r =
+          id && !done
+            ? await this.run(d.dockerExec(id, argv), { allowFailure: true, timeoutMs: 30_000, signal: abort.signal }).catch(() => undefined)
+            : undefined;
+        inFlight--;
+        if (r?.status === 0 && !done) {
+          this.proven.set(id!, Date.now());
+          done = true;
+          abort.abort();
+          resolve();
+        }
+      };
+      const tick = () => {
+        if (done) return;
+        if (Date.now() > deadline) {
+          done = true;
+          abort.abort();
+          const m = msg.project.infra.compose;
+          reject(new ServiceUnhealthyError(m.notHealthyIn({ service, secs: Math.round(timeoutMs / 1000) }), m.inspectHint({ service }), service));
+          return;
+        }
+        if (inFlight === 0 || (inFlight < 3 && Date.now() - lastStart >= 2000)) void attempt();
+        setTimeout(tick, 500);
+      };
+      tick();
+    });
+  }
+
+  /** A service's container id, resolved once it runs (a `docker ps` on every probe was half of the probing's calls). */
+  private runningIdOnce(service: string): () => Promise<string | undefined> {
+    let running: string | undefined;
+    return async () => {
+      if (running) return running;
+      const c = (await this.containers().catch(() => undefined))?.find((x) => x.service === service && x.state === "running");
+      if (c) {
+        running = c.id;
+        return running;
+      }
+      return this.containerId(service).catch(() => undefined);
+    };
   }
 
   /** `compose config --format json`: the resolved definition of every active service (undefined when it cannot be read). */
