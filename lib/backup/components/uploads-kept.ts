@@ -9,13 +9,13 @@ import { ClawError, InvalidBackupError } from "../../core/errors.ts";
 import { run } from "../../core/exec.ts";
 import { msg } from "../../core/i18n/index.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
+import { BACKUP_ID_SOURCE, isBackupId } from "../../core/vocabulary/backup-id.ts";
 import type { StackModel } from "../../project/stack.ts";
 import type { ComponentRecord } from "../manifest.ts";
 import type { ComponentContext } from "./component.ts";
 import { type Counts, differing, treeCounts, wantCounts } from "./uploads-counts.ts";
 import { uploadsDir, uploadsRealDir } from "./uploads-dir.ts";
 import type { Top } from "./uploads-extract.ts";
-import { BACKUP_ID_SOURCE, isBackupId } from "../../core/vocabulary/backup-id.ts";
 
 // Named after the uploads directory too: two stacks whose uploads share a parent never touch each other's.
 const keptPrefix = (real: string) => `.claw-kept-uploads-${createHash("sha256").update(real).digest("hex").slice(0, 8)}-`;

@@ -6,9 +6,9 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync,
 import { basename, dirname, join } from "node:path";
 import { ClawError } from "../../core/errors.ts";
 import { msg } from "../../core/i18n/index.ts";
+import { BACKUP_ID_SOURCE } from "../../core/vocabulary/backup-id.ts";
 import { errorCode } from "./archive-rules.ts";
 import { keptTagOf, keptUploadsDir } from "./uploads-kept.ts";
-import { BACKUP_ID_SOURCE } from "../../core/vocabulary/backup-id.ts";
 
 /**
  * Swap the content of `real` for that of `fresh` (a directory inside it) in place: the old
