@@ -4,19 +4,11 @@ import { fileSizes, functionSizes, MAX_FILE_LINES, MAX_FUNCTION_LINES } from "..
 
 // Issue 20's size rule. Until each is split, these are the known exceptions: the list only shrinks
 // (a listed file or function that now fits fails the test too, so the entry is removed with the fix).
-const FILES_OVER: readonly string[] = [
-  "lib/deploy/run.ts",
-  "lib/infra/compose-client.ts",
-  "lib/backup/components/config.ts",
-  "lib/restore/apply.ts",
-  "lib/core/lock.ts",
-];
+const FILES_OVER: readonly string[] = ["lib/deploy/run.ts", "lib/infra/compose-client.ts", "lib/backup/components/config.ts", "lib/core/lock.ts"];
 const FUNCTIONS_OVER: readonly string[] = [
-  "applyRestore",
   "applyMigrations",
   "applyDeploy",
   "planDeploy",
-  "restoreComponents",
   "switchBackend",
   "readConfigArchive",
   "swapIn",
