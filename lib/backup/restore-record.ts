@@ -1,5 +1,5 @@
 /**
- * The record a restore keeps of itself, backups/.restore-run.json: its plan, the state it
+ * The record a restore keeps of itself, backups/restore-run.json: its plan, the state it
  * reached and when, written (temp file + rename, 0600) before the effect that follows each
  * state. A run killed at any point leaves the state it had reached; the next run of any script
  * reads it to know what it must put back first, and what can be finished or undone.
@@ -120,7 +120,8 @@ export interface RunRecordStore {
   write(rec: RestoreRunRecord): void;
 }
 
-export const RUN_RECORD = ".restore-run.json";
+// Not a dot file: those under backups/ are scratch, and a finished run leaves none (the end-to-end tests check).
+export const RUN_RECORD = "restore-run.json";
 
 /** The record on disk. An unreadable one reads as a bare swap mark: recovering for nothing is harmless, skipping it is not. */
 export function fileRunRecords(root: string): RunRecordStore {

@@ -2,7 +2,7 @@
  * A restore as an explicit state machine. A RestoreRun moves
  *   planned → prepared → snapshotted → frozen → swapped → started
  * (failed when it ends with an error, recovered when the next run put back a half swap it
- * left), and records each state in backups/.restore-run.json (lib/backup/restore-record.ts)
+ * left), and records each state in backups/restore-run.json (lib/backup/restore-record.ts)
  * before the effect that follows it:
  *  - planned: the plan, what is kept in place; then services a dead run left stopped are
  *    started, and an unfinished snapshot's components adopted;
