@@ -11,11 +11,9 @@ import type { Output } from "../core/output.ts";
 import { isBackupId } from "../core/vocabulary/backup-id.ts";
 import { UNDO_TIERS } from "../core/vocabulary/tiers.ts";
 import type { Project } from "../project/project.ts";
-import { findByRole } from "../project/stack.ts";
-import type { ComponentContext } from "./components/component.ts";
-import { dropKeptPostgres, keptPostgres } from "./components/postgres.ts";
-import { dropKeptUploads, keptUploads } from "./components/uploads-kept.ts";
-import { dropKeptInVolume, keptInVolume, VOLUME_ROLES } from "./components/volume.ts";
+import type { Component, ComponentContext, KeptPlace } from "./components/component.ts";
+import type { ComponentName } from "./manifest.ts";
+import { REGISTRY } from "./registry.ts";
 import { backupsRoot } from "./store.ts";
 
 /** Pure: the tags found beside the live data that no snapshot directory names any more. */
@@ -28,7 +26,7 @@ export function orphans(found: readonly string[], snapshotIds: ReadonlySet<strin
  * is not there or not reachable is warned about and left for the next sweep. Returns what
  * was removed, as `<component>:<tag>`.
  */
-export async function sweepKept(project: Project, out: Output): Promise<string[]> {
+export async function sweepKept(project: Project, out: Output, registry: Readonly<Record<ComponentName, Component>> = REGISTRY): Promise<string[]> {
   const root = backupsRoot(project.root);
   const ids = new Set<string>();
   // A restore's snapshot tiers: the only ones that can hold kept data.
@@ -42,9 +40,8 @@ export async function sweepKept(project: Project, out: Output): Promise<string[]
     return [];
   }
   const ctx: ComponentContext = { project, dir: root, out };
-  const compose = project.compose;
   const removed: string[] = [];
-  const sweep = async (what: string, list: () => Promise<string[]>, drop: (tags: string[]) => Promise<void>) => {
+  const sweep = async ({ what, list, drop }: KeptPlace) => {
     try {
       const gone = orphans(await list(), ids);
       if (!gone.length) return;
@@ -54,35 +51,8 @@ export async function sweepKept(project: Project, out: Output): Promise<string[]
       out.warn(msg.backup.kept.notSwept({ what, reason: (e as Error).message }));
     }
   };
-  const jobs: Promise<void>[] = [];
-  if (findByRole(project.stack, "postgres"))
-    jobs.push(
-      sweep(
-        "postgres",
-        () => keptPostgres(ctx),
-        (t) => dropKeptPostgres(ctx, t),
-      ),
-    );
-  for (const role of VOLUME_ROLES) {
-    const svc = findByRole(project.stack, role);
-    if (!svc) continue;
-    jobs.push(
-      sweep(
-        svc.name,
-        () => keptInVolume(compose, svc),
-        (t) => dropKeptInVolume(compose, svc, t),
-      ),
-    );
-  }
-  if (findByRole(project.stack, "backend"))
-    jobs.push(
-      sweep(
-        "uploads",
-        async () => keptUploads(project.root, project.stack),
-        async (t) => dropKeptUploads(project.root, project.stack, t),
-      ),
-    );
-  await settleAll(jobs);
+  // Every place each component keeps in-place snapshots in on this stack, at the same time.
+  await settleAll(Object.values(registry).flatMap((c) => (c.kept?.(ctx) ?? []).map(sweep)));
   if (removed.length) out.info(msg.backup.kept.removed({ list: removed.join(", ") }));
   return removed;
 }

@@ -18,9 +18,11 @@ import type { SnapshotTier } from "../core/vocabulary/tiers.ts";
 import { notify } from "../infra/notify.ts";
 import { verifyStack } from "../project/health.ts";
 import type { Project } from "../project/project.ts";
-import { applyRestore, type ComponentResult, keptInPlace, type RestoreOutcome, touched, undoCommand } from "./apply.ts";
+import { applyRestore } from "./apply.ts";
 import { interruptedRestore } from "./interrupted.ts";
 import { describePlan, planRestore, planResult } from "./plan.ts";
+import { keptInPlace } from "./restore-components.ts";
+import { type ComponentResult, type RestoreOutcome, touched, undoCommand } from "./restore-outcome.ts";
 import { checkRestoreSpace } from "./space.ts";
 
 export interface RestoreRequest {

@@ -13,7 +13,8 @@ export interface ComponentContext {
 
 export type BackupResult = Pick<ComponentRecord, "artifacts" | "tools" | "counts" | "notes" | "kept">;
 
-export interface Component {
+/** The backup half: writing a component's artifacts and proving them. */
+export interface BackupSide {
   name: ComponentName;
   /** Write the component's artifacts into ctx.dir; return what the manifest records. */
   backup(ctx: ComponentContext): Promise<BackupResult>;
@@ -25,6 +26,13 @@ export interface Component {
    * Returns one line saying what was proven.
    */
   drill(ctx: ComponentContext, rec: ComponentRecord): Promise<string>;
+}
+
+/**
+ * The restore half, in the order a restore calls it: check → prepare → freeze → swap (or
+ * restore); recover and kept serve every script, before and after restores.
+ */
+export interface RestoreSide {
   /**
    * Before a restore touches anything (before its snapshot): refuse an artifact that must not
    * be restored (a crafted archive: entries outside what this component is made of, odd entry
@@ -54,6 +62,32 @@ export interface Component {
   canKeep?(ctx: ComponentContext): boolean;
   /** Make the live data equal the backup (from what prepare made, when given), and prove it against rec.counts. */
   restore(ctx: ComponentContext, rec: ComponentRecord, prepared?: PreparedRestore): Promise<void>;
+  /**
+   * Put back together what a restore that died left half-swapped of this component (a move
+   * aside not finished is moved back, one that finished is completed, lone staging removed).
+   * Nothing to do when its services are not in the stack. ctx.dir is the project root.
+   */
+  recover?(ctx: ComponentContext): Promise<Recovery>;
+  /** Where this component keeps in-place snapshots beside the live data on this stack (none when its services are not in it). */
+  kept?(ctx: ComponentContext): KeptPlace[];
+}
+
+export interface Component extends BackupSide, RestoreSide {}
+
+/** What recover() did. */
+export interface Recovery {
+  /** Lines to warn about, one per repair. */
+  lines: string[];
+  /** It could not look now (Postgres not running): the swap stays marked for the next run. */
+  later?: boolean;
+}
+
+/** One place that holds in-place snapshots (a server, a volume, a directory): their tags, and their removal. */
+export interface KeptPlace {
+  /** What a warning or the removed list names it by (`postgres`, a volume's service, `uploads`). */
+  what: string;
+  list(): Promise<string[]>;
+  drop(tags: readonly string[]): Promise<void>;
 }
 
 export interface PreparedRestore {

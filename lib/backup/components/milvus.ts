@@ -37,7 +37,9 @@ import {
   drillVolume,
   fingerprintDiffers,
   keptFingerprint,
+  keptInVolumes,
   recoverVolume,
+  recoverVolumes,
   stageVolume,
   statsDiffer,
   unstageVolume,
@@ -209,7 +211,13 @@ export const milvus: Component = {
     const got = await settleAll([etcd, minio, mv].map((s) => keptFingerprint(ctx.project.compose, s, rec.kept!.tag)));
     return got.every((g) => g === undefined);
   },
+
+  recover: (ctx) => recoverVolumes(ctx, MILVUS_ROLES),
+  kept: (ctx) => keptInVolumes(ctx, MILVUS_ROLES),
 };
+
+/** Milvus' services with a data volume, in the order their recovery and sweep report them. */
+const MILVUS_ROLES = ["etcd", "minio", "milvus"] as const;
 
 /**
  * Milvus stopped (nothing else writes to etcd or MinIO), then etcd and MinIO; the three

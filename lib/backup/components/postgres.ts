@@ -39,7 +39,7 @@ import { ClawError, InvalidBackupError, RestoreMismatchError } from "../../core/
 import { lastLine } from "../../core/exec.ts";
 import { msg } from "../../core/i18n/index.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
-import { serviceByRole } from "../../project/stack.ts";
+import { findByRole, serviceByRole } from "../../project/stack.ts";
 import { type ArtifactRecord, artifact, type ComponentRecord } from "../manifest.ts";
 import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping } from "./component.ts";
 
@@ -219,6 +219,20 @@ export const postgres: Component = {
     if (!rec.kept || rec.kept.moved) return false;
     return !(await ctx.project.compose.exec(service, psql(user, "postgres", databaseExistsSql(keptDatabase(db, rec.kept.tag))))).stdout.trim();
   },
+
+  // recoverSwap warns itself; a stopped Postgres is recovered by the next run that finds it running (the mark stays).
+  async recover(ctx) {
+    const pg = findByRole(ctx.project.stack, "postgres");
+    if (!pg) return { lines: [] };
+    if ((await ctx.project.compose.runningId(pg.name)) == null) return { lines: [], later: true };
+    await recoverSwap(ctx);
+    return { lines: [] };
+  },
+
+  kept: (ctx) =>
+    findByRole(ctx.project.stack, "postgres")
+      ? [{ what: "postgres", list: () => keptPostgres(ctx), drop: (tags) => dropKeptPostgres(ctx, tags) }]
+      : [],
 };
 
 /**

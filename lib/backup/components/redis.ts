@@ -37,7 +37,7 @@ import { DATA_COMMAND_TIMEOUT_MS, HOUR_MS } from "../../core/time.ts";
 import { serviceByRole } from "../../project/stack.ts";
 import { artifact, type ComponentRecord } from "../manifest.ts";
 import { type Component, type ComponentContext, type Frozen, keptResult, type PreparedRestore, swapping } from "./component.ts";
-import { armSwap, fingerprintDiffers, keptFingerprint, recoverVolume, stageVolume, unstageVolume } from "./volume.ts";
+import { armSwap, fingerprintDiffers, keptFingerprint, keptInVolumes, recoverVolume, recoverVolumes, stageVolume, unstageVolume } from "./volume.ts";
 
 export const RDB_FILE = "redis.rdb";
 
@@ -176,6 +176,9 @@ export const redis: Component = {
     if (!rec.kept || rec.kept.moved) return false;
     return (await keptFingerprint(ctx.project.compose, serviceByRole(ctx.project.stack, "redis"), rec.kept.tag)) === undefined;
   },
+
+  recover: (ctx) => recoverVolumes(ctx, ["redis"]),
+  kept: (ctx) => keptInVolumes(ctx, ["redis"]),
 };
 
 /** The live server's version and persistence settings (it runs while a restore is prepared). */

@@ -18,6 +18,7 @@ import * as tar from "tar";
 import { ClawError, InvalidBackupError } from "../../core/errors.ts";
 import { msg } from "../../core/i18n/index.ts";
 import { releasing } from "../../core/memory.ts";
+import { findByRole } from "../../project/stack.ts";
 import { artifact } from "../manifest.ts";
 import { newWorkDir } from "../store.ts";
 import { errorCode, isRoot } from "./archive-rules.ts";
@@ -26,7 +27,7 @@ import { summarise, TAR_MEMORY, type TarSummary } from "./uploads-archive.ts";
 import { archivedNothing, type Counts, countsOf, differing, treeCounts, vsManifest, wantCounts } from "./uploads-counts.ts";
 import { liveUploads, uploadsDir, uploadsRealDir } from "./uploads-dir.ts";
 import { extractTree, settle, type Top } from "./uploads-extract.ts";
-import { copyKept, keptUploadsDir, verifyKept } from "./uploads-kept.ts";
+import { copyKept, dropKeptUploads, keptUploads, keptUploadsDir, verifyKept } from "./uploads-kept.ts";
 import { recoverUploads, swapContent } from "./uploads-swap.ts";
 
 export const UPLOADS_FILE = "uploads.tar";
@@ -156,6 +157,18 @@ export const uploads: Component = {
     if (!rec.kept || rec.kept.moved) return false;
     const real = uploadsRealDir(uploadsDir(ctx.project.root, ctx.project.stack));
     return real === undefined || !existsSync(keptUploadsDir(real, rec.kept.tag));
+  },
+
+  async recover(ctx) {
+    if (!findByRole(ctx.project.stack, "backend")) return { lines: [] };
+    const real = uploadsRealDir(uploadsDir(ctx.project.root, ctx.project.stack));
+    return { lines: real === undefined ? [] : recoverUploads(real).map((m) => `uploads: ${m}`) };
+  },
+
+  kept(ctx) {
+    const { root, stack } = ctx.project;
+    if (!findByRole(stack, "backend")) return [];
+    return [{ what: "uploads", list: async () => keptUploads(root, stack), drop: async (tags) => dropKeptUploads(root, stack, tags) }];
   },
 };
 

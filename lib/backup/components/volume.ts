@@ -31,18 +31,40 @@ import {
   stageScript,
   type VolumeStats,
 } from "../../commands/volume.ts";
+import { settleAll } from "../../core/async.ts";
 import { ClawError, InvalidBackupError, PreconditionError } from "../../core/errors.ts";
 import { lastLine } from "../../core/exec.ts";
 import { msg } from "../../core/i18n/index.ts";
 import { DATA_COMMAND_TIMEOUT_MS } from "../../core/time.ts";
 import type { ComposeClient } from "../../infra/compose-client.ts";
-import type { ServiceModel } from "../../project/stack.ts";
+import { findByRole, type ServiceModel } from "../../project/stack.ts";
 import { newWorkDir } from "../store.ts";
+import type { ComponentContext, KeptPlace, Recovery } from "./component.ts";
 
 export type { Fingerprint, VolumeStats } from "../../commands/volume.ts";
 
 /** The services whose named data volume a restore stages into and keeps in place (Redis; etcd, MinIO and Milvus). */
 export const VOLUME_ROLES = ["redis", "etcd", "minio", "milvus"] as const;
+type VolumeRole = (typeof VOLUME_ROLES)[number];
+
+/** recover() of a component made of volumes: each of its services the stack has, at the same time. */
+export async function recoverVolumes(ctx: ComponentContext, roles: readonly VolumeRole[]): Promise<Recovery> {
+  const jobs = volumeServices(ctx, roles).map((svc) => recoverVolume(ctx.project.compose, svc));
+  return { lines: (await settleAll(jobs)).flat() };
+}
+
+/** kept() of a component made of volumes: each of its services' volume, named by the service. */
+export function keptInVolumes(ctx: ComponentContext, roles: readonly VolumeRole[]): KeptPlace[] {
+  const compose = ctx.project.compose;
+  return volumeServices(ctx, roles).map((svc) => ({
+    what: svc.name,
+    list: () => keptInVolume(compose, svc),
+    drop: (tags) => dropKeptInVolume(compose, svc, tags),
+  }));
+}
+
+const volumeServices = (ctx: ComponentContext, roles: readonly VolumeRole[]): ServiceModel[] =>
+  roles.flatMap((r) => findByRole(ctx.project.stack, r) ?? []);
 
 /** The named volume a service keeps its data in (first named volume in the model). */
 export function dataMount(service: ServiceModel): string {

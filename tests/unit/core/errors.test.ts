@@ -96,7 +96,7 @@ test("joinErrors returns the main error itself when no cleanup failed", () => {
 });
 
 test("past a restore's snapshot a precondition error becomes a failure (exit 1), keeping message and hint", async () => {
-  const { touched } = await import("../../../lib/restore/apply.ts");
+  const { touched } = await import("../../../lib/restore/restore-outcome.ts");
   const e = touched(new PreconditionError("service etcd has no container", "start it"));
   assert.ok(e instanceof ClawError);
   assert.equal(e.exitCode, ExitCode.failed);
