@@ -74,7 +74,10 @@ export async function waitContainerReady(
         stdout: "",
         stderr: e.message,
       }));
-      if (r.status === 0) return;
+      if (r.status === 0) {
+        compose.noteReady(c.id);
+        return;
+      }
       last = lastLine(r.stderr || r.stdout) || msg.core.errors.exitStatus({ status: r.status });
     }
     if (Date.now() > deadline) {

@@ -153,7 +153,12 @@ async function infrastructure(project: Project, compose: ComposeClient, plan: De
 async function ready(project: Project, compose: ComposeClient, services: readonly string[], out: Output): Promise<void> {
   const models = project.stack.services.filter((s) => services.includes(s.name));
   const budget = Math.max(...models.map((s) => readinessBudgetMs(s)), 30 * SECOND_MS);
-  const probes = models.map((s) => [s.name, compose.healthcheck(s.name)] as const).filter((p): p is readonly [string, string[]] => !!p[1]);
+  // What is known ready (Docker's last check passed, or the rollout's own probe) is not probed again.
+  const known = await compose.knownReady();
+  const probes = models
+    .filter((s) => !known.has(s.name))
+    .map((s) => [s.name, compose.healthcheck(s.name)] as const)
+    .filter((p): p is readonly [string, string[]] => !!p[1]);
   try {
     await compose.waitReady(probes, budget);
   } catch (e) {

@@ -67,7 +67,10 @@ export class ComposeClient implements ServiceControl {
 
   /** The same client with these variables set for Compose (they win over the env file's). */
   withEnv(env: Readonly<Record<string, string>>): ComposeClient {
-    return new ComposeClient(this.project, this.healthchecks, { ...this.env, ...env }, this.name);
+    const c = new ComposeClient(this.project, this.healthchecks, { ...this.env, ...env }, this.name);
+    // The same containers: what one proved ready the other knows.
+    c.proven = this.proven;
+    return c;
   }
 
   /** Every container of the project (one-offs excluded), lowest container number first; undefined when the name is unknown. */
@@ -256,25 +259,38 @@ export class ComposeClient implements ServiceControl {
         msg.project.infra.compose.servicesNotRunning({ services: down.join(", ") }),
         msg.project.infra.compose.inspectHint({ service: down[0]!.split(" ")[0]! }),
       );
-    // A container is probed unless its readiness is already known: Docker's own last check of
-    // it passed, or this run proved it moments ago (a restore's startReady). `celery inspect
-    // ping` alone costs a second or more of CPU each time.
-    const known = (s: string) => {
-      const c = all.find((x) => x.service === s && x.state === "running");
-      return c !== undefined && (c.health === "healthy" || this.provenRecently(c.id));
-    };
+    const known = this.knownReadyIn(all);
     const probes = active.flatMap((s) => {
       const argv = b.healthcheckArgv(this.healthchecks[s]);
-      return argv && !known(s) ? [[s, argv] as const] : [];
+      return argv && !known.has(s) ? [[s, argv] as const] : [];
     });
     await this.waitReady(probes, timeoutMs);
+  }
+
+  /**
+   * The services whose readiness is already known, so a check of the whole stack need not probe
+   * them: Docker's own last check of the running container passed, or this client proved it
+   * moments ago (a restore's startReady, a deploy's new container). `celery inspect ping`
+   * alone costs a second or more of CPU each time.
+   */
+  async knownReady(): Promise<Set<string>> {
+    return this.knownReadyIn((await this.containers()) ?? []);
+  }
+  private knownReadyIn(all: readonly d.ProjectContainer[]): Set<string> {
+    const running = all.filter((c) => c.state === "running");
+    return new Set(running.filter((c) => c.health === "healthy" || this.provenRecently(c.id)).map((c) => c.service));
+  }
+
+  /** A container a caller's own probe saw pass its healthcheck (see knownReady). */
+  noteReady(id: string): void {
+    this.proven.set(id, Date.now());
   }
 
   /**
    * Containers waitReady saw pass their healthcheck, with when: see upReady. Forgotten when
    * this client stops or starts anything (startReady proves what it starts again).
    */
-  private readonly proven = new Map<string, number>();
+  private proven = new Map<string, number>();
   private provenRecently(id: string): boolean {
     const at = this.proven.get(id);
     return at !== undefined && Date.now() - at < PROVEN_READY_FOR_MS;
