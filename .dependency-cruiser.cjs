@@ -86,6 +86,13 @@ module.exports = {
       to: { pathNot: "^lib/cli/", dependencyTypesNot: ["core"] },
     },
     {
+      name: "only-cli-prints-results",
+      comment: "A --json run's document is printed by the CLI only (lib/cli/result.ts); lib/ below it returns outcomes, and scripts/ call the CLI.",
+      severity: "error",
+      from: { pathNot: "^lib/cli/" },
+      to: { path: "^lib/cli/result\\.ts$" },
+    },
+    {
       name: "only-exec-imports-zx",
       comment: "Only lib/core/exec.ts may import zx (tests/ and bench/ are not checked by this rule).",
       severity: "error",

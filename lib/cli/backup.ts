@@ -32,6 +32,7 @@ import { ENV_FILE, openProject, projectRoot, repoRoot } from "../project/project
 import { restoreFlow } from "../restore/flow.ts";
 import { interruptedRestore } from "../restore/interrupted.ts";
 import type { ParsedArgs } from "./flags.ts";
+import { printResult } from "./result.ts";
 import type { ScriptContext } from "./run.ts";
 import { inputFlags, withRunLock } from "./run-lock.ts";
 
@@ -126,7 +127,7 @@ export function listCommand(out: Output, root: string, now = new Date()): number
   // A damaged backup is listed as such; it never stops the others from being listed or used.
   if (out.json) {
     const json = (r: BackupEntry) => ({ ...r, dir: relative(root, r.dir), time: r.time.toISOString() });
-    out.result([...rows.map(json), ...snapshots.map((r) => ({ ...json(r), ...(marks ? { willPrune: marks.has(entryKey(r)) } : {}) }))]);
+    printResult(out, [...rows.map(json), ...snapshots.map((r) => ({ ...json(r), ...(marks ? { willPrune: marks.has(entryKey(r)) } : {}) }))]);
     for (const d of damaged) out.warn(msg.backup.cli.damaged({ dir: relative(root, d.dir), why: d.why }));
   } else {
     process.stdout.write(`${formatListing(rows, snapshots, damaged, root, marks)}\n`);
@@ -172,7 +173,7 @@ async function installCron(out: Output, root: string, given: string | undefined)
     }),
   );
   out.info(msg.backup.cli.pathPinned({ path }));
-  out.result({ ok: true, line, changed });
+  printResult(out, { ok: true, line, changed });
   return 0;
 }
 
@@ -187,7 +188,7 @@ async function pruneBackups(out: Output, root: string): Promise<number> {
     return gone;
   });
   out.success(removed.length ? msg.backup.cli.removed({ list: removed.join(", ") }) : msg.backup.cli.nothingToPrune);
-  out.result({ ok: true, removed });
+  printResult(out, { ok: true, removed });
   return 0;
 }
 
@@ -201,7 +202,7 @@ async function verifyBackup(out: Output, root: string, given: string | undefined
     const r = await drillBackup(project, out, dir, decryptionKey(project.config.encryption, identity));
     for (const [c, line] of Object.entries(r.proven)) out.info(`${padCells(c, 8)} ${line}`);
     out.success(msg.backup.cli.verified({ id: r.id }));
-    out.result({ ok: true, id: r.id, components: r.components, drill: r.proven });
+    printResult(out, { ok: true, id: r.id, components: r.components, drill: r.proven });
     return 0;
   });
 }
@@ -228,7 +229,7 @@ async function restoreBackup(out: Output, root: string, cmd: Extract<BackupComma
       verifyStack: false,
       allowPlaintext: cmd.allowPlaintext,
     });
-    out.result(report.result);
+    printResult(out, report.result);
     return 0;
   });
 }
@@ -269,7 +270,7 @@ async function takeBackup(out: Output, root: string, components: ComponentName[]
   // Peak memory of this process, for the benchmark: data is streamed, so it stays flat.
   const peakRssKB = process.resourceUsage().maxRSS;
   out.debug(msg.backup.cli.peakRss({ mib: Math.round(peakRssKB / 1024) }));
-  out.result({
+  printResult(out, {
     ok: true,
     id: r.id,
     dir: relative(root, r.dir),

@@ -26,6 +26,7 @@ import { describeTlsPlan, shownTlsPlan } from "../deploy/tls.ts";
 import { openProject, type Project, projectRoot } from "../project/project.ts";
 import { servingTarget } from "../project/serving.ts";
 import type { ParsedArgs } from "./flags.ts";
+import { printResult } from "./result.ts";
 import type { ScriptContext } from "./run.ts";
 import { withRunLock } from "./run-lock.ts";
 
@@ -119,7 +120,7 @@ export async function deployMain({ args, out }: ScriptContext, root = projectRoo
     const outcome = await applyDeploy(project, out, plan, compose, lock, preflightMs);
     printSummary(out, outcome.phases, plan);
     out.success(msg.deploy.cli.served({ id: outcome.releaseId, tag: outcome.tag, secs: (outcome.durationMs / 1000).toFixed(1) }));
-    out.result(outcome);
+    printResult(out, outcome);
     return 0;
   });
 }
@@ -167,7 +168,7 @@ async function dryRun(project: Project, out: Output, req: DeployRequest, release
   for (const l of describeDeploy(plan)) out.info(l);
   if (plan.tls) out.info(describeTlsPlan(shownTlsPlan(plan.tls)));
   out.info(msg.deploy.cli.dryRunDone);
-  out.result({ ok: true, dryRun: true, plan });
+  printResult(out, { ok: true, dryRun: true, plan });
   return 0;
 }
 
@@ -185,7 +186,10 @@ function listReleases(out: Output, root: string): number {
   if (skipped) out.warn(msg.deploy.cli.skippedLines({ n: skipped }));
   if (out.json) {
     const current = currentRelease(releases)?.id;
-    out.result([...releases].reverse().map((r) => ({ ...r, serving: r.id === current })));
+    printResult(
+      out,
+      [...releases].reverse().map((r) => ({ ...r, serving: r.id === current })),
+    );
     return 0;
   }
   process.stdout.write(`${formatReleases(releases)}\n`);
@@ -222,7 +226,7 @@ async function status(project: Project, out: Output): Promise<number> {
     services,
   };
   if (out.json) {
-    out.result(result);
+    printResult(out, result);
     return ok ? 0 : 1;
   }
   const t = msg.deploy.cli;

@@ -13,6 +13,7 @@ import { ask, isInteractive } from "../core/prompts.ts";
 import { registerSecretValue } from "../core/secret.ts";
 import { ASKED_KEYS, EnvValueError, givenValues, planEnvFile } from "../project/env-file.ts";
 import { ENV_FILE, projectRoot, repoRoot } from "../project/project.ts";
+import { printResult } from "./result.ts";
 import type { ScriptContext } from "./run.ts";
 
 export const TEMPLATE = join("templates", ".env.prod.example");
@@ -54,7 +55,7 @@ export async function initEnvMain({ args, out }: ScriptContext): Promise<number>
   const shown = rel && !rel.startsWith("..") ? rel : file;
   if (args.flags["dry-run"]) {
     out.info(m.dryRun({ file: shown, generated: plan.generated.join(", "), given: plan.given.join(", ") }));
-    out.result({ ok: true, dryRun: true, file, generated: plan.generated, given: plan.given });
+    printResult(out, { ok: true, dryRun: true, file, generated: plan.generated, given: plan.given });
     return 0;
   }
   try {
@@ -67,6 +68,6 @@ export async function initEnvMain({ args, out }: ScriptContext): Promise<number>
   }
   out.success(m.written({ file: shown, generated: plan.generated.join(", "), given: plan.given.join(", ") }));
   out.info(m.next);
-  out.result({ ok: true, file, generated: plan.generated, given: plan.given });
+  printResult(out, { ok: true, file, generated: plan.generated, given: plan.given });
   return 0;
 }

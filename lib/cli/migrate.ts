@@ -16,6 +16,7 @@ import { seed } from "../migrate/seed.ts";
 import { describeState } from "../migrate/state.ts";
 import { openProject, projectRoot } from "../project/project.ts";
 import type { ParsedArgs } from "./flags.ts";
+import { printResult } from "./result.ts";
 import type { ScriptContext } from "./run.ts";
 import { withRunLock } from "./run-lock.ts";
 
@@ -75,14 +76,14 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
     if (!pending.length) out.info(msg.migrate.cli.nothingToLint);
     const findings = lints.reduce((n, l) => n + l.findings.length, 0);
     const blocked = findings > 0 && project.config.migrate.lint === "strict";
-    out.result({ ok: !blocked, lint: lints });
+    printResult(out, { ok: !blocked, lint: lints });
     // Under MIGRATE_LINT=strict the findings would block a run: --lint says so by its exit code (3).
     return blocked ? ExitCode.precondition : 0;
   }
   if (cmd.mode === "rollback") {
     const who = { script: SCRIPT, purpose: `migration rollback to ${cmd.revision}` };
     const r = await withRunLock(root, who, out, () => downgradeTo(project, out, cmd));
-    out.result(r);
+    printResult(out, r);
     return 0;
   }
   const run = async () => {
@@ -100,7 +101,7 @@ export async function migrateMain({ args, out }: ScriptContext, root = projectRo
   const outcome = cmd.dryRun ? await run() : await withRunLock(root, { script: SCRIPT, purpose: "migrations" }, out, run);
   if (outcome.state === "at-head") out.info(msg.migrate.cli.nothingToMigrate);
   if (cmd.dryRun) out.info(msg.migrate.cli.dryRunDone);
-  out.result(outcome);
+  printResult(out, outcome);
   return 0;
 }
 
@@ -138,7 +139,7 @@ async function status(project: Awaited<ReturnType<typeof openProject>>, out: Out
     exitCode: code,
   };
   if (out.json) {
-    out.result(result);
+    printResult(out, result);
     return code;
   }
   const t = msg.migrate.cli.status;

@@ -14,6 +14,7 @@ import { restoreFlow } from "../restore/flow.ts";
 import { readUndo } from "../restore/undo.ts";
 import { listCommand } from "./backup.ts";
 import type { ParsedArgs } from "./flags.ts";
+import { printResult } from "./result.ts";
 import type { ScriptContext } from "./run.ts";
 import { inputFlags, withRunLock } from "./run-lock.ts";
 
@@ -148,7 +149,7 @@ export async function rollbackMain({ args, out }: ScriptContext, root = projectR
       verifyStack: true,
       allowPlaintext: cmd.allowPlaintext,
     });
-    out.result(report.result);
+    printResult(out, report.result);
     return 0;
   });
 }

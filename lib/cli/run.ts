@@ -10,6 +10,7 @@ import { Output } from "../core/output.ts";
 import { redact } from "../core/secret.ts";
 import { projectRoot } from "../project/project.ts";
 import { helpText, type ParsedArgs, parseFlags, type ScriptSpec } from "./flags.ts";
+import { printFailureResult } from "./result.ts";
 
 export type { ParsedArgs, ScriptSpec } from "./flags.ts";
 
@@ -60,21 +61,21 @@ export async function runScript(
   } catch (thrown) {
     let e = thrown;
     if (e instanceof FailedWithResult) {
-      if (out.json && !out.resultWritten) out.result(e.result);
+      printFailureResult(out, e.result);
       e = e.failure;
     }
     if (e instanceof ClawError) {
       out.error(e.message);
       if (e.hint) out.info(msg.cli.run.hint({ hint: e.hint }));
       if (out.verbose && e.stack) out.debug(redact(e.stack));
-      if (out.json && !out.resultWritten) out.result({ ok: false, error: e.message, exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}) });
+      printFailureResult(out, { ok: false, error: e.message, exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}) });
       return setExit(e.exitCode);
     }
     const err = e as Error;
     out.error(msg.cli.run.unexpected({ message: err?.message ?? String(e) }));
     if (out.verbose && err?.stack) out.debug(redact(err.stack));
     else out.info(msg.cli.run.verboseHint);
-    if (out.json && !out.resultWritten) out.result({ ok: false, error: err?.message ?? String(e), exitCode: ExitCode.failed });
+    printFailureResult(out, { ok: false, error: err?.message ?? String(e), exitCode: ExitCode.failed });
     return setExit(ExitCode.failed);
   } finally {
     process.removeListener("SIGINT", onSignal);

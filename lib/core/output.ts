@@ -10,7 +10,7 @@ import { join } from "node:path";
 import * as clack from "@clack/prompts";
 import { onCommand } from "./exec.ts";
 import { type Localized, msg } from "./i18n/index.ts";
-import { redact, redactedJson } from "./secret.ts";
+import { redact } from "./secret.ts";
 import { formatBackupId } from "./vocabulary/backup-id.ts";
 
 export type Level = "info" | "warn" | "error" | "success" | "debug";
@@ -129,14 +129,7 @@ export class Output {
     }
   }
 
-  /** The machine-readable result of a `--json` run. */
-  result(value: unknown): void {
-    if (!this.json) return;
-    this.resultWritten = true;
-    process.stdout.write(`${redactedJson(value, 2)}\n`);
-  }
-
-  /** Whether the run's JSON result is out already: stdout holds one document. */
+  /** Whether the run's JSON result is out already (lib/cli/result.ts): stdout holds one document. */
   resultWritten = false;
 
   close(): void {

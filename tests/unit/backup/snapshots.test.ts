@@ -286,13 +286,25 @@ test("the listing marks each snapshot the policy would remove, with the reason, 
   assert.equal(ls(root, "pre-deploy").length, 4);
 });
 
+/** The --json documents `fn` printed (lib/cli/result.ts writes each to stdout). */
+function jsonPrinted(fn: () => void): unknown[] {
+  const printed: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => printed.push(chunk) > 0) as typeof process.stdout.write;
+  try {
+    fn();
+  } finally {
+    process.stdout.write = write;
+  }
+  return printed.map((p) => JSON.parse(p) as unknown);
+}
+
 test("--list --json has willPrune on every snapshot row, from the policy in .env.prod", () => {
   const root = store();
   writeFileSync(join(root, ".env.prod"), "BACKUP_SNAPSHOT_KEEP=2\nBACKUP_SNAPSHOT_DAYS=7\nDEPLOY_KEEP_BACKUPS=4\n", { mode: 0o600 });
-  const results: unknown[] = [];
   const warnings: string[] = [];
-  const out = { json: true, result: (v: unknown) => results.push(v), warn: (m: string) => warnings.push(m) } as unknown as Output;
-  assert.equal(listCommand(out, root, NOW), 0);
+  const out = { json: true, warn: (m: string) => warnings.push(m) } as unknown as Output;
+  const results = jsonPrinted(() => assert.equal(listCommand(out, root, NOW), 0));
   const rows = results[0] as Array<{ id: string; tiers: string[]; index: number; willPrune?: boolean }>;
   const marked = rows.filter((r) => r.willPrune).map((r) => `${r.tiers[0]}/${r.id}`);
   assert.deepEqual(marked.sort(), ["pre-migrate/20260203-100000", "pre-restore/20260203-100000", "pre-rollback/20260203-100000"]);
@@ -304,10 +316,9 @@ test("--list --json has willPrune on every snapshot row, from the policy in .env
 test("--list still lists when the snapshot policy cannot be read: nothing is marked, and it says why", () => {
   const root = store();
   writeFileSync(join(root, ".env.prod"), "BACKUP_SNAPSHOT_DAYS=0\n", { mode: 0o600 });
-  const results: unknown[] = [];
   const warnings: string[] = [];
-  const out = { json: true, result: (v: unknown) => results.push(v), warn: (m: string) => warnings.push(m) } as unknown as Output;
-  assert.equal(listCommand(out, root, NOW), 0);
+  const out = { json: true, warn: (m: string) => warnings.push(m) } as unknown as Output;
+  const results = jsonPrinted(() => assert.equal(listCommand(out, root, NOW), 0));
   const rows = results[0] as Array<{ willPrune?: boolean }>;
   assert.equal(rows.length, 14);
   assert.ok(rows.every((r) => !("willPrune" in r)));
