@@ -210,6 +210,18 @@ export interface ProjectContainer {
   number: number;
   /** Docker's health status when the container has a healthcheck ("healthy", "unhealthy", "starting"). */
   health?: "healthy" | "unhealthy" | "starting";
+  /** How long it has been up, from Docker's Status ("Up 5 seconds": 5; "About a minute": 60), when running. */
+  upSeconds?: number;
+}
+
+/** Pure: Docker's "Up …" duration in seconds (its own rounding: "About a minute" is 60, "2 hours" 7200). */
+export function upSecondsOf(status: string): number | undefined {
+  const m = /^Up (Less than a second|About an? (minute|hour)|(\d+) (second|minute|hour|day|week|month|year)s?)\b/.exec(status);
+  if (!m) return undefined;
+  if (m[1] === "Less than a second") return 0;
+  const unit = { second: 1, minute: 60, hour: 3600, day: 86_400, week: 604_800, month: 2_592_000, year: 31_536_000 };
+  if (m[2]) return unit[m[2] as "minute" | "hour"];
+  return Number(m[3]) * unit[m[4] as keyof typeof unit];
 }
 
 /** Pure: the lines of dockerProjectContainers (Status last: "Up 6 minutes (healthy)", "Exited (0) 2 minutes ago"). */
@@ -221,7 +233,15 @@ export function parseProjectContainers(stdout: string): ProjectContainer[] {
     .map(([id, service, state, n, ...status]) => {
       const h = /\((healthy|unhealthy|health: starting)\)$/.exec(status.join(" "))?.[1];
       const health = h === "health: starting" ? "starting" : (h as ProjectContainer["health"]);
-      return { id: id!, service: service!, state: state!, number: Number(n) || 0, ...(health ? { health } : {}) };
+      const up = upSecondsOf(status.join(" "));
+      return {
+        id: id!,
+        service: service!,
+        state: state!,
+        number: Number(n) || 0,
+        ...(health ? { health } : {}),
+        ...(up !== undefined ? { upSeconds: up } : {}),
+      };
     });
 }
 

@@ -278,7 +278,18 @@ export class ComposeClient implements ServiceControl {
   }
   private knownReadyIn(all: readonly d.ProjectContainer[]): Set<string> {
     const running = all.filter((c) => c.state === "running");
-    return new Set(running.filter((c) => c.health === "healthy" || this.provenRecently(c.id)).map((c) => c.service));
+    return new Set(running.filter((c) => c.health === "healthy" || this.provenSinceStart(c)).map((c) => c.service));
+  }
+
+  /**
+   * Our probe passed within the last minute and the container has run since (a restart by its
+   * restart policy keeps the id: Docker's uptime then is shorter than the proof's age), and
+   * Docker has not found it unhealthy since.
+   */
+  private provenSinceStart(c: d.ProjectContainer): boolean {
+    const at = this.proven.get(c.id);
+    if (at === undefined || Date.now() - at >= PROVEN_READY_FOR_MS || c.health === "unhealthy" || c.upSeconds === undefined) return false;
+    return c.upSeconds + 1 >= (Date.now() - at) / 1000;
   }
 
   /** A container a caller's own probe saw pass its healthcheck (see knownReady). */
@@ -291,10 +302,6 @@ export class ComposeClient implements ServiceControl {
    * this client stops or starts anything (startReady proves what it starts again).
    */
   private proven = new Map<string, number>();
-  private provenRecently(id: string): boolean {
-    const at = this.proven.get(id);
-    return at !== undefined && Date.now() - at < PROVEN_READY_FOR_MS;
-  }
 
   /** Poll until every (selected) container runs and is healthy where it has a healthcheck. */
   async waitHealthy(services?: readonly string[], timeoutMs = SERVICE_READY_TIMEOUT_MS): Promise<ContainerState[]> {

@@ -26,6 +26,7 @@ import type { PendingBackup } from "../backup/run.ts";
 import type { ContainerState } from "../commands/compose.ts";
 import { localized, msg } from "../core/i18n/index.ts";
 import type { Output } from "../core/output.ts";
+import { redact } from "../core/secret.ts";
 import type { Project } from "../project/project.ts";
 import type { RestorePlan } from "./plan.ts";
 import { adoptable, checkComponents, keptInPlace, prepareComponents, withoutUnmoved } from "./restore-components.ts";
@@ -91,7 +92,8 @@ export class RestoreRun implements StoppedRun {
   private fail(e: unknown): void {
     if (!this.rec || this.rec.state === "started" || this.rec.state === "failed") return;
     try {
-      this.to("failed", { error: e instanceof Error ? e.message : String(e) });
+      // Masked as the deploy ledger's are: a failed command's message may quote what it ran.
+      this.to("failed", { error: redact(e instanceof Error ? e.message : String(e)) });
     } catch {
       // The run's own error is the one to report; the record keeps the state reached, as after a crash.
     }
@@ -208,7 +210,12 @@ export class RestoreRun implements StoppedRun {
   private async restoreStopped(): Promise<void> {
     const [states, definitions] = await this.looked!;
     await restoreWhileStopped(this, states, definitions);
-    this.to("started");
+    // The restore is done and proven: a record that cannot be written now is a warning, not a failed restore.
+    try {
+      this.to("started");
+    } catch (e) {
+      this.out.warn(msg.restore.apply.recordNotWritten({ message: (e as Error).message }));
+    }
   }
 
   /** Recorded before anything is overwritten: `rollback.mts --undo` finds it even if this run dies. */

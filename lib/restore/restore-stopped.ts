@@ -52,8 +52,14 @@ export async function restoreWhileStopped(run: StoppedRun, states: readonly Cont
   const data = plan.components.filter((c) => c !== "config");
   return whileStopped(timedControl(run), running, async () => {
     if (run.inPlace.length) await freeze(run, frozen);
-    // From the first swap to the last, a run that dies leaves the record swapping: the next run of any script recovers.
-    run.to("frozen", { swapping: true });
+    // From the first swap to the last, a run that dies leaves the record swapping: the next run of
+    // any script recovers. A record that cannot be written (a full disk) swaps nothing: what froze starts again.
+    try {
+      run.to("frozen", { swapping: true });
+    } catch (e) {
+      await settleAll([...frozen.values()].map((f) => f.thaw()));
+      throw e;
+    }
     try {
       await settleAll(data.map((c) => restoreOne(run, frozen, c)));
     } finally {

@@ -210,3 +210,20 @@ test("hardening row 3: a container's environment becomes an env file for the con
   assert.deepEqual(argv.slice(argv.indexOf("--env-file"), argv.indexOf("--env-file") + 2), ["--env-file", "/tmp/claw-env-1/env"]);
   assert.equal(argv.includes("-e"), false);
 });
+
+test("a running container's uptime is read from Docker's Status in seconds (go-units' wording)", () => {
+  const cases: Array<[string, number | undefined]> = [
+    ["Up Less than a second", 0],
+    ["Up 1 second (health: starting)", 1],
+    ["Up 48 seconds (healthy)", 48],
+    ["Up About a minute (healthy)", 60],
+    ["Up 6 minutes (healthy)", 360],
+    ["Up About an hour", 3600],
+    ["Up 3 hours (unhealthy)", 10_800],
+    ["Up 2 days", 172_800],
+    ["Exited (0) 2 minutes ago", undefined],
+    ["Created", undefined],
+  ];
+  for (const [status, want] of cases) assert.equal(d.upSecondsOf(status), want, status);
+  assert.equal(d.parseProjectContainers("f77173cc claw-ai-backend running 1 Up 48 seconds (healthy)")[0]!.upSeconds, 48);
+});

@@ -222,3 +222,20 @@ test("finishing a run that died keeps the undo record on its snapshot and starts
   assert.ok(!w.log.some((l) => l.startsWith("undo record")));
   assert.ok(w.log.includes(STOP) && w.log.includes(START), "not running, and stopped and started all the same");
 });
+
+test("a record that cannot be written once the components froze swaps nothing: every frozen component starts again", async () => {
+  const w = world(["postgres", "redis"], { inPlace: true });
+  const write = w.records.write.bind(w.records);
+  w.records.write = (rec) => {
+    if (rec.state === "frozen") throw new Error("ENOSPC: no space left on device");
+    write(rec);
+  };
+  const outcome = await applyRestore(w.project, w.out, w.plan, {}, w.ports).then(
+    (o) => o.error,
+    (e: Error) => e,
+  );
+  assert.match(String(outcome), /ENOSPC/);
+  const log = effects(w.log);
+  assert.ok(!log.some((l) => l.startsWith("swap ")), "nothing swapped");
+  assert.ok(log.includes("thaw postgres") && log.includes("thaw redis"), `every frozen component thawed: ${log.join(" | ")}`);
+});

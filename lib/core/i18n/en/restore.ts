@@ -54,6 +54,7 @@ export const restore = {
     snapshotStepInPlace: (p: { tier: string; kept: string }) => `snapshot of the current state (${p.tier}; ${p.kept} kept in place)`,
     undoWith: (p: { command: string }) => `undo with: ${p.command}`,
     nginxUnchecked: (p: { message: string }) => `could not check which backend nginx serves: ${p.message}`,
+    recordNotWritten: (p: { message: string }) => `the restore is done, but its record (backups/restore-run.json) could not be updated: ${p.message}`,
     adopted: (p: { components: string; id: string }) => `${p.components}: kept in ${p.id}, the snapshot of a restore that died before replacing them`,
     unmoved: (p: { component: string; why: string }) => `${p.component}: ${p.why}: nothing to restore`,
     prepareStep: (p: { component: string }) => `prepare ${p.component} (beside the live data)`,

@@ -51,6 +51,7 @@ export const restore: typeof en = {
     snapshotStepInPlace: (p) => `为当前状态做快照（${p.tier}；${p.kept} 原地保留）`,
     undoWith: (p) => `撤销命令：${p.command}`,
     nginxUnchecked: (p) => `无法检查 nginx 正在服务哪个 backend：${p.message}`,
+    recordNotWritten: (p) => `恢复已完成，但无法更新它的记录（backups/restore-run.json）：${p.message}`,
     adopted: (p) => `${p.components}：保留在 ${p.id} 中，那是一次在替换它们之前就中断的恢复所做的快照`,
     unmoved: (p) => `${p.component}：${p.why}：无需恢复`,
     prepareStep: (p) => `准备 ${p.component}（放在现有数据旁边，不动现有数据）`,
